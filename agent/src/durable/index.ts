@@ -1,0 +1,48 @@
+/**
+ * Writes that survive power cuts: write a temp file, fsync it, rename over the
+ * target, fsync the directory. Every fsync result is checked: a failed fsync
+ * fails the write (the data may never reach storage).
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode, withContext } from '../errors/index.js';
+
+/** Atomically replace `file` with `data`; on return the new content is durable. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    const fh = await fsp.open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+    await fsyncDir(dir);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw withContext(`write ${file}`, err);
+  }
+}
+
+/** fsync a directory so that a rename or create inside it is durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Read a file, or undefined when it does not exist. Other errors propagate. */
+export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw withContext(`read ${file}`, err);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The list of `ota-fleet` commands. Each concern adds its command here, one line each.
+ */
+import type { Register } from '../../../agent/src/cli/index.js';
+
+/** Every `ota-fleet` command, in the order `--help` lists them. */
+export const fleetCommands: readonly Register[] = [
+];

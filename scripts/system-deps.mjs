@@ -1,0 +1,27 @@
+// The Debian packages the tests use, by the command that shows each is installed.
+// One list, read by scripts/test.mjs (installs what is missing when run as root)
+// and by .ci/run (installs all of them).
+export const systemDeps = [
+  { command: 'fw_printenv', pkg: 'libubootenv-tool' },
+  { command: 'mkenvimage', pkg: 'u-boot-tools' },
+  { command: 'mkimage', pkg: 'u-boot-tools' },
+  { command: 'mosquitto', pkg: 'mosquitto', paths: ['/usr/sbin/mosquitto'] },
+  { command: 'bsdiff', pkg: 'bsdiff' },
+  { command: 'xdelta3', pkg: 'xdelta3' },
+  { command: 'casync', pkg: 'casync' },
+  { command: 'zstd', pkg: 'zstd' },
+  { command: 'xz', pkg: 'xz-utils' },
+  { command: 'python3', pkg: 'python3' },
+  { command: 'mke2fs', pkg: 'e2fsprogs', paths: ['/usr/sbin/mke2fs', '/sbin/mke2fs'] },
+  { command: 'mkfs.vfat', pkg: 'dosfstools', paths: ['/usr/sbin/mkfs.vfat', '/sbin/mkfs.vfat'] },
+  { command: 'mcopy', pkg: 'mtools' },
+  { command: 'sfdisk', pkg: 'fdisk', paths: ['/usr/sbin/sfdisk', '/sbin/sfdisk'] },
+  { command: 'qemu-system-aarch64', pkg: 'qemu-system-arm' },
+  { command: 'socat', pkg: 'socat' },
+  { command: 'ip', pkg: 'iproute2', paths: ['/usr/sbin/ip', '/sbin/ip', '/bin/ip'] },
+  { command: '/usr/bin/time', pkg: 'time', paths: ['/usr/bin/time'] },
+  { file: '/usr/lib/u-boot/qemu_arm64/u-boot.bin', pkg: 'u-boot-qemu' },
+  { file: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
+];
+
+export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// The test command: `npm test [-- FILTER...]`.
+// 1. installs what is missing (npm dependencies; Debian packages when root, else names the apt-get line);
+// 2. builds the TypeScript (a type error fails the run);
+// 3. runs every test file under build/test in its own process (OTA_TEST_JOBS at once, default 2),
+//    collecting coverage with c8;
+// 4. ends with one plain line: `N passed, N failed` (`, N skipped` when any).
+// FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
+// `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemDeps } from './system-deps.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const noQemu = args.includes('--no-qemu');
+const filters = args.filter((a) => !a.startsWith('--'));
+const jobs = Math.max(1, Number(process.env.OTA_TEST_JOBS ?? 2));
+const fileTimeoutMs = Number(process.env.OTA_TEST_FILE_TIMEOUT_MS ?? 25 * 60_000);
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });
+  return r.status ?? 1;
+}
+
+function haveDep(d) {
+  if (d.file) return existsSync(d.file);
+  if (d.paths?.some((p) => existsSync(p))) return true;
+  return spawnSync('sh', ['-c', `command -v ${d.command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureSystemDeps() {
+  const missing = [...new Set(systemDeps.filter((d) => !haveDep(d)).map((d) => d.pkg))];
+  if (missing.length === 0) return;
+  const line = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() === 0) {
+    console.log(`# installing Debian packages the tests use: ${missing.join(' ')}`);
+    if (run('sh', ['-c', `${line} >/dev/null`], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) === 0) return;
+    console.log('# apt-get failed: the tests that need these packages will be skipped');
+  } else {
+    console.log(`# Debian packages missing (tests that need them are skipped). As root run:\n#   ${line}`);
+  }
+}
+
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort().flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return findTests(p);
+    return name.endsWith('.test.js') ? [p] : [];
+  });
+}
+
+function runFile(file, coverageDir) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', file], {
+      cwd: root,
+      env: { ...process.env, NODE_V8_COVERAGE: coverageDir, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b) => { output += b; });
+    child.stderr.on('data', (b) => { output += b; });
+    const timer = setTimeout(() => { output += `\n# timed out after ${fileTimeoutMs} ms\n`; child.kill('SIGKILL'); }, fileTimeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ file, code, signal, output, ms: Date.now() - started });
+    });
+  });
+}
+
+function countsOf(result) {
+  const num = (label) => {
+    const m = new RegExp(`${label}:\\s+(\\d+)`).exec(result.output);
+    return m ? Number(m[1]) : undefined;
+  };
+  const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') ?? 0;
+  if (total === undefined || passed === undefined) return { passed: 0, failed: 1, skipped: 0 }; // crashed before its summary
+  const failed = total - passed + (result.code !== 0 && total === passed ? 1 : 0);
+  return { passed, failed, skipped };
+}
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
+}
+ensureSystemDeps();
+console.log('# building');
+if (run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const all = findTests(join(root, 'build', 'test'));
+const selected = all.filter((f) => {
+  const rel = relative(join(root, 'build'), f);
+  if (noQemu && rel.includes('qemu-arm')) return false;
+  return filters.length === 0 || filters.some((w) => rel.includes(w));
+});
+const coverageDir = mkdtempSync(join(tmpdir(), 'ota-cov-'));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const queue = [...selected];
+async function worker() {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    const result = await runFile(file, coverageDir);
+    const c = countsOf(result);
+    totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
+    const name = relative(join(root, 'build'), file);
+    const verdict = c.failed > 0 ? 'FAIL' : 'ok';
+    console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s)`);
+    if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
+  }
+}
+await Promise.all(Array.from({ length: jobs }, worker));
+
+if (!process.env.OTA_NO_COVERAGE) {
+  run(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), 'report', '--temp-directory', coverageDir,
+    '--reporter=text-summary', '--src', root, '--exclude=build/test/**', '--exclude=node_modules/**']);
+}
+rmSync(coverageDir, { recursive: true, force: true });
+const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
+console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exit(totals.failed > 0 || selected.length === 0 ? 1 : 0);

@@ -1,0 +1,45 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { OtaError } from '../../../agent/src/errors/index.js';
+import { tempDir } from '../../support/tools.js';
+
+test('writeFileAtomic replaces content and leaves no temp file', async () => {
+  const t = tempDir();
+  try {
+    const f = join(t.dir, 'state.json');
+    await writeFileAtomic(f, 'one');
+    await writeFileAtomic(f, 'two', 0o600);
+    assert.is(readFileSync(f, 'utf8'), 'two');
+    assert.equal(readdirSync(t.dir), ['state.json']);
+    assert.is(statSync(f).mode & 0o777, 0o600, 'the mode of the last write applies');
+  } finally { t.cleanup(); }
+});
+
+test('writeFileAtomic into a missing directory fails with the errno code and the path', async () => {
+  const t = tempDir();
+  try {
+    const f = join(t.dir, 'missing', 'x');
+    try {
+      await writeFileAtomic(f, 'x');
+      assert.unreachable('should have thrown');
+    } catch (err) {
+      assert.instance(err, OtaError);
+      assert.is((err as OtaError).code, 'ENOENT');
+      assert.match((err as OtaError).message, f);
+    }
+  } finally { t.cleanup(); }
+});
+
+test('readFileIfExists: undefined for a missing file, bytes otherwise', async () => {
+  const t = tempDir();
+  try {
+    assert.is(await readFileIfExists(join(t.dir, 'nope')), undefined);
+    await writeFileAtomic(join(t.dir, 'yes'), 'abc');
+    assert.is((await readFileIfExists(join(t.dir, 'yes')))?.toString(), 'abc');
+  } finally { t.cleanup(); }
+});
+
+test.run();
