@@ -89,10 +89,12 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
 }
 ensureSystemDeps();
 console.log('# building');
-if (run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) {
+const typeErrors = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0;
+if (typeErrors && filters.length === 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+if (typeErrors) console.log('# type errors above; running the selected tests anyway (a full run fails on them)');
 
 const all = findTests(join(root, 'build', 'test'));
 const selected = all.filter((f) => {
