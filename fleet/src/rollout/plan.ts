@@ -1,0 +1,164 @@
+/**
+ * The staged-rollout controller's brain: a pure function from observed facts
+ * (the devices' retained status documents, the clock) and the controller's
+ * saved state to the next state and the actions to carry out. Executing the
+ * plan (signing and publishing rollout documents) is done elsewhere.
+ */
+import { createHash } from 'node:crypto';
+
+/** How a rollout proceeds: cumulative stage sizes and the gates between them. */
+export interface RolloutPolicy {
+  /** Cumulative percentages of the fleet, ascending, ending at 100 (e.g. 1, 10, 50, 100). */
+  readonly stagesPercent: readonly number[];
+  /** Percentage of a stage's devices that must have committed before the next stage starts. */
+  readonly successThresholdPercent: number;
+  /** Percentage of a stage's devices that failed above which the rollout halts. */
+  readonly failureThresholdPercent: number;
+  /** A stage smaller than this many devices is widened to hold them (or the whole fleet). */
+  readonly minDevices: number;
+  /** Time a stage must run before the next one starts. */
+  readonly soakMs: number;
+}
+
+/** Where a rollout stands. `halted` is automatic (failures), `aborted` is the operator's. */
+export type RolloutStatus = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
+
+/** The controller's saved state of one rollout. */
+export interface RolloutState {
+  readonly rolloutId: string;
+  readonly releaseVersion: number;
+  readonly stageIndex: number;
+  readonly stageStartedAtMs: number;
+  readonly status: RolloutStatus;
+  readonly reason?: string;
+}
+
+/** What a device's retained status says about this release. */
+export type DeviceOutcome = 'idle' | 'installing' | 'trying' | 'committed' | 'failed';
+
+/** One device as the fleet sees it. */
+export interface DeviceFact {
+  readonly deviceId: string;
+  /** Version the device runs (committed). */
+  readonly version: number;
+  /** Outcome of its last update attempt, and which version that attempt was for. */
+  readonly outcome: DeviceOutcome;
+  readonly outcomeVersion?: number;
+}
+
+/** Counts of one stage's devices. */
+export interface StageTally {
+  readonly inStage: number;
+  readonly committed: number;
+  readonly failed: number;
+  readonly pending: number;
+}
+
+/** An action the executor carries out. */
+export type RolloutAction =
+  | { kind: 'publish-stage'; stageIndex: number; ppm: number }
+  | { kind: 'publish-halt'; reason: string };
+
+/** The outcome of planning: the next state, what to do, and the current stage's tally. */
+export interface RolloutPlan {
+  readonly next: RolloutState;
+  readonly actions: readonly RolloutAction[];
+  readonly tally: StageTally;
+}
+
+/** Parts per million of the fleet: signed documents carry integers only (canonical JSON has no floats). */
+export const PPM = 1_000_000;
+
+/**
+ * A device's place in a rollout, an integer in [0, 1e6): a stable hash of
+ * rollout id and device id, so each rollout draws its own first cohort and a
+ * device keeps its place while the rollout runs. The device computes the same value.
+ */
+export function cohortPpm(rolloutId: string, deviceId: string): number {
+  const digest = createHash('sha256').update(`${rolloutId}\0${deviceId}`).digest();
+  return Math.floor((digest.readUInt32BE(0) * PPM) / 2 ** 32);
+}
+
+/** True when the device belongs to the stages up to `ppm`. */
+export function inCohort(rolloutId: string, deviceId: string, ppm: number): boolean {
+  return cohortPpm(rolloutId, deviceId) < ppm;
+}
+
+/** A policy percentage as parts per million. */
+export function percentToPpm(percent: number): number {
+  return Math.round(percent * (PPM / 100));
+}
+
+/** Count the devices of a stage and how their attempts at `version` went. */
+export function tallyStage(rolloutId: string, version: number, ppm: number, devices: readonly DeviceFact[]): StageTally {
+  let inStage = 0, committed = 0, failed = 0;
+  for (const d of devices) {
+    if (!inCohort(rolloutId, d.deviceId, ppm)) continue;
+    inStage++;
+    if (d.version >= version) committed++;
+    else if (d.outcome === 'failed' && d.outcomeVersion === version) failed++;
+  }
+  return { inStage, committed, failed, pending: inStage - committed - failed };
+}
+
+/** Validate a policy; returns the list of problems (empty when valid). */
+export function policyProblems(p: RolloutPolicy): string[] {
+  const problems: string[] = [];
+  const s = p.stagesPercent;
+  if (s.length === 0) problems.push('at least one stage is needed');
+  if (s.some((x, i) => !(x > 0 && x <= 100) || (i > 0 && x <= (s[i - 1] ?? 0)))) problems.push('stages must be ascending percentages in (0, 100]');
+  if (s.length > 0 && s[s.length - 1] !== 100) problems.push('the last stage must be 100');
+  for (const [name, v] of [['success threshold', p.successThresholdPercent], ['failure threshold', p.failureThresholdPercent]] as const) {
+    if (!(v >= 0 && v <= 100)) problems.push(`${name} must be a percentage`);
+  }
+  if (!Number.isSafeInteger(p.minDevices) || p.minDevices < 0) problems.push('min devices must be a non-negative integer');
+  if (!Number.isSafeInteger(p.soakMs) || p.soakMs < 0) problems.push('soak must be a non-negative duration');
+  return problems;
+}
+
+/**
+ * The size a stage is published with, in ppm: its nominal size, widened when it
+ * would hold fewer than `minDevices` of the known fleet (a 1 % stage of a
+ * 20-device fleet would otherwise hold nobody and prove nothing).
+ */
+export function stagePpm(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], stageIndex = state.stageIndex): number {
+  const nominal = percentToPpm(policy.stagesPercent[stageIndex] ?? 100);
+  const wanted = Math.min(policy.minDevices, devices.length);
+  if (wanted === 0) return nominal;
+  const places = devices.map((d) => cohortPpm(state.rolloutId, d.deviceId)).sort((a, b) => a - b);
+  return Math.min(PPM, Math.max(nominal, (places[wanted - 1] ?? 0) + 1));
+}
+
+/** The first action of a rollout: publish its first stage. */
+export function startRollout(rolloutId: string, releaseVersion: number, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
+  const state: RolloutState = { rolloutId, releaseVersion, stageIndex: 0, stageStartedAtMs: nowMs, status: 'running' };
+  const ppm = stagePpm(state, policy, devices);
+  return { next: state, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices) };
+}
+
+/** Plan the next step of a rollout from what the devices report. */
+export function planRollout(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
+  const ppm = stagePpm(state, policy, devices);
+  const tally = tallyStage(state.rolloutId, state.releaseVersion, ppm, devices);
+  if (state.status !== 'running') return { next: state, actions: [], tally };
+  const failedPercent = tally.inStage === 0 ? 0 : (tally.failed / tally.inStage) * 100;
+  if (failedPercent > policy.failureThresholdPercent) {
+    const reason = `stage ${state.stageIndex + 1} (${ppm / (PPM / 100)} %): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %)`;
+    return { next: { ...state, status: 'halted', reason }, actions: [{ kind: 'publish-halt', reason }], tally };
+  }
+  if (!stageDone(state, policy, tally, nowMs)) return { next: state, actions: [], tally };
+  const nextIndex = state.stageIndex + 1;
+  if (nextIndex >= policy.stagesPercent.length) return { next: { ...state, status: 'completed' }, actions: [], tally };
+  const nextPpm = stagePpm(state, policy, devices, nextIndex);
+  return {
+    next: { ...state, stageIndex: nextIndex, stageStartedAtMs: nowMs },
+    actions: [{ kind: 'publish-stage', stageIndex: nextIndex, ppm: nextPpm }],
+    tally,
+  };
+}
+
+function stageDone(state: RolloutState, policy: RolloutPolicy, tally: StageTally, nowMs: number): boolean {
+  const successPercent = tally.inStage === 0 ? 100 : (tally.committed / tally.inStage) * 100;
+  const soaked = nowMs - state.stageStartedAtMs >= policy.soakMs;
+  return soaked && successPercent >= policy.successThresholdPercent;
+}
