@@ -3,8 +3,14 @@
  */
 import type { Register } from './framework.js';
 import { versionCommand } from './version.js';
+import { deltaAgentCommand } from '../delta/cli.js';
+import { verifyCommand } from '../trust/index.js';
+import { envCommand } from '../bootenv/cli.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [
   versionCommand,
+  verifyCommand,
+  envCommand,
+  deltaAgentCommand,
 ];

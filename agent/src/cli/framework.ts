@@ -43,11 +43,12 @@ export async function runCli(name: string, argv: readonly string[], ctx: CliCont
     .help();
   for (const register of commands) y = register(y, ctx, setExit);
   try {
-    let usageError: Error | undefined;
-    y = y.fail((msg, err) => { usageError = err ?? new UsageError(msg); });
+    // Throwing here stops yargs before the handler runs (a failed .check() must not run the command).
+    y = y.fail((msg: string | null, err: Error | undefined) => {
+      throw err instanceof OtaError ? err : new UsageError(msg ?? err?.message ?? 'bad usage');
+    });
     let output = '';
     await y.parseAsync([...argv], {}, (_err, _args, text) => { output = text; });
-    if (usageError !== undefined) throw usageError;
     if (output !== '') ctx.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
     return exitCode;
   } catch (err) {

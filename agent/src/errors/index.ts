@@ -4,7 +4,7 @@
  * `cause` chain. Messages say what failed, on what, and what to do.
  */
 export class OtaError extends Error {
-  /** Stable machine-readable code, e.g. `ENV_BOTH_COPIES_INVALID`. */
+  /** Stable machine-readable code, e.g. `ENV_NO_VALID_COPY`. */
   readonly code: string;
   /** True when retrying the same operation later may succeed. */
   readonly transient: boolean;

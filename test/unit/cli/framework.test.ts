@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main } from '../../../agent/src/cli/index.js';
+import { main, runCli, type Register } from '../../../agent/src/cli/index.js';
 import { runMain } from '../../support/tools.js';
 
 test('version prints the agent version', async () => {
@@ -26,6 +26,24 @@ test('--help prints usage to stdout and exits 0', async () => {
   const r = await runMain(main, ['--help']);
   assert.is(r.code, 0);
   assert.match(r.stdout, /version/);
+});
+
+test('a failed argument check is a usage error and the handler does not run', async () => {
+  let ran = false;
+  const checked: Register = (y) => y.command('go', 'test command',
+    (b) => b.option('n', { type: 'number' }).check((a) => { if (a.n === 0) throw new Error('n must not be 0'); return true; }),
+    () => { ran = true; });
+  const r = await runMain((argv, ctx) => runCli('t', argv, ctx, [checked]), ['go', '--n', '0']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /n must not be 0/);
+  assert.is(ran, false);
+});
+
+test('an error thrown by a handler is reported with exit code 1', async () => {
+  const failing: Register = (y) => y.command('go', 'test command', {}, () => { throw new Error('boom'); });
+  const r = await runMain((argv, ctx) => runCli('t', argv, ctx, [failing]), ['go']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /unexpected error: boom/);
 });
 
 test.run();
