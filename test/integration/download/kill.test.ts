@@ -1,0 +1,99 @@
+/**
+ * kill -9 of the downloading process at 20 random points (seeded, printed):
+ * each restart resumes from the checkpoint (and the spooled prefix of the
+ * current segment), the output file ends with the right hash, and the server
+ * sent at most 1.05 x the file size in body bytes.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DownloadPlan } from '../../../agent/src/download/index.js';
+import { RangeServer } from '../../support/range-server.js';
+import { planFor, randomBytesSeeded, seededRandom } from '../../support/download.js';
+import { tempDir } from '../../support/tools.js';
+
+const CHILD = fileURLToPath(new URL('../../support/download-child.js', import.meta.url));
+const SIZE = 4 * 1024 * 1024;
+const SEGMENT = 256 * 1024;
+const LINK_BYTES_PER_SECOND = 512 * 1024; // the link (server pacing): 8 s of transfer, killable anywhere
+const KILLS = 20;
+const SEED = Number(process.env['OTA_KILL_SEED'] ?? Date.now() % 1_000_000);
+
+/** Run the child; kill -9 it once its verified-or-spooled bytes reach `killAtBytes` (never, when undefined). */
+function runChild(args: object, killAtBytes: number | undefined): Promise<{ killed: boolean; lines: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let buffered = '';
+    let killed = false;
+    child.stdout.on('data', (b: Buffer) => {
+      buffered += b.toString('utf8');
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        const m = /^progress (\d+)/.exec(line);
+        if (!killed && killAtBytes !== undefined && m !== null && Number(m[1]) >= killAtBytes) { killed = child.kill('SIGKILL'); }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve({ killed, lines }));
+  });
+}
+
+/** Where the next run must start: checkpointed segment plus the spooled prefix of the current one. */
+function expectedStart(plan: DownloadPlan, stateDir: string): number {
+  const cp = join(stateDir, 'download.json');
+  const next = existsSync(cp) ? Number(JSON.parse(readFileSync(cp, 'utf8')).nextSegment) : 0;
+  const seg = plan.segments[next];
+  if (seg === undefined) return plan.totalSizeBytes;
+  const meta = join(stateDir, 'download.spool.json');
+  const spooled = existsSync(meta) && JSON.parse(readFileSync(meta, 'utf8')).segment === next
+    ? readFileSync(join(stateDir, 'download.spool')).length : 0;
+  return seg.offsetBytes + spooled;
+}
+
+test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash, <= 1.05 x bytes sent`, async () => {
+  const body = randomBytesSeeded(SIZE, 7);
+  const server = await new RangeServer(body, { paceBytesPerSecond: LINK_BYTES_PER_SECOND }).start();
+  const t = tempDir('ota-kill-');
+  try {
+    const random = seededRandom(SEED);
+    const points = Array.from({ length: KILLS }, () => Math.floor(random() * SIZE)).sort((a, b) => a - b);
+    console.log(`# seed ${SEED} (OTA_KILL_SEED=${SEED} repeats it); kill points: ${points.join(' ')}`);
+    const plan = planFor(body, [server.url()], SEGMENT);
+    const args = { plan, stateDir: t.dir, outFile: join(t.dir, 'slot.img') };
+    let kills = 0;
+    let lastStart = 0;
+    for (const point of [...points, undefined]) {
+      const start = expectedStart(plan, t.dir);
+      assert.ok(start >= lastStart, 'progress is never lost');
+      lastStart = start;
+      const seen = server.requests.length;
+      const sentBefore = server.bodyBytesSent;
+      const run = await runChild(args, point);
+      const progressLines = run.lines.filter((l) => l.startsWith('progress'));
+      if (process.env['OTA_KILL_DEBUG'] !== undefined) console.log(`# run: start ${start} point ${point} sent ${server.bodyBytesSent - sentBefore} next ${expectedStart(plan, t.dir)} waste ${server.bodyBytesSent - sentBefore - (expectedStart(plan, t.dir) - start)} last ${progressLines[progressLines.length - 1]}`);
+      if (run.killed) kills += 1;
+      const first = server.requests[seen];
+      if (first !== undefined) assert.is(first.range, `bytes=${start}-${Math.min(start - (start % SEGMENT) + 16 * 1024 * 1024, SIZE) - 1}`);
+      if (first !== undefined && start % SEGMENT !== 0) assert.is(first.ifRange, server.etag(), 'mid-segment resume sends If-Range');
+      if (point === undefined) assert.ok(run.lines.some((l) => l.startsWith('done')), run.lines.slice(-3).join('\n'));
+    }
+    const out = readFileSync(args.outFile);
+    assert.is(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(body).digest('hex'));
+    const ratio = server.bodyBytesSent / SIZE;
+    console.log(`# kills ${kills}, requests ${server.requests.length}, body bytes sent ${server.bodyBytesSent} for ${SIZE}: ${ratio.toFixed(3)} x`);
+    assert.ok(kills >= KILLS - 2, `only ${kills} kills landed before the download finished`);
+    assert.ok(ratio <= 1.05, `sent ${ratio.toFixed(3)} x the size`);
+  } finally {
+    await server.close();
+    t.cleanup();
+  }
+});
+
+test.run();

@@ -1,0 +1,51 @@
+/**
+ * The downloader through the TCP proxy on 127.0.0.1 (latency, a cut of the
+ * connection itself rather than of the HTTP body), and its progress events.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Download, type DownloadProgress } from '../../../agent/src/download/index.js';
+import { RangeServer } from '../../support/range-server.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
+import { checkingConsumer, planFor, randomBytesSeeded } from '../../support/download.js';
+import { tempDir } from '../../support/tools.js';
+
+const BODY = randomBytesSeeded(512 * 1024, 11);
+
+test('through a proxy with 5 ms latency, cut once: resumes, every byte counted once, progress reaches the total', async () => {
+  const server = await new RangeServer(BODY, { paceBytesPerSecond: 1024 * 1024 }).start();
+  const port = Number(new URL(server.url()).port);
+  const proxy = await new TcpProxy({ targetHost: '127.0.0.1', targetPort: port, latencyMs: 5 }).start();
+  const t = tempDir();
+  try {
+    const plan = planFor(BODY, [`http://${proxy.address()}/file`], 64 * 1024);
+    const consumer = checkingConsumer(BODY, plan);
+    const d = new Download({ plan, stateDir: t.dir, onSegment: consumer.onSegment, backoff: { baseMs: 1, capMs: 5 } });
+    const progress: DownloadProgress[] = [];
+    let cut = false;
+    d.on('progress', (p) => {
+      progress.push(p);
+      if (!cut && p.doneBytes > 200_000) { cut = true; proxy.cutAll(); }
+    });
+    const summary = await d.run();
+    assert.equal(consumer.unverified, []);
+    assert.equal(consumer.indexes, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.is(summary.requests, 2);
+    assert.is(proxy.cuts, 1);
+    const resumedAt = Number(/^bytes=(\d+)-/.exec(server.requests[1]?.range ?? '')?.[1]);
+    assert.ok(resumedAt > 200_000 && resumedAt < BODY.length, `resumed at ${resumedAt}`);
+    assert.is(server.requests[1]?.ifRange, server.etag());
+    assert.ok(proxy.bytesDown >= BODY.length && proxy.bytesDown <= BODY.length * 1.02 + 1000, `proxy carried ${proxy.bytesDown}`);
+    for (let i = 1; i < progress.length; i++) assert.ok((progress[i]?.doneBytes ?? 0) >= (progress[i - 1]?.doneBytes ?? 0), 'doneBytes never goes back');
+    const last = progress[progress.length - 1];
+    assert.is(last?.doneBytes, BODY.length);
+    assert.is(last?.totalSizeBytes, BODY.length);
+    assert.ok(progress.some((p) => p.rateBytesPerSecond > 0 && p.etaMs !== undefined), 'rate and ETA are reported');
+  } finally {
+    t.cleanup();
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test.run();
