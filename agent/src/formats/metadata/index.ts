@@ -1,0 +1,17 @@
+/**
+ * Signed metadata both sides use: the strict JSON parser, canonical JSON,
+ * ed25519 as securesystemslib defines it, the root/release/rollout documents,
+ * the notice, and the typed refusal reasons. docs/trust.md explains the model.
+ */
+export { REFUSAL_REASONS, Refusal, isRefusal, type RefusalReason } from './refusal.js';
+export { METADATA_LIMITS, checkPayloadSize, parseStrictJson, hasOwn, type JsonLimits, type JsonObject, type JsonValue } from './json.js';
+export { canonicalBytes, canonicalString, compareCodePoints } from './canonical.js';
+export { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, isCanonicalS, keyidOf, malleate, publicKeyObject, verifyEd25519 } from './ed25519.js';
+export { MAX_SIGNATURES, readEnvelope, type Envelope, type SignatureEntry } from './envelope.js';
+export { formatUtcTime, utcTime } from './fields.js';
+/** Typed reads of parsed JSON (`fields.uint(v, path)`...), for other signed or persisted documents. */
+export * as fields from './fields.js';
+export { ROLES, readRoot, type PublicKey, type RoleKeys, type RoleName, type RootMetadata } from './root.js';
+export { RAW_FORMAT, deltaFor, readRelease, type Artifact, type ArtifactSegment, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from './release.js';
+export { MAX_SPREAD_SECONDS, audienceIncludes, readRollout, startDelayMs, type Audience, type RolloutMetadata } from './rollout.js';
+export { MAX_NOTICE_ROOTS, encodeNotice, parseCanonical, readNotice, readSignedFile, type Notice } from './notice.js';

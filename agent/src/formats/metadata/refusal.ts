@@ -1,0 +1,53 @@
+/**
+ * Why a notice or a metadata document was refused. Each reason names the
+ * attack (or the defect) it stops; `ota-agent verify` prints it as the error
+ * code, and tests match on it. docs/trust.md lists where each one is checked.
+ */
+import { OtaError } from '../../errors/index.js';
+
+/** Every refusal reason, in the order the checks run. */
+export const REFUSAL_REASONS = [
+  'oversize',            // payload larger than the cap, refused before parsing
+  'malformed',           // not UTF-8 JSON, or a field of the wrong type or range
+  'duplicate-key',       // the same member twice in one JSON object
+  'too-deep',            // nesting deeper than the cap
+  'non-canonical',       // bytes are not the canonical JSON of what they parse to (re-serialised)
+  'unsigned',            // no signature at all
+  'malformed-signature', // keyid or sig not lowercase hex of the right length
+  'malleable-signature', // S >= L: a malleated copy of a valid signature
+  'unknown-key',         // signed only by keys the trusted root does not name
+  'wrong-role',          // signed by a key of another role (e.g. the rollout key signing a release)
+  'bad-signature',       // a signature by an authorised key does not verify (a flipped byte)
+  'threshold',           // fewer distinct authorised keys than the role's threshold
+  'rotation-gap',        // a new root that does not follow the trusted one by exactly one version
+  'expired',             // past `expires` by the time floor
+  'rollback',            // a lower version than already installed or seen
+  'already-installed',   // the installed version itself: nothing to do
+  'failed-before',       // a version that already failed its health check here
+  'mix-and-match',       // parts that were not signed together (rollout vs release, delta vs base)
+  'wrong-hardware',      // the release is not built for this hardware
+  'wrong-device',        // the rollout does not target this device or its cohort
+] as const;
+
+/** One refusal reason. */
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/**
+ * A refusal: an OtaError whose `code` is the reason itself (`rollback`,
+ * `threshold`...), so the CLI frame prints `... [rollback]`.
+ */
+export class Refusal extends OtaError {
+  /** The typed reason (same string as `code`). */
+  readonly reason: RefusalReason;
+
+  constructor(reason: RefusalReason, message: string, options: { cause?: unknown } = {}) {
+    super(reason, message, options);
+    this.name = 'Refusal';
+    this.reason = reason;
+  }
+}
+
+/** True when `err` is a Refusal for `reason` (any reason when omitted). */
+export function isRefusal(err: unknown, reason?: RefusalReason): err is Refusal {
+  return err instanceof Refusal && (reason === undefined || err.reason === reason);
+}

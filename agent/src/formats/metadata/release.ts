@@ -1,0 +1,124 @@
+/**
+ * Release metadata (TUF's targets role): what one release contains, signed by
+ * the release keys. `signed` = {"_type":"release","version":N,"expires":T,
+ * "hardware":[HW...],"installed":{"sizeBytes","sha256"},"image":ARTIFACT,
+ * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}]}.
+ *
+ * An artifact is a file to download: its path (relative to the release's
+ * base URL), format, size, sha256, and segments {offset, sizeBytes, sha256}
+ * that tile it exactly (contiguous from 0 to sizeBytes), so the device checks
+ * each segment as it streams, whether the file is a full image or a delta.
+ */
+import { anyObject, array, ident, identList, member, object, malformed, sha256Hex, string, uint, utcTime } from './fields.js';
+import type { JsonValue } from './json.js';
+import { expectType, type Envelope } from './envelope.js';
+
+/** One hashed piece of an artifact. */
+export interface ArtifactSegment {
+  /** Offset of the segment in the artifact file. */
+  readonly offset: number;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+/** What a slot holds: its size and sha256 (a delta names its base this way). */
+export interface ImageDigest {
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+/** A file the device downloads. */
+export interface Artifact {
+  readonly path: string;
+  /** How to apply it: `raw` (the image itself) or a delta/container format name. */
+  readonly format: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly segments: readonly ArtifactSegment[];
+}
+
+/** A delta: an artifact that turns `base` into the release's installed image. */
+export interface DeltaArtifact extends Artifact {
+  readonly base: ImageDigest;
+}
+
+/** Checked release metadata. */
+export interface ReleaseMetadata {
+  readonly version: number;
+  readonly expiresMs: number;
+  readonly hardware: readonly string[];
+  /** The slot's content once installed. */
+  readonly installed: ImageDigest;
+  /** The full image (always present: the fallback when no delta fits). */
+  readonly image: Artifact;
+  readonly deltas: readonly DeltaArtifact[];
+}
+
+/** The format name of an artifact that is the slot image byte for byte. */
+export const RAW_FORMAT = 'raw';
+
+/** Check a release's `signed` part. */
+export function readRelease(env: Envelope, path: string): ReleaseMetadata {
+  const p = `${path}.signed`;
+  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas']);
+  expectType(s, 'release', p);
+  const hardware = identList(member(s, 'hardware'), `${p}.hardware`);
+  if (hardware.length === 0) malformed(`${p}.hardware`, 'must name at least one hardware id');
+  const installed = imageDigest(member(s, 'installed'), `${p}.installed`);
+  const image = artifact(member(s, 'image'), `${p}.image`, []);
+  if (image.format === RAW_FORMAT && (image.sizeBytes !== installed.sizeBytes || image.sha256 !== installed.sha256)) {
+    malformed(`${p}.image`, 'a raw image must have the size and sha256 of "installed"');
+  }
+  const deltas = array(member(s, 'deltas'), `${p}.deltas`, 256).map((d, k) => deltaArtifact(d, `${p}.deltas[${k}]`));
+  return {
+    version: uint(member(s, 'version'), `${p}.version`),
+    expiresMs: utcTime(member(s, 'expires'), `${p}.expires`),
+    hardware, installed, image, deltas,
+  };
+}
+
+/** The delta whose base is exactly `current` (size and sha256), if the release has one. */
+export function deltaFor(release: ReleaseMetadata, current: ImageDigest): DeltaArtifact | undefined {
+  return release.deltas.find((d) => d.base.sha256 === current.sha256 && d.base.sizeBytes === current.sizeBytes);
+}
+
+const ARTIFACT_KEYS = ['path', 'format', 'sizeBytes', 'sha256', 'segments'];
+const PATH = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$/;
+
+function imageDigest(v: JsonValue | undefined, path: string): ImageDigest {
+  const o = object(v, path, ['sizeBytes', 'sha256']);
+  return { sizeBytes: uint(member(o, 'sizeBytes'), `${path}.sizeBytes`), sha256: sha256Hex(member(o, 'sha256'), `${path}.sha256`) };
+}
+
+function deltaArtifact(v: JsonValue, path: string): DeltaArtifact {
+  const a = artifact(v, path, ['base']);
+  return { ...a, base: imageDigest(member(anyObject(v, path), 'base'), `${path}.base`) };
+}
+
+function artifact(v: JsonValue | undefined, path: string, extra: readonly string[]): Artifact {
+  const o = object(v, path, [...ARTIFACT_KEYS, ...extra]);
+  const sizeBytes = uint(member(o, 'sizeBytes'), `${path}.sizeBytes`);
+  return {
+    path: string(member(o, 'path'), `${path}.path`, PATH, 'a relative path without "." or ".." parts'),
+    format: ident(member(o, 'format'), `${path}.format`),
+    sizeBytes,
+    sha256: sha256Hex(member(o, 'sha256'), `${path}.sha256`),
+    segments: segments(member(o, 'segments'), `${path}.segments`, sizeBytes),
+  };
+}
+
+/** Segments must tile [0, sizeBytes) exactly; all arithmetic stays in safe integers. */
+function segments(v: JsonValue | undefined, path: string, sizeBytes: number): ArtifactSegment[] {
+  let next = 0;
+  const list = array(v, path, 1 << 20).map((x, k) => {
+    const q = `${path}[${k}]`;
+    const o = object(x, q, ['offset', 'sizeBytes', 'sha256']);
+    const seg = { offset: uint(member(o, 'offset'), `${q}.offset`), sizeBytes: uint(member(o, 'sizeBytes'), `${q}.sizeBytes`), sha256: sha256Hex(member(o, 'sha256'), `${q}.sha256`) };
+    if (seg.offset !== next) malformed(`${q}.offset`, `must be ${next} (segments are contiguous from 0)`);
+    if (seg.sizeBytes === 0 || seg.sizeBytes > sizeBytes - next) malformed(`${q}.sizeBytes`, `must be 1..${sizeBytes - next}`);
+    next += seg.sizeBytes;
+    return seg;
+  });
+  if (next !== sizeBytes) malformed(path, `cover ${next} of ${sizeBytes} bytes`);
+  return list;
+}

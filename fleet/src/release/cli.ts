@@ -1,0 +1,97 @@
+/**
+ * `ota-fleet release --image IMG --version N --hardware HW --keys KEYS --out DIR [--expires 30d]`:
+ * copy the image (and any deltas) into DIR/targets, sign DIR/release.json,
+ * and sign a rollout to every device (unless --device/--cohort narrow it) into
+ * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
+ * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
+ * signs a new rollout of an existing release.
+ */
+import { promises as fsp } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { OtaError } from '../../../agent/src/errors/index.js';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
+import { parseUintArg } from '../../../agent/src/trust/index.js';
+import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from './artifacts.js';
+import { signRelease } from './documents.js';
+import { writeRollout } from './rollouts.js';
+
+function targetOptions<T>(b: Argv<T>) {
+  return b.option('device', { type: 'string', array: true, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
+    .option('cohort', { type: 'string', array: true, default: [] as string[], describe: 'cohort to target (repeatable)' })
+    .option('rollout-expires', { type: 'string', default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
+    .option('spread', { type: 'string', describe: 'window over which devices start downloading (e.g. 2h); default none' });
+}
+
+function uintArg(text: string, flag: string): number {
+  const n = parseUintArg(text);
+  if (n === undefined) throw new OtaError('USAGE', `${flag} must be a whole number 0..2^53-1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Parse `FILE@BASE_IMAGE` of --delta. */
+function deltaArg(text: string, cwd: string): { file: string; base: string } {
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1) throw new OtaError('USAGE', `--delta ${text}: expected DELTA_FILE@BASE_IMAGE`);
+  return { file: resolve(cwd, text.slice(0, at)), base: resolve(cwd, text.slice(at + 1)) };
+}
+
+/** Registers `release` and `rollout`. */
+export const releaseCommand: Register = (y, ctx) =>
+  y.command('release', 'sign a release of an image and a rollout of it to every device; writes DIR/notice.json', (b) => targetOptions(b
+    .option('image', { type: 'string', demandOption: true, describe: 'the full slot image' })
+    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing)' })
+    .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
+    .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
+    .option('expires', { type: 'string', default: '30d', describe: 'release expiry' })
+    .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment' })
+    .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'DELTA_FILE@BASE_IMAGE (repeatable)' })
+    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the deltas' })),
+  async (a) => {
+    const keysDir = resolve(ctx.cwd, a.keys);
+    const out = resolve(ctx.cwd, a.out);
+    const nowMs = ctx.now().getTime();
+    const segmentBytes = uintArg(a['segment-size'], '--segment-size');
+    if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
+    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const { root } = await loadCurrentRoot(keysDir);
+    const releaseKeys = await roleKeys(keysDir, root, 'release');
+    await fsp.mkdir(out, { recursive: true });
+    const image = await addArtifact(out, resolve(ctx.cwd, a.image), 'img', segmentBytes);
+    const deltas: JsonObject[] = [];
+    for (const d of a.delta.map((t) => deltaArg(t, ctx.cwd))) {
+      const base = await hashFile(d.base, segmentBytes);
+      const art = await addArtifact(out, d.file, 'delta', segmentBytes);
+      deltas.push({ ...artifactJson(art, a['delta-format']), base: { sizeBytes: base.sizeBytes, sha256: base.sha256 } });
+    }
+    const release = signRelease({
+      version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
+      installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, image: artifactJson(image, RAW_FORMAT), deltas,
+    }, releaseKeys);
+    readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
+    await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
+    await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+  })
+    .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice', (b) => targetOptions(b
+      .option('release', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out)' })
+      .option('keys', { type: 'string', demandOption: true, describe: 'key directory' })
+      .option('out', { type: 'string', describe: 'notice file to write (default: RELEASE/notice.json)' })),
+    async (a) => {
+      const dir = resolve(ctx.cwd, a.release);
+      await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+    });
+
+type TargetArgs = { device: string[]; cohort: string[]; 'rollout-expires': string; spread: string | undefined };
+
+async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+  const spreadSeconds = a.spread === undefined ? 0 : parseDurationMs(a.spread, '--spread') / 1000;
+  const r = await writeRollout(keysDir, dir, noticeFile, {
+    devices: a.device, cohorts: a.cohort, expiresMs: nowMs + parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds, nowMs,
+  });
+  const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
+  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes)\n`);
+}

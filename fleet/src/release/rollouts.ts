@@ -1,0 +1,57 @@
+/**
+ * Signing a rollout for a release directory: the next rollout version from the
+ * key directory's counter (KEYS/rollout.json, written atomically before the
+ * notice so a version is never reused), then DIR/rollout.json and the notice.
+ */
+import { join } from 'node:path';
+import { OtaError } from '../../../agent/src/errors/index.js';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import {
+  MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS,
+} from '../../../agent/src/formats/index.js';
+import { loadCurrentRoot, roleKeys, rotationChain } from '../keys/index.js';
+import { noticeBytes, releaseRef, signRollout } from './documents.js';
+
+/** Targeting and timing of a rollout. */
+export interface RolloutOptions {
+  readonly devices: readonly string[];
+  readonly cohorts: readonly string[];
+  readonly expiresMs: number;
+  readonly spreadSeconds: number;
+  readonly nowMs: number;
+}
+
+/** The next rollout version of a key directory, recorded before use. */
+export async function nextRolloutVersion(keysDir: string): Promise<number> {
+  const file = join(keysDir, 'rollout.json');
+  const bytes = await readFileIfExists(file);
+  const last = bytes === undefined ? 0
+    : fields.uint(fields.member(fields.object(parseStrictJson(bytes, METADATA_LIMITS, file), file, ['version']), 'version'), `${file}.version`);
+  const next = last + 1;
+  await writeFileAtomic(file, canonicalBytes({ version: next }));
+  return next;
+}
+
+/** Sign a rollout of the release in `releaseDir`; writes DIR/rollout.json and the notice at `noticeFile`. */
+export async function writeRollout(keysDir: string, releaseDir: string, noticeFile: string, o: RolloutOptions): Promise<{ version: number; noticeBytes: Uint8Array }> {
+  const releaseFile = join(releaseDir, 'release.json');
+  const bytes = await readFileIfExists(releaseFile);
+  if (bytes === undefined) throw new OtaError('RELEASE_MISSING', `${releaseFile} not found: make the release with ota-fleet release first`);
+  const envelope = readSignedFile(bytes, releaseFile);
+  const release = readRelease(envelope, releaseFile);
+  if (o.expiresMs <= o.nowMs) throw new OtaError('USAGE', 'the rollout would already be expired');
+  const { root } = await loadCurrentRoot(keysDir);
+  const keys = await roleKeys(keysDir, root, 'rollout');
+  const version = await nextRolloutVersion(keysDir);
+  const rollout = signRollout({
+    version, issuedMs: o.nowMs, expiresMs: Math.min(o.expiresMs, release.expiresMs), release: releaseRef(envelope.document),
+    devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds,
+  }, keys);
+  await writeFileAtomic(join(releaseDir, 'rollout.json'), canonicalBytes(rollout));
+  const notice = noticeBytes(envelope.document, rollout, await rotationChain(keysDir, MAX_NOTICE_ROOTS));
+  if (notice.byteLength > METADATA_LIMITS.maxBytes) {
+    throw new OtaError('NOTICE_TOO_LARGE', `the notice would be ${notice.byteLength} bytes, over the devices' ${METADATA_LIMITS.maxBytes}-byte cap: fewer deltas or rotations per release`);
+  }
+  await writeFileAtomic(noticeFile, notice);
+  return { version, noticeBytes: notice };
+}
