@@ -25,6 +25,9 @@ const result = await build({
   format: 'esm',
   minify: true,
   legalComments: 'linked',
+  // The lowest time the device will ever believe (expired metadata stays expired after a clock reset).
+  // SOURCE_DATE_EPOCH makes the bundle reproducible.
+  define: { OTA_BUILD_TIME: JSON.stringify(new Date(process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.now()).toISOString()) },
   metafile: true,
   logLevel: 'warning',
   // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
