@@ -1,0 +1,94 @@
+/**
+ * The notice inbox: the one door into the machine, so there are never two
+ * installs at once. The rule (documented in docs/mqtt.md):
+ * - a notice is keyed by the sequence the verifier reads from it; a sequence at or
+ *   below the highest one accepted (or the one installing now) is a duplicate or
+ *   stale and is ignored, so redelivery and out-of-order delivery are safe;
+ * - a notice arriving during an install waits; only the newest waiting notice is
+ *   kept (a newer one supersedes it); it starts when the install reaches rest.
+ * Memory is bounded: at most one waiting notice.
+ */
+import type { RunResult } from './runner.js';
+import type { VerifiedNotice } from './ports.js';
+
+/** What `offer` did with a notice. */
+export type Offered = 'started' | 'queued' | 'superseded' | 'duplicate' | 'stale' | 'invalid';
+
+/** The part of the Machine the inbox uses. */
+export interface InboxMachine {
+  readonly busy: boolean;
+  readonly current: { readonly highestSequence: number };
+  start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult>;
+}
+
+/** Inbox dependencies. */
+export interface InboxDeps {
+  /** Read the version and sequence of a notice (the verifier); throw when it is not a valid notice. */
+  identify(notice: Uint8Array): Promise<VerifiedNotice>;
+  readonly machine: InboxMachine;
+  /** Stops draining (agent shutdown). */
+  readonly signal: AbortSignal;
+  /** An install that ended with an error the machine could not handle (journal I/O). */
+  onError?(err: unknown): void;
+  /** Every install that reached rest or stopped. */
+  onRun?(result: RunResult): void;
+}
+
+interface Waiting extends VerifiedNotice { readonly notice: Uint8Array }
+
+/** Serializes notices into the machine; see the module comment for the rule. */
+export class NoticeInbox {
+  private waiting: Waiting | undefined;
+  private inFlight: number | undefined;
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly deps: InboxDeps) {}
+
+  /** Offer a received notice (opaque bytes). Resolves once it is started, queued or ignored. */
+  async offer(notice: Uint8Array): Promise<Offered> {
+    let id: VerifiedNotice;
+    try {
+      id = await this.deps.identify(notice);
+    } catch {
+      return 'invalid';
+    }
+    const floor = Math.max(this.deps.machine.current.highestSequence, this.inFlight ?? 0, this.waiting?.sequence ?? 0);
+    if (id.sequence < floor) return 'stale';
+    if (id.sequence === floor) return 'duplicate';
+    const superseded = this.waiting !== undefined;
+    this.waiting = { notice: Uint8Array.from(notice), version: id.version, sequence: id.sequence };
+    if (this.draining !== undefined || this.deps.machine.busy) return superseded ? 'superseded' : 'queued';
+    this.kick();
+    return 'started';
+  }
+
+  /** Start the waiting notice if the machine is at rest (call after `Machine.resume`). */
+  kick(): void {
+    if (this.draining !== undefined || this.deps.machine.busy || this.waiting === undefined) return;
+    this.draining = this.drain().finally(() => { this.draining = undefined; });
+  }
+
+  /** Resolves when nothing is installing from this inbox (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
+  }
+
+  /** The sequence of the waiting notice, if any. */
+  get waitingSequence(): number | undefined { return this.waiting?.sequence; }
+
+  private async drain(): Promise<void> {
+    for (let next = this.waiting; next !== undefined && !this.deps.signal.aborted; next = this.waiting) {
+      this.waiting = undefined;
+      this.inFlight = next.sequence;
+      try {
+        const result = await this.deps.machine.start(next.notice, this.deps.signal);
+        this.deps.onRun?.(result);
+      } catch (err) {
+        this.deps.onError?.(err);
+        return;
+      } finally {
+        this.inFlight = undefined;
+      }
+    }
+  }
+}

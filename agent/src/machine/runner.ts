@@ -1,0 +1,183 @@
+/**
+ * The runner: walks the table. For each state it saves the journal first when the
+ * row says `persist`, counts the save (more than `maxSaves` saves of one state
+ * without progress is the `loop` event), runs the handler under the state's
+ * deadline, and follows the event to the next state, until `idle`.
+ * Stopping (an aborted `signal`) models a power cut: nothing more is written.
+ */
+import { describe, OtaError } from '../errors/index.js';
+import { opt } from './journal.js';
+import type { Job, JournalRecord, JournalStore } from './journal.js';
+import type { MachinePorts } from './ports.js';
+import { failOutcome, runnerError, steps } from './steps.js';
+import type { StepResult } from './steps.js';
+import { corruptJournalResume, machine } from './table.js';
+import type { Event, State } from './table.js';
+
+/** Injected timers (tests may pass their own): `schedule` returns its cancel function. */
+export interface Timers {
+  schedule(fn: () => void, delayMs: number): () => void;
+}
+
+/** Runner settings (from the agent config). */
+export interface MachineOptions {
+  /** Saves of one state without progress before `loop` (a reboot loop ends). Default 3. */
+  readonly maxSaves?: number;
+  /** Deadline per state; a state without one has no deadline. */
+  readonly deadlinesMs?: Partial<Record<State, number>>;
+  readonly timers?: Timers;
+  /** Called on every transition (logs, tests). */
+  readonly onTransition?: (from: State, event: Event, to: State) => void;
+  /** Called as each state begins, before its save (logs, tests listing the chain of states). */
+  readonly onEnter?: (state: State) => void;
+}
+
+/** How a run ended: at rest, or stopped (power cut) in some state. */
+export type RunResult = { readonly kind: 'rest'; readonly record: JournalRecord }
+  | { readonly kind: 'stopped'; readonly state: State };
+
+const defaultTimers: Timers = {
+  schedule: (fn, delayMs) => {
+    const handle = setTimeout(fn, delayMs);
+    return () => clearTimeout(handle);
+  },
+};
+
+/** The update state machine over a journal store and the ports. One update at a time. */
+export class Machine {
+  private record: JournalRecord = { state: 'idle', highestSequence: 0 };
+  private running = false;
+  private resumed = false;
+  private readonly maxSaves: number;
+  private readonly timers: Timers;
+
+  constructor(private readonly ports: MachinePorts, private readonly store: JournalStore,
+    private readonly options: MachineOptions = {}) {
+    this.maxSaves = options.maxSaves ?? 3;
+    this.timers = options.timers ?? defaultTimers;
+  }
+
+  /** The last record saved or loaded (state, job, highest sequence, last outcome). */
+  get current(): JournalRecord { return this.record; }
+
+  /** True while an update runs, and before `resume` has read the journal. */
+  get busy(): boolean { return !this.resumed || this.running || this.record.state !== 'idle'; }
+
+  /** Load the journal and run whatever it says is unfinished to rest. Call once at start. */
+  async resume(signal: AbortSignal): Promise<RunResult> {
+    const loaded = await this.store.load();
+    this.resumed = true;
+    if (loaded.kind === 'empty') return { kind: 'rest', record: this.record };
+    if (loaded.kind === 'corrupt') {
+      const job: Job = { noticeBase64: '', progress: 0, saves: {}, error: `update journal unreadable (${loaded.reason}): reverting to the last committed slot` };
+      return this.run(corruptJournalResume, job, signal);
+    }
+    this.record = loaded.record;
+    const { state, job } = loaded.record;
+    if (state === 'idle') return { kind: 'rest', record: this.record };
+    return this.run(machine[state].resume, job ?? { noticeBase64: '', progress: 0, saves: {} }, signal);
+  }
+
+  /**
+   * Start installing `notice` from rest. Throws `MACHINE_BUSY` while an update runs, and
+   * `MACHINE_NOT_RESUMED` before `resume` (starting blind would overwrite an unfinished journal).
+   */
+  async start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult> {
+    if (!this.resumed) throw new OtaError('MACHINE_NOT_RESUMED', 'the update machine must resume its journal before it starts a notice');
+    if (this.busy) throw new OtaError('MACHINE_BUSY', 'an update is already running: the notice waits for it to finish', { transient: true });
+    const next = machine.idle.on.notice;
+    if (next === undefined) throw new OtaError('MACHINE_TABLE', 'state table: idle has no notice transition');
+    this.options.onTransition?.('idle', 'notice', next);
+    return this.run(next, { noticeBase64: Buffer.from(notice).toString('base64'), progress: 0, saves: {} }, signal);
+  }
+
+  private async run(first: State, firstJob: Job, signal: AbortSignal): Promise<RunResult> {
+    this.running = true;
+    try {
+      let state = first;
+      let job = firstJob;
+      while (state !== 'idle') {
+        if (signal.aborted) return { kind: 'stopped', state };
+        this.options.onEnter?.(state);
+        const result = await this.step(state, job, signal);
+        if (result === 'stopped') return { kind: 'stopped', state };
+        const to = machine[state].on[result.event] ?? machine[state].on.fail;
+        if (to === undefined) throw new OtaError('MACHINE_TABLE', `state table: ${state} has no ${result.event} or fail transition`);
+        this.options.onTransition?.(state, result.event, to);
+        state = to;
+        job = result.job;
+      }
+      return await this.rest(job, signal);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Save (when the row says so), count, run the handler under its deadline. */
+  private async step(state: Exclude<State, 'idle'>, job: Job, signal: AbortSignal): Promise<StepResult | 'stopped'> {
+    const saves = (job.saves[state] ?? 0) + 1;
+    if (machine[state].persist) {
+      if (saves > this.maxSaves) return this.failed(state, job, 'loop', runnerError(state, 'loop', this.maxSaves));
+      job = { ...job, saves: { ...job.saves, [state]: saves } };
+      await this.save(state, job);
+      if (signal.aborted) return 'stopped';
+    }
+    let current = job;
+    const checkpoint = async (progress: number): Promise<void> => {
+      if (signal.aborted) throw new OtaError('MACHINE_STOPPED', 'the update runner was stopped');
+      // Only forward progress resets the save counter: a crash loop at one offset still ends.
+      const saves = progress > current.progress ? { ...current.saves, [state]: 1 } : current.saves;
+      current = { ...current, progress, saves };
+      await this.save(state, current);
+    };
+    const outcome = await this.withDeadline(state, signal, (stepSignal) =>
+      steps[state](current, { ports: this.ports, signal: stepSignal, checkpoint }));
+    if (outcome.kind === 'stopped' || signal.aborted) return 'stopped';
+    if (outcome.kind === 'timeout') return this.failed(state, current, 'timeout', runnerError(state, 'timeout', outcome.limitMs));
+    if (outcome.kind === 'error') return this.failed(state, current, 'fail', outcome.error);
+    return outcome.result;
+  }
+
+  private failed(state: State, job: Job, event: Event, err: unknown): StepResult {
+    return { event, job: { ...job, outcome: failOutcome[state] ?? job.outcome ?? 'failed', error: describe(err) } };
+  }
+
+  /** Run `work` until it settles, the state's deadline passes, or the runner stops. */
+  private withDeadline(state: State, signal: AbortSignal, work: (s: AbortSignal) => Promise<StepResult>): Promise<
+    { kind: 'done'; result: StepResult } | { kind: 'error'; error: unknown } | { kind: 'timeout'; limitMs: number } | { kind: 'stopped' }> {
+    const limitMs = this.options.deadlinesMs?.[state];
+    const controller = new AbortController();
+    return new Promise((resolve) => {
+      let cancel = (): void => undefined;
+      const onStop = (): void => { controller.abort(); finish({ kind: 'stopped' }); };
+      const finish = (value: Parameters<typeof resolve>[0]): void => {
+        cancel();
+        signal.removeEventListener('abort', onStop);
+        resolve(value);
+      };
+      signal.addEventListener('abort', onStop, { once: true });
+      if (limitMs !== undefined) {
+        cancel = this.timers.schedule(() => { controller.abort(); finish({ kind: 'timeout', limitMs }); }, limitMs);
+      }
+      work(controller.signal).then((result) => finish({ kind: 'done', result }), (error: unknown) => finish({ kind: 'error', error }));
+    });
+  }
+
+  private async save(state: State, job: Job): Promise<void> {
+    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
+    const record: JournalRecord = { state, job, highestSequence, ...opt('last', this.record.last) };
+    await this.store.save(record);
+    this.record = record;
+  }
+
+  private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
+    if (signal.aborted) return { kind: 'stopped', state: 'idle' };
+    this.options.onEnter?.('idle');
+    const last = { outcome: job.outcome ?? 'failed', ...opt('version', job.version), ...opt('error', job.error) };
+    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
+    const record: JournalRecord = { state: 'idle', highestSequence, last };
+    await this.store.save(record);
+    this.record = record;
+    return { kind: 'rest', record };
+  }
+}

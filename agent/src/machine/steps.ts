@@ -1,0 +1,98 @@
+/**
+ * The handlers: one per state, each does its work through the ports and returns
+ * an outcome event plus the updated job. Where the event leads is the table's
+ * business (table.ts), never the handler's.
+ */
+import { OtaError } from '../errors/index.js';
+import type { Job, Outcome } from './journal.js';
+import type { Checkpoint, MachinePorts } from './ports.js';
+import type { Event, State } from './table.js';
+
+/** What a handler gets besides the job. */
+export interface StepContext {
+  readonly ports: MachinePorts;
+  /** Fires at the state's deadline (or when the runner is stopped). */
+  readonly signal: AbortSignal;
+  readonly checkpoint: Checkpoint;
+}
+
+/** What a handler returns. */
+export interface StepResult {
+  readonly event: Event;
+  readonly job: Job;
+}
+
+/** A handler. Throwing is the `fail` event (the runner records the error). */
+export type Step = (job: Job, ctx: StepContext) => Promise<StepResult>;
+
+const ok = (job: Job): StepResult => ({ event: 'ok', job });
+
+/** The handler of every state but `idle` (which does nothing: the runner stops there). */
+export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
+  verifying: async (job, { ports, signal }) => {
+    const verified = await ports.verify(Buffer.from(job.noticeBase64, 'base64'), signal);
+    const { booted, inactive } = await ports.slots();
+    return ok({ ...job, version: verified.version, sequence: verified.sequence, target: inactive, previous: booted });
+  },
+  installing: async (job, { ports, signal, checkpoint }) => {
+    await ports.install(job, signal, checkpoint);
+    return ok(job);
+  },
+  verifyingSlot: async (job, { ports, signal }) => {
+    await ports.verifySlot(job, signal);
+    return ok(job);
+  },
+  arming: async (job, { ports }) => {
+    await ports.arm(job);
+    return ok(job);
+  },
+  rebooting: async (job, { ports }) => {
+    await ports.reboot(job);
+    return ok(job);
+  },
+  checking: async (job, { ports, signal }) => {
+    const { booted, primary } = await ports.slots();
+    // The agent restarted but the device did not reboot: the trial has not begun.
+    if (booted !== job.target && primary === job.target) return { event: 'reboot', job };
+    if (booted !== job.target) {
+      return { event: 'fellBack', job: { ...job, error: `trial boot of slot ${job.target ?? '?'} did not reach the agent: the bootloader booted ${booted}` } };
+    }
+    if (await ports.health(job, signal)) return ok(job);
+    return { event: 'fail', job: { ...job, error: `required health check failed on slot ${booted}` } };
+  },
+  committing: async (job, { ports }) => {
+    await ports.commit(job);
+    return ok({ ...job, outcome: 'installed' });
+  },
+  reverting: async (job, { ports }) => {
+    await ports.revert(job);
+    // Still running a slot the bootloader will no longer boot: reboot into the primary one.
+    const { booted, primary } = await ports.slots();
+    return { event: booted === primary ? 'ok' : 'reboot', job: { ...job, outcome: 'reverted' } };
+  },
+  rebootingBack: async (job, { ports }) => {
+    await ports.reboot(job);
+    return ok(job);
+  },
+  reporting: async (job, { ports }) => {
+    const outcome = job.outcome ?? 'failed';
+    await ports.report({ outcome, version: job.version, sequence: job.sequence, error: job.error });
+    return ok({ ...job, outcome });
+  },
+};
+
+/**
+ * The outcome recorded when a state fails, times out or loops (a later revert may
+ * change it). `reporting` is absent: a report that fails does not change what happened.
+ */
+export const failOutcome: { readonly [S in State]?: Outcome } = {
+  idle: 'failed', verifying: 'rejected', installing: 'failed', verifyingSlot: 'failed', arming: 'failed',
+  rebooting: 'failed', checking: 'failed', committing: 'failed', reverting: 'failed', rebootingBack: 'failed',
+};
+
+/** The error recorded for a runner-made event. */
+export function runnerError(state: State, event: 'timeout' | 'loop', limit: number): OtaError {
+  return event === 'timeout'
+    ? new OtaError('STEP_TIMEOUT', `update step ${state} passed its deadline of ${limit} ms: it is treated as failed`)
+    : new OtaError('REBOOT_LOOP', `update step ${state} started ${limit} times without progress: giving up on it`);
+}

@@ -1,0 +1,267 @@
+/**
+ * The MQTT transport: one mqtt.js client per connection attempt, with mqtt.js's
+ * own reconnect off. We reconnect ourselves with full-jitter backoff after any
+ * close, including a CONNACK refusal (mqtt.js gives up there). After every
+ * connect: subscribe, announce `online` (the LWT says `offline`), republish the
+ * latest status, and resync the rollout document over HTTPS (brokers lose
+ * retained messages). Bounded: one client, one retry timer, the latest status,
+ * one pending entry per running round-trip.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { describe, OtaError } from '../errors/index.js';
+import { Backoff } from './backoff.js';
+import type { TransportConfig } from './config.js';
+import { statusDocument } from './status.js';
+import type { StatusFields } from './status.js';
+import { topicsFor } from './topics.js';
+import type { Topics } from './topics.js';
+
+/** The one value that says how the connection stands. */
+export type ConnectionState =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'connecting'; readonly attempt: number }
+  | { readonly kind: 'connected'; readonly sessionPresent: boolean }
+  | { readonly kind: 'waiting'; readonly attempt: number; readonly delayMs: number; readonly lastError: string };
+
+/** A candidate notice: opaque bytes for the verifier, and where it came from. */
+export interface NoticeMessage {
+  readonly source: 'notice' | 'rollout' | 'resync';
+  readonly payload: Uint8Array;
+}
+
+/** Fetches the current rollout document over HTTPS (the fleet's server); undefined when there is none. */
+export interface RolloutResync {
+  fetchCurrent(signal: AbortSignal): Promise<Uint8Array | undefined>;
+}
+
+/** Injected time: the clock and timers the reconnect uses. */
+export interface TransportClock {
+  nowMs(): number;
+  schedule(fn: () => void, delayMs: number): () => void;
+}
+
+/** Optional dependencies; defaults are the real ones. */
+export interface TransportDeps {
+  readonly random?: () => number;
+  readonly clock?: TransportClock;
+  readonly resync?: RolloutResync;
+  /** Reads TLS files; default fs.readFileSync. */
+  readonly readFile?: (path: string) => Buffer;
+}
+
+/** The transport's events. */
+export interface TransportEvents {
+  state: [ConnectionState];
+  notice: [NoticeMessage];
+  /** Something went wrong that the transport handled (a publish failed, the resync failed). */
+  warning: [string];
+}
+
+const realClock: TransportClock = {
+  nowMs: () => Date.now(),
+  schedule: (fn, delayMs) => {
+    const h = setTimeout(fn, delayMs);
+    return () => clearTimeout(h);
+  },
+};
+
+const ONLINE = 'online';
+const OFFLINE = 'offline';
+
+/** The device's MQTT connection. */
+export class Transport extends EventEmitter<TransportEvents> {
+  /** The device's topics. */
+  readonly topics: Topics;
+  private state: ConnectionState = { kind: 'stopped' };
+  private client: MqttClient | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private resyncing: AbortController | undefined;
+  private readonly backoff: Backoff;
+  private readonly clock: TransportClock;
+  private status: StatusFields | undefined;
+  private statusSeq = 0;
+  private readonly pings = new Map<string, () => void>();
+
+  constructor(private readonly config: TransportConfig, private readonly deps: TransportDeps = {}) {
+    super();
+    this.topics = topicsFor(config.deviceId, config.hardware);
+    this.clock = deps.clock ?? realClock;
+    this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
+  }
+
+  /** How the connection stands now. */
+  get connection(): ConnectionState { return this.state; }
+
+  /** Start connecting (and keep reconnecting until `stop`). */
+  start(): void {
+    if (this.state.kind !== 'stopped') return;
+    this.attempt();
+  }
+
+  /** Publish `offline`, disconnect cleanly (the session stays on the broker), cancel every timer. */
+  async stop(): Promise<void> {
+    this.setState({ kind: 'stopped' });
+    this.cancelRetry?.();
+    this.cancelRetry = undefined;
+    this.resyncing?.abort();
+    const client = this.client;
+    this.client = undefined;
+    if (client === undefined) return;
+    // Our listeners stay (they check `client === this.client`, now false): mqtt.js's own
+    // listeners must stay too, its 'close' handler clears the CONNACK timer.
+    if (!client.connected) {
+      // Nothing to say goodbye to: destroy the socket (its close clears mqtt.js's timers).
+      await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+      return;
+    }
+    client.publish(this.topics.availability, OFFLINE, { qos: 1, retain: true });
+    await new Promise<void>((resolve) => {
+      // DISCONNECT, then wait for the broker to close; a broker that does not gets the socket destroyed.
+      const cancel = this.clock.schedule(() => client.end(true, {}, () => resolve()), 2000);
+      client.end(false, {}, () => { cancel(); resolve(); });
+    });
+  }
+
+  /** Set the status; published retained now if connected, else on the next connect. */
+  publishStatus(fields: StatusFields): void {
+    this.status = fields;
+    this.sendStatus();
+  }
+
+  /**
+   * The health check's fleet round-trip: publish a nonce to our ping topic and see
+   * it come back through the broker. Waits for a connection; `signal` bounds it.
+   */
+  async roundTrip(signal: AbortSignal): Promise<void> {
+    const client = await this.connected(signal);
+    const nonce = randomBytes(12).toString('hex');
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { cleanup(); reject(unreachable('no ping echo')); };
+      const cleanup = (): void => { this.pings.delete(nonce); signal.removeEventListener('abort', onAbort); };
+      this.pings.set(nonce, () => { cleanup(); resolve(); });
+      signal.addEventListener('abort', onAbort, { once: true });
+      client.publish(this.topics.ping, nonce, { qos: 1 }, (err) => {
+        if (err !== undefined && err !== null) { cleanup(); reject(unreachable(describe(err))); }
+      });
+    });
+  }
+
+  private connected(signal: AbortSignal): Promise<MqttClient> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.state.kind === 'connected' && this.client !== undefined) { done(); resolve(this.client); }
+      };
+      const onAbort = (): void => { done(); reject(unreachable(`not connected (${this.state.kind})`)); };
+      const done = (): void => { this.off('state', check); signal.removeEventListener('abort', onAbort); };
+      if (signal.aborted) { onAbort(); return; }
+      this.on('state', check);
+      signal.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private attempt(): void {
+    this.cancelRetry = undefined;
+    this.setState({ kind: 'connecting', attempt: this.backoff.attempts });
+    let client: MqttClient;
+    try {
+      client = connect(this.config.url, this.options());
+    } catch (err) {
+      // A TLS file unreadable now (being renewed?) may be fine later: retry like any failure.
+      this.retry(`connect to ${this.config.url}: ${describe(err)}`);
+      return;
+    }
+    this.client = client;
+    let lastError = 'connection closed';
+    client.on('connect', (connack) => { if (client === this.client) this.onConnect(client, connack.sessionPresent); });
+    client.on('message', (topic, payload) => { if (client === this.client) this.onMessage(topic, payload); });
+    client.on('error', (err) => { lastError = describe(err); });
+    client.on('close', () => this.onClose(client, lastError));
+    client.on('end', () => this.onClose(client, lastError));
+  }
+
+  private onConnect(client: MqttClient, sessionPresent: boolean): void {
+    this.backoff.connected();
+    this.setState({ kind: 'connected', sessionPresent });
+    const t = this.topics;
+    client.subscribe([t.notice, t.rollout, t.ping], { qos: 1 }, (err) => {
+      if (err !== undefined && err !== null) this.emit('warning', `subscribe on ${this.config.url}: ${describe(err)}`);
+    });
+    client.publish(t.availability, ONLINE, { qos: 1, retain: true });
+    this.sendStatus();
+    this.resync();
+  }
+
+  private resync(): void {
+    const resync = this.deps.resync;
+    if (resync === undefined) return;
+    this.resyncing?.abort();
+    const controller = new AbortController();
+    this.resyncing = controller;
+    resync.fetchCurrent(controller.signal).then((payload) => {
+      if (payload !== undefined && !controller.signal.aborted) this.emit('notice', { source: 'resync', payload });
+    }, (err: unknown) => this.emit('warning', `rollout resync over HTTPS failed: ${describe(err)}`));
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.ping) this.pings.get(payload.toString('utf8'))?.();
+    else if (topic === this.topics.notice) this.emit('notice', { source: 'notice', payload });
+    // An empty retained message clears the rollout: nothing to offer.
+    else if (topic === this.topics.rollout && payload.length > 0) this.emit('notice', { source: 'rollout', payload });
+  }
+
+  private onClose(client: MqttClient, lastError: string): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    this.resyncing?.abort();
+    client.end(true);
+    this.retry(lastError);
+  }
+
+  private retry(lastError: string): void {
+    if (this.state.kind === 'stopped') return;
+    const delayMs = this.backoff.nextDelayMs();
+    this.setState({ kind: 'waiting', attempt: this.backoff.attempts, delayMs, lastError });
+    this.cancelRetry = this.clock.schedule(() => this.attempt(), delayMs);
+  }
+
+  private sendStatus(): void {
+    const client = this.client;
+    if (this.status === undefined || client === undefined || this.state.kind !== 'connected') return;
+    const doc = statusDocument(this.status, this.config.deviceId, ++this.statusSeq, new Date(this.clock.nowMs()));
+    client.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => {
+      if (err !== undefined && err !== null) this.emit('warning', `publish status: ${describe(err)}`);
+    });
+  }
+
+  private options(): IClientOptions {
+    const c = this.config;
+    const read = this.deps.readFile ?? ((p: string) => readFileSync(p));
+    return {
+      clientId: c.deviceId, protocolVersion: c.protocolVersion, clean: false, keepalive: c.keepaliveSec,
+      connectTimeout: c.connectTimeoutMs, reconnectPeriod: 0, resubscribe: false,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~8 MB of heap) on the first packet.
+      writeCache: false,
+      will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec } } : {}),
+      ...(c.username === undefined ? {} : { username: c.username }),
+      ...(c.password === undefined ? {} : { password: c.password }),
+      ...(c.tls?.caFile === undefined ? {} : { ca: read(c.tls.caFile) }),
+      ...(c.tls?.certFile === undefined ? {} : { cert: read(c.tls.certFile) }),
+      ...(c.tls?.keyFile === undefined ? {} : { key: read(c.tls.keyFile) }),
+    };
+  }
+}
+
+function unreachable(why: string): OtaError {
+  return new OtaError('FLEET_UNREACHABLE', `MQTT round-trip to the broker failed: ${why}: check the network and the broker`, { transient: true });
+}

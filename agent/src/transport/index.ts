@@ -1,0 +1,14 @@
+/**
+ * MQTT transport: connection with our own full-jitter reconnect, retained status,
+ * LWT, notices in, the health round-trip, and the topic layout (docs/mqtt.md).
+ */
+export { Transport } from './client.js';
+export type { ConnectionState, NoticeMessage, RolloutResync, TransportClock, TransportDeps, TransportEvents } from './client.js';
+export { parseTransportConfig } from './config.js';
+export type { TransportConfig, TlsFiles } from './config.js';
+export { Backoff, DEFAULT_BACKOFF, fullJitterDelayMs } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { statusDocument } from './status.js';
+export type { StatusDocument, StatusFields } from './status.js';
+export { topicsFor, TOPIC_ROOT } from './topics.js';
+export type { Topics } from './topics.js';

@@ -1,0 +1,35 @@
+/**
+ * The retained status document a device publishes at `ota/v1/<id>/status`.
+ * The transport adds the device id, a sequence number (monotonic per boot: order
+ * documents by `bootId` then `seq`) and the time; the rest comes from the agent.
+ */
+
+/** What the agent reports. */
+export interface StatusFields {
+  /** The committed (or running) release version. */
+  readonly version: string;
+  /** Slot name -> state (`good`, `trial`, `bad`). */
+  readonly slots: Readonly<Record<string, string>>;
+  readonly booted: string;
+  /** The machine's state (`idle`, `installing`, `checking`...). */
+  readonly phase: string;
+  /** Install progress 0..1, or null when no install runs. */
+  readonly progress: number | null;
+  readonly lastError: string | null;
+  /** The kernel's boot id (/proc/sys/kernel/random/boot_id). */
+  readonly bootId: string;
+}
+
+/** The document on the wire. */
+export interface StatusDocument extends StatusFields {
+  readonly schema: 'ota-status/1';
+  readonly deviceId: string;
+  readonly seq: number;
+  /** ISO-8601 time of publication (the device clock: informative only). */
+  readonly updatedAt: string;
+}
+
+/** Build the wire document. */
+export function statusDocument(fields: StatusFields, deviceId: string, seq: number, now: Date): StatusDocument {
+  return { schema: 'ota-status/1', deviceId, seq, updatedAt: now.toISOString(), ...fields };
+}

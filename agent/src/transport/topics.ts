@@ -1,0 +1,43 @@
+/**
+ * The MQTT topic layout (docs/mqtt.md), in the spirit of thin-edge.io's API: one
+ * versioned root, one subtree per device, one retained rollout document per
+ * hardware type.
+ */
+import { OtaError } from '../errors/index.js';
+
+/** The root every topic lives under; the version changes only with an incompatible layout. */
+export const TOPIC_ROOT = 'ota/v1';
+
+/** The topics of one device. */
+export interface Topics {
+  /** Retained status document (JSON), published by the device. */
+  readonly status: string;
+  /** Retained `online` / `offline`; `offline` is the LWT. */
+  readonly availability: string;
+  /** Signed update notices for this device, QoS 1, not retained. */
+  readonly notice: string;
+  /** Health round-trip: the device publishes a nonce here and sees it come back. */
+  readonly ping: string;
+  /** Retained current rollout document for the device's hardware. */
+  readonly rollout: string;
+}
+
+/** A topic level from config: non-empty, without `/`, `+`, `#` or NUL. */
+export function checkLevel(value: string, what: string): string {
+  if (value.length === 0 || /[/+#\u0000]/.test(value)) {
+    throw new OtaError('CONFIG_INVALID', `${what} "${value}" cannot be an MQTT topic level (empty, or has / + # NUL): fix the agent config`);
+  }
+  return value;
+}
+
+/** The topics of `deviceId` with hardware type `hardware`. */
+export function topicsFor(deviceId: string, hardware: string): Topics {
+  const device = `${TOPIC_ROOT}/${checkLevel(deviceId, 'device id')}`;
+  return {
+    status: `${device}/status`,
+    availability: `${device}/availability`,
+    notice: `${device}/notice`,
+    ping: `${device}/ping`,
+    rollout: `${TOPIC_ROOT}/rollout/${checkLevel(hardware, 'hardware')}`,
+  };
+}
