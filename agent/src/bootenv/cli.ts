@@ -13,6 +13,7 @@ import { EXIT_FAILURE } from '../cli/framework.js';
 import { OtaError, withContext } from '../errors/index.js';
 import type { EnvChanges } from './env.js';
 import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from './open.js';
+import { envConfigFrom } from '../config/index.js';
 import { sortVars } from './state.js';
 import { envChangesFromText, envVarsFromText } from './text.js';
 
@@ -23,18 +24,18 @@ export const envCommand: Register = (y, ctx, setExit) =>
       (p) => withConfig(p)
         .positional('names', { type: 'string', array: true, describe: 'variables to print' })
         .option('n', { alias: 'noheader', type: 'boolean', default: false, describe: 'print the value alone (exactly one NAME)' }),
-      (argv) => printEnv(ctx, setExit, resolve(ctx.cwd, argv.config), argv.names ?? [], argv.n))
+      async (argv) => printEnv(ctx, setExit, await envConfigFrom(argv.config, ctx.cwd), argv.names ?? [], argv.n))
     .command('set [assignments..]', 'set variables in one write (NAME=VALUE; NAME= deletes)',
       (s) => withConfig(s)
         .positional('assignments', { type: 'string', array: true, describe: 'NAME=VALUE pairs' })
         .option('script', { type: 'string', describe: 'a file of NAME=VALUE lines (# comments), applied in one write' })
         .option('force-default', { type: 'string', describe: 'when no env copy is valid, start from this default env (NAME=VALUE lines) instead of refusing' }),
-      (argv) => setEnv(ctx, resolve(ctx.cwd, argv.config), argv.assignments ?? [], argv.script, argv['force-default']))
+      async (argv) => setEnv(ctx, await envConfigFrom(argv.config, ctx.cwd), argv.assignments ?? [], argv.script, argv['force-default']))
     .demandCommand(1, 'name an env command: print or set'),
   () => undefined);
 
 function withConfig<T>(y: Argv<T>): Argv<T & { config: string }> {
-  return y.option('config', { alias: 'c', type: 'string', default: DEFAULT_ENV_CONFIG_PATH, describe: 'fw_env.config describing where the env lives' });
+  return y.option('config', { alias: 'c', type: 'string', default: DEFAULT_ENV_CONFIG_PATH, describe: 'fw_env.config describing where the env lives (or an agent.json: its env)' });
 }
 
 async function printEnv(ctx: CliContext, setExit: SetExit, configPath: string, names: readonly string[], valueOnly: boolean): Promise<void> {

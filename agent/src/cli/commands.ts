@@ -6,6 +6,9 @@ import { versionCommand } from './version.js';
 import { deltaAgentCommand } from '../delta/cli.js';
 import { verifyCommand } from '../trust/index.js';
 import { envCommand } from '../bootenv/cli.js';
+import { downloadCommand } from '../download/index.js';
+import { deviceCommands } from '../agent/index.js';
+import { simCommand } from '../sim/index.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [
@@ -13,4 +16,7 @@ export const agentCommands: readonly Register[] = [
   verifyCommand,
   envCommand,
   deltaAgentCommand,
+  downloadCommand,
+  deviceCommands,
+  simCommand,
 ];

@@ -1,0 +1,26 @@
+/**
+ * The agent wired together: the device from the agent config, MachinePorts on
+ * BootControl + trust verifier + slots + artifact source + delta decoder +
+ * health, the post-boot step, status, the daemon, and the device commands.
+ */
+export { deviceCommands, globalArgs, openFromArgs, sessionFor, withDevice } from './cli.js';
+export { lockDevice } from './lock.js';
+export type { Unlock } from './lock.js';
+export type { GlobalArgs, Opened } from './cli.js';
+export { openDevice, slotDigest } from './device.js';
+export type { Device } from './device.js';
+export { agentPorts, releaseOf } from './ports.js';
+export type { PortOptions } from './ports.js';
+export { DirectorySource, HttpSource, NoSource, configuredSource } from './artifacts.js';
+export type { ArtifactConsumer, ArtifactSource } from './artifacts.js';
+export { installArtifact, DELTA_FORMAT } from './install.js';
+export { Session } from './session.js';
+export type { RebootMode, SessionOptions } from './session.js';
+export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
+export type { DeviceStatus, SlotStatus } from './lifecycle.js';
+export { runDaemon, statusFields } from './run.js';
+export { makeLogger } from './log.js';
+export { doctor, rootSource } from './doctor.js';
+export type { DoctorCheck, DoctorDeps } from './doctor.js';
+export { fleetProbeFor, retryingProbe, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';
+export type { LineFormat, Logger, LogFields } from './log.js';

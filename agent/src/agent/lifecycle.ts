@@ -1,0 +1,151 @@
+/**
+ * What the agent does around a boot and what it reports: the post-boot step
+ * (finish a trial: health check, commit or revert; on a normal boot refill the
+ * running slot's tries), the operator's verdicts, and the status snapshot that
+ * `status` prints and the daemon publishes.
+ */
+import type { Slot, SlotState } from '../boot/index.js';
+import { OtaError } from '../errors/index.js';
+import type { JournalRecord, RunResult } from '../machine/index.js';
+import { otherSlot } from '../slots/index.js';
+import type { Device } from './device.js';
+import type { Logger } from './log.js';
+import type { Session } from './session.js';
+
+/** After boot: resume an update in flight, else keep the running committed slot's tries full. */
+export async function postBoot(session: Session, log: Logger): Promise<RunResult> {
+  const before = await session.record();
+  const result = await session.resume();
+  if (before.state === 'idle' && result.kind === 'rest') await refreshBooted(session.device, log);
+  return result;
+}
+
+/** A committed slot loses a try on every boot: give them back (one env write, only when some were used). */
+async function refreshBooted(device: Device, log: Logger): Promise<void> {
+  const booted = await device.boot.booted();
+  const state = await device.boot.state(booted);
+  if (state.kind === 'good' && state.triesLeft < device.config.tries) {
+    await device.boot.markGood(booted);
+    await device.records.setCommitted(booted);
+  } else if (state.kind === 'trying') {
+    log.warn(`slot ${booted} is on trial but no update is in flight: run ota-agent mark-good or mark-bad`);
+  }
+}
+
+/**
+ * `mark-good` / `mark-bad`: during a trial, the operator's verdict replaces the
+ * health check and the machine finishes (commit, or revert); otherwise they act
+ * on the boot env directly.
+ */
+export async function operatorVerdict(session: Session, good: boolean, log: Logger): Promise<string> {
+  const { boot, records } = session.device;
+  const before = await session.record();
+  if (before.state === 'checking' || before.state === 'rebooting') {
+    const result = await session.resume();
+    const last = result.kind === 'rest' ? result.record.last : undefined;
+    return `update ${last?.outcome ?? 'stopped'}${last?.version === undefined ? '' : ` (release ${last.version})`}`;
+  }
+  if (before.state !== 'idle') throw new OtaError('MACHINE_BUSY', `an update is in state ${before.state}: let it finish (ota-agent post-boot) before marking slots`);
+  const booted = await boot.booted();
+  if (good) {
+    await boot.markGood(booted);
+    await records.setCommitted(booted);
+    return `slot ${booted} marked good`;
+  }
+  const other = otherSlot(booted);
+  if ((await boot.state(other)).kind === 'bad') {
+    throw new OtaError('NO_GOOD_SLOT', `refusing to mark slot ${booted} bad: slot ${other} is bad too, and with no slot left U-Boot tries both again; install a release first`);
+  }
+  await boot.markBad(booted);
+  log.warn(`slot ${booted} marked bad: the next boot runs slot ${await boot.primary()}`);
+  return `slot ${booted} marked bad`;
+}
+
+/** States in which nothing the bootloader reads has changed yet. */
+const PRE_ARM: readonly string[] = ['verifying', 'installing', 'verifyingSlot'];
+
+/** `rollback`: undo a trial in flight, or make the other (committed earlier) slot the one that boots. */
+export async function rollback(session: Session): Promise<string> {
+  const { boot, records } = session.device;
+  const before = await session.record();
+  if (PRE_ARM.includes(before.state)) {
+    // Nothing the bootloader reads has changed yet: abandon the update where it stands.
+    const version = before.job?.version;
+    await session.device.journal.save({ state: 'idle', highestSequence: before.highestSequence,
+      last: { outcome: 'failed', error: 'abandoned by ota-agent rollback before the trial boot was armed', ...(version === undefined ? {} : { version }) } });
+    return `abandoned the install of release ${version ?? '?'}; slot ${await boot.primary()} boots next as before`;
+  }
+  if (before.state !== 'idle') {
+    const result = await session.resume();
+    return result.kind === 'rest' ? `update ${result.record.last?.outcome ?? 'failed'}` : `stopped in ${result.state}`;
+  }
+  const booted = await boot.booted();
+  const other = otherSlot(booted);
+  const content = (await records.load()).slots[other];
+  if (content === undefined) throw new OtaError('ROLLBACK_EMPTY', `slot ${other} holds no recorded image: nothing to roll back to`);
+  await boot.markGood(other);
+  await boot.markBad(booted);
+  await records.setCommitted(other);
+  return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it`;
+}
+
+/** One slot in the status. */
+export interface SlotStatus {
+  readonly state: SlotState['kind'];
+  readonly triesLeft: number;
+  /** Release version written there, null when unknown. */
+  readonly version: number | null;
+  readonly device: string;
+}
+
+/** The status `ota-agent status --json` prints. */
+export interface DeviceStatus {
+  readonly deviceId: string;
+  readonly hardware: string;
+  readonly booted: Slot;
+  readonly primary: Slot;
+  /** Release running now (the booted slot's), null when unknown. */
+  readonly version: number | null;
+  readonly committed: Slot | null;
+  readonly slots: Readonly<Record<Slot, SlotStatus>>;
+  /** The update machine's state (`idle` at rest). */
+  readonly phase: JournalRecord['state'];
+  /** The update in flight: its release, target slot and durable progress (artifact bytes). */
+  readonly update: { readonly version: string | null; readonly target: string | null; readonly progressBytes: number } | null;
+  readonly lastUpdate: { readonly outcome: string; readonly version: string | null; readonly error: string | null } | null;
+}
+
+/** Read the status of `device`. */
+export async function deviceStatus(device: Device, record: JournalRecord): Promise<DeviceStatus> {
+  const { boot, records, config } = device;
+  const rec = await records.load();
+  const one = async (s: Slot): Promise<SlotStatus> => {
+    const st = await boot.state(s);
+    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, device: device.slots.device(s) };
+  };
+  const slots = { A: await one('A'), B: await one('B') };
+  const booted = await boot.booted();
+  const job = record.job;
+  return {
+    deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
+    version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
+    update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
+    lastUpdate: record.last === undefined ? null : { outcome: record.last.outcome, version: record.last.version ?? null, error: record.last.error ?? null },
+  };
+}
+
+/** The human form of a status. */
+export function formatStatus(s: DeviceStatus): string {
+  const slot = (n: Slot): string => {
+    const x = s.slots[n];
+    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}`;
+  };
+  const last = s.lastUpdate === null ? 'none' : `${s.lastUpdate.outcome}${s.lastUpdate.version === null ? '' : ` (release ${s.lastUpdate.version})`}${s.lastUpdate.error === null ? '' : `: ${s.lastUpdate.error}`}`;
+  return [
+    `device ${s.deviceId} (${s.hardware}): running release ${s.version ?? 'unknown'} from slot ${s.booted}; next boot: slot ${s.primary}`,
+    slot('A'), slot('B'),
+    `  update: ${s.phase}${s.update === null ? '' : ` (release ${s.update.version ?? '?'} into slot ${s.update.target ?? '?'})`}`,
+    `  last update: ${last}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,132 @@
+/**
+ * MachinePorts on the real pieces: BootControl (U-Boot env), the trust
+ * verifier, the slot table and writers, the artifact source (release directory
+ * or HTTP mirrors), the delta decoder and the health checks. How to reboot is
+ * the caller's: stop after arming (`install`), run the boot simulator (`sim`),
+ * or ask systemd (a device).
+ */
+import { readNotice, readRelease } from '../formats/index.js';
+import type { ReleaseMetadata } from '../formats/index.js';
+import { runHealth, spawnCommand } from '../health/index.js';
+import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
+import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
+import { OtaError } from '../errors/index.js';
+import { hashSlot, otherSlot } from '../slots/index.js';
+import { chooseArtifact } from '../trust/index.js';
+import type { ArtifactSource } from './artifacts.js';
+import { asSlot, slotDigest } from './device.js';
+import type { Device } from './device.js';
+import { installArtifact } from './install.js';
+import type { Logger } from './log.js';
+
+/** How the ports reach the world beyond the device's files. */
+export interface PortOptions {
+  readonly source: ArtifactSource;
+  /** Reboot into the slot the bootloader will pick (may stop the runner instead of returning). */
+  readonly reboot: (job: Job) => Promise<void>;
+  readonly fleet: FleetProbe;
+  readonly log: Logger;
+  readonly runCommand?: CommandRunner;
+  /** An operator's verdict (`mark-good` / `mark-bad` during a trial) instead of running the checks. */
+  readonly healthVerdict?: boolean;
+  readonly onHealth?: (result: HealthResult) => void;
+  readonly onReport?: (report: Report) => void;
+  /** Durable install progress: artifact bytes done of the artifact's size. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** The release inside a job's notice (verified when the job began, in `verifying`). */
+export function releaseOf(job: Job): ReleaseMetadata {
+  return readRelease(readNotice(Buffer.from(job.noticeBase64, 'base64')).release, 'notice.release');
+}
+
+function versionOf(job: Job): number {
+  const v = Number(job.version);
+  if (!Number.isSafeInteger(v)) throw new OtaError('JOURNAL_VERSION', `update journal: version ${JSON.stringify(job.version)} is not a release version`);
+  return v;
+}
+
+/** Build the machine's ports for `device`. */
+export function agentPorts(device: Device, options: PortOptions): MachinePorts {
+  const { boot, slots, records, trust } = device;
+  return {
+    async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
+      const current = await slotDigest(device, await boot.booted(), signal);
+      const accepted = await trust.accept(notice, { current });
+      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+    },
+    async slots(): Promise<SlotPair> {
+      const booted = await boot.booted();
+      return { booted, inactive: otherSlot(booted), primary: await boot.primary() };
+    },
+    async install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void> {
+      const release = releaseOf(job);
+      const previous = asSlot(job.previous, 'the previous slot');
+      const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
+      const artifact = chooseArtifact(release, await slotDigest(device, previous, signal));
+      if (job.progress === 0) await records.setContent(target.slot, null);
+      options.log.info(`installing release ${release.version} into slot ${target.slot}`, {
+        artifact: artifact.path, kind: 'base' in artifact ? 'delta' : 'full', sizeBytes: artifact.sizeBytes, from: options.source.description, resumeAtBytes: job.progress,
+      });
+      await installArtifact({
+        artifact, imageSizeBytes: release.installed.sizeBytes, target, baseDevice: slots.device(previous),
+        source: options.source, spoolDir: device.spoolDir, fromBytes: job.progress,
+      }, async (doneBytes) => {
+        await checkpoint(doneBytes);
+        options.onProgress?.(doneBytes, artifact.sizeBytes);
+      }, signal);
+    },
+    async verifySlot(job: Job, signal: AbortSignal): Promise<void> {
+      const release = releaseOf(job);
+      const slot = asSlot(job.target, 'the target slot');
+      const sha256 = await hashSlot(slots.device(slot), release.installed.sizeBytes, signal);
+      if (sha256 !== release.installed.sha256) {
+        throw new OtaError('SLOT_VERIFY', `slot ${slot} (${slots.device(slot)}) reads back as sha256 ${sha256}, not ${release.installed.sha256} as release ${release.version} says: the write did not stick; the update is abandoned`);
+      }
+      await records.setContent(slot, { version: release.version, ...release.installed });
+    },
+    async arm(job: Job): Promise<void> {
+      await boot.setPrimary(asSlot(job.target, 'the target slot'));
+      options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+    },
+    reboot: (job) => options.reboot(job),
+    async health(_job: Job, signal: AbortSignal): Promise<boolean> {
+      if (options.healthVerdict !== undefined) return options.healthVerdict;
+      const result = await runHealth(device.config.health, { run: options.runCommand ?? spawnCommand, fleet: options.fleet }, signal);
+      for (const c of result.checks) options.log[c.ok ? 'info' : 'warn'](`health check ${c.name} (${c.level}): ${c.ok ? 'passed' : 'FAILED'}: ${c.detail}`);
+      options.onHealth?.(result);
+      return result.healthy;
+    },
+    async commit(job: Job): Promise<void> {
+      const slot = asSlot(job.target, 'the target slot');
+      await boot.markGood(slot);
+      await trust.committed(versionOf(job));
+      await records.setCommitted(slot);
+      options.log.info(`committed slot ${slot} (release ${job.version ?? '?'})`);
+    },
+    async revert(job: Job): Promise<void> {
+      if (job.target === undefined) return revertToCommitted(device, options.log);
+      const target = asSlot(job.target, 'the target slot');
+      const previous = job.previous === undefined ? otherSlot(target) : asSlot(job.previous, 'the previous slot');
+      if ((await boot.state(target)).kind !== 'bad') await boot.markBad(target);
+      if (job.version !== undefined) await trust.failed(versionOf(job));
+      if ((await boot.booted()) === previous) {
+        await boot.markGood(previous);
+        await records.setCommitted(previous);
+      }
+      options.log.warn(`reverted: slot ${target} is out of the boot order, slot ${previous} boots`, { reason: job.error });
+    },
+    async report(report: Report): Promise<void> {
+      options.log.info(`update ${report.outcome}`, { version: report.version, error: report.error });
+      options.onReport?.(report);
+    },
+  };
+}
+
+/** The journal was lost: make the last committed slot (else the booted one) the only one in the boot order. */
+async function revertToCommitted(device: Device, log: Logger): Promise<void> {
+  const committed = (await device.records.load()).committed ?? await device.boot.booted();
+  await device.boot.markBad(otherSlot(committed));
+  await device.boot.markGood(committed);
+  log.warn(`update journal was unreadable: slot ${committed}, the last committed, is the only slot in the boot order`);
+}

@@ -1,0 +1,103 @@
+/**
+ * `ota-agent run`: the daemon. Connects to the broker (our reconnect), resumes
+ * the journal, feeds notices through the inbox into the machine (one install at
+ * a time, duplicates and stale notices ignored), publishes the retained status
+ * document after every step, and stops on SIGTERM or when it reboots the device.
+ */
+import { readFile } from 'node:fs/promises';
+import type { CliContext } from '../cli/framework.js';
+import { OtaError, describe } from '../errors/index.js';
+import { NoticeInbox } from '../machine/index.js';
+import type { JournalRecord, State } from '../machine/index.js';
+import { Transport } from '../transport/index.js';
+import type { StatusFields } from '../transport/index.js';
+import { configuredSource } from './artifacts.js';
+import { retryingProbe } from './fleet.js';
+import type { Opened } from './cli.js';
+import { slotDigest } from './device.js';
+import { deviceStatus } from './lifecycle.js';
+import { Session } from './session.js';
+import type { RebootMode } from './session.js';
+
+async function bootId(): Promise<string> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The status document's fields, from the same snapshot `status --json` prints. */
+export async function statusFields(o: Opened, record: JournalRecord, id: string): Promise<StatusFields> {
+  const s = await deviceStatus(o.device, record);
+  const slotWord = (n: 'A' | 'B'): string => s.slots[n].state === 'trying' ? 'trial' : s.slots[n].state;
+  return {
+    version: s.version === null ? 'unknown' : String(s.version), slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
+    phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null, bootId: id,
+  };
+}
+
+/** The status document reports install progress in steps of 1/PROGRESS_STEPS (bounded publishing). */
+const PROGRESS_STEPS = 20;
+
+/** Run until `ctx.signal` fires or the agent reboots the device. */
+export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMode): Promise<void> {
+  const mqtt = o.config.mqtt;
+  if (mqtt === undefined) throw new OtaError('CONFIG_INVALID', `agent config ${o.config.source}: run needs an mqtt section (an offline device takes updates with ota-agent install)`);
+  const transport = new Transport(mqtt);
+  const id = await bootId();
+  let progress: number | null = null;
+  const session: Session = new Session(o.device, {
+    source: configuredSource(o.config, o.device.spoolDir), rebootMode, log: o.log, fleet: retryingProbe(transport),
+    // Rest is published by onRun, once the outcome is saved.
+    onTransition: (to) => { progress = null; if (to !== 'idle') void publish(to); },
+    onProgress: (done, total) => {
+      const next = total === 0 ? 1 : Math.floor((done / total) * PROGRESS_STEPS) / PROGRESS_STEPS;
+      if (next === progress) return;
+      progress = next;
+      void publish();
+    },
+  }, ctx.signal);
+  // One publish at a time, in order: a slow snapshot never overwrites a newer one.
+  let publishing = Promise.resolve();
+  function publish(phase?: State): Promise<void> {
+    const record = session.machine.current;
+    const at = progress;
+    publishing = publishing.then(async () => {
+      try {
+        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at });
+      } catch (err) {
+        o.log.warn(`status not published: ${describe(err)}`);
+      }
+    });
+    return publishing;
+  }
+  const inbox = new NoticeInbox({
+    identify: async (notice) => {
+      const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
+      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+    },
+    machine: session.machine, signal: session.signal,
+    onError: (err) => o.log.error(`update stopped: ${describe(err)}`),
+    onRun: () => { void publish(); },
+  });
+  transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
+  transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));
+  transport.on('notice', (m) => {
+    void inbox.offer(m.payload).then((what) => o.log.info(`notice from ${m.source}: ${what}`));
+  });
+  transport.start();
+  try {
+    await session.resume();
+    await publish();
+    inbox.kick();
+    await new Promise<void>((resolve) => {
+      if (session.signal.aborted) resolve();
+      session.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await inbox.settled();
+  } finally {
+    await publish();
+    await transport.stop();
+  }
+}

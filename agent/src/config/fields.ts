@@ -1,0 +1,82 @@
+/**
+ * Typed reads of the agent config's JSON that collect problems (with the field's
+ * path) instead of throwing at the first, so a user sees every mistake at once.
+ */
+import { OtaError, describe } from '../errors/index.js';
+
+/** Problems found in one config file. */
+export class Fields {
+  private readonly problems: string[] = [];
+
+  constructor(readonly source: string) {}
+
+  /** Record a problem at `path`. */
+  problem(path: string, what: string): void {
+    this.problems.push(`${path === '' ? '(top level)' : path}: ${what}`);
+  }
+
+  /** An object with only `keys`; unknown keys are problems (typos). */
+  object(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.problem(path, value === undefined ? 'is missing' : 'must be an object');
+      return {};
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (keys.includes(k)) out[k] = v;
+      else this.problem(path === '' ? k : `${path}.${k}`, `is not a known field (known: ${keys.join(', ')})`);
+    }
+    return out;
+  }
+
+  /** A non-empty string (matching `pattern` when given); '' when it is not. */
+  string(value: unknown, path: string, pattern?: RegExp): string {
+    if (typeof value !== 'string' || value === '') {
+      this.problem(path, value === undefined ? 'is missing' : 'must be a non-empty string');
+      return '';
+    }
+    if (pattern !== undefined && !pattern.test(value)) this.problem(path, `${JSON.stringify(value)} must match ${String(pattern)}`);
+    return value;
+  }
+
+  /** A non-empty array of non-empty strings. */
+  stringArray(value: unknown, path: string): string[] {
+    if (!Array.isArray(value)) {
+      this.problem(path, value === undefined ? 'is missing' : 'must be an array of strings');
+      return [];
+    }
+    return value.map((v: unknown, i) => this.string(v, `${path}[${i}]`));
+  }
+
+  /** An integer in [min, max]; `min` when it is not. */
+  integer(value: unknown, path: string, min: number, max: number): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      this.problem(path, `${JSON.stringify(value) ?? 'undefined'}: must be a whole number ${min}..${max}`);
+      return min;
+    }
+    return value;
+  }
+
+  /** One of `choices`; undefined when it is not. */
+  oneOf<T extends string>(value: unknown, path: string, choices: readonly T[]): T | undefined {
+    const found = choices.find((c) => c === value);
+    if (found === undefined) this.problem(path, `${JSON.stringify(value) ?? 'undefined'}: must be one of ${choices.join(', ')}`);
+    return found;
+  }
+
+  /** Run another module's parser for a section; its error becomes one problem. */
+  section<T>(path: string, parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (err) {
+      this.problem(path, describe(err).replace(/^agent config: /, ''));
+      return undefined;
+    }
+  }
+
+  /** Throw every problem found, if any. */
+  finish(): void {
+    if (this.problems.length === 0) return;
+    throw new OtaError('CONFIG_INVALID', `agent config ${this.source}: ${this.problems.length} problem(s); fix the file:\n  ${this.problems.join('\n  ')}`);
+  }
+}

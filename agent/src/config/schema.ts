@@ -1,0 +1,137 @@
+/**
+ * The agent config (`agent.json`): one JSON file, validated once, every problem
+ * listed with its field path. Paths in the file are relative to the file's own
+ * directory, so a simulated device directory can move. The sections other
+ * modules own (`health`, `machine`, `mqtt`) are validated by their parsers.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { OtaError, describe } from '../errors/index.js';
+import type { Slot } from '../boot/index.js';
+import { DEFAULT_TRIES, MAX_TRIES, SLOTS } from '../boot/index.js';
+import { parseHealthConfig } from '../health/index.js';
+import type { HealthConfig } from '../health/index.js';
+import { parseMachineConfig } from '../machine/index.js';
+import type { MachineConfig } from '../machine/index.js';
+import { parseTransportConfig } from '../transport/index.js';
+import type { TransportConfig } from '../transport/index.js';
+import { Fields } from './fields.js';
+
+/** One slot: the file or block device holding it. */
+export interface SlotConfig {
+  readonly device: string;
+  /** The slot's usable size; default: the file's or block device's size. */
+  readonly sizeBytes?: number;
+}
+
+/** Log output: `text` lines (journald adds the time) or one JSON object per line. */
+export type LogFormat = 'text' | 'json';
+
+/** A validated agent config; every path is absolute. */
+export interface AgentConfig {
+  /** The file this came from (for messages). */
+  readonly source: string;
+  readonly deviceId: string;
+  readonly hardware: string;
+  readonly cohort?: string;
+  /** Journal, trusted root, version floor, slot records, download spool. */
+  readonly dataDir: string;
+  /** fw_env.config describing where U-Boot keeps its env. */
+  readonly envConfigPath: string;
+  /** The kernel command line (`/proc/cmdline` on a device). */
+  readonly cmdlinePath: string;
+  /** bootloader/boot.cmd, for the simulated device (`sim boot`). */
+  readonly bootScriptPath?: string;
+  /** Tries a trial slot gets before the bootloader falls back (1..9). */
+  readonly tries: number;
+  readonly slots: Readonly<Record<Slot, SlotConfig>>;
+  /** Absent: an offline device (updates only by `install`); the fleet health check is then skipped. */
+  readonly mqtt?: TransportConfig;
+  /** Base URLs (mirrors, in order) under which release artifact paths are fetched. */
+  readonly artifactUrls: readonly string[];
+  readonly health: HealthConfig;
+  readonly machine: MachineConfig;
+  readonly logFormat: LogFormat;
+  /** The command that reboots the device (after arming, or to finish a revert). */
+  readonly rebootCommand: readonly string[];
+}
+
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'bootScriptPath', 'tries',
+  'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Validate the parsed JSON of an agent config read from `source` (an absolute path). */
+export function validateAgentConfig(json: unknown, source: string): AgentConfig {
+  const f = new Fields(source);
+  const top = f.object(json, '', TOP_KEYS);
+  const base = dirname(source);
+  const path = (v: unknown, field: string, fallback?: string): string => {
+    const p = v === undefined && fallback !== undefined ? fallback : f.string(v, field);
+    return p === '' ? '' : isAbsolute(p) ? p : resolve(base, p);
+  };
+  const deviceId = f.string(top['deviceId'], 'deviceId', ID);
+  const hardware = f.string(top['hardware'], 'hardware', ID);
+  const cohort = top['cohort'] === undefined ? undefined : f.string(top['cohort'], 'cohort', ID);
+  const tries = top['tries'] === undefined ? DEFAULT_TRIES : f.integer(top['tries'], 'tries', 1, MAX_TRIES);
+  const slots = slotTable(f, top['slots'], path);
+  const artifactUrls = artifacts(f, top['artifacts']);
+  const logFormat = top['logFormat'] === undefined ? 'text' : f.oneOf(top['logFormat'], 'logFormat', ['text', 'json'] as const) ?? 'text';
+  const rebootCommand = top['rebootCommand'] === undefined ? ['systemctl', 'reboot'] : f.stringArray(top['rebootCommand'], 'rebootCommand');
+  if (rebootCommand.length === 0) f.problem('rebootCommand', 'must name a command');
+  const health = f.section('health', () => parseHealthConfig(top['health']));
+  const machine = f.section('machine', () => parseMachineConfig(top['machine']));
+  const mqtt = top['mqtt'] === undefined ? undefined : f.section('mqtt', () => parseTransportConfig(mqttSection(top['mqtt'], deviceId, hardware)));
+  const config: AgentConfig = {
+    source, deviceId, hardware,
+    dataDir: path(top['dataDir'], 'dataDir'),
+    envConfigPath: path(top['env'], 'env'),
+    cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
+    tries, slots, artifactUrls, logFormat, rebootCommand,
+    health: health ?? parseHealthConfig(undefined),
+    machine: machine ?? parseMachineConfig(undefined),
+    ...(cohort === undefined ? {} : { cohort }),
+    ...(top['bootScriptPath'] === undefined ? {} : { bootScriptPath: path(top['bootScriptPath'], 'bootScriptPath') }),
+    ...(mqtt === undefined ? {} : { mqtt }),
+  };
+  f.finish();
+  return config;
+}
+
+function slotTable(f: Fields, value: unknown, path: (v: unknown, field: string) => string): Record<Slot, SlotConfig> {
+  const o = f.object(value, 'slots', SLOTS);
+  const one = (slot: Slot): SlotConfig => {
+    const s = f.object(o[slot], `slots.${slot}`, ['device', 'sizeBytes']);
+    const device = path(s['device'], `slots.${slot}.device`);
+    return s['sizeBytes'] === undefined ? { device } : { device, sizeBytes: f.integer(s['sizeBytes'], `slots.${slot}.sizeBytes`, 1, Number.MAX_SAFE_INTEGER) };
+  };
+  const table = { A: one('A'), B: one('B') };
+  if (table.A.device !== '' && table.A.device === table.B.device) f.problem('slots.B.device', 'is the same device as slots.A.device: the slots must differ');
+  return table;
+}
+
+function artifacts(f: Fields, value: unknown): string[] {
+  if (value === undefined) return [];
+  const o = f.object(value, 'artifacts', ['urls']);
+  const urls = f.stringArray(o['urls'], 'artifacts.urls');
+  urls.forEach((u, i) => { if (!/^https?:\/\/[^/]+/.test(u)) f.problem(`artifacts.urls[${i}]`, `${JSON.stringify(u)} must be an http:// or https:// URL`); });
+  return urls;
+}
+
+/** The `mqtt` section with the device's id and hardware, which the transport needs and the config keeps at the top. */
+function mqttSection(value: unknown, deviceId: string, hardware: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  for (const key of ['deviceId', 'hardware']) {
+    if (key in value) throw new OtaError('CONFIG_INVALID', `agent config: mqtt.${key}: set it at the top level of the config, not under mqtt`);
+  }
+  return { ...value, deviceId, hardware };
+}
+
+/** Parse and validate the text of an agent config file. */
+export function parseAgentConfig(text: string, source: string): AgentConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new OtaError('CONFIG_INVALID', `agent config ${source}: not valid JSON (${describe(err)}): fix the file`);
+  }
+  return validateAgentConfig(json, source);
+}

@@ -1,0 +1,202 @@
+// `ota-agent run` (the real bin, a child process) against a real mosquitto and the fleet's
+// artifact server: a notice over MQTT -> verify -> download the delta over HTTP Range ->
+// apply into slot B -> arm -> the daemon exits to reboot (`--reboot stop`) -> `sim boot`
+// (post-boot health check with the MQTT round-trip through mosquitto) -> commit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveArtifacts } from '../../../fleet/src/serve/index.js';
+import { haveMosquitto, startMosquitto } from '../../support/mosquitto.js';
+import { Observer } from '../../support/mqtt-observer.js';
+import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { missingTools, tempDir } from '../../support/tools.js';
+
+const skip = !haveMosquitto() && missingTools('the agent daemon against mosquitto', 'mosquitto').length > 0;
+const it = skip ? test.skip : test;
+const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
+const MiB = 1024 * 1024;
+
+/** Run the real bin until it exits; resolves to its exit code and output. */
+function runBin(cwd: string, argv: readonly string[], timeoutMs: number): { exited: Promise<{ code: number | null; out: string }>; kill: () => void; term: () => void } {
+  const child = spawn(process.execPath, [bin, ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ota-agent ${argv.join(' ')} still running after ${timeoutMs} ms:\n${out}`)); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+  return { exited, kill: () => child.kill('SIGKILL'), term: () => child.kill('SIGTERM') };
+}
+
+it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; status document and status --json agree', async () => {
+  const t = tempDir();
+  const broker = await startMosquitto();
+  const rel = join(t.dir, 'rel2');
+  let daemon: ReturnType<typeof runBin> | undefined;
+  const observer = await Observer.open(broker.url);
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 2 * MiB);
+    patchImage(t.dir, 'v1.img', 'v2.img', 300_000, 'release two over the air');
+    await fleetOk(t.dir, 'delta', 'make', '--from', join(t.dir, 'v1.img'), '--to', join(t.dir, 'v2.img'), '--out', join(t.dir, 'v2.delta'));
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2', '--delta', 'v2.delta@v1.img');
+    const server = await serveArtifacts(rel);
+    try {
+      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
+        '--mqtt-url', broker.url, '--artifacts-url', server.url);
+      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+      await observer.publish('ota/v1/dev/notice', readFileSync(join(rel, 'notice.json'), 'utf8'));
+      const run = await daemon.exited;
+      assert.is(run.code, 0, run.out);
+      assert.match(run.out, 'kind=delta');
+      assert.match(run.out, 'armed a trial boot of slot B');
+      assert.ok(server.bytesSent() < statSync(join(t.dir, 'v2.img')).size / 10, `sent ${server.bytesSent()} bytes: the delta, not the image`);
+
+      const armed = await statusJson(t.dir, 'dev/agent.json');
+      assert.equal([armed['booted'], armed['primary'], armed['phase']], ['A', 'B', 'rebooting']);
+      const doc = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"rebooting"'));
+      const published: unknown = JSON.parse(doc.text);
+      assert.ok(typeof published === 'object' && published !== null);
+      const pub = Object.fromEntries(Object.entries(published));
+      assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
+
+      const boot = await agentOk(t.dir, '--config', 'dev/agent.json', 'sim', 'boot');
+      assert.match(boot.stdout, 'health check fleet (required): passed');
+      const done = await statusJson(t.dir, 'dev/agent.json');
+      assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+      assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))));
+    } finally {
+      await server.close();
+    }
+  } finally {
+    daemon?.kill();
+    await observer.close();
+    await broker.stop();
+    t.cleanup();
+  }
+});
+
+it('one daemon on a simulated device: a failing required check reverts and reports; the next release commits; SIGTERM ends it cleanly', async () => {
+  const t = tempDir();
+  const broker = await startMosquitto();
+  let daemon: ReturnType<typeof runBin> | undefined;
+  const observer = await Observer.open(broker.url);
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 1024 * 1024);
+    patchImage(t.dir, 'v1.img', 'v2.img', 1000, 'two');
+    patchImage(t.dir, 'v2.img', 'v3.img', 2000, 'three');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel2');
+    await fleetOk(t.dir, 'release', '--image', 'v3.img', '--version', '3', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel3');
+    const server = await serveArtifacts(join(t.dir, 'pub'));
+    try {
+      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
+        '--mqtt-url', broker.url, '--mqtt-protocol', '4', '--artifacts-url', `${server.url}rel2/`, '--artifacts-url', `${server.url}rel3/`);
+      // The application's readiness file is a required check: missing on the first try.
+      const configPath = join(t.dir, 'dev/agent.json');
+      const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+      assert.ok(typeof config === 'object' && config !== null);
+      writeFileSync(configPath, JSON.stringify({ ...config, health: { deadlineMs: 10_000, checks: [{ kind: 'file', name: 'app-ready', path: join(t.dir, 'app-ready') }] } }));
+      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'pub/rel2/notice.json'), 'utf8'));
+      const reverted = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('required health check failed'), 30_000);
+      assert.match(reverted.text, '"phase":"idle"');
+      assert.match(reverted.text, '"booted":"A"');
+      assert.match(reverted.text, '"version":"1"');
+
+      writeFileSync(join(t.dir, 'app-ready'), 'ok\n');
+      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'pub/rel3/notice.json'), 'utf8'));
+      const committed = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"3"') && m.text.includes('"phase":"idle"'), 30_000);
+      assert.match(committed.text, '"lastError":null');
+      assert.match(committed.text, '"booted":"B"');
+      const s = await statusJson(t.dir, 'dev/agent.json');
+      assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: '3', error: null }]);
+
+      const from = observer.seen.length;
+      daemon.term();
+      const end = await daemon.exited;
+      assert.is(end.code, 0, end.out);
+      assert.match(end.out, 'update reverted');
+      assert.match(end.out, 'committed slot B (release 3)');
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'offline', 10_000, from);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    daemon?.kill();
+    await observer.close();
+    await broker.stop();
+    t.cleanup();
+  }
+});
+
+/** Poll `status --json` until `match` holds (the daemon runs in another process). */
+async function statusUntil(dir: string, match: (s: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await statusJson(dir, 'dev/agent.json');
+    if (match(s)) return s;
+    if (Date.now() > until) throw new Error(`status never matched: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+it('the broker dies after the trial boot is armed and comes back: the health round-trip waits for it and the update commits; a duplicate notice installs nothing', async () => {
+  const t = tempDir();
+  const broker = await startMosquitto();
+  let daemon: ReturnType<typeof runBin> | undefined;
+  let observer = await Observer.open(broker.url);
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 1024 * 1024);
+    patchImage(t.dir, 'v1.img', 'v2.img', 5000, 'two');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+    const server = await serveArtifacts(join(t.dir, 'rel2'));
+    try {
+      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
+        '--mqtt-url', broker.url, '--artifacts-url', server.url);
+      // A health check that holds the trial until the test has restarted the broker.
+      const configPath = join(t.dir, 'dev/agent.json');
+      const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+      assert.ok(typeof config === 'object' && config !== null);
+      const gate = join(t.dir, 'gate');
+      writeFileSync(configPath, JSON.stringify({ ...config, health: { deadlineMs: 30_000, checks: [{ kind: 'command', name: 'gate', argv: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] }] } }));
+      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+      const notice = readFileSync(join(t.dir, 'rel2/notice.json'), 'utf8');
+      await observer.publish('ota/v1/dev/notice', notice);
+      await observer.publish('ota/v1/dev/notice', notice);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"checking"'), 30_000);
+      await observer.close();
+      await broker.kill();
+      await new Promise((r) => setTimeout(r, 500));
+      await broker.restart();
+      writeFileSync(gate, '');
+      const done = await statusUntil(t.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
+      assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+      observer = await Observer.open(broker.url);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
+      daemon.term();
+      const end = await daemon.exited;
+      assert.is(end.code, 0, end.out);
+      assert.is(end.out.split('idle -notice-> verifying').length - 1, 1, `one install from two copies of the notice:\n${end.out}`);
+      assert.match(end.out, /notice from notice: (duplicate|invalid)/);
+      assert.match(end.out, 'health check fleet (required): passed');
+    } finally {
+      await server.close();
+    }
+  } finally {
+    daemon?.kill();
+    await observer.close();
+    await broker.stop();
+    t.cleanup();
+  }
+});
+
+test.run();

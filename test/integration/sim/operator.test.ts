@@ -1,0 +1,147 @@
+// The operator's commands on a simulated device: mark-good and mark-bad during a trial (instead of
+// the health check), rollback at rest, post-boot on a normal boot, and the refusals.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { encodeJournal } from '../../../agent/src/machine/index.js';
+import { missingTools, tempDir } from '../../support/tools.js';
+import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+
+const skip = missingTools('operator commands on a simulated device', 'fw_printenv').length > 0;
+const it = skip ? test.skip : test;
+const CONFIG = 'dev/agent.json';
+
+async function armed(dir: string): Promise<void> {
+  await fleetOk(dir, 'keygen', '--out', 'keys');
+  writeImage(dir, 'v1.img', 1024 * 1024);
+  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
+  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
+  await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
+}
+
+it('mark-good during a trial commits without the health check; rollback then makes A boot next', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    assert.match((await agentOk(t.dir, '--config', CONFIG, 'mark-good')).stdout, 'update installed (release 2)');
+    let s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.match((await agentOk(t.dir, '--config', CONFIG, 'rollback')).stdout, 'slot A (release 1) boots next');
+    assert.match((await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot')).stdout, 'U-Boot booted slot A');
+    s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version'], s['committed']], ['A', 'A', 1, 'A']);
+  } finally { t.cleanup(); }
+});
+
+it('mark-bad during a trial reverts and reboots into A; mark-bad with no good slot left is refused', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    const r = await agentOk(t.dir, '--config', CONFIG, 'mark-bad');
+    assert.match(r.stdout, 'simulated reboot: U-Boot booted slot A');
+    assert.match(r.stdout, 'update reverted (release 2)');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version']], ['A', 'A', 1]);
+    const refused = await agent(t.dir, '--config', CONFIG, 'mark-bad');
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, '[NO_GOOD_SLOT]');
+  } finally { t.cleanup(); }
+});
+
+it('post-boot on a normal boot gives the committed slot its tries back; install refuses while a trial is pending', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    const busy = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
+    assert.is(busy.code, 1);
+    assert.match(busy.stderr, '[MACHINE_BUSY]');
+    await agentOk(t.dir, '--config', CONFIG, 'post-boot');
+    await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
+    const env = join(t.dir, 'dev/fw_env.config');
+    assert.is(fwPrintenv(env).get('BOOT_B_LEFT'), '2', 'the boot script spent one try of the committed slot');
+    await agentOk(t.dir, '--config', CONFIG, 'post-boot');
+    assert.is(fwPrintenv(env).get('BOOT_B_LEFT'), '3');
+  } finally { t.cleanup(); }
+});
+
+it('an install cut off mid-way (journal at a checkpoint) carries on from there when run again', async () => {
+  const t = tempDir();
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 2 * 1024 * 1024);
+    patchImage(t.dir, 'v1.img', 'v2.img', 1_800_000, 'two');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+    // The state a power cut leaves after the first 1 MiB segment was written, fsynced and checkpointed.
+    const MiB = 1024 * 1024;
+    const fd = openSync(join(t.dir, 'dev/slot-B.img'), 'r+');
+    writeSync(fd, readFileSync(join(t.dir, 'v2.img')).subarray(0, MiB), 0, MiB, 0);
+    closeSync(fd);
+    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
+    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
+      state: 'installing', highestSequence: 1,
+      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: MiB, saves: { verifying: 1, installing: 1 } },
+    }));
+    const abandoned = await agentOk(t.dir, '--config', CONFIG, 'rollback');
+    assert.match(abandoned.stdout, 'abandoned the install of release 2');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: '2', error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
+    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
+      state: 'installing', highestSequence: 1,
+      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: MiB, saves: { verifying: 1, installing: 1 } },
+    }));
+    const r = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
+    assert.match(r.stdout, 'resuming the interrupted install of release 2');
+    assert.match(r.stdout, `resumeAtBytes=${MiB}`);
+    assert.match(r.stdout, 'armed its trial boot');
+    await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))));
+    assert.equal((await statusJson(t.dir, CONFIG))['version'], 2);
+  } finally { t.cleanup(); }
+});
+
+it('doctor passes on a fresh simulated device and names the env that is not the one U-Boot saved', async () => {
+  const t = tempDir();
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 64 * 1024);
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img');
+    const good = await agentOk(t.dir, '--config', CONFIG, 'doctor');
+    for (const name of ['boot env', 'booted slot', 'slot A', 'slot B', 'clock', 'trusted root', 'data directory', 'broker']) assert.match(good.stdout, `ok   ${name}: `);
+    writeFileSync(join(t.dir, 'dev/cmdline'), 'console=ttyAMA0 ota.slot=A ota.boot=7f\n');
+    const bad = await agent(t.dir, '--config', CONFIG, 'doctor');
+    assert.is(bad.code, 1);
+    assert.match(bad.stdout, 'fail boot env: U-Boot passed ota.boot=7f');
+    assert.match(bad.stderr, '[DOCTOR_FAILED]');
+  } finally { t.cleanup(); }
+});
+
+it('one agent at a time: a live holder of the device lock makes install wait; a dead one\'s lock is taken over', async () => {
+  const t = tempDir();
+  const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 64 * 1024);
+    patchImage(t.dir, 'v1.img', 'v2.img', 10, 'two');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img');
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(join(t.dir, 'dev/data/agent.lock'), JSON.stringify({ pid: holder.pid, bootId, what: 'run' }));
+    const busy = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
+    assert.is(busy.code, 1);
+    assert.match(busy.stderr, '[AGENT_BUSY]');
+    assert.match(busy.stderr, `pid ${String(holder.pid)}, run`);
+    await agentOk(t.dir, '--config', CONFIG, 'status');
+    await new Promise<void>((resolve) => { holder.once('exit', () => resolve()); holder.kill('SIGKILL'); });
+    await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
+  } finally {
+    holder.kill('SIGKILL');
+    t.cleanup();
+  }
+});
+
+test.run();
