@@ -112,7 +112,9 @@ function targeting(release: ReleaseMetadata, rollout: RolloutMetadata, device: D
     throw new Refusal('wrong-hardware', `release ${release.version} is for hardware ${release.hardware.join(', ')}, not ${device.hardwareId}`);
   }
   if (!audienceIncludes(rollout.audience, device.deviceId, device.cohort)) {
-    throw new Refusal('wrong-device', `rollout ${rollout.version} does not target device ${device.deviceId ?? '(no id)'} or cohort ${device.cohort ?? '(none)'}`);
+    const stage = rollout.audience.stage;
+    const staged = stage === undefined ? '' : `, nor is it among the first ${stage.ppm} ppm of rollout ${stage.rollout}`;
+    throw new Refusal('wrong-device', `rollout ${rollout.version} does not target device ${device.deviceId ?? '(no id)'} or cohort ${device.cohort ?? '(none)'}${staged}`);
   }
 }
 

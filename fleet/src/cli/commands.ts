@@ -6,11 +6,15 @@ import { deltaFleetCommand } from '../delta/cli.js';
 import { serveCommand } from '../serve/index.js';
 import { keysCommand } from '../keys/index.js';
 import { releaseCommand } from '../release/index.js';
+import { publishCommand } from '../publish/index.js';
+import { statusCommand } from '../status/index.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
   serveCommand,
   keysCommand,
   releaseCommand,
+  publishCommand,
+  statusCommand,
   deltaFleetCommand,
 ];

@@ -4,7 +4,8 @@
  * and sign a rollout to every device (unless --device/--cohort narrow it) into
  * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
  * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
- * signs a new rollout of an existing release.
+ * signs a new rollout of an existing release; its subcommands (start, run, status,
+ * pause, resume, abort) are the staged-rollout controller's (fleet/src/rollout/cli.ts).
  */
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,12 +19,13 @@ import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from './artifacts.js';
 import { signRelease } from './documents.js';
 import { writeRollout } from './rollouts.js';
+import { rolloutControlCommands } from '../rollout/index.js';
 
 function targetOptions<T>(b: Argv<T>) {
-  return b.option('device', { type: 'string', array: true, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
-    .option('cohort', { type: 'string', array: true, default: [] as string[], describe: 'cohort to target (repeatable)' })
-    .option('rollout-expires', { type: 'string', default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
-    .option('spread', { type: 'string', describe: 'window over which devices start downloading (e.g. 2h); default none' });
+  return b.option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
+    .option('cohort', { type: 'string', array: true, global: false, default: [] as string[], describe: 'cohort to target (repeatable)' })
+    .option('rollout-expires', { type: 'string', global: false, default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
+    .option('spread', { type: 'string', global: false, describe: 'window over which devices start downloading (e.g. 2h); default none' });
 }
 
 function uintArg(text: string, flag: string): number {
@@ -40,7 +42,7 @@ function deltaArg(text: string, cwd: string): { file: string; base: string } {
 }
 
 /** Registers `release` and `rollout`. */
-export const releaseCommand: Register = (y, ctx) =>
+export const releaseCommand: Register = (y, ctx, setExit) =>
   y.command('release', 'sign a release of an image and a rollout of it to every device; writes DIR/notice.json', (b) => targetOptions(b
     .option('image', { type: 'string', demandOption: true, describe: 'the full slot image' })
     .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing)' })
@@ -76,11 +78,12 @@ export const releaseCommand: Register = (y, ctx) =>
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
     await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
   })
-    .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice', (b) => targetOptions(b
-      .option('release', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out)' })
-      .option('keys', { type: 'string', demandOption: true, describe: 'key directory' })
-      .option('out', { type: 'string', describe: 'notice file to write (default: RELEASE/notice.json)' })),
+    .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
+      .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })
+      .option('keys', { type: 'string', global: false, describe: 'key directory' })
+      .option('out', { type: 'string', global: false, describe: 'notice file to write (default: RELEASE/notice.json)' })), ctx, setExit),
     async (a) => {
+      if (a.release === undefined || a.keys === undefined) throw new OtaError('USAGE', 'ota-fleet rollout: --release and --keys are required (or name a subcommand: start, run, status, pause, resume, abort)');
       const dir = resolve(ctx.cwd, a.release);
       await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
     });

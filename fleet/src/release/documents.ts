@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  canonicalBytes, encodeNotice, formatUtcTime, parseStrictJson, METADATA_LIMITS, type JsonObject, type JsonValue,
+  canonicalBytes, encodeNotice, formatUtcTime, parseStrictJson, METADATA_LIMITS, type JsonObject, type JsonValue, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { signDocument, type SigningKey } from '../keys/index.js';
@@ -29,6 +29,8 @@ export interface RolloutSpec {
   readonly release: { readonly version: number; readonly sha256: string };
   readonly devices: readonly string[];
   readonly cohorts: readonly string[];
+  /** The staged cohort: devices whose cohortPpm(rollout, id) is below ppm (0 ppm: nobody, a halt). */
+  readonly stage?: StagedCohort;
   readonly spreadSeconds: number;
 }
 
@@ -40,13 +42,17 @@ export function signRelease(spec: ReleaseSpec, keys: readonly SigningKey[]): Jso
   }, keys);
 }
 
-/** The signed rollout document (every device when no device or cohort is named). */
+/** The signed rollout document (every device when no device, cohort or stage is named). */
 export function signRollout(spec: RolloutSpec, keys: readonly SigningKey[]): JsonObject {
-  const all = spec.devices.length === 0 && spec.cohorts.length === 0;
+  const stage = spec.stage;
+  const all = spec.devices.length === 0 && spec.cohorts.length === 0 && stage === undefined;
   return signDocument({
     _type: 'rollout', version: spec.version, issued: formatUtcTime(spec.issuedMs), expires: formatUtcTime(spec.expiresMs),
     release: { version: spec.release.version, sha256: spec.release.sha256 },
-    audience: { all, devices: [...spec.devices], cohorts: [...spec.cohorts] },
+    audience: {
+      all, devices: [...spec.devices], cohorts: [...spec.cohorts],
+      ...(stage === undefined ? {} : { stage: { rollout: stage.rollout, ppm: stage.ppm } }),
+    },
     spreadSeconds: spec.spreadSeconds,
   }, keys);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import {
-  MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS,
+  MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { loadCurrentRoot, roleKeys, rotationChain } from '../keys/index.js';
 import { noticeBytes, releaseRef, signRollout } from './documents.js';
@@ -16,6 +16,8 @@ import { noticeBytes, releaseRef, signRollout } from './documents.js';
 export interface RolloutOptions {
   readonly devices: readonly string[];
   readonly cohorts: readonly string[];
+  /** The staged cohort of `ota-fleet rollout start` (see RolloutSpec.stage). */
+  readonly stage?: StagedCohort;
   readonly expiresMs: number;
   readonly spreadSeconds: number;
   readonly nowMs: number;
@@ -45,7 +47,7 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   const version = await nextRolloutVersion(keysDir);
   const rollout = signRollout({
     version, issuedMs: o.nowMs, expiresMs: Math.min(o.expiresMs, release.expiresMs), release: releaseRef(envelope.document),
-    devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds,
+    devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds, ...(o.stage === undefined ? {} : { stage: o.stage }),
   }, keys);
   await writeFileAtomic(join(releaseDir, 'rollout.json'), canonicalBytes(rollout));
   const notice = noticeBytes(envelope.document, rollout, await rotationChain(keysDir, MAX_NOTICE_ROOTS));

@@ -4,7 +4,9 @@
  * saved state to the next state and the actions to carry out. Executing the
  * plan (signing and publishing rollout documents) is done elsewhere.
  */
-import { createHash } from 'node:crypto';
+import { PPM, cohortPpm } from '../../../agent/src/formats/index.js';
+
+export { PPM, cohortPpm };
 
 /** How a rollout proceeds: cumulative stage sizes and the gates between them. */
 export interface RolloutPolicy {
@@ -31,6 +33,12 @@ export interface RolloutState {
   readonly stageStartedAtMs: number;
   readonly status: RolloutStatus;
   readonly reason?: string;
+  /**
+   * The size the current stage was published with: the stage is tallied over
+   * the devices actually targeted, even when more devices report later (which
+   * can only narrow a stage widened to `minDevices`). Absent: computed.
+   */
+  readonly stagePpm?: number;
 }
 
 /** What a device's retained status says about this release. */
@@ -64,19 +72,6 @@ export interface RolloutPlan {
   readonly next: RolloutState;
   readonly actions: readonly RolloutAction[];
   readonly tally: StageTally;
-}
-
-/** Parts per million of the fleet: signed documents carry integers only (canonical JSON has no floats). */
-export const PPM = 1_000_000;
-
-/**
- * A device's place in a rollout, an integer in [0, 1e6): a stable hash of
- * rollout id and device id, so each rollout draws its own first cohort and a
- * device keeps its place while the rollout runs. The device computes the same value.
- */
-export function cohortPpm(rolloutId: string, deviceId: string): number {
-  const digest = createHash('sha256').update(`${rolloutId}\0${deviceId}`).digest();
-  return Math.floor((digest.readUInt32BE(0) * PPM) / 2 ** 32);
 }
 
 /** True when the device belongs to the stages up to `ppm`. */
@@ -131,14 +126,14 @@ export function stagePpm(state: RolloutState, policy: RolloutPolicy, devices: re
 
 /** The first action of a rollout: publish its first stage. */
 export function startRollout(rolloutId: string, releaseVersion: number, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
-  const state: RolloutState = { rolloutId, releaseVersion, stageIndex: 0, stageStartedAtMs: nowMs, status: 'running' };
-  const ppm = stagePpm(state, policy, devices);
-  return { next: state, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices) };
+  const initial: RolloutState = { rolloutId, releaseVersion, stageIndex: 0, stageStartedAtMs: nowMs, status: 'running' };
+  const ppm = stagePpm(initial, policy, devices);
+  return { next: { ...initial, stagePpm: ppm }, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices) };
 }
 
 /** Plan the next step of a rollout from what the devices report. */
 export function planRollout(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
-  const ppm = stagePpm(state, policy, devices);
+  const ppm = state.stagePpm ?? stagePpm(state, policy, devices);
   const tally = tallyStage(state.rolloutId, state.releaseVersion, ppm, devices);
   if (state.status !== 'running') return { next: state, actions: [], tally };
   const failedPercent = tally.inStage === 0 ? 0 : (tally.failed / tally.inStage) * 100;
@@ -151,7 +146,7 @@ export function planRollout(state: RolloutState, policy: RolloutPolicy, devices:
   if (nextIndex >= policy.stagesPercent.length) return { next: { ...state, status: 'completed' }, actions: [], tally };
   const nextPpm = stagePpm(state, policy, devices, nextIndex);
   return {
-    next: { ...state, stageIndex: nextIndex, stageStartedAtMs: nowMs },
+    next: { ...state, stageIndex: nextIndex, stageStartedAtMs: nowMs, stagePpm: nextPpm },
     actions: [{ kind: 'publish-stage', stageIndex: nextIndex, ppm: nextPpm }],
     tally,
   };

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nacl from 'tweetnacl';
-import { canonicalBytes, encodeNotice, isRefusal, malleate, type JsonObject, type RefusalReason } from '../../../agent/src/formats/index.js';
+import { PPM, canonicalBytes, cohortPpm, encodeNotice, isRefusal, malleate, type JsonObject, type RefusalReason } from '../../../agent/src/formats/index.js';
 import { TrustVerifier, loadTrustState, provisionRoot, type NoticeOptions } from '../../../agent/src/trust/index.js';
 import { tempDir } from '../../support/tools.js';
 import {
@@ -211,6 +211,22 @@ attack('wrong hardware, wrong device, wrong cohort', async (d) => {
   await refuses(d, to({ all: false, devices: ['dev-2'], cohorts: [] }), 'wrong-device');
   await refuses(d, to({ all: false, devices: [], cohorts: ['alpha'] }), 'wrong-device');
   assert.is((await d.verifier.check(to({ all: false, devices: [], cohorts: ['beta'] }))).release.version, 3);
+});
+
+attack('staged cohort: a device is in the stage exactly when its place is below the ppm; 0 ppm is a signed halt', async (d) => {
+  const release = sign(releaseSigned(3), [testKey(2)]);
+  const to = (audience: JsonObject): Uint8Array => notice(release, sign(rolloutSigned(3, release, { audience }), [testKey(3)]));
+  const place = cohortPpm('ro-1', 'dev-1');
+  const staged = (ppm: number, rollout = 'ro-1'): JsonObject => ({ all: false, devices: [], cohorts: [], stage: { rollout, ppm } });
+  assert.is((await d.verifier.check(to(staged(place + 1)))).rollout.audience.stage?.ppm, place + 1);
+  await refuses(d, to(staged(place)), 'wrong-device');
+  await refuses(d, to(staged(0)), 'wrong-device');
+  assert.is((await d.verifier.check(to(staged(PPM)))).release.version, 3);
+  await refuses(d, to({ all: true, devices: [], cohorts: [], stage: { rollout: 'ro-1', ppm: PPM } }), 'malformed');
+  await refuses(d, to(staged(PPM + 1)), 'malformed');
+  await refuses(d, to(staged(-1)), 'malformed');
+  await refuses(d, to(staged(10, 'has space')), 'malformed');
+  await refuses(d, to({ all: false, devices: [], cohorts: [], stage: { rollout: 'ro-1', ppm: 10, extra: 1 } }), 'malformed');
 });
 
 attack('mix-and-match: a rollout of another release, a delta for another base, an artifact not in the release', async (d) => {

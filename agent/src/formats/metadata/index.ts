@@ -13,5 +13,5 @@ export { formatUtcTime, utcTime } from './fields.js';
 export * as fields from './fields.js';
 export { ROLES, readRoot, type PublicKey, type RoleKeys, type RoleName, type RootMetadata } from './root.js';
 export { RAW_FORMAT, deltaFor, readRelease, type Artifact, type ArtifactSegment, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from './release.js';
-export { MAX_SPREAD_SECONDS, audienceIncludes, readRollout, startDelayMs, type Audience, type RolloutMetadata } from './rollout.js';
+export { MAX_SPREAD_SECONDS, PPM, audienceIncludes, cohortPpm, readRollout, startDelayMs, type Audience, type RolloutMetadata, type StagedCohort } from './rollout.js';
 export { MAX_NOTICE_ROOTS, encodeNotice, parseCanonical, readNotice, readSignedFile, type Notice } from './notice.js';

@@ -5,16 +5,44 @@
  * release but never change what the release contains.
  * `signed` = {"_type":"rollout","version":N,"issued":T,"expires":T,
  * "release":{"version":N,"sha256":H},"audience":{"all":B,"devices":[..],"cohorts":[..]},
- * "spreadSeconds":N}.
+ * "spreadSeconds":N}; `audience` may also hold "stage":{"rollout":ID,"ppm":N}: the
+ * staged-rollout cohort, every device whose cohortPpm(ID, deviceId) is below N.
  */
-import { boolean, identList, member, object, malformed, sha256Hex, uint, utcTime } from './fields.js';
+import { createHash } from 'node:crypto';
+import { boolean, ident, identList, member, object, malformed, sha256Hex, uint, utcTime } from './fields.js';
 import { expectType, type Envelope } from './envelope.js';
+import type { JsonValue } from './json.js';
 
-/** Which devices a rollout is for: every device, or those listed by id or cohort. */
+/** Parts per million: a staged cohort's size (signed documents carry integers only). */
+export const PPM = 1_000_000;
+
+/**
+ * The devices of a staged rollout so far: those whose place `cohortPpm(rollout,
+ * deviceId)` is below `ppm`. Widening a stage raises `ppm`; 0 holds nobody (a halt).
+ */
+export interface StagedCohort {
+  /** The rollout's id: each rollout draws its own order of devices. */
+  readonly rollout: string;
+  /** 0..1,000,000. */
+  readonly ppm: number;
+}
+
+/** Which devices a rollout is for: every device, or those listed by id, named cohort or staged cohort. */
 export interface Audience {
   readonly all: boolean;
   readonly devices: readonly string[];
   readonly cohorts: readonly string[];
+  readonly stage?: StagedCohort;
+}
+
+/**
+ * A device's place in a staged rollout, an integer in [0, 1e6): the first four
+ * bytes of sha256(rolloutId NUL deviceId), scaled. Stable while the rollout runs,
+ * independent between rollouts; the fleet and the device compute the same value.
+ */
+export function cohortPpm(rolloutId: string, deviceId: string): number {
+  const digest = createHash('sha256').update(`${rolloutId}\0${deviceId}`).digest();
+  return Math.floor((digest.readUInt32BE(0) * PPM) / 2 ** 32);
 }
 
 /** Checked rollout metadata. */
@@ -39,15 +67,7 @@ export function readRollout(env: Envelope, path: string): RolloutMetadata {
   const s = object(env.signed, p, ['_type', 'version', 'issued', 'expires', 'release', 'audience', 'spreadSeconds']);
   expectType(s, 'rollout', p);
   const rel = object(member(s, 'release'), `${p}.release`, ['version', 'sha256']);
-  const aud = object(member(s, 'audience'), `${p}.audience`, ['all', 'devices', 'cohorts']);
-  const audience = {
-    all: boolean(member(aud, 'all'), `${p}.audience.all`),
-    devices: identList(member(aud, 'devices'), `${p}.audience.devices`),
-    cohorts: identList(member(aud, 'cohorts'), `${p}.audience.cohorts`),
-  };
-  if (audience.all === (audience.devices.length + audience.cohorts.length > 0)) {
-    malformed(`${p}.audience`, 'either "all" is true and the lists are empty, or "all" is false and a list names someone');
-  }
+  const audience = readAudience(member(s, 'audience'), `${p}.audience`);
   const spreadSeconds = uint(member(s, 'spreadSeconds'), `${p}.spreadSeconds`);
   if (spreadSeconds > MAX_SPREAD_SECONDS) malformed(`${p}.spreadSeconds`, `must be at most ${MAX_SPREAD_SECONDS}`);
   const issuedMs = utcTime(member(s, 'issued'), `${p}.issued`);
@@ -63,10 +83,34 @@ export function readRollout(env: Envelope, path: string): RolloutMetadata {
   };
 }
 
-/** True when the audience includes this device (by id, or by its cohort when it has one). */
+function readAudience(v: JsonValue | undefined, p: string): Audience {
+  const aud = object(v, p, ['all', 'devices', 'cohorts'], ['stage']);
+  const all = boolean(member(aud, 'all'), `${p}.all`);
+  const devices = identList(member(aud, 'devices'), `${p}.devices`);
+  const cohorts = identList(member(aud, 'cohorts'), `${p}.cohorts`);
+  const stageValue = member(aud, 'stage');
+  const stage = stageValue === undefined ? undefined : readStage(stageValue, `${p}.stage`);
+  // A stage counts as naming someone even at 0 ppm: that is a signed halt, not a mistake.
+  if (all === (devices.length + cohorts.length > 0 || stage !== undefined)) {
+    malformed(p, 'either "all" is true and nobody is listed (no lists, no stage), or "all" is false and a list or a stage names someone');
+  }
+  return { all, devices, cohorts, ...(stage === undefined ? {} : { stage }) };
+}
+
+function readStage(v: JsonValue | undefined, p: string): StagedCohort {
+  const o = object(v, p, ['rollout', 'ppm']);
+  const ppm = uint(member(o, 'ppm'), `${p}.ppm`);
+  if (ppm > PPM) malformed(`${p}.ppm`, `must be at most ${PPM}`);
+  return { rollout: ident(member(o, 'rollout'), `${p}.rollout`), ppm };
+}
+
+/** True when the audience includes this device (by id, by its named cohort, or by its place in the staged cohort). */
 export function audienceIncludes(audience: Audience, deviceId: string | undefined, cohort: string | undefined): boolean {
   if (audience.all) return true;
-  return (deviceId !== undefined && audience.devices.includes(deviceId)) || (cohort !== undefined && audience.cohorts.includes(cohort));
+  if (deviceId !== undefined && audience.devices.includes(deviceId)) return true;
+  if (cohort !== undefined && audience.cohorts.includes(cohort)) return true;
+  const stage = audience.stage;
+  return stage !== undefined && deviceId !== undefined && cohortPpm(stage.rollout, deviceId) < stage.ppm;
 }
 
 /** The delay before this device starts downloading: uniform in the spread window (`random` in [0,1)). */

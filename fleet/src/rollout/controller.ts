@@ -1,0 +1,160 @@
+/**
+ * The rollout controller: each step takes the operator's pending request, plans
+ * with the pure planner over the devices' status documents, saves the new state,
+ * then makes the wire match it (signs a rollout document for the staged cohort
+ * and publishes it retained on every hardware's rollout topic). Saving before
+ * publishing, and publishing whatever the saved state says is missing, is what
+ * lets the controller be killed at any point and restarted.
+ */
+import type { MqttClient } from 'mqtt';
+import { topicsFor } from '../../../agent/src/transport/index.js';
+import { readFileIfExists } from '../../../agent/src/durable/index.js';
+import { writeRollout } from '../release/index.js';
+import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
+import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
+import { planRollout, type RolloutAction } from './plan.js';
+import { claimLock, loadState, saveState, stateFiles, takeControl, type ControlAction, type ControllerState } from './state.js';
+
+/** What a step needs from the outside world. */
+export interface StepPorts {
+  /** Sign a rollout document for `ppm`; returns the notice bytes and the rollout version. */
+  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array }>;
+  /** Publish retained, QoS 1. */
+  publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
+  nowMs(): number;
+  log(line: string): void;
+}
+
+/** The statuses a rollout does not leave. */
+export function isFinal(s: ControllerState): boolean {
+  const st = s.rollout.status;
+  return (st === 'completed' || st === 'halted' || st === 'aborted') && s.published?.ppm === s.targetPpm;
+}
+
+/** The target of a state (for the facts). */
+export function targetOf(s: ControllerState): Target {
+  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware };
+}
+
+/** Apply an operator's request (pure). */
+export function applyControl(s: ControllerState, action: ControlAction): ControllerState {
+  const st = s.rollout.status;
+  if (action === 'pause' && st === 'running') return { ...s, rollout: { ...s.rollout, status: 'paused' } };
+  if (action === 'resume' && st === 'paused') return { ...s, rollout: { ...s.rollout, status: 'running' } };
+  if (action === 'abort' && (st === 'running' || st === 'paused')) return { ...s, rollout: { ...s.rollout, status: 'aborted', reason: 'aborted by the operator' }, targetPpm: 0 };
+  return s;
+}
+
+/** Plan from the reports and fold the actions into the state (pure). */
+export function planStep(s: ControllerState, reports: readonly DeviceReport[], nowMs: number): { next: ControllerState; actions: readonly RolloutAction[] } {
+  const target = targetOf(s);
+  let tracking = noteAttempts(s.tracking, reports);
+  const plan = planRollout(s.rollout, s.policy, deviceFacts(reports, tracking, target), nowMs);
+  let targetPpm = s.targetPpm;
+  for (const a of plan.actions) {
+    if (a.kind === 'publish-stage') {
+      tracking = trackStage(tracking, reports, target, a.ppm);
+      targetPpm = a.ppm;
+    } else {
+      targetPpm = 0;
+    }
+  }
+  return { next: { ...s, rollout: plan.next, tally: plan.tally, tracking, targetPpm }, actions: plan.actions };
+}
+
+/** One step: request, plan, save, publish. Returns the saved state. */
+export async function step(file: string, s: ControllerState, reports: readonly DeviceReport[], ports: StepPorts): Promise<ControllerState> {
+  const nowMs = ports.nowMs();
+  const control = await takeControl(file);
+  let next = control === undefined ? s : applyControl(s, control);
+  if (next !== s) ports.log(`rollout ${s.rollout.rolloutId}: ${control ?? ''} -> ${next.rollout.status}`);
+  const planned = planStep(next, reports, nowMs);
+  for (const a of planned.actions) ports.log(describeAction(planned.next, a));
+  next = planned.next;
+  if (JSON.stringify(next) !== JSON.stringify(s)) await saveState(file, next);
+  return reconcile(file, next, ports);
+}
+
+function describeAction(s: ControllerState, a: RolloutAction): string {
+  const id = s.rollout.rolloutId;
+  if (a.kind === 'publish-halt') return `rollout ${id}: halted: ${a.reason}`;
+  return `rollout ${id}: stage ${a.stageIndex + 1}/${s.policy.stagesPercent.length} (${s.policy.stagesPercent[a.stageIndex] ?? '?'} %, ${a.ppm} ppm)`;
+}
+
+/** Make the retained rollout document match the state: sign and publish when the ppm differs or half its lifetime passed. */
+export async function reconcile(file: string, s: ControllerState, ports: StepPorts): Promise<ControllerState> {
+  const nowMs = ports.nowMs();
+  const p = s.published;
+  if (p !== null && p.ppm === s.targetPpm && nowMs - p.signedAtMs < s.rolloutLifetimeMs / 2) return s;
+  const signed = await ports.sign(s, s.targetPpm, nowMs);
+  await publishEverywhere(s, signed.noticeBytes, ports);
+  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs } };
+  await saveState(file, next);
+  ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
+  return next;
+}
+
+async function publishEverywhere(s: ControllerState, bytes: Uint8Array, ports: StepPorts): Promise<void> {
+  for (const hw of s.hardware) await ports.publishRetained(topicsFor('fleet', hw).rollout, bytes);
+}
+
+/** The real ports: sign with the key directory, publish on `client`. */
+export function realPorts(file: string, client: MqttClient, log: (line: string) => void, nowMs: () => number = Date.now): StepPorts {
+  return {
+    nowMs, log,
+    sign: (s, ppm, now) => writeRollout(s.keysDir, s.releaseDir, stateFiles(file).notice, {
+      devices: [], cohorts: [], stage: { rollout: s.rollout.rolloutId, ppm }, expiresMs: now + s.rolloutLifetimeMs, spreadSeconds: s.spreadSeconds, nowMs: now,
+    }),
+    publishRetained: async (topic, bytes) => { await client.publishAsync(topic, Buffer.from(bytes), { qos: 1, retain: true }); },
+  };
+}
+
+/** Options of a running controller. */
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /** Time between steps. */
+  readonly tickMs: number;
+  /** Quiet time that ends the retained status documents at start. */
+  readonly settleMs: number;
+  readonly log: (line: string) => void;
+  readonly nowMs?: () => number;
+  /** Stop after one step (pause/resume/abort with no controller running). */
+  readonly once?: boolean;
+}
+
+/**
+ * Run the controller on `file` until the rollout is final (completed, halted or
+ * aborted, and published) or `signal` fires. On start it republishes the last
+ * signed document, since a broker without persistence loses retained messages.
+ */
+export async function runController(file: string, o: RunOptions): Promise<ControllerState> {
+  const release = await claimLock(file);
+  try {
+    let s = await loadState(file);
+    const client = await connectFleet({ url: s.broker, protocolVersion: s.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
+    try {
+      const board = await StatusBoard.attach(client);
+      await board.settled(o.settleMs);
+      const ports = realPorts(file, client, o.log, o.nowMs);
+      const last = await readFileIfExists(stateFiles(file).notice);
+      if (s.published !== null && last !== undefined) await publishEverywhere(s, last, ports);
+      for (;;) {
+        s = await step(file, s, [...board.reports.values()], ports);
+        if (isFinal(s) || o.once === true || o.signal?.aborted === true) return s;
+        await sleep(o.tickMs, o.signal);
+      }
+    } finally {
+      await client.endAsync();
+    }
+  } finally {
+    await release();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * From status documents to the planner's facts (pure). The status document says
+ * what a device runs, what it is doing and its last error, but (unless the agent
+ * adds `lastUpdate`) not which release that error was about. So the controller
+ * keeps, per device of the published stage, the last error it had when it was
+ * targeted (`baselineError`) and whether it was seen busy since (`attempted`):
+ * a device at rest, below the release, with an error that is new or that
+ * followed an attempt, failed this release.
+ */
+import { cohortPpm } from '../../../agent/src/formats/index.js';
+import type { DeviceReport } from '../status/index.js';
+import type { DeviceFact, DeviceOutcome } from './plan.js';
+
+/** What the controller remembers of one targeted device. */
+export interface DeviceTrack {
+  readonly baselineError: string | null;
+  readonly attempted: boolean;
+}
+
+/** Device id -> track, for the devices of the published stage. */
+export type Tracking = Readonly<Record<string, DeviceTrack>>;
+
+/** What a release rollout is about. */
+export interface Target {
+  readonly rolloutId: string;
+  readonly releaseVersion: number;
+  readonly hardware: readonly string[];
+}
+
+const TRYING = new Set(['checking', 'committing']);
+const FAILED_OUTCOMES = new Set(['reverted', 'failed']);
+
+/** True when a report may take part (same hardware, when the document says). */
+export function eligible(r: DeviceReport, target: Target): boolean {
+  return r.hardware === undefined || target.hardware.includes(r.hardware);
+}
+
+/** Start tracking the devices that a stage of `ppm` adds, with their current error as the baseline. */
+export function trackStage(tracking: Tracking, reports: Iterable<DeviceReport>, target: Target, ppm: number): Tracking {
+  const next: Record<string, DeviceTrack> = { ...tracking };
+  for (const r of reports) {
+    if (next[r.deviceId] !== undefined || !eligible(r, target) || cohortPpm(target.rolloutId, r.deviceId) >= ppm) continue;
+    next[r.deviceId] = { baselineError: r.lastError, attempted: r.phase !== 'idle' };
+  }
+  return next;
+}
+
+/** Mark tracked devices seen busy; returns the same object when nothing changed. */
+export function noteAttempts(tracking: Tracking, reports: Iterable<DeviceReport>): Tracking {
+  let next: Record<string, DeviceTrack> | undefined;
+  for (const r of reports) {
+    const t = tracking[r.deviceId];
+    if (t === undefined || t.attempted || r.phase === 'idle') continue;
+    next ??= { ...tracking };
+    next[r.deviceId] = { ...t, attempted: true };
+  }
+  return next ?? tracking;
+}
+
+/** The planner's fact for one report. */
+export function deviceFact(r: DeviceReport, track: DeviceTrack | undefined, releaseVersion: number): DeviceFact {
+  const version = r.version ?? 0;
+  const fact = (outcome: DeviceOutcome, failed = false): DeviceFact =>
+    ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion } : {}) });
+  if (version >= releaseVersion) return fact('committed');
+  if (r.phase !== 'idle') return fact(TRYING.has(r.phase) ? 'trying' : 'installing');
+  const last = r.lastUpdate;
+  if (last !== undefined && last.version === releaseVersion && FAILED_OUTCOMES.has(last.outcome)) return fact('failed', true);
+  if (track !== undefined && r.lastError !== null && (track.attempted || r.lastError !== track.baselineError)) return fact('failed', true);
+  return fact('idle');
+}
+
+/** Facts for every eligible device. */
+export function deviceFacts(reports: Iterable<DeviceReport>, tracking: Tracking, target: Target): DeviceFact[] {
+  const facts: DeviceFact[] = [];
+  for (const r of reports) if (eligible(r, target)) facts.push(deviceFact(r, tracking[r.deviceId], target.releaseVersion));
+  return facts;
+}

@@ -1,0 +1,81 @@
+/**
+ * Starting a rollout: read the release, wait for the devices' retained status
+ * documents, plan the first stage, save the state file. The controller then
+ * publishes it (right away with `rollout start`, or `rollout run` later).
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { OtaError } from '../../../agent/src/errors/index.js';
+import { readFileIfExists } from '../../../agent/src/durable/index.js';
+import { readRelease, readSignedFile } from '../../../agent/src/formats/index.js';
+import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/index.js';
+import { deviceFacts, trackStage, type Target } from './facts.js';
+import { policyProblems, startRollout, type RolloutPolicy } from './plan.js';
+import { liveController, loadState, saveState, type ControllerState } from './state.js';
+
+/** What `rollout start` is given. */
+export interface StartOptions {
+  readonly stateFile: string;
+  readonly releaseDir: string;
+  readonly keysDir: string;
+  readonly broker: string;
+  readonly protocolVersion: ProtocolVersion;
+  readonly policy: RolloutPolicy;
+  readonly rolloutId?: string;
+  readonly rolloutLifetimeMs: number;
+  readonly spreadSeconds: number;
+  readonly settleMs: number;
+  readonly nowMs: number;
+}
+
+/** The release's version and hardware, from its signed metadata. */
+export async function releaseFacts(releaseDir: string): Promise<{ version: number; hardware: readonly string[] }> {
+  const file = join(releaseDir, 'release.json');
+  const bytes = await readFileIfExists(file);
+  if (bytes === undefined) throw new OtaError('RELEASE_MISSING', `${file} not found: make the release with ota-fleet release first`);
+  const release = readRelease(readSignedFile(bytes, file), file);
+  return { version: release.version, hardware: release.hardware };
+}
+
+/** A fresh rollout id: `r<version>-<8 hex>` (an identifier the rollout document accepts). */
+export function newRolloutId(version: number): string {
+  return `r${version}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Plan the first stage from the devices the broker knows and save the state (not yet published). */
+export async function createRollout(o: StartOptions): Promise<ControllerState> {
+  const problems = policyProblems(o.policy);
+  if (problems.length > 0) throw new OtaError('USAGE', `rollout policy: ${problems.join('; ')}`);
+  if (o.rolloutId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(o.rolloutId)) throw new OtaError('USAGE', `--id ${o.rolloutId}: 1-128 of A-Z a-z 0-9 . _ : -`);
+  await refuseRunning(o.stateFile);
+  const release = await releaseFacts(o.releaseDir);
+  const rolloutId = o.rolloutId ?? newRolloutId(release.version);
+  const target: Target = { rolloutId, releaseVersion: release.version, hardware: release.hardware };
+  const client = await connectFleet({ url: o.broker, protocolVersion: o.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
+  let reports;
+  try {
+    const board = await StatusBoard.attach(client);
+    await board.settled(o.settleMs);
+    reports = [...board.reports.values()];
+  } finally {
+    await client.endAsync();
+  }
+  const plan = startRollout(rolloutId, release.version, o.policy, deviceFacts(reports, {}, target), o.nowMs);
+  const ppm = plan.next.stagePpm ?? 0;
+  const state: ControllerState = {
+    format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
+    hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
+    rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
+  };
+  await saveState(o.stateFile, state);
+  return state;
+}
+
+async function refuseRunning(file: string): Promise<void> {
+  const existing = await loadState(file).catch(() => undefined);
+  const st = existing?.rollout.status;
+  if (existing !== undefined && (st === 'running' || st === 'paused')) {
+    const pid = await liveController(file);
+    throw new OtaError('ROLLOUT_BUSY', `${file} holds rollout ${existing.rollout.rolloutId} (${st}${pid === undefined ? '' : `, controller pid ${pid}`}): abort it first, or use another --state`);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The controller's local state file (written atomically: temp, fsync, rename,
+ * fsync dir) and its two companions: `FILE.control`, where `pause`, `resume` and
+ * `abort` leave a request for the controller, and `FILE.lock`, the pid of the
+ * controller running on it. Together with the retained signed rollout documents
+ * this is all a restarted controller needs.
+ */
+import { promises as fsp } from 'node:fs';
+import { OtaError } from '../../../agent/src/errors/index.js';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import type { ProtocolVersion } from '../status/index.js';
+import type { Tracking } from './facts.js';
+import type { RolloutPolicy, RolloutState, RolloutStatus, StageTally } from './plan.js';
+
+/** Everything a controller needs to carry on after a restart. */
+export interface ControllerState {
+  readonly format: 'ota-rollout/1';
+  readonly releaseDir: string;
+  readonly keysDir: string;
+  readonly broker: string;
+  readonly protocolVersion: ProtocolVersion;
+  readonly hardware: readonly string[];
+  readonly policy: RolloutPolicy;
+  /** Lifetime of each signed rollout document. */
+  readonly rolloutLifetimeMs: number;
+  readonly spreadSeconds: number;
+  readonly rollout: RolloutState;
+  /** The staged cohort that should be on the wire (0 after a halt or abort). */
+  readonly targetPpm: number;
+  /** What was last signed and published retained, and when it was signed (re-signed at half its lifetime). */
+  readonly published: { readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number } | null;
+  readonly tracking: Tracking;
+  readonly tally: StageTally;
+}
+
+/** An operator's request, left in FILE.control. */
+export type ControlAction = 'pause' | 'resume' | 'abort';
+
+/** The files of a state file. */
+export function stateFiles(file: string): { state: string; control: string; lock: string; notice: string } {
+  return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json` };
+}
+
+/** Write the state (atomically). */
+export async function saveState(file: string, s: ControllerState): Promise<void> {
+  await writeFileAtomic(file, Buffer.from(`${JSON.stringify(s, null, 1)}\n`));
+}
+
+/** Read the state; throws ROLLOUT_STATE_MISSING / ROLLOUT_STATE_DAMAGED. */
+export async function loadState(file: string): Promise<ControllerState> {
+  const bytes = await readFileIfExists(file);
+  if (bytes === undefined) throw new OtaError('ROLLOUT_STATE_MISSING', `${file} not found: start a rollout with ota-fleet rollout start, or pass --state`);
+  try {
+    return readState(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  } catch (err) {
+    throw new OtaError('ROLLOUT_STATE_DAMAGED', `${file}: ${err instanceof Error ? err.message : String(err)}: restore it from a backup (the retained rollout document shows the last stage)`, { cause: err });
+  }
+}
+
+/** Leave a request for the controller. */
+export async function requestControl(file: string, action: ControlAction): Promise<void> {
+  await writeFileAtomic(stateFiles(file).control, Buffer.from(`${JSON.stringify({ action })}\n`));
+}
+
+/** Take (read and remove) the pending request, if any. */
+export async function takeControl(file: string): Promise<ControlAction | undefined> {
+  const path = stateFiles(file).control;
+  const bytes = await readFileIfExists(path);
+  if (bytes === undefined) return undefined;
+  await fsp.rm(path, { force: true });
+  const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  const action = isObj(v) ? v['action'] : undefined;
+  return action === 'pause' || action === 'resume' || action === 'abort' ? action : undefined;
+}
+
+/** The pid of a live controller on this state file, if one runs. */
+export async function liveController(file: string): Promise<number | undefined> {
+  const bytes = await readFileIfExists(stateFiles(file).lock);
+  const pid = bytes === undefined ? NaN : Number(Buffer.from(bytes).toString('utf8').trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Claim the state file for this process; refuses when another live controller holds it. */
+export async function claimLock(file: string): Promise<() => Promise<void>> {
+  const other = await liveController(file);
+  if (other !== undefined && other !== process.pid) {
+    throw new OtaError('ROLLOUT_BUSY', `a controller (pid ${other}) already runs on ${file}: stop it first, or use rollout pause/resume/abort`);
+  }
+  const lock = stateFiles(file).lock;
+  await writeFileAtomic(lock, Buffer.from(`${process.pid}\n`));
+  return async () => { await fsp.rm(lock, { force: true }); };
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const STATUSES: readonly RolloutStatus[] = ['running', 'paused', 'halted', 'aborted', 'completed'];
+
+function obj(v: unknown, what: string): Obj {
+  if (!isObj(v)) throw new Error(`${what} must be an object`);
+  return v;
+}
+function num(o: Obj, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${k} must be a number`);
+  return v;
+}
+function str(o: Obj, k: string): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new Error(`${k} must be a string`);
+  return v;
+}
+
+function readState(v: unknown): ControllerState {
+  const o = obj(v, 'state');
+  if (o['format'] !== 'ota-rollout/1') throw new Error('not an ota-rollout/1 state file');
+  const pv = num(o, 'protocolVersion');
+  const hardware = o['hardware'];
+  if (!Array.isArray(hardware) || !hardware.every((h): h is string => typeof h === 'string')) throw new Error('hardware must be a list of strings');
+  const p = obj(o['policy'], 'policy');
+  const stages = p['stagesPercent'];
+  if (!Array.isArray(stages) || !stages.every((x): x is number => typeof x === 'number')) throw new Error('policy.stagesPercent must be numbers');
+  const pub = o['published'];
+  return {
+    format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
+    protocolVersion: pv === 5 ? 5 : 4, hardware,
+    policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },
+    rolloutLifetimeMs: num(o, 'rolloutLifetimeMs'), spreadSeconds: num(o, 'spreadSeconds'),
+    rollout: readRolloutState(obj(o['rollout'], 'rollout')), targetPpm: num(o, 'targetPpm'),
+    published: pub === null ? null : { ppm: num(obj(pub, 'published'), 'ppm'), rolloutVersion: num(obj(pub, 'published'), 'rolloutVersion'), signedAtMs: num(obj(pub, 'published'), 'signedAtMs') },
+    tracking: readTracking(obj(o['tracking'], 'tracking')),
+    tally: { inStage: num(obj(o['tally'], 'tally'), 'inStage'), committed: num(obj(o['tally'], 'tally'), 'committed'), failed: num(obj(o['tally'], 'tally'), 'failed'), pending: num(obj(o['tally'], 'tally'), 'pending') },
+  };
+}
+
+function readRolloutState(r: Obj): RolloutState {
+  const status = STATUSES.find((s) => s === r['status']);
+  if (status === undefined) throw new Error('rollout.status is unknown');
+  const reason = r['reason'];
+  const ppm = r['stagePpm'];
+  return {
+    rolloutId: str(r, 'rolloutId'), releaseVersion: num(r, 'releaseVersion'), stageIndex: num(r, 'stageIndex'), stageStartedAtMs: num(r, 'stageStartedAtMs'), status,
+    ...(typeof reason === 'string' ? { reason } : {}), ...(typeof ppm === 'number' ? { stagePpm: ppm } : {}),
+  };
+}
+
+function readTracking(t: Obj): Tracking {
+  const out: Record<string, { baselineError: string | null; attempted: boolean }> = {};
+  for (const [id, v] of Object.entries(t)) {
+    const d = obj(v, `tracking.${id}`);
+    const e = d['baselineError'];
+    out[id] = { baselineError: typeof e === 'string' ? e : null, attempted: d['attempted'] === true };
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * `ota-fleet status` output: one row per device, or the JSON form.
+ */
+import type { DeviceReport } from './report.js';
+
+/** One device row of `ota-fleet status --json`. */
+export interface DeviceRow {
+  readonly deviceId: string;
+  readonly version: number | null;
+  readonly phase: string;
+  readonly progress: number | null;
+  readonly booted: string;
+  readonly online: boolean | null;
+  readonly lastError: string | null;
+  /** Why the status document could not be read (the other fields are then empty). */
+  readonly problem?: string;
+}
+
+/** The rows, sorted by device id. */
+export function deviceRows(reports: ReadonlyMap<string, DeviceReport>, online: ReadonlyMap<string, boolean>, problems: ReadonlyMap<string, string>): DeviceRow[] {
+  const ids = [...new Set([...reports.keys(), ...problems.keys()])].sort();
+  return ids.map((id) => {
+    const r = reports.get(id);
+    const on = online.get(id) ?? null;
+    const problem = problems.get(id);
+    if (r === undefined) return { deviceId: id, version: null, phase: '?', progress: null, booted: '?', online: on, lastError: null, ...(problem === undefined ? {} : { problem }) };
+    return { deviceId: id, version: r.version, phase: r.phase, progress: r.progress, booted: r.booted, online: on, lastError: r.lastError, ...(problem === undefined ? {} : { problem }) };
+  });
+}
+
+const HEADERS = ['DEVICE', 'VERSION', 'PHASE', 'PROGRESS', 'BOOTED', 'ONLINE', 'LAST ERROR'] as const;
+
+/** The human table: aligned columns, the last error last (it may be long). */
+export function formatTable(rows: readonly DeviceRow[]): string {
+  const cells = rows.map((r) => [
+    r.deviceId, r.version === null ? 'unknown' : String(r.version), r.phase,
+    r.progress === null ? '-' : `${Math.round(r.progress * 100)} %`, r.booted,
+    r.online === null ? '?' : r.online ? 'yes' : 'no', r.problem ?? r.lastError ?? '-',
+  ]);
+  const widths = HEADERS.map((h, k) => Math.max(h.length, ...cells.map((c) => (c[k] ?? '').length)));
+  const line = (c: readonly string[]): string => c.map((x, k) => (k === c.length - 1 ? x : x.padEnd(widths[k] ?? 0))).join('  ').trimEnd();
+  const summary = `${rows.length} device${rows.length === 1 ? '' : 's'}`;
+  return [line(HEADERS), ...cells.map(line), summary, ''].join('\n');
+}

@@ -1,0 +1,60 @@
+/**
+ * The controller is a separate process SIGKILLed mid-rollout (and, on mosquitto,
+ * the broker is restarted without persistence, losing every retained message);
+ * a new controller on the same state file resumes where it was: no stage is
+ * repeated or skipped, no device installs twice, the rollout completes.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadState, type ControllerState } from '../../../fleet/src/rollout/index.js';
+import { brokerKinds, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { until, untilAsync } from '../../support/sim-fleet.js';
+
+const bin = fileURLToPath(new URL('../../../../bin/ota-fleet.js', import.meta.url));
+
+function controller(cwd: string): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, 'rollout', 'run', '--tick-ms', '100', '--settle-ms', '300'], { cwd, stdio: 'ignore' });
+  return { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+}
+
+async function stateOf(dir: string): Promise<ControllerState | undefined> {
+  return loadState(join(dir, 'ota-rollout.json')).catch(() => undefined);
+}
+
+for (const kind of brokerKinds()) {
+  test(`${kind}: a controller killed mid-rollout is restarted and finishes without repeating an install`, async () => {
+    const rig = await makeRig();
+    const broker = await openBroker(kind);
+    const devices = await startDevices(rig, broker, deviceSpecs(20), 60);
+    try {
+      await fleetOk(rig.dir, ['rollout', 'start', 'R', '--stages', '10,50,100', '--min-devices', '2', '--broker', broker.url, '--keys', 'KEYS',
+        '--id', 'restart-test', '--detach', '--settle-ms', '300']);
+      const first = controller(rig.dir);
+      await untilAsync(async () => ((await stateOf(rig.dir))?.rollout.stageIndex ?? 0) >= 1, 60_000, 'stage 2');
+      first.child.kill('SIGKILL');
+      await first.exit;
+      const before = await stateOf(rig.dir);
+      assert.ok(before !== undefined && before.rollout.status === 'running' && before.rollout.stageIndex >= 1);
+      if (broker.restart !== undefined) {
+        await broker.restart();
+        await devices.allConnected(60_000);
+      }
+      const second = controller(rig.dir);
+      assert.is(await second.exit, 0, 'the restarted controller completes the rollout');
+      const after = await stateOf(rig.dir);
+      assert.is(after?.rollout.status, 'completed');
+      assert.ok((after?.published?.rolloutVersion ?? 0) > (before?.published?.rolloutVersion ?? 0));
+      await until(() => devices.devices.every((d) => d.version === 2), 30_000, 'every device on release 2');
+      assert.equal(devices.devices.map((d) => d.installs), devices.devices.map(() => [2]), 'no device installed twice');
+    } finally {
+      await devices.stop();
+      await broker.close();
+      rig.cleanup();
+    }
+  });
+}
+
+test.run();

@@ -1,0 +1,98 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  PPM, applyControl, cohortPpm, deviceFact, noteAttempts, parseStages, planRollout, planStep, startRollout, trackStage,
+  type ControllerState, type DeviceFact, type RolloutPolicy, type Target,
+} from '../../../fleet/src/rollout/index.js';
+import type { DeviceReport } from '../../../fleet/src/status/index.js';
+
+const target: Target = { rolloutId: 'r1', releaseVersion: 2, hardware: ['hw'] };
+const report = (deviceId: string, over: Partial<DeviceReport> = {}): DeviceReport => ({
+  deviceId, version: 1, phase: 'idle', progress: null, lastError: null, booted: 'A', seq: 1, bootId: 'b', updatedAt: '2030-01-01T00:00:00.000Z', ...over,
+});
+
+test('a device at or above the release is committed; a busy one is installing or trying', () => {
+  assert.is(deviceFact(report('d', { version: 2 }), undefined, 2).outcome, 'committed');
+  assert.is(deviceFact(report('d', { version: 3, lastError: 'old' }), undefined, 2).outcome, 'committed');
+  assert.is(deviceFact(report('d', { phase: 'installing', progress: 0.5 }), undefined, 2).outcome, 'installing');
+  assert.is(deviceFact(report('d', { phase: 'checking' }), undefined, 2).outcome, 'trying');
+});
+
+test('failed: after an attempt, with an error that is new since targeting, or as the optional lastUpdate says', () => {
+  const err = 'health check failed';
+  assert.equal(deviceFact(report('d', { lastError: err }), { baselineError: null, attempted: false }, 2), { deviceId: 'd', version: 1, outcome: 'failed', outcomeVersion: 2 });
+  assert.is(deviceFact(report('d', { lastError: err }), { baselineError: err, attempted: true }, 2).outcome, 'failed');
+  assert.is(deviceFact(report('d', { lastError: err }), { baselineError: err, attempted: false }, 2).outcome, 'idle', 'an error older than the stage is not this release\'s');
+  assert.is(deviceFact(report('d', { lastError: err }), undefined, 2).outcome, 'idle', 'untracked devices were never targeted');
+  assert.is(deviceFact(report('d', { lastUpdate: { outcome: 'reverted', version: 2 } }), undefined, 2).outcome, 'failed');
+  assert.is(deviceFact(report('d', { lastUpdate: { outcome: 'reverted', version: 1 } }), undefined, 2).outcome, 'idle');
+});
+
+test('trackStage records baselines for eligible devices inside the ppm only; noteAttempts marks busy ones', () => {
+  const ids = Array.from({ length: 50 }, (_, k) => `dev-${k}`);
+  const reports = ids.map((id) => report(id, { lastError: `e-${id}` }));
+  const ppm = 300_000;
+  const t = trackStage({}, [...reports, report('other', { hardware: 'hw2' })], target, ppm);
+  assert.equal(Object.keys(t).sort(), ids.filter((id) => cohortPpm('r1', id) < ppm).sort());
+  const some = Object.keys(t)[0] ?? '';
+  assert.equal(t[some], { baselineError: `e-${some}`, attempted: false });
+  assert.is(noteAttempts(t, reports), t, 'unchanged when nobody is busy');
+  assert.is(noteAttempts(t, [report(some, { phase: 'installing' })])[some]?.attempted, true);
+  assert.is(trackStage(t, [report(some, { lastError: 'new' })], target, PPM)[some]?.baselineError, `e-${some}`, 'a baseline is never replaced');
+});
+
+const policy: RolloutPolicy = { stagesPercent: [10, 100], successThresholdPercent: 95, failureThresholdPercent: 5, minDevices: 5, soakMs: 0 };
+
+function controllerState(reports: readonly DeviceReport[]): ControllerState {
+  const facts: DeviceFact[] = reports.map((r) => deviceFact(r, undefined, 2));
+  const plan = startRollout('r1', 2, policy, facts, 0);
+  const ppm = plan.next.stagePpm ?? 0;
+  return {
+    format: 'ota-rollout/1', releaseDir: 'R', keysDir: 'K', broker: 'mqtt://x', protocolVersion: 4, hardware: ['hw'], policy,
+    rolloutLifetimeMs: 86_400_000, spreadSeconds: 0, rollout: plan.next, targetPpm: ppm, published: null,
+    tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
+  };
+}
+
+test('planStep: the stage stays the published one as more devices report; failures halt and target nobody', () => {
+  const ids = Array.from({ length: 20 }, (_, k) => `dev-${k}`);
+  const s = controllerState(ids.map((id) => report(id)));
+  const inStage = ids.filter((id) => cohortPpm('r1', id) < s.targetPpm);
+  assert.is(inStage.length, 5, 'the 10 % stage of 20 devices is widened to 5');
+  assert.ok(s.targetPpm > 100_000);
+  const more = [...ids, ...Array.from({ length: 200 }, (_, k) => `late-${k}`)].map((id) => report(id));
+  const waiting = planStep(s, more, 1);
+  const targeted = more.filter((r) => cohortPpm('r1', r.deviceId) < s.targetPpm);
+  assert.ok(targeted.length > 30);
+  assert.is(waiting.next.tally.inStage, targeted.length, 'tallied over every device the published document targets, not a stage recomputed smaller');
+  assert.equal(waiting.actions, []);
+  const failing = more.map((r) => (inStage.includes(r.deviceId) ? { ...r, lastError: 'health check failed' } : r));
+  const tracked = { ...s, tracking: trackStage(s.tracking, more, target, s.targetPpm) };
+  const halted = planStep(tracked, failing.map((r) => (targeted.some((t) => t.deviceId === r.deviceId) ? { ...r, lastError: 'health check failed' } : r)), 2);
+  assert.is(halted.next.rollout.status, 'halted');
+  assert.is(halted.next.targetPpm, 0);
+  const done = planStep(s, more.map((r) => (targeted.includes(r) ? { ...r, version: 2 } : r)), 3);
+  assert.is(done.actions[0]?.kind, 'publish-stage');
+  assert.is(done.next.targetPpm, PPM);
+  assert.is(Object.keys(done.next.tracking).length, more.length, 'the last stage tracks every device');
+});
+
+test('applyControl: pause only a running rollout, resume only a paused one, abort targets nobody; final states stay', () => {
+  const s = controllerState([report('a'), report('b')]);
+  const paused = applyControl(s, 'pause');
+  assert.is(paused.rollout.status, 'paused');
+  assert.is(applyControl(s, 'resume'), s);
+  assert.is(applyControl(paused, 'resume').rollout.status, 'running');
+  const aborted = applyControl(paused, 'abort');
+  assert.equal([aborted.rollout.status, aborted.targetPpm], ['aborted', 0]);
+  assert.is(applyControl(aborted, 'resume'), aborted);
+  assert.equal(planRollout(paused.rollout, policy, [], 1e12).actions, [], 'a paused rollout never advances');
+});
+
+test('--stages reads ascending percentages; anything else is a usage error', () => {
+  assert.equal(parseStages('1,10,50,100'), [1, 10, 50, 100]);
+  assert.equal(parseStages(' 0.5, 100'), [0.5, 100]);
+  for (const bad of ['', '1,,100', '10%,100', 'a', '-1,100']) assert.throws(() => parseStages(bad), /--stages/);
+});
+
+test.run();

@@ -1,0 +1,47 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { statusDocument } from '../../../agent/src/transport/index.js';
+import { deviceOfTopic, deviceRows, formatTable, parseStatus, versionOf } from '../../../fleet/src/status/index.js';
+
+const doc = (over: Record<string, unknown> = {}): Buffer => Buffer.from(JSON.stringify({
+  ...statusDocument({ version: '7', slots: { A: 'good', B: 'trial' }, booted: 'B', phase: 'installing', progress: 0.25, lastError: null, bootId: 'x' }, 'dev-1', 3, new Date(0)),
+  ...over,
+}));
+
+test('the agent\'s status document reads back field for field', () => {
+  const r = parseStatus('dev-1', doc());
+  assert.equal([r.deviceId, r.version, r.phase, r.progress, r.booted, r.seq, r.lastError], ['dev-1', 7, 'installing', 0.25, 'B', 3, null]);
+  assert.is(parseStatus('dev-1', doc({ version: 'unknown' })).version, null);
+  assert.equal(parseStatus('dev-1', doc({ lastUpdate: { outcome: 'reverted', version: '7' }, hardware: 'hw' })).lastUpdate, { outcome: 'reverted', version: 7 });
+});
+
+test('documents that are not status documents are refused with the device named', () => {
+  for (const bad of [Buffer.from('nope'), doc({ schema: 'other' }), doc({ deviceId: 'dev-2' }), doc({ progress: 2 }), doc({ seq: -1 }), doc({ phase: 3 }), doc({ lastError: 5 })]) {
+    assert.throws(() => parseStatus('dev-1', bad), /status document of device dev-1/);
+  }
+});
+
+test('versions and topics', () => {
+  assert.equal(['0', '12', '012', '1.5', 'unknown', '9999999999999999'].map(versionOf), [0, 12, null, null, null, null]);
+  assert.is(deviceOfTopic('ota/v1/dev-1/status', 'status'), 'dev-1');
+  assert.is(deviceOfTopic('ota/v1/dev-1/availability', 'availability'), 'dev-1');
+  assert.is(deviceOfTopic('ota/v1/dev-1/availability', 'status'), undefined);
+  assert.is(deviceOfTopic('ota/v1/rollout/hw', 'status'), undefined);
+  assert.is(deviceOfTopic('other/v1/dev-1/status', 'status'), undefined);
+});
+
+test('the table: sorted rows, aligned columns, problems shown in place of the error', () => {
+  const reports = new Map([['b', parseStatus('b', Buffer.from(doc({ deviceId: 'b', lastError: 'boom' })))], ['a', parseStatus('a', Buffer.from(doc({ deviceId: 'a' })))]]);
+  const rows = deviceRows(reports, new Map([['a', true]]), new Map([['c', 'unreadable']]));
+  assert.equal(rows.map((r) => r.deviceId), ['a', 'b', 'c']);
+  const lines = formatTable(rows).trimEnd().split('\n');
+  assert.equal(lines, [
+    'DEVICE  VERSION  PHASE       PROGRESS  BOOTED  ONLINE  LAST ERROR',
+    'a       7        installing  25 %      B       yes     -',
+    'b       7        installing  25 %      B       ?       boom',
+    'c       unknown  ?           -         ?       ?       unreadable',
+    '3 devices',
+  ]);
+});
+
+test.run();
