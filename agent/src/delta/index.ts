@@ -1,0 +1,7 @@
+/**
+ * The streaming delta decoder: verify the base, apply verified segments to the
+ * target slot in order, fsync, verify the written slot against the target sha256.
+ */
+export { DeltaApplier, outputOffsetBefore, type ApplierOptions, type ApplyState } from './applier.js';
+export { applyDeltaFile, readDeltaFileHeader, readDeltaFileSegments, splitDeltaStream, type ApplyFileOptions } from './file.js';
+export { openBaseFile, type BaseReader } from './source.js';

@@ -1,0 +1,8 @@
+/**
+ * The delta container: header (base, target, segment table) and segments (op,
+ * add and literal streams). Shared by the device decoder and the fleet encoder.
+ */
+export * from './header.js';
+export * from './segment.js';
+export { GzipDeflater, gzipDeflateRaw, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './gzip-deflate.js';
+export { VarintReader, VarintWriter } from './varint.js';

@@ -1,0 +1,223 @@
+/**
+ * One segment of a delta: instructions that write the next stretch of the target
+ * image, decodable on its own (every segment starts with the base image as its
+ * source and the slot as its sink). Three streams, each brotli-coded on its own:
+ * the op stream (varints), the add stream (bytes added to an approximate match,
+ * bsdiff's idea) and the literal stream.
+ *
+ * Ops (op code, then varints):
+ *   0 ZERO len                  write len zero bytes
+ *   1 COPY srcDelta len         copy len bytes of the source at cursor+srcDelta
+ *   2 ADD  srcDelta len         source bytes plus len bytes of the add stream, byte-wise mod 256
+ *   3 LIT  len                  len bytes of the literal stream
+ *   4 SOURCE kind n [off len]*n choose the source: 0 base image, 1 a file made of base extents,
+ *                               2 the gzip member stored in those extents, inflated
+ *   5 DEFLATE engine level rawLen deflatedLen
+ *                               the next rawLen bytes written go to a buffer that is then
+ *                               deflated (engine 1: GNU gzip's deflate at this level, see
+ *                               gzip-deflate.ts) into deflatedLen bytes
+ * The source cursor is the end of the last COPY or ADD; SOURCE resets it to 0.
+ */
+import * as zlib from 'node:zlib';
+import { OtaError } from '../../errors/index.js';
+import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './gzip-deflate.js';
+import { VarintReader, VarintWriter } from './varint.js';
+
+/** Most decoded bytes (ops + add + literal streams) a segment may hold: bounds the decoder's memory. */
+export const DELTA_MAX_SEGMENT_DECODED_BYTES = 4 * 1024 * 1024;
+/** Most bytes a deflate rebuild or an inflated gzip source may have: bounds the decoder's memory. */
+export const DELTA_MAX_DEFLATE_BYTES = 2 * 1024 * 1024;
+/** Most extents one SOURCE op may list (a file this fragmented is diffed as blocks instead). */
+export const DELTA_MAX_SOURCE_EXTENTS = 4096;
+/** Brotli window (log2) for the streams: covers a whole segment. */
+export const DELTA_BROTLI_WINDOW_LOG = 22;
+
+/** Op codes of the op stream. */
+export const OP = { zero: 0, copy: 1, add: 2, literal: 3, source: 4, deflate: 5 } as const;
+/** Source kinds of the SOURCE op. */
+export const SOURCE_KIND = { image: 0, extents: 1, gunzip: 2 } as const;
+
+/** A byte range of the base image. */
+export interface Extent { readonly offsetBytes: number; readonly lengthBytes: number }
+
+/** Deflate engines a rebuild can name. */
+export const DEFLATE_ENGINE = { gzip: 1 } as const;
+
+
+/** What rebuilds a deflate stream bit-exactly: the engine and its level. */
+export interface DeflateParams { readonly engine: number; readonly level: number }
+
+/** One decoded instruction. `bytes` views the segment's add or literal stream. */
+export type DeltaOp =
+  | { readonly op: 'zero'; readonly lengthBytes: number }
+  | { readonly op: 'copy'; readonly sourceOffsetBytes: number; readonly lengthBytes: number }
+  | { readonly op: 'add'; readonly sourceOffsetBytes: number; readonly bytes: Uint8Array }
+  | { readonly op: 'literal'; readonly bytes: Uint8Array }
+  | { readonly op: 'source'; readonly kind: number; readonly extents: readonly Extent[] }
+  | { readonly op: 'deflate'; readonly params: DeflateParams; readonly rawSizeBytes: number; readonly deflatedSizeBytes: number };
+
+/** The three raw streams of a segment. */
+export interface SegmentStreams { readonly ops: Uint8Array; readonly add: Uint8Array; readonly literal: Uint8Array }
+
+/** Builds the streams of one segment, op by op. */
+export class SegmentWriter {
+  private readonly ops = new VarintWriter();
+  private readonly add: Uint8Array[] = [];
+  private readonly literal: Uint8Array[] = [];
+  private cursor = 0;
+  private addBytes = 0;
+  private literalBytes = 0;
+  /** Target bytes this segment writes so far. */
+  outputSizeBytes = 0;
+
+  /** Decoded size so far (what the decoder must hold). */
+  get decodedSizeBytes(): number { return this.ops.sizeBytes + this.addBytes + this.literalBytes; }
+
+  /** ZERO: `lengthBytes` zero bytes. */
+  zero(lengthBytes: number): void { this.code(OP.zero); this.ops.uint(lengthBytes); this.outputSizeBytes += lengthBytes; }
+
+  /** COPY: `lengthBytes` of the source from `sourceOffsetBytes`. */
+  copy(sourceOffsetBytes: number, lengthBytes: number): void {
+    this.code(OP.copy); this.seek(sourceOffsetBytes, lengthBytes); this.outputSizeBytes += lengthBytes;
+  }
+
+  /** ADD: source bytes from `sourceOffsetBytes` plus `diff`, byte-wise. */
+  addTo(sourceOffsetBytes: number, diff: Uint8Array): void {
+    this.code(OP.add); this.seek(sourceOffsetBytes, diff.length);
+    this.add.push(diff); this.addBytes += diff.length; this.outputSizeBytes += diff.length;
+  }
+
+  /** LITERAL: `bytes` as they are. */
+  literalBytesOp(bytes: Uint8Array): void {
+    this.code(OP.literal); this.ops.uint(bytes.length);
+    this.literal.push(bytes); this.literalBytes += bytes.length; this.outputSizeBytes += bytes.length;
+  }
+
+  /** SOURCE: read the next COPY/ADD ops from the base image, a file of base extents, or that file inflated. */
+  source(kind: number, extents: readonly Extent[]): void {
+    this.code(OP.source); this.ops.uint(kind); this.ops.uint(extents.length);
+    for (const e of extents) { this.ops.uint(e.offsetBytes); this.ops.uint(e.lengthBytes); }
+    this.cursor = 0;
+  }
+
+  /** Start a deflate rebuild; the ops that follow write its `rawSizeBytes` uncompressed bytes. */
+  deflate(params: DeflateParams, rawSizeBytes: number, deflatedSizeBytes: number): void {
+    this.code(OP.deflate);
+    for (const v of [params.engine, params.level, rawSizeBytes, deflatedSizeBytes]) this.ops.uint(v);
+    // The raw bytes that follow are not target bytes; the deflated ones are.
+    this.outputSizeBytes += deflatedSizeBytes - rawSizeBytes;
+  }
+
+  /** The raw streams. */
+  finish(): SegmentStreams {
+    return { ops: this.ops.finish(), add: Buffer.concat(this.add), literal: Buffer.concat(this.literal) };
+  }
+
+  private code(op: number): void { this.ops.uint(op); }
+
+  private seek(sourceOffsetBytes: number, lengthBytes: number): void {
+    this.ops.int(sourceOffsetBytes - this.cursor);
+    this.ops.uint(lengthBytes);
+    this.cursor = sourceOffsetBytes + lengthBytes;
+  }
+}
+
+/** Compress the streams into a segment payload (brotli quality 11). */
+export function encodeSegmentPayload(s: SegmentStreams): Uint8Array {
+  const parts = [s.ops, s.add, s.literal].map((raw) => (raw.length === 0 ? new Uint8Array(0) : zlib.brotliCompressSync(raw, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: DELTA_BROTLI_WINDOW_LOG,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+    },
+  })));
+  const head = new VarintWriter();
+  [s.ops, s.add, s.literal].forEach((raw, i) => { head.uint(raw.length); head.uint(parts[i]?.length ?? 0); });
+  return Buffer.concat([head.finish(), ...parts]);
+}
+
+/** One brotli stream of a payload: where its bytes are and how large it decodes. */
+export interface PackedStream { readonly packed: Uint8Array; readonly rawSizeBytes: number }
+
+/** Split a (hash-verified) payload into its three packed streams, refusing more than the decoded bound. */
+export function splitSegmentPayload(payload: Uint8Array): PackedStream[] {
+  const head = new VarintReader(payload, 'delta segment');
+  const sizes = [0, 1, 2].map(() => ({ raw: head.uint(), packed: head.uint() }));
+  const total = sizes.reduce((sum, s) => sum + s.raw, 0);
+  if (total > DELTA_MAX_SEGMENT_DECODED_BYTES) throw corrupt(`decodes to ${total} bytes (at most ${DELTA_MAX_SEGMENT_DECODED_BYTES})`);
+  let at = payload.length - sizes.reduce((sum, s) => sum + s.packed, 0);
+  if (at < 0) throw corrupt('is shorter than its streams');
+  return sizes.map((s) => {
+    const packed = payload.subarray(at, at + s.packed);
+    at += s.packed;
+    return { packed, rawSizeBytes: s.raw };
+  });
+}
+
+/** Decompress a (hash-verified) payload into its streams (one-shot; the device decoder streams instead). */
+export function decodeSegmentPayload(payload: Uint8Array): SegmentStreams {
+  const streams = splitSegmentPayload(payload).map(({ packed, rawSizeBytes }) => {
+    const s = { raw: rawSizeBytes };
+    if (s.raw === 0) return new Uint8Array(0);
+    let raw: Uint8Array;
+    try {
+      raw = zlib.brotliDecompressSync(packed, { maxOutputLength: s.raw + 1 });
+    } catch (err) {
+      throw new OtaError('DELTA_CORRUPT', 'delta segment stream does not decompress: the delta is corrupt; download it again', { cause: err });
+    }
+    if (raw.length !== s.raw) throw corrupt(`stream decodes to ${raw.length} bytes, not ${s.raw}`);
+    return raw;
+  });
+  return { ops: streams[0] ?? new Uint8Array(0), add: streams[1] ?? new Uint8Array(0), literal: streams[2] ?? new Uint8Array(0) };
+}
+
+/** The ops of a segment, in order; an op that reads past a stream is DELTA_CORRUPT. */
+export function* readSegmentOps(s: SegmentStreams): Generator<DeltaOp> {
+  const ops = new VarintReader(s.ops);
+  let cursor = 0;
+  let addAt = 0;
+  let litAt = 0;
+  const take = (stream: Uint8Array, at: number, n: number): Uint8Array => {
+    if (at + n > stream.length) throw corrupt('op reads past the end of its data stream');
+    return stream.subarray(at, at + n);
+  };
+  const seek = (): { src: number; len: number } => {
+    const src = cursor + ops.int();
+    const len = ops.uint();
+    if (src < 0) throw corrupt('op reads before the start of its source');
+    cursor = src + len;
+    return { src, len };
+  };
+  while (!ops.done) {
+    const code = ops.uint();
+    if (code === OP.zero) yield { op: 'zero', lengthBytes: ops.uint() };
+    else if (code === OP.copy) { const { src, len } = seek(); yield { op: 'copy', sourceOffsetBytes: src, lengthBytes: len }; }
+    else if (code === OP.add) { const { src, len } = seek(); yield { op: 'add', sourceOffsetBytes: src, bytes: take(s.add, addAt, len) }; addAt += len; }
+    else if (code === OP.literal) { const len = ops.uint(); yield { op: 'literal', bytes: take(s.literal, litAt, len) }; litAt += len; }
+    else if (code === OP.source) { cursor = 0; yield readSource(ops); }
+    else if (code === OP.deflate) yield readDeflate(ops);
+    else throw corrupt(`has unknown op code ${code}`);
+  }
+  if (addAt !== s.add.length || litAt !== s.literal.length) throw corrupt('leaves data stream bytes unused');
+}
+
+function readSource(ops: VarintReader): DeltaOp {
+  const kind = ops.uint();
+  if (kind > SOURCE_KIND.gunzip) throw corrupt(`has unknown source kind ${kind}`);
+  const n = ops.uint();
+  if (n > DELTA_MAX_SOURCE_EXTENTS) throw corrupt(`names a source of ${n} extents (at most ${DELTA_MAX_SOURCE_EXTENTS})`);
+  const extents: Extent[] = [];
+  for (let i = 0; i < n; i++) extents.push({ offsetBytes: ops.uint(), lengthBytes: ops.uint() });
+  return { op: 'source', kind, extents };
+}
+
+function readDeflate(ops: VarintReader): DeltaOp {
+  const [engine = 0, level = 0, raw = 0, deflated = 0] = [0, 0, 0, 0].map(() => ops.uint());
+  if (engine !== DEFLATE_ENGINE.gzip || level < GZIP_MIN_LEVEL || level > GZIP_MAX_LEVEL) throw corrupt(`names deflate engine ${engine} level ${level}, which this agent does not have`);
+  if (raw > DELTA_MAX_DEFLATE_BYTES) throw corrupt(`rebuilds a deflate stream of ${raw} bytes (at most ${DELTA_MAX_DEFLATE_BYTES})`);
+  return { op: 'deflate', params: { engine, level }, rawSizeBytes: raw, deflatedSizeBytes: deflated };
+}
+
+function corrupt(detail: string): OtaError {
+  return new OtaError('DELTA_CORRUPT', `delta segment ${detail}: the delta is corrupt; download it again`);
+}

@@ -1,0 +1,110 @@
+/**
+ * Writes ops into a segmented delta container: cuts a new segment when the
+ * decoded streams would pass the bound (or the output passes 64 MiB, to keep
+ * resumption cheap), re-states the current source at the start of each segment
+ * (segments decode on their own), and keeps a deflate rebuild inside one segment.
+ */
+import {
+  DELTA_MAX_SEGMENT_DECODED_BYTES, encodeDeltaHeader, encodeSegmentPayload, SegmentWriter, sha256, SOURCE_KIND,
+  type DeflateParams, type DeltaSegmentEntry, type Extent,
+} from '../../../agent/src/formats/index.js';
+
+/** Leave room for op varints and a re-stated source inside the decoded bound. */
+const DECODED_TARGET_BYTES = DELTA_MAX_SEGMENT_DECODED_BYTES - 256 * 1024;
+const OUTPUT_TARGET_BYTES = 64 * 1024 * 1024;
+const PIECE_BYTES = 256 * 1024;
+
+/** Sizes of the streams before compression, summed over segments (for reports). */
+export interface StreamTotals { opsBytes: number; addBytes: number; literalBytes: number }
+
+/** Accumulates ops and produces the container. */
+export class ContainerBuilder {
+  private current = new SegmentWriter();
+  private readonly payloads: Uint8Array[] = [];
+  private readonly entries: DeltaSegmentEntry[] = [];
+  private source: { kind: number; extents: readonly Extent[] } = { kind: SOURCE_KIND.image, extents: [] };
+  private inDeflate = false;
+  /** Raw stream sizes (before brotli). */
+  readonly totals: StreamTotals = { opsBytes: 0, addBytes: 0, literalBytes: 0 };
+
+  /** `segmentDecodedBytes` caps each segment's decoded streams (smaller: more, smaller segments). */
+  constructor(private readonly segmentDecodedBytes = DECODED_TARGET_BYTES) {
+    if (segmentDecodedBytes > DECODED_TARGET_BYTES) throw new RangeError(`segments decode to at most ${DECODED_TARGET_BYTES} bytes`);
+  }
+
+  /** ZERO op. */
+  zero(lengthBytes: number): void { this.room(0); this.current.zero(lengthBytes); }
+
+  /** COPY op from the current source. */
+  copy(sourceOffsetBytes: number, lengthBytes: number): void {
+    this.room(0);
+    this.current.copy(sourceOffsetBytes, lengthBytes);
+  }
+
+  /** ADD op, split so that each piece fits a segment. */
+  add(sourceOffsetBytes: number, diff: Uint8Array): void {
+    for (let at = 0; at < diff.length; at += this.pieceBytes) {
+      const piece = diff.subarray(at, Math.min(diff.length, at + this.pieceBytes));
+      this.room(piece.length);
+      this.current.addTo(sourceOffsetBytes + at, piece);
+      this.totals.addBytes += piece.length;
+    }
+  }
+
+  /** LITERAL op, split so that each piece fits a segment. */
+  literal(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; at += this.pieceBytes) {
+      const piece = bytes.subarray(at, Math.min(bytes.length, at + this.pieceBytes));
+      this.room(piece.length);
+      this.current.literalBytesOp(piece);
+      this.totals.literalBytes += piece.length;
+    }
+  }
+
+  /** Choose the source of the next COPY/ADD ops. */
+  setSource(kind: number, extents: readonly Extent[]): void {
+    if (this.source.kind === kind && (kind === SOURCE_KIND.image || this.source.extents === extents)) return;
+    this.source = { kind, extents };
+    this.room(0);
+    this.current.source(kind, extents);
+  }
+
+  /** Run `body` (which writes exactly `rawSizeBytes`) as one deflate rebuild in one segment. */
+  deflate(params: DeflateParams, rawSizeBytes: number, deflatedSizeBytes: number, maxDecodedBytes: number, body: () => void): void {
+    this.room(maxDecodedBytes);
+    this.current.deflate(params, rawSizeBytes, deflatedSizeBytes);
+    this.inDeflate = true;
+    try { body(); } finally { this.inDeflate = false; }
+  }
+
+  /** Close the last segment and encode the container. */
+  finish(h: { full: boolean; baseSizeBytes: number; baseSha256: Uint8Array; targetSizeBytes: number; targetSha256: Uint8Array }): Uint8Array {
+    this.cut();
+    const header = encodeDeltaHeader({ ...h, segments: this.entries });
+    return Buffer.concat([header, ...this.payloads]);
+  }
+
+  private get pieceBytes(): number { return Math.max(1, Math.min(PIECE_BYTES, this.segmentDecodedBytes >> 2)); }
+
+  /** Number of segments so far. */
+  get segmentCount(): number { return this.entries.length; }
+
+  private room(moreBytes: number): void {
+    if (this.inDeflate) return;
+    const c = this.current;
+    if (c.decodedSizeBytes + moreBytes <= this.segmentDecodedBytes && c.outputSizeBytes < OUTPUT_TARGET_BYTES) return;
+    if (c.decodedSizeBytes === 0) return;
+    this.cut();
+    if (this.source.kind !== SOURCE_KIND.image) this.current.source(this.source.kind, this.source.extents);
+  }
+
+  private cut(): void {
+    if (this.current.outputSizeBytes === 0 && this.current.decodedSizeBytes === 0 && this.entries.length > 0) return;
+    const streams = this.current.finish();
+    this.totals.opsBytes += streams.ops.length;
+    const payload = encodeSegmentPayload(streams);
+    this.payloads.push(payload);
+    this.entries.push({ payloadSizeBytes: payload.length, outputSizeBytes: this.current.outputSizeBytes, sha256: sha256(payload) });
+    this.current = new SegmentWriter();
+  }
+}

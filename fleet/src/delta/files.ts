@@ -1,0 +1,124 @@
+/**
+ * The file-aware part of the encoder: for image bytes that no old block matches
+ * and that belong to a file whose path also exists in the old image, diff the
+ * file against its old self (bsdiff pieces read through the old file's extents),
+ * and rebuild gzip files from their diffed uncompressed text.
+ */
+import * as zlib from 'node:zlib';
+import { DELTA_MAX_DEFLATE_BYTES, DELTA_MAX_SOURCE_EXTENTS, SOURCE_KIND, type Extent } from '../../../agent/src/formats/index.js';
+import { addBytes, bsdiff, type DiffPiece } from './bsdiff.js';
+import type { ContainerBuilder } from './container.js';
+import type { Ext4File, Ext4Map } from './ext4.js';
+import { findGzipRebuild, type GzipRebuild } from './gzip.js';
+
+interface Plan {
+  readonly oldExtents: readonly Extent[];
+  /** Old file as the decoder's extent source sees it (extents concatenated). */
+  readonly oldBytes: Uint8Array;
+  readonly newBytes: Uint8Array;
+  /** bsdiff of the (compressed) file bytes, made when first needed. */
+  pieces?: readonly DiffPiece[];
+  readonly gzip?: { readonly rebuild: GzipRebuild; readonly oldText: Uint8Array; readonly pieces: readonly DiffPiece[] };
+}
+
+/** What the file pass did (for reports). */
+export interface FileStats { filesDiffed: number; gzipRebuilt: number; bytesCovered: number }
+
+/** Emits ops for the parts of the new image that belong to files with an old counterpart. */
+export class FileDiffer {
+  private readonly plans = new Map<number, Plan | undefined>();
+  readonly stats: FileStats = { filesDiffed: 0, gzipRebuilt: 0, bytesCovered: 0 };
+
+  constructor(
+    private readonly old: Uint8Array, private readonly neu: Uint8Array,
+    private readonly oldMap: Ext4Map, private readonly newMap: Ext4Map, private readonly out: ContainerBuilder,
+  ) {}
+
+  /** Emit ops for new image bytes from `atBytes` (at most `maxBytes`) if a file diff covers them; resolves to the bytes covered (0: not handled). */
+  cover(atBytes: number, maxBytes: number): number {
+    const owner = this.newMap.blockOwner[Math.floor(atBytes / this.newMap.blockSizeBytes)] ?? -1;
+    const file = this.newMap.files[owner];
+    if (file === undefined) return 0;
+    let virtual = 0;
+    for (const e of file.extents) {
+      if (atBytes >= e.physicalBytes && atBytes < e.physicalBytes + e.lengthBytes) {
+        const plan = this.plan(owner, file);
+        if (plan === undefined) return 0;
+        const n = Math.min(maxBytes, e.physicalBytes + e.lengthBytes - atBytes);
+        const lo = virtual + atBytes - e.physicalBytes;
+        if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) this.emitGzip(plan, plan.gzip);
+        else this.emitPieces(plan, (plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes)), plan.oldBytes, plan.newBytes, lo, lo + n, SOURCE_KIND.extents);
+        this.stats.bytesCovered += n;
+        return n;
+      }
+      virtual += e.lengthBytes;
+    }
+    return 0;
+  }
+
+  private plan(owner: number, file: Ext4File): Plan | undefined {
+    if (this.plans.has(owner)) return this.plans.get(owner);
+    const before = this.oldMap.byPath.get(file.path);
+    let plan: Plan | undefined;
+    if (before !== undefined && before.directory === file.directory && before.extents.length <= DELTA_MAX_SOURCE_EXTENTS) {
+      const oldBytes = concat(this.old, before);
+      const newBytes = concat(this.neu, file);
+      const oldExtents = before.extents.map((e) => ({ offsetBytes: e.physicalBytes, lengthBytes: e.lengthBytes }));
+      const gzip = file.extents.length === 1 && before.extents.length > 0 ? gzipPlan(oldBytes, newBytes) : undefined;
+      plan = { oldExtents, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
+      this.stats.filesDiffed++;
+    }
+    this.plans.set(owner, plan);
+    return plan;
+  }
+
+  private emitGzip(plan: Plan, g: NonNullable<Plan['gzip']>): void {
+    const { rebuild } = g;
+    this.out.literal(rebuild.head);
+    const decoded = rebuild.text.length + g.pieces.length * 16 + 1024;
+    this.out.deflate(rebuild.params, rebuild.text.length, rebuild.deflatedSizeBytes, decoded, () => {
+      this.emitPieces(plan, g.pieces, g.oldText, rebuild.text, 0, rebuild.text.length, SOURCE_KIND.gunzip);
+    });
+    this.out.literal(rebuild.tail);
+    this.stats.gzipRebuilt++;
+  }
+
+  private emitPieces(plan: Plan, pieces: readonly DiffPiece[], oldBytes: Uint8Array, newBytes: Uint8Array, lo: number, hi: number, kind: number): void {
+    this.out.setSource(kind, plan.oldExtents);
+    for (let i = firstPiece(pieces, lo); i < pieces.length; i++) {
+      const p = pieces[i]!;
+      if (p.newOffsetBytes >= hi) break;
+      const from = Math.max(lo, p.newOffsetBytes) - p.newOffsetBytes;
+      const to = Math.min(hi, p.newOffsetBytes + p.lengthBytes) - p.newOffsetBytes;
+      if (p.kind === 'add') this.out.add(p.oldOffsetBytes + from, addBytes(oldBytes, newBytes, p, from, to));
+      else this.out.literal(newBytes.subarray(p.newOffsetBytes + from, p.newOffsetBytes + to));
+    }
+  }
+}
+
+function gzipPlan(oldBytes: Uint8Array, newBytes: Uint8Array): Plan['gzip'] {
+  const rebuild = findGzipRebuild(newBytes);
+  if (rebuild === undefined || rebuild.text.length > DELTA_MAX_DEFLATE_BYTES - 256 * 1024) return undefined;
+  let oldText: Uint8Array;
+  try {
+    oldText = zlib.gunzipSync(oldBytes, { maxOutputLength: DELTA_MAX_DEFLATE_BYTES });
+  } catch {
+    return undefined;
+  }
+  return { rebuild, oldText, pieces: bsdiff(oldText, rebuild.text) };
+}
+
+function firstPiece(pieces: readonly DiffPiece[], lo: number): number {
+  let a = 0;
+  let b = pieces.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    const p = pieces[m]!;
+    if (p.newOffsetBytes + p.lengthBytes <= lo) a = m + 1; else b = m;
+  }
+  return a;
+}
+
+function concat(image: Uint8Array, file: Ext4File): Uint8Array {
+  return Buffer.concat(file.extents.map((e) => image.subarray(e.physicalBytes, e.physicalBytes + e.lengthBytes)));
+}

@@ -1,0 +1,10 @@
+/**
+ * The delta encoder (fleet side): block index, ext4 file map, bsdiff, gzip rebuild,
+ * segmented container.
+ */
+export { encodeDelta, type EncodeOptions, type EncodeStats } from './encode.js';
+export { bsdiff, type DiffPiece } from './bsdiff.js';
+export { suffixArray } from './suffix.js';
+export { mapExt4, type Ext4Map, type Ext4File } from './ext4.js';
+export { findGzipRebuild, type GzipRebuild } from './gzip.js';
+export { ContainerBuilder, type StreamTotals } from './container.js';

@@ -1,0 +1,66 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main as agentMain } from '../../../agent/src/cli/index.js';
+import { main as fleetMain } from '../../../fleet/src/cli/index.js';
+import { runMain, tempDir } from '../../support/tools.js';
+import { randomBytes } from '../../support/delta.js';
+
+const { dir, cleanup } = tempDir('ota-delta-cli-');
+test.after(cleanup);
+
+const p = (name: string): string => join(dir, name);
+const old = Buffer.concat([randomBytes(20000, 1), Buffer.alloc(16384)]);
+const neu = Buffer.concat([Buffer.alloc(4096), old.subarray(0, 18000), randomBytes(3000, 2)]);
+writeFileSync(p('old.img'), old);
+writeFileSync(p('new.img'), neu);
+
+test('delta make prints sizes and time, delta info lists the segments, delta apply verifies', async () => {
+  const made = await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('x.delta')]);
+  assert.is(made.code, 0, made.stderr);
+  assert.match(made.stdout, /delta .*x\.delta: \d+ bytes in 1 segments \(\d+\.\d s\)/);
+  const info = await runMain(fleetMain, ['delta', 'info', p('x.delta')]);
+  assert.is(info.code, 0, info.stderr);
+  assert.match(info.stdout, new RegExp(`target ${neu.length} bytes sha256 [0-9a-f]{64}`));
+  assert.match(info.stdout, /1 segments:/);
+  const applied = await runMain(agentMain, ['delta', 'apply', '--base', p('old.img'), '--delta', p('x.delta'), '--out', p('out.img')]);
+  assert.is(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /verified/);
+  assert.ok(Buffer.compare(readFileSync(p('out.img')), neu) === 0);
+});
+
+test('a full image (make without --from) applies without a base', async () => {
+  const made = await runMain(fleetMain, ['delta', 'make', '--to', p('new.img'), '--out', p('full.delta')]);
+  assert.is(made.code, 0, made.stderr);
+  assert.match(made.stdout, /^full image /);
+  const info = await runMain(fleetMain, ['delta', 'info', p('full.delta')]);
+  assert.match(info.stdout, /full image/);
+  const applied = await runMain(agentMain, ['delta', 'apply', '--delta', p('full.delta'), '--out', p('full.img')]);
+  assert.is(applied.code, 0, applied.stderr);
+  assert.ok(Buffer.compare(readFileSync(p('full.img')), neu) === 0);
+});
+
+test('apply with the wrong base exits 1 with a message naming the base', async () => {
+  await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('y.delta')]);
+  const r = await runMain(agentMain, ['delta', 'apply', '--base', p('new.img'), '--delta', p('y.delta'), '--out', p('bad.img')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /base image .* \[DELTA_WRONG_BASE\]/);
+});
+
+test('a corrupt delta exits 1; a missing file exits 1; no subcommand exits 2', async () => {
+  const bytes = readFileSync(p('x.delta'));
+  bytes[bytes.length - 3]! ^= 1;
+  writeFileSync(p('bad.delta'), bytes);
+  const r = await runMain(agentMain, ['delta', 'apply', '--base', p('old.img'), '--delta', p('bad.delta'), '--out', p('c.img')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /DELTA_SEGMENT_HASH/);
+  const missing = await runMain(fleetMain, ['delta', 'info', p('nope.delta')]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /ENOENT/);
+  const usage = await runMain(agentMain, ['delta']);
+  assert.is(usage.code, 2);
+  assert.match(usage.stderr, /name a delta command/);
+});
+
+test.run();
