@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# build-image.sh — the disk image of the emulated ARM device for test/qemu-arm.
+#
+# Usage:  test/qemu-arm/build-image.sh            (prints IMAGE_DIR=<dir> as its last line)
+# Output: <dir>/disk.img     MBR disk: p1 FAT boot (boot.scr, and uboot.env when the board keeps its env
+#                            there); p2 slot A and p3 slot B (ext4, same content, read-only in the guest;
+#                            kernel and initramfs in /boot); p4 data (ext4)
+#         <dir>/layout.json  board, partition offsets and sizes, kernel version, env placement and size
+#         <dir>/boot.scr, uboot.env  the boot partition's files; boot.cmd: the text compiled into boot.scr
+# Env:    OTA_QEMU_BOARD   board-configs/<name>.json (default qemu-virt-arm64-file-env: uboot.env on the
+#                          FAT; qemu-virt-arm64: U-Boot's env in NOR flash, which also cross-builds the
+#                          guest's NOR flash drivers with build-nor-modules.sh)
+#         OTA_QEMU_CACHE   cache folder (default <repo>/.cache/qemu-arm): apt lists, .debs, built images
+#         OTA_QEMU_REFRESH=1  run `apt-get update` on the private arm64 lists even when they are fresh
+#         OTA_QEMU_EXTRA_DEBS  a folder of .debs to take before downloading (default ../shared/bench/debs)
+#
+# No root, no mounts, no network except Debian's package archive through apt. Packages are
+# resolved at build time (the current linux-image-*-arm64, busybox-static, libubootenv-tool, nodejs and its
+# libraries), downloaded once with `apt-get download` into the cache and unpacked with dpkg -x.
+# The boot script is the board's, compiled by bootloader/build.sh. Built images are kept under a
+# key made of every input, so a rerun with nothing changed only resolves packages (about 2 s).
+# Maintainer scripts are not run (no ldconfig cache: glibc's multiarch default paths find every
+# library). Run as non-root, files in the slots belong to the caller's uid (harmless: the guest
+# runs everything as root).
+set -euo pipefail
+export LC_ALL=C TZ=UTC
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+export PATH=$PATH:/usr/sbin:/sbin
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${OTA_QEMU_CACHE:-$REPO/.cache/qemu-arm}
+BENCH_DEBS=${OTA_QEMU_EXTRA_DEBS:-$REPO/../shared/bench/debs}  # optional: .debs already kept for the benchmarks
+USERSPACE=(busybox-static nodejs libubootenv-tool)   # plus their dependencies, no recommends
+MODULES=(virtio_pci virtio_blk crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 virtio_net i6300esb)
+BOARD=${OTA_QEMU_BOARD:-qemu-virt-arm64-file-env}   # board-configs/<BOARD>.json
+# partition sizes in MiB (p1 starts at 1 MiB)
+BOOT_MIB=16; SLOT_MIB=144; DATA_MIB=16
+
+log() { echo "build-image: $*" >&2; }
+die() { echo "build-image: ERROR: $*" >&2; exit 1; }
+
+mkdir -p "$CACHE/apt/lists/partial" "$CACHE/debs" "$CACHE/images"
+# one build at a time per cache (test files or helpers running side by side share it)
+exec 9> "$CACHE/build.lock"
+flock 9
+# serial logs of test runs (logDirFor in test/support/qemu) are kept two days
+find "$CACHE/logs" -mindepth 1 -maxdepth 1 -mtime +2 -exec rm -rf {} + 2>/dev/null || true
+[ -e "$CACHE/apt/status" ] || : > "$CACHE/apt/status"
+cat > "$CACHE/apt/sources.list" <<'EOF'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
+EOF
+APTOPTS=(-o APT::Architecture=arm64 -o APT::Architectures=arm64
+         -o "Dir::State::Lists=$CACHE/apt/lists" -o "Dir::State::status=$CACHE/apt/status"
+         -o "Dir::Etc::SourceList=$CACHE/apt/sources.list" -o "Dir::Etc::SourceParts=$CACHE/apt/none"
+         -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1)
+[ "$(id -u)" = 0 ] && APTOPTS+=(-o APT::Sandbox::User=root)
+
+# --- 1. package lists: refreshed when older than a day -------------------------------------------
+if [ "${OTA_QEMU_REFRESH:-0}" = 1 ] || [ -z "$(find "$CACHE/apt/updated" -mmin -1440 2>/dev/null)" ]; then
+  log "apt-get update (private arm64 lists in $CACHE/apt)"
+  apt-get "${APTOPTS[@]}" update -qq >&2 || die "apt-get update of the arm64 lists failed (is deb.debian.org reachable?)"
+  touch "$CACHE/apt/updated"
+fi
+
+# --- 2. resolve and fetch .debs -----------------------------------------------------------------
+KPKG=$(apt-cache "${APTOPTS[@]}" depends linux-image-arm64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$KPKG" ] || die "cannot resolve linux-image-arm64 in the arm64 lists"
+KVERSION=$(apt-cache "${APTOPTS[@]}" policy "$KPKG" | awk '/Candidate:/{print $2; exit}')
+# "name version" of every userspace package to unpack, from apt's own resolver (the kernel
+# package alone: its dependencies are tools for a full Debian install that this image does not use)
+mapfile -t SPECS < <(apt-get "${APTOPTS[@]}" -s install --no-install-recommends "${USERSPACE[@]}" |
+  awk '/^Inst /{gsub(/[()]/, "", $3); print $2, $3}' | sort)
+[ ${#SPECS[@]} -gt 0 ] && [ -n "$KVERSION" ] || die "apt could not resolve $KPKG ${USERSPACE[*]}"
+
+cached_deb() {  # NAME VERSION -> path of the .deb in the cache, or nothing
+  ls "$CACHE/debs/${1}_${2//:/%3a}_"*.deb 2>/dev/null | head -1 || true
+}
+MISSING=()
+for spec in "$KPKG $KVERSION" "${SPECS[@]}"; do
+  name=${spec%% *} ver=${spec#* }
+  [ -n "$(cached_deb "$name" "$ver")" ] && continue
+  extra=$(ls "$BENCH_DEBS/${name}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
+  if [ -n "$extra" ]; then cp "$extra" "$CACHE/debs/"; else MISSING+=("$name=$ver"); fi
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
+  log "apt-get download ${MISSING[*]}"
+  (cd "$CACHE/debs" && apt-get "${APTOPTS[@]}" download -qq "${MISSING[@]}" >&2) || die "apt-get download failed"
+fi
+KDEB=$(cached_deb "$KPKG" "$KVERSION")
+DEBS=(); BBDEB=
+for spec in "${SPECS[@]}"; do
+  f=$(cached_deb "${spec%% *}" "${spec#* }")
+  [ -n "$f" ] || die "${spec% *} was not downloaded"
+  DEBS+=("$f"); [ "${spec%% *}" = busybox-static ] && BBDEB=$f
+done
+[ -n "$KDEB" ] && [ -n "$BBDEB" ] || die "kernel or busybox-static missing from the resolved set"
+
+# --- 3. the key of this build: every input ------------------------------------------------------
+BOARD_JSON=$REPO/board-configs/$BOARD.json
+[ -f "$BOARD_JSON" ] || die "no board config board-configs/$BOARD.json"
+KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$HERE/guest/"* "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON"
+         basename -a "$KDEB" "${DEBS[@]}"; } | sha256sum | cut -c1-16)
+OUT=$CACHE/images/$BOARD-$KEY
+if [ -f "$OUT/layout.json" ]; then log "up to date ($OUT)"; echo "IMAGE_DIR=$OUT"; exit 0; fi
+WORK=$CACHE/work.$$
+trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
+rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK" "$OUT.tmp"
+RF=$WORK/rootfs
+mkdir -p "$RF/boot"
+
+# --- 4. the board's boot script (bootloader/build.sh) and settings -----------------------------------
+OTA_BOOT_OUT=$WORK/bootloader bash "$REPO/bootloader/build.sh" > /dev/null || die "bootloader/build.sh failed"
+cp "$WORK/bootloader/$BOARD/boot.scr" "$WORK/bootloader/$BOARD/boot.cmd" "$OUT.tmp/"
+board() {  # PATH.IN.JSON -> string value from the board config
+  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const v = process.argv[2].split(".").reduce((o, k) => (o == null ? undefined : o[k]), c);
+    if (typeof v !== "string") { console.error(`${process.argv[1]}: ${process.argv[2]} is not a string`); process.exit(1); }
+    process.stdout.write(v);' "$BOARD_JSON" "$1"
+}
+PLACEMENT=$(board env.placement)
+case "$PLACEMENT" in
+  file)   ENV_FILE=$(board script.ota_env_file); ENV_SIZE=$(board script.ota_env_size) ;;
+  # U-Boot's own store (NOR flash on QEMU virt): the test gives QEMU the flash file; the first boot's
+  # saveenv fills it (a blank flash means U-Boot's default env, which boots /boot.scr)
+  native) ENV_FILE=; ENV_SIZE=$(board env.fwEnvConfig.0 | awk '{print $3}') ;;
+  *) die "board $BOARD: unknown env placement '$PLACEMENT'" ;;
+esac
+BOOT_DEV=$(board bootPartition.device); BOOT_MOUNT=$(board bootPartition.mountPoint)
+
+# --- 5. kernel and initramfs (in the slot's /boot: an update replaces the kernel too) -------------
+log "kernel $(basename "$KDEB")"
+dpkg -x "$KDEB" "$WORK/k"
+KVER=$(ls "$WORK/k/lib/modules")
+cp "$WORK/k/boot/vmlinuz-$KVER" "$RF/boot/vmlinuz"
+MODDIR=$WORK/k/lib/modules/$KVER
+if [ "$PLACEMENT" = native ]; then  # the guest reaches U-Boot's flash env through /dev/mtd0
+  NOR=$(bash "$HERE/build-nor-modules.sh" "$KVER" "$KVERSION" | sed -n 's/^NOR_MODULES=//p')
+  [ -n "$NOR" ] || die "the NOR flash modules could not be built"
+  mkdir -p "$MODDIR/extra"; cp "$NOR"/*.ko "$MODDIR/extra/"
+  MODULES+=(cfi_util gen_probe cfi_probe cfi_cmdset_0001 physmap)
+fi
+ko_of() { find "$MODDIR" -name "$1.ko" | head -1; }
+deps_of() { tr '\0' '\n' < "$1" | sed -n 's/^depends=//p' | tr ',' ' '; }
+declare -A SEEN=()
+ORDER=()
+add_module() {  # depth-first, dependencies first; built-in modules have no .ko and are skipped
+  local m=${1//-/_} f d
+  [ -n "${SEEN[$m]:-}" ] && return 0
+  SEEN[$m]=1
+  f=$(ko_of "$1"); [ -n "$f" ] || f=$(ko_of "$m")
+  [ -n "$f" ] || { grep -q "/$1.ko\$" "$MODDIR/modules.builtin" || die "module $1 not found in $KVER"; return 0; }
+  for d in $(deps_of "$f"); do add_module "$d"; done
+  ORDER+=("$f")
+}
+for m in "${MODULES[@]}"; do add_module "$m"; done
+IR=$WORK/initramfs
+mkdir -p "$IR/bin" "$IR/lib/modules" "$IR/etc"
+dpkg-deb --fsys-tarfile "$BBDEB" | tar -xO ./bin/busybox > "$IR/bin/busybox"
+chmod 755 "$IR/bin/busybox"
+for f in "${ORDER[@]}"; do cp "$f" "$IR/lib/modules/"; basename "$f" .ko >> "$IR/lib/modules/load.order"; done
+install -m 755 "$HERE/guest/initramfs-init" "$IR/init"
+printf 'A %s\nB %s\nDATA /dev/vda4\n' "$(board slots.A.device)" "$(board slots.B.device)" > "$IR/etc/ota-slots"
+find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+(cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -6) > "$RF/boot/initrd.img"
+
+# --- 6. slot root filesystem --------------------------------------------------------------------
+log "root filesystem (${#DEBS[@]} packages)"
+for f in "${DEBS[@]}"; do dpkg -x "$f" "$RF"; done
+rm -rf "$RF/usr/share/doc" "$RF/usr/share/man" "$RF/usr/share/lintian" "$RF/usr/share/locale" \
+       "$RF/usr/lib/aarch64-linux-gnu/gconv" "$RF/usr/share/gcc"
+mkdir -p "$RF/proc" "$RF/sys" "$RF/dev" "$RF/run" "$RF/tmp" "$RF/data" "$RF/opt/ota" "$RF/etc/ota" "$RF/sbin" "$RF$BOOT_MOUNT"
+install -m 755 "$HERE/guest/slot-init" "$RF/sbin/init"
+cp "$IR/etc/ota-slots" "$RF/etc/ota/slots"
+echo "$BOOT_DEV $BOOT_MOUNT vfat" > "$RF/etc/ota/mounts"
+grep -v '^#' "$WORK/bootloader/$BOARD/fw_env.config" > "$RF/etc/fw_env.config"
+{ printf '%s\n' "${SPECS[@]}"; echo "$KPKG $KVERSION"; } > "$RF/etc/ota/packages"
+find "$RF" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+UUID=6f2a0c1e-5b7d-4e21-9c3a-0d1e2f3a4b5c
+mke2fs -q -F -t ext4 -b 4096 -m 0 -N 2048 -J size=4 -L rootfs -U "$UUID" \
+  -E "hash_seed=$UUID,root_owner=0:0" -d "$RF" "$WORK/rootfs.img" "${SLOT_MIB}M" > /dev/null ||
+  die "mke2fs of the slot failed (the root filesystem may not fit in $SLOT_MIB MiB: $(du -sh "$RF" | cut -f1))"
+mke2fs -q -F -t ext4 -b 4096 -m 0 -L data -E root_owner=0:0 "$WORK/data.img" "${DATA_MIB}M" > /dev/null
+
+# --- 7. boot partition: the board's boot script and the env file ------------------------------------
+mkfs.vfat -C -n BOOT "$WORK/boot.fat" $((BOOT_MIB * 1024)) > /dev/null
+mcopy -i "$WORK/boot.fat" "$OUT.tmp/boot.scr" ::
+if [ -n "$ENV_FILE" ]; then
+  printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' > "$WORK/env.txt"
+  mkenvimage -s "$ENV_SIZE" -o "$OUT.tmp/$ENV_FILE" "$WORK/env.txt"
+  mcopy -i "$WORK/boot.fat" "$OUT.tmp/$ENV_FILE" ::
+fi
+
+# --- 8. the disk ----------------------------------------------------------------------------------
+MIB=1048576
+P1=1; P2=$((P1 + BOOT_MIB)); P3=$((P2 + SLOT_MIB)); P4=$((P3 + SLOT_MIB)); END=$((P4 + DATA_MIB))
+truncate -s "$((END * MIB))" "$OUT.tmp/disk.img"
+printf 'label: dos\nlabel-id: 0x0da7ab1e\n%s\n%s\n%s\n%s\n' \
+  "start=${P1}MiB, size=${BOOT_MIB}MiB, type=c, bootable" "start=${P2}MiB, size=${SLOT_MIB}MiB, type=83" \
+  "start=${P3}MiB, size=${SLOT_MIB}MiB, type=83" "start=${P4}MiB, size=${DATA_MIB}MiB, type=83" |
+  sfdisk -q "$OUT.tmp/disk.img" > /dev/null
+put() { dd if="$1" of="$OUT.tmp/disk.img" bs=1M seek="$2" conv=notrunc,sparse status=none; }
+put "$WORK/boot.fat" $P1; put "$WORK/rootfs.img" $P2; put "$WORK/rootfs.img" $P3; put "$WORK/data.img" $P4
+part() { printf '"%s": { "offsetBytes": %d, "sizeBytes": %d, "device": "%s" }' "$1" $(($2 * MIB)) $(($3 * MIB)) "$4"; }
+FREE=$(dumpe2fs -h "$WORK/rootfs.img" 2>/dev/null | awk -F: '/^Free blocks/{print $2 * 4096}')
+printf '{\n  "kernelVersion": "%s",\n  "kernelPackage": "%s",\n  "diskSizeBytes": %d,\n  "slotFreeBytes": %d,\n' \
+  "$KVER" "$(basename "$KDEB")" $((END * MIB)) "$FREE" > "$OUT.tmp/layout.json"
+printf '  "board": "%s",\n' "$BOARD" >> "$OUT.tmp/layout.json"
+printf '  "env": { "placement": "%s", "file": "%s", "sizeBytes": %d },\n  "partitions": {\n    %s,\n    %s,\n    %s,\n    %s\n  }\n}\n' \
+  "$PLACEMENT" "$ENV_FILE" $((ENV_SIZE)) "$(part boot $P1 $BOOT_MIB /dev/vda1)" "$(part A $P2 $SLOT_MIB /dev/vda2)" \
+  "$(part B $P3 $SLOT_MIB /dev/vda3)" "$(part data $P4 $DATA_MIB /dev/vda4)" >> "$OUT.tmp/layout.json"
+mv "$OUT.tmp" "$OUT"
+# drop builds of older inputs (after an hour: a test running beside this build may still copy one)
+find "$CACHE/images" -mindepth 1 -maxdepth 1 -name "$BOARD-????????????????" ! -name "$BOARD-$KEY" -mmin +60 -exec rm -rf {} +
+log "built $OUT"
+echo "IMAGE_DIR=$OUT"

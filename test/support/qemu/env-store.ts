@@ -1,0 +1,82 @@
+/**
+ * The board's U-Boot env as the host sees it between boots, read and written with
+ * libubootenv's fw_printenv / fw_setenv (the reference tools): either `uboot.env`
+ * on the FAT boot partition inside the disk (copied out and back with mtools), or
+ * the 64 MiB NOR flash bank file U-Boot saves its own env to.
+ */
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, type ImageLayout } from './image.js';
+
+/** QEMU virt's second pflash bank must be exactly this size. */
+export const FLASH_BANK_BYTES = 64 * 1024 * 1024;
+
+/** The env of one board between boots. */
+export interface EnvStore {
+  /** Every variable, as fw_printenv prints them. */
+  read(): Map<string, string>;
+  /** Sets variables with one fw_setenv, then checks they read back. */
+  write(vars: Readonly<Record<string, string>>): void;
+  /** Where the env lives, for messages. */
+  readonly description: string;
+}
+
+function parseEnvLines(text: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return vars;
+}
+
+/** An env store over a file that fw_env.config line `configLine` describes; `sync*` move it in and out. */
+function fwStore(description: string, workDir: string, configLine: string, syncIn: () => void, syncOut: () => void): EnvStore {
+  const config = join(workDir, 'fw_env.config');
+  const printenv = (): Map<string, string> => {
+    writeFileSync(config, `${configLine}\n`);
+    return parseEnvLines(run('fw_printenv', ['-c', config]));
+  };
+  return {
+    description,
+    read: () => {
+      syncIn();
+      return printenv();
+    },
+    write: (vars) => {
+      syncIn();
+      const script = join(workDir, 'fw_setenv.script');
+      // libubootenv 0.3.2 reads `key=value` lines (a `key value` line silently does nothing useful)
+      writeFileSync(script, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+      run('fw_setenv', ['-c', config, '-s', script]);
+      const after = printenv();
+      for (const [k, v] of Object.entries(vars)) {
+        if (after.get(k) !== v) throw new Error(`fw_setenv on ${description}: ${k} reads back as ${String(after.get(k))}, not ${v}`);
+      }
+      syncOut();
+    },
+  };
+}
+
+/** `uboot.env` on the FAT boot partition of `diskPath` (layout placement `file`). */
+export function fatEnvStore(diskPath: string, layout: ImageLayout, workDir: string): EnvStore {
+  const file = join(workDir, layout.env.file);
+  const fat = `${diskPath}@@${layout.partitions.boot.offsetBytes}`;
+  return fwStore(`${layout.env.file} on the boot partition of ${diskPath}`, workDir,
+    `${file} 0x0 0x${layout.env.sizeBytes.toString(16)}`,
+    () => run('mcopy', ['-o', '-n', '-i', fat, `::${layout.env.file}`, file]),
+    () => run('mcopy', ['-o', '-n', '-i', fat, file, `::${layout.env.file}`]));
+}
+
+/** U-Boot's env at offset 0 of the NOR flash bank file `flashPath` (placement `native`; one sector). */
+export function flashEnvStore(flashPath: string, layout: ImageLayout, workDir: string): EnvStore {
+  const size = `0x${layout.env.sizeBytes.toString(16)}`;
+  return fwStore(`NOR flash ${flashPath}`, workDir, `${flashPath} 0x0 ${size} ${size}`, () => undefined, () => undefined);
+}
+
+/** A blank flash bank: U-Boot starts from its default env and its first saveenv fills it. */
+export function blankFlash(path: string): string {
+  writeFileSync(path, '');
+  truncateSync(path, FLASH_BANK_BYTES);
+  return path;
+}
