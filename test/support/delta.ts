@@ -2,7 +2,7 @@
  * Helpers for delta tests: write a pair to a temp dir, encode, apply through the
  * real file path, and a fake base reader that fails on demand.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyDeltaFile, type BaseReader } from '../../agent/src/delta/index.js';
 import { encodeDelta, type EncodeOptions } from '../../fleet/src/delta/index.js';
@@ -13,6 +13,8 @@ export async function roundTrip(dir: string, old: Uint8Array | undefined, neu: U
   const paths = { base: join(dir, 'old.img'), delta: join(dir, 'x.delta'), out: join(dir, 'new.img') };
   if (old !== undefined) writeFileSync(paths.base, old);
   writeFileSync(paths.delta, delta);
+  // The applier never truncates its target (slots are fixed-size): start from no file, as for a new image.
+  rmSync(paths.out, { force: true });
   await applyDeltaFile({ deltaPath: paths.delta, targetPath: paths.out, ...(old === undefined ? {} : { basePath: paths.base }) });
   return { delta, rebuilt: readFileSync(paths.out) };
 }

@@ -11,7 +11,7 @@
  * applier re-hashes the target prefix [0, outputOffsetBytes) before continuing
  * (the re-hash rule; it costs one read of what was already written).
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
 import {
@@ -73,13 +73,16 @@ export class DeltaApplier {
     if (resume !== undefined && resume.outputOffsetBytes !== offset) {
       throw new OtaError('DELTA_RESUME', `resume point says offset ${resume.outputOffsetBytes} but segment ${nextSegment} starts at ${offset}: start the apply again`);
     }
-    const fh = await fsp.open(options.targetPath, resume === undefined ? 'w+' : 'r+')
+    // Never truncate: a slot is a fixed-size file or a block device; only a missing file is created.
+    const fh = await fsp.open(options.targetPath, fsConstants.O_RDWR | fsConstants.O_CREAT)
       .catch((err: unknown) => { throw withContext(`target slot (${options.targetPath}): open`, err, 'DELTA_TARGET_WRITE'); });
     const hash = newTargetHash();
     let sparse = false;
     try {
       if (offset > 0) await hashTargetPrefix(fh, options.targetPath, offset, hash, scratch, options.signal);
-      sparse = resume === undefined && (await fh.stat()).isFile();
+      // Holes read as zeros only in a file that was empty: an existing slot gets its zeros written.
+      const stat = await fh.stat();
+      sparse = resume === undefined && stat.isFile() && stat.size === 0;
     } catch (err) {
       await fh.close();
       throw err;
@@ -120,7 +123,8 @@ export class DeltaApplier {
     const digest = this.writer.hash.digest();
     if (!equalBytes(digest, header.targetSha256)) throw mismatch(targetPath, digest, header.targetSha256, 'as written');
     const stat = await this.fh.stat();
-    if (stat.isFile() && stat.size !== header.targetSizeBytes) await this.fh.truncate(header.targetSizeBytes);
+    // Extend a file that ends in a hole; never shrink one (a slot larger than the image keeps its size).
+    if (stat.isFile() && stat.size < header.targetSizeBytes) await this.fh.truncate(header.targetSizeBytes);
     await this.fh.sync();
     const reread = newTargetHash();
     await hashTargetPrefix(this.fh, targetPath, header.targetSizeBytes, reread, this.scratch, signal);

@@ -5,3 +5,4 @@
 export { DeltaApplier, outputOffsetBefore, type ApplierOptions, type ApplyState } from './applier.js';
 export { applyDeltaFile, readDeltaFileHeader, readDeltaFileSegments, splitDeltaStream, type ApplyFileOptions } from './file.js';
 export { openBaseFile, type BaseReader } from './source.js';
+export { containerOffsetBefore, DeltaStream, headerPrefix, segmentAtContainerOffset, type OpenApplier } from './stream.js';

@@ -6,7 +6,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
-import { GzipDeflater, type DeflateParams } from '../formats/index.js';
+import type { DeflateParams } from '../formats/index.js';
+import { GzipCompressor } from './gzip/index.js';
 
 const BUFFER_BYTES = 256 * 1024;
 const ZEROS = new Uint8Array(64 * 1024);
@@ -20,16 +21,16 @@ export class TargetWriter {
   private deflating: { params: DeflateParams; raw: Uint8Array; filled: number; deflatedSizeBytes: number } | undefined;
   /** Reused across deflate rebuilds (grows to the largest, at most DELTA_MAX_DEFLATE_BYTES). */
   private rawBuffer = new Uint8Array(0);
-  /** One deflater for every rebuild: its window and tables are allocated once (memory stays flat). */
-  private readonly deflater = new GzipDeflater();
+  /** One compressor for every rebuild: its window, chains, buffers and trees are allocated once (memory stays flat). */
+  private readonly compressor = new GzipCompressor();
   /** Bytes accepted so far (written or buffered). */
   offsetBytes: number;
   /** The current segment may not write past this offset. */
   limitBytes: number;
 
   /**
-   * `sparse`: the target is a fresh regular file, so long zero runs become holes
-   * (seek instead of write; the file reads zeros there). Never on a resumed or block target.
+   * `sparse`: the target is a regular file that was empty, so long zero runs become holes
+   * (seek instead of write; the file reads zeros there). Never on a resumed, existing or block target.
    */
   constructor(private readonly fh: FileHandle, private readonly name: string, readonly hash: Hash, startBytes: number, private readonly sparse = false) {
     this.offsetBytes = startBytes;
@@ -105,7 +106,7 @@ export class TargetWriter {
     const d = this.deflating;
     if (d === undefined) return;
     this.deflating = undefined;
-    const packed = this.deflater.deflate(d.raw, d.params.level);
+    const packed = this.compressor.deflate(d.raw, d.params.level);
     if (packed.length !== d.deflatedSizeBytes) {
       throw new OtaError('DELTA_CORRUPT', `rebuilt deflate stream has ${packed.length} bytes, not ${d.deflatedSizeBytes}: the delta does not fit this base; make it again`);
     }

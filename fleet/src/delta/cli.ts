@@ -1,7 +1,9 @@
 /**
  * `ota-fleet delta make --from OLD --to NEW --out DELTA` and `ota-fleet delta info DELTA`.
+ * Relative paths are relative to the CLI context's cwd (not the process's).
  */
 import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
@@ -24,11 +26,11 @@ export const deltaFleetCommand: Register = (y, ctx) =>
 
 async function make(ctx: CliContext, from: string | undefined, to: string, out: string, files: boolean): Promise<void> {
   const started = Date.now();
-  const read = (p: string): Promise<Buffer> => fsp.readFile(p).catch((err: unknown) => { throw withContext(`read image ${p}`, err); });
+  const read = (p: string): Promise<Buffer> => fsp.readFile(resolve(ctx.cwd, p)).catch((err: unknown) => { throw withContext(`read image ${p}`, err); });
   const old = from === undefined ? undefined : await read(from);
   const neu = await read(to);
   const { delta, stats } = encodeDelta(old, neu, { fileAware: files });
-  await fsp.writeFile(out, delta).catch((err: unknown) => { throw withContext(`write delta ${out}`, err); });
+  await fsp.writeFile(resolve(ctx.cwd, out), delta).catch((err: unknown) => { throw withContext(`write delta ${out}`, err); });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   ctx.stdout.write([
     `${from === undefined ? 'full image' : 'delta'} ${out}: ${delta.length} bytes in ${stats.segments} segments (${seconds} s)`,
@@ -40,7 +42,7 @@ async function make(ctx: CliContext, from: string | undefined, to: string, out: 
 }
 
 async function info(ctx: CliContext, path: string): Promise<void> {
-  const h = await readDeltaFileHeader(path);
+  const h = await readDeltaFileHeader(resolve(ctx.cwd, path));
   const lines = [
     `delta ${path}: format ${h.formatVersion}, ${h.full ? 'full image' : 'delta'}, ${deltaContainerSizeBytes(h)} bytes, header sha256 ${hex(h.headerSha256)}`,
     `  base   ${h.baseSizeBytes} bytes sha256 ${hex(h.baseSha256)}`,

@@ -1,16 +1,11 @@
 /**
- * Gzip members diffed uncompressed: split a member (the header, CRC and size
- * checks of agent/src/delta/gzip's splitGzipMember) and find the level whose
- * deflate (our reusable GNU gzip port in agent/src/formats/delta, which the
- * device runs too) recompresses the inflated text to the very same bytes.
+ * Gzip members diffed uncompressed: find the level at which our GNU gzip port
+ * (agent/src/delta/gzip, which the device runs too) recompresses a member's
+ * inflated text to the very same deflate stream (detectGzip, with its header,
+ * CRC and size checks).
  */
-import { splitGzipMember } from '../../../agent/src/delta/gzip/index.js';
-import {
-  DEFLATE_ENGINE, DELTA_MAX_DEFLATE_BYTES, GzipDeflater, type DeflateParams,
-} from '../../../agent/src/formats/index.js';
-
-// Tried in this order: gzip -9 (dh_compress, most Debian files) first, then gzip's default.
-const LEVELS = [9, 6, 8, 7, 5, 4];
+import { detectGzip, DETECT_LEVELS, GzipCompressor } from '../../../agent/src/delta/gzip/index.js';
+import { DEFLATE_ENGINE, DELTA_MAX_DEFLATE_BYTES, type DeflateParams } from '../../../agent/src/formats/index.js';
 
 /** A gzip file whose deflate stream the device can rebuild bit-exactly. */
 export interface GzipRebuild {
@@ -24,20 +19,16 @@ export interface GzipRebuild {
   readonly tail: Uint8Array;
 }
 
-/** How to rebuild `file` (one gzip member), or undefined when it is not gzip or no level reproduces it. */
-export function findGzipRebuild(file: Uint8Array, deflater = new GzipDeflater()): GzipRebuild | undefined {
-  const parts = splitGzipMember(file, DELTA_MAX_DEFLATE_BYTES);
-  if (parts === undefined) return undefined;
-  const bodyEnd = parts.headerBytes.length + parts.deflateSizeBytes;
-  const body = file.subarray(parts.headerBytes.length, bodyEnd);
-  for (const level of LEVELS) {
-    const out = deflater.deflate(parts.raw, level);
-    if (out.length === body.length && Buffer.compare(out, body) === 0) {
-      return {
-        head: parts.headerBytes, text: parts.raw, params: { engine: DEFLATE_ENGINE.gzip, level },
-        deflatedSizeBytes: parts.deflateSizeBytes, tail: file.subarray(bodyEnd),
-      };
-    }
-  }
-  return undefined;
+/**
+ * How to rebuild `file` (one gzip member), or undefined when it is not gzip or
+ * no level 1..9 reproduces it. Pass `compressor` to reuse one across files.
+ */
+export function findGzipRebuild(file: Uint8Array, compressor = new GzipCompressor()): GzipRebuild | undefined {
+  const found = detectGzip(file, { maxRawBytes: DELTA_MAX_DEFLATE_BYTES, levels: DETECT_LEVELS, compressor });
+  if (found === undefined) return undefined;
+  const bodyEnd = found.headerBytes.length + found.deflateSizeBytes;
+  return {
+    head: found.headerBytes, text: found.raw, params: { engine: DEFLATE_ENGINE.gzip, level: found.level },
+    deflatedSizeBytes: found.deflateSizeBytes, tail: file.subarray(bodyEnd),
+  };
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as agentMain } from '../../../agent/src/cli/index.js';
 import { main as fleetMain } from '../../../fleet/src/cli/index.js';
@@ -15,6 +15,19 @@ const old = Buffer.concat([randomBytes(20000, 1), Buffer.alloc(16384)]);
 const neu = Buffer.concat([Buffer.alloc(4096), old.subarray(0, 18000), randomBytes(3000, 2)]);
 writeFileSync(p('old.img'), old);
 writeFileSync(p('new.img'), neu);
+
+test('relative paths resolve against the CLI context cwd, not the process cwd', async () => {
+  assert.is.not(process.cwd(), dir);
+  const made = await runMain(fleetMain, ['delta', 'make', '--from', 'old.img', '--to', 'new.img', '--out', 'rel.delta'], { cwd: dir });
+  assert.is(made.code, 0, made.stderr);
+  assert.ok(existsSync(p('rel.delta')));
+  assert.not.ok(existsSync(join(process.cwd(), 'rel.delta')));
+  const info = await runMain(fleetMain, ['delta', 'info', 'rel.delta'], { cwd: dir });
+  assert.is(info.code, 0, info.stderr);
+  const applied = await runMain(agentMain, ['delta', 'apply', '--base', 'old.img', '--delta', 'rel.delta', '--out', 'rel.img'], { cwd: dir });
+  assert.is(applied.code, 0, applied.stderr);
+  assert.ok(Buffer.compare(readFileSync(p('rel.img')), neu) === 0);
+});
 
 test('delta make prints sizes and time, delta info lists the segments, delta apply verifies', async () => {
   const made = await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('x.delta')]);

@@ -15,13 +15,13 @@ test.after(cleanup);
 const text = (seed: number, lines: number): string =>
   Array.from({ length: lines }, (_, i) => `line ${i}: ${randomBytes(12, seed + i).toString('hex')} the quick brown fox\n`).join('');
 
-/** Build a 16 MiB ext4 image (mke2fs -d) from `files` (path -> bytes); .gz files are gzip -9n of their text. */
-function image(name: string, files: Record<string, Uint8Array>): Buffer {
+/** Build a 16 MiB ext4 image (mke2fs -d) from `files` (path -> bytes); .gz files are `gzip -<gzipLevel> -n` of their text. */
+function image(name: string, files: Record<string, Uint8Array>, gzipLevel = 9): Buffer {
   const root = join(dir, `${name}-root`);
   for (const [path, bytes] of Object.entries(files)) {
     const full = join(root, path);
     mkdirSync(join(full, '..'), { recursive: true });
-    if (path.endsWith('.gz')) writeFileSync(full, spawnSync('gzip', ['-9', '-n', '-c'], { input: bytes }).stdout);
+    if (path.endsWith('.gz')) writeFileSync(full, spawnSync('gzip', [`-${gzipLevel}`, '-n', '-c'], { input: bytes }).stdout);
     else writeFileSync(full, bytes);
   }
   const img = join(dir, `${name}.img`);
@@ -77,5 +77,16 @@ const newFiles = {
   console.log(`# ext4 pair: file-aware ${delta.length} bytes, blocks only ${blocks.delta.length} bytes`);
   assert.ok(delta.length * 2 < blocks.delta.length, `${delta.length} vs ${blocks.delta.length}`);
 });
+
+// Levels 1-3 take gzip's deflate_fast path: the container accepts them and the device rebuilds them.
+for (const level of [1, 3]) {
+  (missing.length > 0 ? test.skip : test)(`a gzip -${level} file is rebuilt from its diffed text too`, async () => {
+    const a = image(`a${level}`, oldFiles, level);
+    const b = image(`b${level}`, newFiles, level);
+    const { rebuilt } = await roundTrip(dir, a, b);
+    assert.ok(Buffer.compare(rebuilt, b) === 0);
+    assert.is(encodeDelta(a, b).stats.files?.gzipRebuilt, 1);
+  });
+}
 
 test.run();

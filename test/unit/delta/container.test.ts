@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
   decodeSegmentPayload, encodeDeltaHeader, encodeSegmentPayload, parseDeltaHeader, readSegmentOps, SegmentWriter,
-  VarintReader, VarintWriter, type DeltaOp,
+  VarintReader, VarintWriter, DEFLATE_ENGINE, type DeltaOp,
 } from '../../../agent/src/formats/index.js';
+import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from '../../../agent/src/delta/gzip/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 
 const h32 = (n: number): Uint8Array => new Uint8Array(32).fill(n);
@@ -72,6 +73,21 @@ test('an op reading past its data stream is refused', () => {
   const s = w.finish();
   const bad = { ...s, literal: s.literal.subarray(0, 2) };
   assert.throws(() => [...readSegmentOps(bad)], /past the end/);
+});
+
+test('a DEFLATE op names gzip levels 1..9 (the port\'s whole range); other levels and engines are refused', () => {
+  const ops = (engine: number, level: number): DeltaOp[] => {
+    const w = new SegmentWriter();
+    w.deflate({ engine, level }, 10, 5);
+    return [...readSegmentOps(w.finish())];
+  };
+  assert.equal([GZIP_MIN_LEVEL, GZIP_MAX_LEVEL], [1, 9]);
+  for (let level = 1; level <= 9; level++) {
+    assert.equal(ops(DEFLATE_ENGINE.gzip, level), [{ op: 'deflate', params: { engine: DEFLATE_ENGINE.gzip, level }, rawSizeBytes: 10, deflatedSizeBytes: 5 }]);
+  }
+  for (const [engine, level] of [[DEFLATE_ENGINE.gzip, 0], [DEFLATE_ENGINE.gzip, 10], [2, 9], [0, 6]] as const) {
+    assert.throws(() => ops(engine, level), /does not have/);
+  }
 });
 
 test.run();

@@ -1,6 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyDeltaFile } from '../../../agent/src/delta/index.js';
+import { encodeDelta } from '../../../fleet/src/delta/index.js';
 import { parseDeltaHeader } from '../../../agent/src/formats/index.js';
 import { tempDir } from '../../support/tools.js';
 import { randomBytes, roundTrip } from '../../support/delta.js';
@@ -41,6 +45,20 @@ test('a shifted image costs far less than a full one (approximate matches)', asy
   const { delta } = await roundTrip(dir, base, shifted);
   const { delta: full } = await roundTrip(dir, undefined, shifted);
   assert.ok(delta.length * 10 < full.length, `delta ${delta.length} vs full ${full.length}`);
+});
+
+test('a file-backed slot larger than the image keeps its size and tail; its old bytes under zero runs are overwritten', async () => {
+  // The new image has long zero runs (which a fresh file leaves as holes) over a slot full of old 0xAA bytes.
+  const neu = Buffer.concat([randomBytes(20 * KiB, 11), Buffer.alloc(300 * KiB), randomBytes(9 * KiB, 12), Buffer.alloc(70 * KiB)]);
+  const slotBytes = 1024 * KiB;
+  const slot = join(dir, 'slot-b.img');
+  writeFileSync(slot, Buffer.alloc(slotBytes, 0xaa));
+  writeFileSync(join(dir, 'slot.delta'), encodeDelta(undefined, neu).delta);
+  await applyDeltaFile({ deltaPath: join(dir, 'slot.delta'), targetPath: slot });
+  const after = readFileSync(slot);
+  assert.is(after.length, slotBytes, 'the slot was truncated');
+  assert.ok(after.subarray(0, neu.length).equals(neu), 'image differs');
+  assert.ok(after.subarray(neu.length).equals(Buffer.alloc(slotBytes - neu.length, 0xaa)), 'the slot past the image changed');
 });
 
 test('a full image is the same container without a base, and round-trips', async () => {

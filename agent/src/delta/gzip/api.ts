@@ -1,7 +1,9 @@
 /**
- * Entry points of the gzip port: the raw deflate body and the whole member.
+ * Entry points of the gzip port: a reusable compressor for the raw deflate
+ * body and whole members, and one-shot helpers on top of it.
  */
 import { OtaError } from '../../errors/index.js';
+import { BitWriter } from './bits.js';
 import { crc32 } from './crc32.js';
 import { Deflater, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './deflate.js';
 import { buildGzipHeader, parseGzipHeader, type GzipHeaderFields } from './header.js';
@@ -19,22 +21,44 @@ export interface GzipMemberOptions {
   readonly header?: Uint8Array | GzipHeaderFields;
 }
 
-/** The raw deflate stream `gzip -n -<level>` writes for `raw` (between its header and trailer). */
-export function gzipDeflate(raw: Uint8Array, level: number): Uint8Array {
-  return new Deflater(raw, level).run();
+/**
+ * GNU gzip's deflate with its state allocated once (window, hash chains,
+ * symbol buffers, trees, output buffer) and reset for every input, so a
+ * device rebuilding hundreds of gzip files keeps flat memory. The results
+ * are views into the compressor's output buffer, valid until its next call:
+ * copy them to keep them.
+ */
+export class GzipCompressor {
+  private readonly out = new BitWriter();
+  private readonly deflater = new Deflater(this.out);
+
+  /** The raw deflate stream `gzip -n -<level>` writes for `raw` (between its header and trailer). */
+  deflate(raw: Uint8Array, level: number): Uint8Array {
+    this.out.reset();
+    this.deflater.run(raw, level);
+    return this.out.view();
+  }
+
+  /** A whole gzip member for `raw`: header, gzip's deflate body, CRC-32 and ISIZE trailer. */
+  member(raw: Uint8Array, options: GzipMemberOptions): Uint8Array {
+    const header = headerBytes(options);
+    this.out.reset();
+    this.out.putBytes(header);
+    this.deflater.run(raw, options.level);
+    this.out.putUint32(crc32(raw));
+    this.out.putUint32(raw.length >>> 0);
+    return this.out.view();
+  }
 }
 
-/** A whole gzip member for `raw`: header, gzip's deflate body, CRC-32 and ISIZE trailer. */
+/** One-shot `GzipCompressor.deflate` (a fresh compressor; the result is a copy of its own). */
+export function gzipDeflate(raw: Uint8Array, level: number): Uint8Array {
+  return new GzipCompressor().deflate(raw, level).slice();
+}
+
+/** One-shot `GzipCompressor.member` (a fresh compressor; the result is a copy of its own). */
 export function gzipMember(raw: Uint8Array, options: GzipMemberOptions): Uint8Array {
-  const header = headerBytes(options);
-  const body = gzipDeflate(raw, options.level);
-  const member = new Uint8Array(header.length + body.length + 8);
-  member.set(header, 0);
-  member.set(body, header.length);
-  const view = new DataView(member.buffer, member.byteOffset, member.byteLength);
-  view.setUint32(header.length + body.length, crc32(raw), true);
-  view.setUint32(header.length + body.length + 4, raw.length >>> 0, true);
-  return member;
+  return new GzipCompressor().member(raw, options).slice();
 }
 
 function headerBytes(options: GzipMemberOptions): Uint8Array {

@@ -1,7 +1,9 @@
 /**
  * The bit writer of GNU gzip's bits.c: bits go out least significant first
  * through a 16-bit buffer; `windup` pads to a byte; stored blocks are copied
- * after a windup with their LEN/NLEN words. Output grows in memory.
+ * after a windup with their LEN/NLEN words. Output grows in memory and the
+ * buffer is kept across `reset`s, so a reused writer stops allocating once it
+ * has held the largest output.
  */
 
 /** A growable byte sink with deflate's LSB-first bit packing. */
@@ -43,14 +45,32 @@ export class BitWriter {
       this.putShort(data.length & 0xffff);
       this.putShort(~data.length & 0xffff);
     }
+    this.putBytes(data);
+  }
+
+  /** Append whole bytes; only on a byte boundary (after `windup`, or before any bits). */
+  putBytes(data: Uint8Array): void {
     this.reserve(data.length);
     this.out.set(data, this.size);
     this.size += data.length;
   }
 
-  /** The bytes written so far (a copy, trimmed). */
-  bytes(): Uint8Array {
-    return this.out.slice(0, this.size);
+  /** Append a 32-bit little-endian word; only on a byte boundary. */
+  putUint32(value: number): void {
+    this.putShort(value & 0xffff);
+    this.putShort((value >>> 16) & 0xffff);
+  }
+
+  /** The bytes written so far: a view, valid until the next `reset` or write. */
+  view(): Uint8Array {
+    return this.out.subarray(0, this.size);
+  }
+
+  /** Start over, keeping the buffer. */
+  reset(): void {
+    this.size = 0;
+    this.buf = 0;
+    this.valid = 0;
   }
 
   private putShort(w: number): void {

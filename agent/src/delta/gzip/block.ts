@@ -34,12 +34,17 @@ export class BlockCoder {
   private flags = 0;
   private flagBit = 1;
   private readonly lengths: BlockLengths = { optLen: 0, staticLen: 0 };
+  private level = 0;
 
-  /** `level` is gzip's -N: it switches the early block-end estimate on above 2. */
-  constructor(private readonly out: BitWriter, private readonly level: number) {
+  constructor(private readonly out: BitWriter) {
     this.lDesc = { tree: this.ltree, staticLen: STATIC_LTREE_LEN, extraBits: EXTRA_LBITS, extraBase: LITERALS + 1, elems: L_CODES, maxLength: MAX_BITS, maxCode: 0 };
     this.dDesc = { tree: this.dtree, staticLen: STATIC_DTREE_LEN, extraBits: EXTRA_DBITS, extraBase: 0, elems: D_CODES, maxLength: MAX_BITS, maxCode: 0 };
     this.blDesc = { tree: this.bltree, staticLen: undefined, extraBits: EXTRA_BLBITS, extraBase: 0, elems: BL_CODES, maxLength: MAX_BL_BITS, maxCode: 0 };
+  }
+
+  /** Start a new stream at gzip level `level` (-N: above 2 it switches the early block-end estimate on). */
+  reset(level: number): void {
+    this.level = level;
     this.initBlock();
   }
 

@@ -6,7 +6,7 @@
  * (stale bytes past the end of input included), because the point is to
  * reproduce `gzip -n -N` byte for byte, not merely to compress.
  */
-import { BitWriter } from './bits.js';
+import type { BitWriter } from './bits.js';
 import { BlockCoder } from './block.js';
 import { MAX_DIST, MAX_MATCH, MIN_LOOKAHEAD, MIN_MATCH, WSIZE } from './tables.js';
 
@@ -18,6 +18,7 @@ const H_SHIFT = Math.floor((HASH_BITS + MIN_MATCH - 1) / MIN_MATCH);
 const WINDOW_SIZE = 2 * WSIZE;
 const TOO_FAR = 4096;
 const NIL = 0;
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** configuration_table of deflate.c: good_length, max_lazy, nice_length, max_chain per level. */
 const CONFIG: readonly (readonly [number, number, number, number])[] = [
@@ -30,18 +31,22 @@ const CONFIG: readonly (readonly [number, number, number, number])[] = [
 export const GZIP_MIN_LEVEL = 1;
 export const GZIP_MAX_LEVEL = 9;
 
-/** One compression run over one input: the state gzip keeps in deflate.c's globals. */
+/**
+ * The state gzip keeps in deflate.c's globals, allocated once: `run` resets it
+ * and compresses one input, appending the deflate body to `out`.
+ */
 export class Deflater {
   // Two spare bytes: at end of input gzip zeroes MIN_MATCH-1 bytes past the data, which may be past 64 KiB.
   private readonly window = new Uint8Array(WINDOW_SIZE + MIN_MATCH - 1);
   private readonly prev = new Uint16Array(WSIZE);
   private readonly head = new Uint16Array(HASH_SIZE);
-  private readonly out: BitWriter;
   private readonly blocks: BlockCoder;
-  private readonly goodMatch: number;
-  private readonly maxLazy: number;
-  private readonly niceMatch: number;
-  private readonly maxChain: number;
+  private input: Uint8Array = EMPTY;
+  private level = 0;
+  private goodMatch = 0;
+  private maxLazy = 0;
+  private niceMatch = 0;
+  private maxChain = 0;
   private inPos = 0;
   private strstart = 0;
   private blockStart = 0;
@@ -51,23 +56,34 @@ export class Deflater {
   private eofile = false;
   private insH = 0;
 
-  constructor(private readonly input: Uint8Array, private readonly level: number) {
+  constructor(out: BitWriter) {
+    this.blocks = new BlockCoder(out);
+  }
+
+  /** Append to `out` the raw deflate stream `gzip -n -<level>` writes for `input`. */
+  run(input: Uint8Array, level: number): void {
     const config = CONFIG[level];
     if (!Number.isInteger(level) || level < GZIP_MIN_LEVEL || level > GZIP_MAX_LEVEL || config === undefined) {
       throw new RangeError(`gzip level ${level} is not an integer in ${GZIP_MIN_LEVEL}..${GZIP_MAX_LEVEL}`);
     }
     [this.goodMatch, this.maxLazy, this.niceMatch, this.maxChain] = config;
-    // Output is rarely larger than the input; start there to avoid regrowing.
-    this.out = new BitWriter(Math.min(input.length + 64, 1 << 24));
-    this.blocks = new BlockCoder(this.out, level);
-  }
-
-  /** The raw deflate stream, as gzip writes it between header and trailer. */
-  run(): Uint8Array {
+    this.input = input;
+    this.level = level;
+    this.reset();
     this.lmInit();
     if (this.level <= 3) this.deflateFast();
     else this.deflateLazy();
-    return this.out.bytes();
+    this.input = EMPTY;
+  }
+
+  // A fresh gzip process starts with zeroed globals, and stale window bytes past the input can change matches.
+  private reset(): void {
+    this.window.fill(0);
+    this.prev.fill(0);
+    this.head.fill(0);
+    this.blocks.reset(this.level);
+    this.inPos = this.strstart = this.blockStart = this.matchStart = this.prevLength = this.lookahead = this.insH = 0;
+    this.eofile = false;
   }
 
   // read_buf on a regular file: as many bytes as asked, fewer only at the end.

@@ -5,7 +5,7 @@
  */
 import * as zlib from 'node:zlib';
 import { crc32 } from './crc32.js';
-import { gzipDeflate } from './api.js';
+import { GzipCompressor } from './api.js';
 import { parseGzipHeader } from './header.js';
 
 /** Levels tried, most likely first: dh_compress uses -9, gzip's default is -6. */
@@ -25,6 +25,8 @@ export interface DetectOptions {
   readonly maxRawBytes?: number | undefined;
   /** Levels to try, in order (default DETECT_LEVELS). */
   readonly levels?: readonly number[];
+  /** Compressor to reuse across calls (default: a fresh one for this call). */
+  readonly compressor?: GzipCompressor;
 }
 
 /** One gzip member taken apart: its header verbatim, its content, the size of its deflate body. */
@@ -61,8 +63,9 @@ export function detectGzip(file: Uint8Array, options: DetectOptions = {}): GzipD
   if (parts === undefined) return undefined;
   const bodyAt = parts.headerBytes.length;
   const body = file.subarray(bodyAt, bodyAt + parts.deflateSizeBytes);
+  const compressor = options.compressor ?? new GzipCompressor();
   for (const level of options.levels ?? DETECT_LEVELS) {
-    if (sameBytes(gzipDeflate(parts.raw, level), body)) return { ...parts, level, rawSizeBytes: parts.raw.length };
+    if (sameBytes(compressor.deflate(parts.raw, level), body)) return { ...parts, level, rawSizeBytes: parts.raw.length };
   }
   return undefined;
 }

@@ -4,5 +4,4 @@
  */
 export * from './header.js';
 export * from './segment.js';
-export { GzipDeflater, gzipDeflateRaw, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './gzip-deflate.js';
 export { VarintReader, VarintWriter } from './varint.js';

@@ -14,13 +14,13 @@
  *                               2 the gzip member stored in those extents, inflated
  *   5 DEFLATE engine level rawLen deflatedLen
  *                               the next rawLen bytes written go to a buffer that is then
- *                               deflated (engine 1: GNU gzip's deflate at this level, see
- *                               gzip-deflate.ts) into deflatedLen bytes
+ *                               deflated (engine 1: GNU gzip 1.12's deflate at level 1..9,
+ *                               agent/src/delta/gzip) into deflatedLen bytes
  * The source cursor is the end of the last COPY or ADD; SOURCE resets it to 0.
  */
 import * as zlib from 'node:zlib';
 import { OtaError } from '../../errors/index.js';
-import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './gzip-deflate.js';
+import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from '../../delta/gzip/index.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /** Most decoded bytes (ops + add + literal streams) a segment may hold: bounds the decoder's memory. */
