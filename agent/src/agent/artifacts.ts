@@ -22,8 +22,6 @@ export interface ArtifactSource {
   readonly description: string;
   /** Hand the segments from `fromBytes` (a segment boundary) on to `consume`, in order. */
   fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void>;
-  /** A local path of the whole artifact when the source has one (deltas are applied from a file). */
-  localPath(artifact: Artifact): string | undefined;
 }
 
 /** The segments of `artifact` starting at `fromBytes`. */
@@ -39,12 +37,8 @@ export class DirectorySource implements ArtifactSource {
     this.description = `release directory ${dir}`;
   }
 
-  localPath(artifact: Artifact): string {
-    return join(this.dir, artifact.path);
-  }
-
   async fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void> {
-    const file = this.localPath(artifact);
+    const file = join(this.dir, artifact.path);
     const fh = await fsp.open(file, 'r').catch((err: unknown) => { throw withContext(`artifact ${file}`, err, 'ARTIFACT_MISSING'); });
     try {
       for (const seg of segmentsFrom(artifact, fromBytes)) {
@@ -72,37 +66,60 @@ export class HttpSource implements ArtifactSource {
     this.description = `artifact mirrors ${baseUrls.join(', ')}`;
   }
 
-  localPath(): undefined {
-    return undefined;
+  async fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void> {
+    const stateDir = join(this.stateDir, artifact.sha256.slice(0, 16));
+    // The downloader's checkpoint is never ahead of the consumer's unless the consumer started over
+    // (or checkpoints less often): then it would skip segments the consumer still needs; drop it once.
+    let reached = fromBytes;
+    if (reached >= artifact.sizeBytes) return; // everything consumed already (a crash before the apply finished)
+    for (let attempt = 0; ; attempt++) {
+      reached = await this.run(artifact, reached, stateDir, consume, signal);
+      await fsp.rm(stateDir, { recursive: true, force: true });
+      if (reached === artifact.sizeBytes) return;
+      if (attempt > 0) throw new OtaError('ARTIFACT_GAP', `artifact ${artifact.path}: the download ended at ${reached} of ${artifact.sizeBytes} bytes: run the install again`);
+    }
   }
 
-  async fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void> {
+  /** One download run; resolves to the artifact offset the consumer reached (short of the end: a stale download checkpoint). */
+  private async run(artifact: Artifact, fromBytes: number, stateDir: string, consume: ArtifactConsumer, signal: AbortSignal): Promise<number> {
     const urls = this.baseUrls.map((u) => new URL(artifact.path, u.endsWith('/') ? u : `${u}/`).toString());
-    const stateDir = join(this.stateDir, artifact.sha256.slice(0, 16));
     await fsp.mkdir(stateDir, { recursive: true });
     const segments = artifact.segments.map((s) => ({ offsetBytes: s.offset, sizeBytes: s.sizeBytes, sha256: s.sha256 }));
+    let reached = fromBytes;
     const download = new Download({
       plan: { urls, totalSizeBytes: artifact.sizeBytes, segments },
       stateDir, signal,
       onSegment: async (index, bytes) => {
         const seg = segments[index];
         // The downloader's own checkpoint may be behind ours after a crash: skip what is already durable.
-        if (seg !== undefined && seg.offsetBytes >= fromBytes) await consume(seg.offsetBytes, bytes);
+        if (seg === undefined || seg.offsetBytes + seg.sizeBytes <= reached) return;
+        if (seg.offsetBytes !== reached) throw new StaleCheckpoint();
+        await consume(seg.offsetBytes, bytes);
+        reached = seg.offsetBytes + seg.sizeBytes;
       },
       ...this.tune,
     });
-    await download.run();
-    await fsp.rm(stateDir, { recursive: true, force: true });
+    try {
+      await download.run();
+    } catch (err) {
+      if (!isStale(err)) throw err;
+    }
+    return reached;
   }
+}
+
+/** The downloader resumed past the consumer. */
+class StaleCheckpoint extends Error {}
+
+/** A StaleCheckpoint, possibly wrapped with context by the downloader. */
+function isStale(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof StaleCheckpoint) return true;
+  return false;
 }
 
 /** No source: the config names no mirrors (an offline device); an interrupted `install` must be run again. */
 export class NoSource implements ArtifactSource {
   readonly description = 'no artifact source';
-
-  localPath(): undefined {
-    return undefined;
-  }
 
   fetch(artifact: Artifact): Promise<void> {
     return Promise.reject(new OtaError('ARTIFACT_SOURCE', `cannot fetch ${artifact.path}: the agent config has no artifacts.urls; run ota-agent install RELEASE_DIR again`));

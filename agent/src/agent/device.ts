@@ -25,7 +25,7 @@ export interface Device {
   readonly records: SlotRecordStore;
   readonly trust: TrustVerifier;
   readonly journal: FileJournal;
-  /** Directory for download checkpoints and delta spools. */
+  /** Directory on the data partition for download state (one-segment spool, checkpoint) and a delta's saved header. */
   readonly spoolDir: string;
 }
 

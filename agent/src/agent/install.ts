@@ -1,16 +1,22 @@
 /**
- * Writing one artifact into the target slot. A raw image streams straight into
- * the slot, segment by verified segment, each fsynced and checkpointed (progress
- * = image bytes in the slot). A delta is first spooled to the data partition
- * (progress = delta bytes spooled; deltas are small, and the spool makes the
- * download resumable), then applied by the streaming decoder from the booted
- * slot into the target, which re-reads and checks the result. A resumed apply
- * starts over from the spool.
+ * Writing one artifact into the target slot, streamed: each verified segment
+ * goes straight into the slot and is fsynced before the checkpoint names it
+ * (progress = artifact bytes consumed, always at a segment boundary). A raw
+ * image is written as is. A delta goes through the streaming decoder
+ * (DeltaStream): the release cuts an otadelta on its container's boundaries, so
+ * segment 0 is the header (saved on the data partition, a few KiB, to resume
+ * with) and each later segment is one container segment, applied from the
+ * booted slot into the target as it arrives. Nothing holds a copy of the whole
+ * delta. A resumed delta re-reads the saved header (checked against its signed
+ * sha256 again) and re-hashes the target prefix already written; a segment
+ * handed over again after a crash is skipped. `finish` re-reads the slot.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { OtaError, withContext } from '../errors/index.js';
-import { DeltaApplier, openBaseFile, readDeltaFileHeader, readDeltaFileSegments } from '../delta/index.js';
+import { dirname, join } from 'node:path';
+import { OtaError } from '../errors/index.js';
+import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
+import { DeltaApplier, DeltaStream, openBaseFile, type BaseReader, type OpenApplier } from '../delta/index.js';
 import { RAW_FORMAT } from '../formats/index.js';
 import type { Artifact, DeltaArtifact } from '../formats/index.js';
 import type { Checkpoint } from '../machine/index.js';
@@ -30,7 +36,7 @@ export interface InstallPlan {
   /** The booted slot's device: the base a delta reads. */
   readonly baseDevice: string;
   readonly source: ArtifactSource;
-  /** Directory on the data partition for delta spools. */
+  /** Directory on the data partition for download state and a delta's saved header. */
   readonly spoolDir: string;
   /** Durable progress to resume from (artifact bytes). */
   readonly fromBytes: number;
@@ -56,43 +62,107 @@ async function installRaw(plan: InstallPlan, checkpoint: Checkpoint, signal: Abo
 }
 
 async function installDelta(plan: InstallPlan, checkpoint: Checkpoint, signal: AbortSignal): Promise<void> {
-  const path = plan.source.localPath(plan.artifact) ?? await spool(plan, checkpoint, signal);
-  const header = await readDeltaFileHeader(path);
-  if (header.targetSizeBytes > plan.target.sizeBytes) {
-    throw new OtaError('SLOT_TOO_SMALL', `the image has ${header.targetSizeBytes} bytes but slot ${plan.target.slot} (${plan.target.device}) has ${plan.target.sizeBytes}: use a larger slot or a smaller image`);
-  }
-  const base = header.full ? undefined : await openBaseFile(plan.baseDevice, header.baseSizeBytes);
-  try {
-    const applier = await DeltaApplier.open({
-      header, targetPath: plan.target.device, signal,
-      ...(base === undefined ? {} : { base, baseName: `booted slot (${plan.baseDevice})` }),
-    });
-    try {
-      let index = 0;
-      for await (const payload of readDeltaFileSegments(path, header)) await applier.applySegment(index++, payload);
-      await applier.finish();
-    } finally {
-      await applier.close();
+  const head = new SavedHead(plan.spoolDir, plan.artifact);
+  let base: BaseReader | undefined;
+  const open: OpenApplier = async (header, resume) => {
+    if (header.targetSizeBytes > plan.target.sizeBytes) {
+      throw new OtaError('SLOT_TOO_SMALL', `the image has ${header.targetSizeBytes} bytes but slot ${plan.target.slot} (${plan.target.device}) has ${plan.target.sizeBytes}: use a larger slot or a smaller image`);
     }
+    const opened = header.full ? undefined : await openBaseFile(plan.baseDevice, header.baseSizeBytes);
+    try {
+      const applier = await DeltaApplier.open({
+        header, targetPath: plan.target.device, signal,
+        ...(resume === undefined ? {} : { resume }),
+        ...(opened === undefined ? {} : { base: opened, baseName: `booted slot (${plan.baseDevice})` }),
+      });
+      base = opened;
+      return applier;
+    } catch (err) {
+      await opened?.close();
+      throw err;
+    }
+  };
+  const stream = await resumeOrStart(plan.fromBytes, head, open);
+  try {
+    await plan.source.fetch(plan.artifact, stream.offsetBytes, async (offsetBytes, bytes) => {
+      // A source may hand over again what is already applied (a crash between apply and checkpoint): skip it.
+      if (offsetBytes + bytes.length <= stream.offsetBytes) return;
+      if (offsetBytes !== stream.offsetBytes) {
+        throw new OtaError('ARTIFACT_GAP', `artifact ${plan.artifact.path}: segment at ${offsetBytes} handed over but ${stream.offsetBytes} is next: run the install again`);
+      }
+      await stream.push(bytes);
+      await head.collect(offsetBytes, bytes, stream.header?.headerSizeBytes);
+      if (stream.atBoundary) await checkpoint(stream.offsetBytes);
+    }, signal);
+    await stream.finish();
   } finally {
+    await stream.close();
     await base?.close();
   }
-  if (plan.source.localPath(plan.artifact) === undefined) await fsp.rm(path, { force: true });
+  await head.remove();
 }
 
-/** Download the delta into the spool (resumable), fsynced segment by segment. */
-async function spool(plan: InstallPlan, checkpoint: Checkpoint, signal: AbortSignal): Promise<string> {
-  await fsp.mkdir(plan.spoolDir, { recursive: true });
-  const path = join(plan.spoolDir, `${plan.artifact.sha256}.delta`);
-  const fh = await fsp.open(path, plan.fromBytes > 0 ? 'r+' : 'w').catch((err: unknown) => { throw withContext(`delta spool ${path}`, err); });
+/** Resume at `fromBytes` from the saved header; without a usable one (lost, damaged, not a boundary) start over. */
+async function resumeOrStart(fromBytes: number, head: SavedHead, open: OpenApplier): Promise<DeltaStream> {
+  if (fromBytes === 0) return DeltaStream.fresh(open);
   try {
-    await plan.source.fetch(plan.artifact, plan.fromBytes, async (offsetBytes, bytes) => {
-      await fh.write(bytes, 0, bytes.length, offsetBytes);
-      await fh.sync();
-      await checkpoint(offsetBytes + bytes.length);
-    }, signal);
-  } finally {
-    await fh.close();
+    return await DeltaStream.resume(open, await head.load(), fromBytes);
+  } catch (err) {
+    if (!(err instanceof OtaError) || err.code !== 'DELTA_RESUME') throw err;
+    head.reset();
+    return DeltaStream.fresh(open);
   }
-  return path;
+}
+
+/**
+ * The first artifact segments of a delta, up to the end of its header, kept on
+ * the data partition so a restart can reopen the applier (for a release cut on
+ * the container's boundaries: exactly the header). Saved before the first
+ * checkpoint; on load each segment is checked against its signed sha256 again.
+ */
+class SavedHead {
+  private readonly path: string;
+  private readonly pieces: Buffer[] = [];
+  private saved = false;
+
+  constructor(dir: string, private readonly artifact: Artifact) {
+    this.path = join(dir, `${artifact.sha256}.head`);
+  }
+
+  /** Note a consumed segment; once the header is covered, save what covers it. */
+  async collect(offsetBytes: number, bytes: Buffer, headerSizeBytes: number | undefined): Promise<void> {
+    if (this.saved) return;
+    this.pieces.push(Buffer.from(bytes));
+    if (headerSizeBytes === undefined || offsetBytes + bytes.length < headerSizeBytes) return;
+    await fsp.mkdir(dirname(this.path), { recursive: true });
+    await writeFileAtomic(this.path, Buffer.concat(this.pieces));
+    this.pieces.length = 0;
+    this.saved = true;
+  }
+
+  /** The saved segments, each checked against the signed metadata. */
+  async load(): Promise<Buffer> {
+    const bytes = await readFileIfExists(this.path);
+    if (bytes === undefined) throw new OtaError('DELTA_RESUME', `the saved delta header ${this.path} is missing: the install starts over`);
+    for (const seg of this.artifact.segments) {
+      if (seg.offset >= bytes.length) break;
+      const piece = bytes.subarray(seg.offset, seg.offset + seg.sizeBytes);
+      if (piece.length !== seg.sizeBytes || createHash('sha256').update(piece).digest('hex') !== seg.sha256) {
+        throw new OtaError('DELTA_RESUME', `the saved delta header ${this.path} does not match the signed release: the install starts over`);
+      }
+    }
+    this.saved = true;
+    return bytes;
+  }
+
+  /** Forget a loaded header (the install starts over and saves it again). */
+  reset(): void {
+    this.saved = false;
+  }
+
+  /** Drop the saved header, and a whole-delta spool an older agent may have left. */
+  async remove(): Promise<void> {
+    await fsp.rm(this.path, { force: true });
+    await fsp.rm(join(dirname(this.path), `${this.artifact.sha256}.delta`), { force: true });
+  }
 }

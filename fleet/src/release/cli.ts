@@ -16,7 +16,7 @@ import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/in
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/trust/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
-import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from './artifacts.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, deltaSegmentSizes, hashFile } from './artifacts.js';
 import { signRelease } from './documents.js';
 import { writeRollout } from './rollouts.js';
 import { rolloutControlCommands } from '../rollout/index.js';
@@ -50,7 +50,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
     .option('expires', { type: 'string', default: '30d', describe: 'release expiry' })
-    .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment' })
+    .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment of the image (an otadelta is cut on its own segments)' })
     .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'DELTA_FILE@BASE_IMAGE (repeatable)' })
     .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the deltas' })),
   async (a) => {
@@ -67,7 +67,9 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const deltas: JsonObject[] = [];
     for (const d of a.delta.map((t) => deltaArg(t, ctx.cwd))) {
       const base = await hashFile(d.base, segmentBytes);
-      const art = await addArtifact(out, d.file, 'delta', segmentBytes);
+      // An otadelta is cut on its container's boundaries (the device streams it); another format in fixed segments.
+      const cut = a['delta-format'] === 'otadelta' ? await deltaSegmentSizes(d.file) : segmentBytes;
+      const art = await addArtifact(out, d.file, 'delta', cut);
       deltas.push({ ...artifactJson(art, a['delta-format']), base: { sizeBytes: base.sizeBytes, sha256: base.sha256 } });
     }
     const release = signRelease({

@@ -2,7 +2,7 @@
  * Releases: artifacts hashed in segments, signed release metadata, signed
  * rollouts, and the notice a device receives; the `release` and `rollout` commands.
  */
-export { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile, type HashedFile } from './artifacts.js';
+export { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile, type SegmentCut } from './artifacts.js';
 export { noticeBytes, releaseRef, signRelease, signRollout, type ReleaseSpec, type RolloutSpec } from './documents.js';
 export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollouts.js';
 export { releaseCommand } from './cli.js';
