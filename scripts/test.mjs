@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 const noQemu = args.includes('--no-qemu');
 const filters = args.filter((a) => !a.startsWith('--'));
 const jobs = Math.max(1, Number(process.env.OTA_TEST_JOBS ?? 2));
-const fileTimeoutMs = Number(process.env.OTA_TEST_FILE_TIMEOUT_MS ?? 25 * 60_000);
+const fileTimeoutMs = Number(process.env.OTA_TEST_FILE_TIMEOUT_MS ?? 12 * 60_000);
 
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });

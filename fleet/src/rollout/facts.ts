@@ -62,8 +62,9 @@ export function deviceFact(r: DeviceReport, track: DeviceTrack | undefined, rele
   const version = r.version ?? 0;
   const fact = (outcome: DeviceOutcome, failed = false): DeviceFact =>
     ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion } : {}) });
-  if (version >= releaseVersion) return fact('committed');
+  // A device on trial already runs (and reports) the new version: it has not committed until it is at rest.
   if (r.phase !== 'idle') return fact(TRYING.has(r.phase) ? 'trying' : 'installing');
+  if (version >= releaseVersion) return fact('committed');
   const last = r.lastUpdate;
   if (last !== undefined && last.version === releaseVersion && FAILED_OUTCOMES.has(last.outcome)) return fact('failed', true);
   if (track !== undefined && r.lastError !== null && (track.attempted || r.lastError !== track.baselineError)) return fact('failed', true);

@@ -90,7 +90,7 @@ export function tallyStage(rolloutId: string, version: number, ppm: number, devi
   for (const d of devices) {
     if (!inCohort(rolloutId, d.deviceId, ppm)) continue;
     inStage++;
-    if (d.version >= version) committed++;
+    if (d.version >= version && d.outcome !== 'installing' && d.outcome !== 'trying') committed++;
     else if (d.outcome === 'failed' && d.outcomeVersion === version) failed++;
   }
   return { inStage, committed, failed, pending: inStage - committed - failed };

@@ -16,6 +16,7 @@ test('a device at or above the release is committed; a busy one is installing or
   assert.is(deviceFact(report('d', { version: 3, lastError: 'old' }), undefined, 2).outcome, 'committed');
   assert.is(deviceFact(report('d', { phase: 'installing', progress: 0.5 }), undefined, 2).outcome, 'installing');
   assert.is(deviceFact(report('d', { phase: 'checking' }), undefined, 2).outcome, 'trying');
+  assert.is(deviceFact(report('d', { version: 2, phase: 'checking' }), undefined, 2).outcome, 'trying', 'on trial, not committed');
 });
 
 test('failed: after an attempt, with an error that is new since targeting, or as the optional lastUpdate says', () => {

@@ -91,6 +91,11 @@ test('a failure for another version does not count against this release', () => 
   assert.equal(tallyStage('r', 2, PPM, devices), { inStage: 1, committed: 0, failed: 0, pending: 1 });
 });
 
+test('a device on trial runs the new version but does not count as committed', () => {
+  const devices: DeviceFact[] = [{ deviceId: 'a', version: 2, outcome: 'trying' }, { deviceId: 'b', version: 2, outcome: 'committed' }];
+  assert.equal(tallyStage('r', 2, PPM, devices), { inStage: 2, committed: 1, failed: 0, pending: 1 });
+});
+
 test('paused and aborted rollouts plan nothing', () => {
   for (const status of ['paused', 'aborted'] as const) {
     const state: RolloutState = { rolloutId: 'r', releaseVersion: 2, stageIndex: 0, stageStartedAtMs: 0, status };
