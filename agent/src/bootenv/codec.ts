@@ -8,7 +8,7 @@
  * libubootenv src/uboot_env.c (libuboot_load, libuboot_env_store). See ../shared/docs/uboot-env.md.
  */
 import { OtaError } from '../errors/index.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../checksum/index.js';
 import type { EnvVars } from './env.js';
 
 /**

@@ -12,7 +12,7 @@ export {
   OBSOLETE_FLAGS, type CopyIndex, type FlagScheme, type SplitCopy,
 } from './codec.js';
 export { applyChanges, decodeEnv, planWrite, sortVars, type EnvState, type PlannedWrite } from './state.js';
-export { crc32 } from './crc32.js';
+export { crc32 } from '../checksum/index.js';
 export { FileRegion, nodeFileIo, type CopyStorage, type FileIo, type IoHandle } from './storage.js';
 export { EmmcBootRegion, MtdNorRegion } from './devices.js';
 export { parseEnvText, envVarsFromText, envChangesFromText, type EnvTextEntry } from './text.js';

@@ -4,7 +4,7 @@
  */
 import { OtaError } from '../../errors/index.js';
 import { BitWriter } from './bits.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../checksum/index.js';
 import { Deflater, GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from './deflate.js';
 import { buildGzipHeader, parseGzipHeader, type GzipHeaderFields } from './header.js';
 

@@ -4,7 +4,7 @@
  * recompress at each level until one matches the original deflate body.
  */
 import * as zlib from 'node:zlib';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../checksum/index.js';
 import { GzipCompressor } from './api.js';
 import { parseGzipHeader } from './header.js';
 

@@ -3,7 +3,7 @@
  * writes. `gzip -n -9` writes 1f 8b 08 00, mtime 0, xfl 2 (4 for -1, 0 for
  * the other levels), os 3 (Unix); without -n it adds the mtime and the name.
  */
-import { crc32 } from './crc32.js';
+import { crc32 } from '../../checksum/index.js';
 
 const ID1 = 0x1f;
 const ID2 = 0x8b;

@@ -8,4 +8,4 @@
 export { GzipCompressor, gzipDeflate, gzipMember, GZIP_MIN_LEVEL, GZIP_MAX_LEVEL, type GzipMemberOptions } from './api.js';
 export { detectGzip, DETECT_LEVELS, splitGzipMember, type DetectOptions, type GzipDetection, type GzipMemberParts } from './detect.js';
 export { buildGzipHeader, gzipExtraFlags, parseGzipHeader, type GzipHeaderFields, type ParsedGzipHeader } from './header.js';
-export { crc32 } from './crc32.js';
+export { crc32 } from '../../checksum/index.js';

@@ -1,7 +1,8 @@
 /**
  * CRC-32 as zlib computes it (polynomial 0xEDB88320, reflected, initial and
- * final XOR 0xFFFFFFFF), which is what U-Boot stores in an env copy.
- * Our own because `zlib.crc32` does not exist in Node 18, which the device runs.
+ * final XOR 0xFFFFFFFF): what U-Boot stores in an env copy and gzip in its
+ * trailer and header CRC. Our own because `zlib.crc32` does not exist in
+ * Node 18, which the device runs.
  */
 
 const TABLE: Uint32Array = (() => {
