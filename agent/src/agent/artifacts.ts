@@ -20,8 +20,11 @@ export type ArtifactConsumer = (offsetBytes: number, bytes: Buffer) => Promise<v
 export interface ArtifactSource {
   /** Where the source is, for messages. */
   readonly description: string;
-  /** Hand the segments from `fromBytes` (a segment boundary) on to `consume`, in order. */
-  fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void>;
+  /**
+   * Hand the segments from `fromBytes` (a segment boundary) on to `consume`, in order. A fresh download
+   * over the network first waits a random time within `spreadWindowMs` (the signed rollout's spread).
+   */
+  fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal, spreadWindowMs?: number): Promise<void>;
 }
 
 /** The segments of `artifact` starting at `fromBytes`. */
@@ -61,19 +64,19 @@ export class HttpSource implements ArtifactSource {
   readonly description: string;
 
   constructor(private readonly baseUrls: readonly string[], private readonly stateDir: string,
-    private readonly tune: Partial<Pick<DownloadOptions, 'backoff' | 'limits' | 'maxAttemptsPerMirror'>> = {}) {
+    private readonly tune: Partial<Pick<DownloadOptions, 'backoff' | 'limits' | 'maxAttemptsPerMirror' | 'clock' | 'random'>> = {}) {
     if (baseUrls.length === 0) throw new OtaError('CONFIG_INVALID', 'agent config: artifacts.urls is empty: give the URL the fleet serves release artifacts under');
     this.description = `artifact mirrors ${baseUrls.join(', ')}`;
   }
 
-  async fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal): Promise<void> {
+  async fetch(artifact: Artifact, fromBytes: number, consume: ArtifactConsumer, signal: AbortSignal, spreadWindowMs = 0): Promise<void> {
     const stateDir = join(this.stateDir, artifact.sha256.slice(0, 16));
     // The downloader's checkpoint is never ahead of the consumer's unless the consumer started over
     // (or checkpoints less often): then it would skip segments the consumer still needs; drop it once.
     let reached = fromBytes;
     if (reached >= artifact.sizeBytes) return; // everything consumed already (a crash before the apply finished)
     for (let attempt = 0; ; attempt++) {
-      reached = await this.run(artifact, reached, stateDir, consume, signal);
+      reached = await this.run(artifact, reached, stateDir, consume, signal, attempt === 0 ? spreadWindowMs : 0);
       await fsp.rm(stateDir, { recursive: true, force: true });
       if (reached === artifact.sizeBytes) return;
       if (attempt > 0) throw new OtaError('ARTIFACT_GAP', `artifact ${artifact.path}: the download ended at ${reached} of ${artifact.sizeBytes} bytes: run the install again`);
@@ -81,13 +84,13 @@ export class HttpSource implements ArtifactSource {
   }
 
   /** One download run; resolves to the artifact offset the consumer reached (short of the end: a stale download checkpoint). */
-  private async run(artifact: Artifact, fromBytes: number, stateDir: string, consume: ArtifactConsumer, signal: AbortSignal): Promise<number> {
+  private async run(artifact: Artifact, fromBytes: number, stateDir: string, consume: ArtifactConsumer, signal: AbortSignal, spreadWindowMs: number): Promise<number> {
     const urls = this.baseUrls.map((u) => new URL(artifact.path, u.endsWith('/') ? u : `${u}/`).toString());
     await fsp.mkdir(stateDir, { recursive: true });
     const segments = artifact.segments.map((s) => ({ offsetBytes: s.offset, sizeBytes: s.sizeBytes, sha256: s.sha256 }));
     let reached = fromBytes;
     const download = new Download({
-      plan: { urls, totalSizeBytes: artifact.sizeBytes, segments },
+      plan: { urls, totalSizeBytes: artifact.sizeBytes, segments, ...(spreadWindowMs > 0 ? { spreadWindowMs } : {}) },
       stateDir, signal,
       onSegment: async (index, bytes) => {
         const seg = segments[index];

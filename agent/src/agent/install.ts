@@ -40,6 +40,8 @@ export interface InstallPlan {
   readonly spoolDir: string;
   /** Durable progress to resume from (artifact bytes). */
   readonly fromBytes: number;
+  /** The signed rollout's spread window: a fresh network download starts at a random point in it. */
+  readonly spreadWindowMs?: number;
 }
 
 /** Write `plan.artifact` into the target slot; checkpoints progress as it goes. */
@@ -55,7 +57,7 @@ async function installRaw(plan: InstallPlan, checkpoint: Checkpoint, signal: Abo
     await plan.source.fetch(plan.artifact, plan.fromBytes, async (offsetBytes, bytes) => {
       await writer.write(offsetBytes, bytes);
       await checkpoint(offsetBytes + bytes.length);
-    }, signal);
+    }, signal, plan.spreadWindowMs);
   } finally {
     await writer.close();
   }
@@ -93,7 +95,7 @@ async function installDelta(plan: InstallPlan, checkpoint: Checkpoint, signal: A
       await stream.push(bytes);
       await head.collect(offsetBytes, bytes, stream.header?.headerSizeBytes);
       if (stream.atBoundary) await checkpoint(stream.offsetBytes);
-    }, signal);
+    }, signal, stream.offsetBytes === 0 ? plan.spreadWindowMs : undefined);
     await stream.finish();
   } finally {
     await stream.close();

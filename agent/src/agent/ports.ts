@@ -5,7 +5,7 @@
  * the caller's: stop after arming (`install`), run the boot simulator (`sim`),
  * or ask systemd (a device).
  */
-import { readNotice, readRelease } from '../formats/index.js';
+import { readNotice, readRelease, readRollout } from '../formats/index.js';
 import type { ReleaseMetadata } from '../formats/index.js';
 import { runHealth, spawnCommand } from '../health/index.js';
 import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
@@ -40,6 +40,11 @@ export function releaseOf(job: Job): ReleaseMetadata {
   return readRelease(readNotice(Buffer.from(job.noticeBase64, 'base64')).release, 'notice.release');
 }
 
+/** The spread window of the job's signed rollout, in ms: devices start downloading at a random point in it. */
+function spreadWindowMsOf(job: Job): number {
+  return readRollout(readNotice(Buffer.from(job.noticeBase64, 'base64')).rollout, 'notice.rollout').spreadSeconds * 1000;
+}
+
 function versionOf(job: Job): number {
   const v = Number(job.version);
   if (!Number.isSafeInteger(v)) throw new OtaError('JOURNAL_VERSION', `update journal: version ${JSON.stringify(job.version)} is not a release version`);
@@ -71,6 +76,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       await installArtifact({
         artifact, imageSizeBytes: release.installed.sizeBytes, target, baseDevice: slots.device(previous),
         source: options.source, spoolDir: device.spoolDir, fromBytes: job.progress,
+        ...(job.progress === 0 ? { spreadWindowMs: spreadWindowMsOf(job) } : {}),
       }, async (doneBytes) => {
         await checkpoint(doneBytes);
         options.onProgress?.(doneBytes, artifact.sizeBytes);
