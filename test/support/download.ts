@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock, DownloadPlan, Random } from '../../agent/src/download/index.js';
+import { mulberry32 } from './prng.js';
 
 /** A plan for `body` served at `urls`, in segments of `segmentBytes` (the last may be shorter). */
 export function planFor(body: Buffer, urls: string[], segmentBytes: number, spreadWindowMs = 0): DownloadPlan {
@@ -15,16 +16,9 @@ export function planFor(body: Buffer, urls: string[], segmentBytes: number, spre
   return { urls, totalSizeBytes: body.length, segments, spreadWindowMs };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/** mulberry32: a small seeded PRNG, uniform in [0, 1) (test/support/prng.ts). */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** Deterministic pseudo-random bytes (incompressible, like a delta). */
