@@ -11,7 +11,7 @@ import { parseEnvConfig } from '../bootenv/index.js';
 import type { EnvConfig } from '../bootenv/index.js';
 import { BOARD_SCRIPT_VARS, CMDLINE, MAX_TRIES, SLOTS } from './vars.js';
 import type { Slot } from './vars.js';
-import { Checker } from './json-checker.js';
+import { Fields } from '../validate/index.js';
 
 /** Where the boot script keeps its state: U-Boot's own env store, or a uboot.env file it imports itself. */
 export type EnvPlacement = 'native' | 'file';
@@ -43,7 +43,7 @@ const TOP_KEYS = ['comment', 'board', 'name', 'arch', 'uboot', 'env', 'bootParti
 
 /** Validate the parsed JSON of a board config; `source` names it in messages (`board-configs/rpi-4.json`). */
 export function validateBoardConfig(json: unknown, source: string): BoardConfig {
-  const c = new Checker(source);
+  const c = new Fields(source, { code: 'BOARD_CONFIG_INVALID', what: source });
   const top = c.object(json, '', TOP_KEYS);
   const board = c.string(top['board'], 'board', /^[a-z0-9][a-z0-9-]*$/);
   const expected = posix.basename(source).replace(/\.json$/, '');
@@ -90,14 +90,14 @@ export function validateBoardConfig(json: unknown, source: string): BoardConfig 
   return checked;
 }
 
-function partition(c: Checker, json: Record<string, unknown>, path: string): BoardPartition {
+function partition(c: Fields, json: Record<string, unknown>, path: string): BoardPartition {
   return {
     device: c.string(json['device'], `${path}.device`, /^\/dev\/\S+$/),
     ubootDevice: c.string(json['ubootDevice'], `${path}.ubootDevice`, /^[a-z]+ \d+:\d+$/),
   };
 }
 
-function scriptVars(c: Checker, json: unknown): Record<string, string> {
+function scriptVars(c: Fields, json: unknown): Record<string, string> {
   const known: readonly string[] = BOARD_SCRIPT_VARS;
   const obj = c.object(json, 'script', known);
   const out: Record<string, string> = {};
@@ -110,7 +110,7 @@ function scriptVars(c: Checker, json: unknown): Record<string, string> {
   return out;
 }
 
-function envConfig(c: Checker, config: BoardConfig): EnvConfig | null {
+function envConfig(c: Fields, config: BoardConfig): EnvConfig | null {
   const lines = config.env.fwEnvConfig;
   if (lines.length < 1 || lines.length > 2) { c.problem('env.fwEnvConfig', 'needs one line (single env) or two (redundant env)'); return null; }
   try {
@@ -121,7 +121,7 @@ function envConfig(c: Checker, config: BoardConfig): EnvConfig | null {
   }
 }
 
-function crossCheck(c: Checker, config: BoardConfig, top: Record<string, unknown>): void {
+function crossCheck(c: Fields, config: BoardConfig, top: Record<string, unknown>): void {
   const s = config.script;
   const placement = s['ota_env'] ?? 'native';
   if (placement !== config.env.placement) c.problem('script.ota_env', `is ${placement} but env.placement is ${config.env.placement}`);
@@ -147,7 +147,7 @@ function crossCheck(c: Checker, config: BoardConfig, top: Record<string, unknown
   }
 }
 
-function fileEnvCheck(c: Checker, config: BoardConfig): void {
+function fileEnvCheck(c: Fields, config: BoardConfig): void {
   const s = config.script;
   const [iface, devpart] = config.bootPartition.ubootDevice.split(' ');
   expectSame(c, 'script.ota_env_iface', s['ota_env_iface'], iface, 'bootPartition.ubootDevice');
@@ -162,7 +162,7 @@ function fileEnvCheck(c: Checker, config: BoardConfig): void {
   }
 }
 
-function expectSame(c: Checker, path: string, actual: string | undefined, expected: string | undefined, from: string): void {
+function expectSame(c: Fields, path: string, actual: string | undefined, expected: string | undefined, from: string): void {
   if (actual !== undefined && actual !== expected) c.problem(path, `is ${JSON.stringify(actual)}, but ${from} says ${JSON.stringify(expected ?? '')}`);
 }
 

@@ -14,7 +14,7 @@ import { parseMachineConfig } from '../machine/index.js';
 import type { MachineConfig } from '../machine/index.js';
 import { parseTransportConfig } from '../transport/index.js';
 import type { TransportConfig } from '../transport/index.js';
-import { Fields } from './fields.js';
+import { Fields } from '../validate/index.js';
 
 /** One slot: the file or block device holding it. */
 export interface SlotConfig {

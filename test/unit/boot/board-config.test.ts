@@ -73,20 +73,20 @@ const script = (json: Record<string, unknown>): Record<string, unknown> => {
 };
 
 test('bad configs are refused with every problem named by its field', () => {
-  assert.match(problemsOf((j) => { delete j['slots']; }), /slots is missing/);
-  assert.match(problemsOf((j) => { j['extra'] = 1; }), /extra is not a known field/);
-  assert.match(problemsOf((j) => { j['arch'] = 'x86'; }), /arch "x86": must be one of arm64, arm/);
-  assert.match(problemsOf((j) => { j['board'] = 'rpi-4'; }), /board is "rpi-4" but the file is qemu-virt-arm64-file-env\.json/);
-  assert.match(problemsOf((j) => { script(j)['ota_tries'] = '10'; }), /script\.ota_tries must be one digit 1\.\.9/);
-  assert.match(problemsOf((j) => { script(j)['ota_root_A'] = '/dev/vda9'; }), /script\.ota_root_A is "\/dev\/vda9", but slots\.A\.device says "\/dev\/vda2"/);
-  assert.match(problemsOf((j) => { script(j)['ota_boot'] = 'bootz x'; }), /script\.ota_boot starts with bootz, but a arm64 kernel boots with booti/);
-  assert.match(problemsOf((j) => { script(j)['ota_bootargs'] = "it's"; }), /script\.ota_bootargs .* does not match/);
-  assert.match(problemsOf((j) => { script(j)['ota_typo'] = 'x'; }), /script\.ota_typo is not a known field/);
-  assert.match(problemsOf((j) => { script(j)['ota_env_size'] = '0x8000'; }), /env\.fwEnvConfig must be offset 0 and size 0x8000/);
-  assert.match(problemsOf((j) => { j['layoutDependent'] = ['slots.C']; }), /layoutDependent names "slots\.C"/);
+  assert.match(problemsOf((j) => { delete j['slots']; }), /slots: is missing/);
+  assert.match(problemsOf((j) => { j['extra'] = 1; }), /extra: is not a known field/);
+  assert.match(problemsOf((j) => { j['arch'] = 'x86'; }), /arch: "x86": must be one of arm64, arm/);
+  assert.match(problemsOf((j) => { j['board'] = 'rpi-4'; }), /board: is "rpi-4" but the file is qemu-virt-arm64-file-env\.json/);
+  assert.match(problemsOf((j) => { script(j)['ota_tries'] = '10'; }), /script\.ota_tries: must be one digit 1\.\.9/);
+  assert.match(problemsOf((j) => { script(j)['ota_root_A'] = '/dev/vda9'; }), /script\.ota_root_A: is "\/dev\/vda9", but slots\.A\.device says "\/dev\/vda2"/);
+  assert.match(problemsOf((j) => { script(j)['ota_boot'] = 'bootz x'; }), /script\.ota_boot: starts with bootz, but a arm64 kernel boots with booti/);
+  assert.match(problemsOf((j) => { script(j)['ota_bootargs'] = "it's"; }), /script\.ota_bootargs: .* must match/);
+  assert.match(problemsOf((j) => { script(j)['ota_typo'] = 'x'; }), /script\.ota_typo: is not a known field/);
+  assert.match(problemsOf((j) => { script(j)['ota_env_size'] = '0x8000'; }), /env\.fwEnvConfig: must be offset 0 and size 0x8000/);
+  assert.match(problemsOf((j) => { j['layoutDependent'] = ['slots.C']; }), /layoutDependent: names "slots\.C"/);
   const env = (j: Record<string, unknown>, lines: unknown): void => { j['env'] = { placement: 'file', fwEnvConfig: lines, source: 'CONFIG_X' }; };
-  assert.match(problemsOf((j) => env(j, ['/boot/firmware/uboot.env zz 0x4000'])), /env\.fwEnvConfig .*offset: "zz" is not an integer/);
-  assert.match(problemsOf((j) => env(j, [])), /env\.fwEnvConfig needs one line/);
+  assert.match(problemsOf((j) => env(j, ['/boot/firmware/uboot.env zz 0x4000'])), /env\.fwEnvConfig: .*offset: "zz" is not an integer/);
+  assert.match(problemsOf((j) => env(j, [])), /env\.fwEnvConfig: needs one line/);
   assert.match(problemsOf((j) => env(j, ['/boot/uboot.env 0 0x4000'])), /device is \/boot\/uboot\.env, but the script writes \/boot\/firmware\/uboot\.env/);
   const many = problemsOf((j) => { j['arch'] = 1; j['name'] = ''; });
   assert.match(many, /2 problem\(s\)/, 'all problems at once');

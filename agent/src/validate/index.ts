@@ -1,14 +1,21 @@
 /**
- * Typed reads of the agent config's JSON that collect problems (with the field's
- * path) instead of throwing at the first, so a user sees every mistake at once.
+ * Typed reads of a JSON config file (the agent config, a board config) that
+ * collect problems, each with the field's path, instead of throwing at the
+ * first, so a user sees every mistake in a file at once; `finish` throws them together.
  */
 import { OtaError, describe } from '../errors/index.js';
+
+/** How `finish` reports: the error code and what the file is (`agent config /etc/ota-agent/agent.json`). */
+export interface FieldsReport {
+  readonly code: string;
+  readonly what: string;
+}
 
 /** Problems found in one config file. */
 export class Fields {
   private readonly problems: string[] = [];
 
-  constructor(readonly source: string) {}
+  constructor(readonly source: string, private readonly report: FieldsReport = { code: 'CONFIG_INVALID', what: `agent config ${source}` }) {}
 
   /** Record a problem at `path`. */
   problem(path: string, what: string): void {
@@ -39,13 +46,13 @@ export class Fields {
     return value;
   }
 
-  /** A non-empty array of non-empty strings. */
-  stringArray(value: unknown, path: string): string[] {
+  /** An array of non-empty strings (each matching `pattern` when given). */
+  stringArray(value: unknown, path: string, pattern?: RegExp): string[] {
     if (!Array.isArray(value)) {
       this.problem(path, value === undefined ? 'is missing' : 'must be an array of strings');
       return [];
     }
-    return value.map((v: unknown, i) => this.string(v, `${path}[${i}]`));
+    return value.map((v: unknown, i) => this.string(v, `${path}[${i}]`, pattern));
   }
 
   /** An integer in [min, max]; `min` when it is not. */
@@ -77,6 +84,6 @@ export class Fields {
   /** Throw every problem found, if any. */
   finish(): void {
     if (this.problems.length === 0) return;
-    throw new OtaError('CONFIG_INVALID', `agent config ${this.source}: ${this.problems.length} problem(s); fix the file:\n  ${this.problems.join('\n  ')}`);
+    throw new OtaError(this.report.code, `${this.report.what}: ${this.problems.length} problem(s); fix the file:\n  ${this.problems.join('\n  ')}`);
   }
 }
