@@ -3,7 +3,7 @@
  * builds first): parse the flags, run the demo, print the summary, and stop
  * every process and remove every file it made, on success, failure or Ctrl-C.
  *
- *   node build/fleet/src/demo/main.js [--devices 8] [--halt] [--keep] [--summary-json FILE]
+ *   node build/fleet/src/demo/main.js [--devices 8] [--halt] [--broker mqtt://HOST:PORT] [--keep] [--summary-json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -37,9 +37,11 @@ export async function demoMain(argv: readonly string[]): Promise<number> {
   const args = await yargs([...argv]).scriptName('npm run demo --').strict().version(false)
     .option('devices', { type: 'number', default: 8, describe: 'simulated devices, each an ota-agent process (2-32)' })
     .option('halt', { type: 'boolean', default: false, describe: 'put the failing device in the first stage: the rollout halts' })
+    .option('broker', { type: 'string', describe: 'an external MQTT 5 broker (e.g. mosquitto) instead of the embedded one: mqtt://HOST:PORT' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the temp directory (device dirs, agent logs, release)' })
     .option('summary-json', { type: 'string', describe: 'also write the summary as JSON to this file' })
     .check((a) => (Number.isInteger(a.devices) && a.devices >= 2 && a.devices <= 32) || '--devices: a whole number from 2 to 32')
+    .check((a) => a.broker === undefined || /^mqtts?:\/\/[^/\s]+\/?$/.test(a.broker) || '--broker: an MQTT URL, mqtt://HOST:PORT')
     .parseAsync();
   const controller = new AbortController();
   const cleanup = new Cleanup();
@@ -56,7 +58,9 @@ export async function demoMain(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const summary = await runDemo({ devices: args.devices, halt: args.halt, keep: args.keep, out: process.stdout, signal: controller.signal }, cleanup);
+    const summary = await runDemo({
+      devices: args.devices, halt: args.halt, keep: args.keep, ...(args.broker === undefined ? {} : { brokerUrl: args.broker }), out: process.stdout, signal: controller.signal,
+    }, cleanup);
     process.stdout.write(summaryText(summary));
     if (args['summary-json'] !== undefined) writeFileSync(args['summary-json'], `${JSON.stringify(summary, null, 2)}\n`);
     const problems = storyProblems(summary, args.halt);

@@ -1,6 +1,7 @@
 /**
- * `npm run demo`, end to end on one machine, no root: the embedded broker and
- * artifact server on 127.0.0.1, two ext4 root filesystem images, keys, a signed
+ * `npm run demo`, end to end on one machine, no root: the embedded broker (or an
+ * external MQTT 5 broker with --broker) and the artifact server on 127.0.0.1,
+ * two ext4 root filesystem images, keys, a signed
  * release of v2 with a delta from v1, a fleet of simulated devices each running
  * the real agent in its own process (one set up to fail its health check), and
  * a staged rollout driven by the real rollout controller, shown live.
@@ -14,7 +15,7 @@ import { cohortPpm } from '../../../agent/src/formats/index.js';
 import { copyArtifacts, readReleaseDir } from '../publish/index.js';
 import { createRollout, isFinal, runController, type RolloutPolicy } from '../rollout/index.js';
 import { serveArtifacts, startBroker } from '../serve/index.js';
-import { StatusBoard, connectFleet } from '../status/index.js';
+import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/index.js';
 import { AgentProcesses, createDevice, type DemoDevice } from './devices.js';
 import { buildImages } from './images.js';
 import { runQuiet } from './quiet.js';
@@ -28,6 +29,8 @@ export interface DemoOptions {
   readonly halt: boolean;
   /** Keep the temp directory (its path is printed). */
   readonly keep: boolean;
+  /** An external broker (e.g. mosquitto) the agents and the controller use over MQTT 5; default: the embedded aedes broker. */
+  readonly brokerUrl?: string;
   readonly out: ViewOutput;
   readonly signal: AbortSignal;
 }
@@ -79,6 +82,14 @@ function fleetPlan(n: number, halt: boolean): { ids: string[]; failing: string }
   return { ids, failing: (halt ? byPlace[0] : byPlace[byPlace.length - 1]) ?? 'dev-00' };
 }
 
+/** The broker the demo uses: the embedded one (aedes speaks MQTT 3.1.1), or the external one named by `brokerUrl` (MQTT 5). */
+async function demoBroker(brokerUrl: string | undefined, cleanup: Cleanup): Promise<{ url: string; protocolVersion: ProtocolVersion; name: string }> {
+  if (brokerUrl !== undefined) return { url: brokerUrl, protocolVersion: 5, name: `external MQTT broker ${brokerUrl} (MQTT 5)` };
+  const broker = await startBroker();
+  cleanup.add(() => broker.close());
+  return { url: broker.url, protocolVersion: 4, name: `embedded MQTT broker ${broker.url} (aedes, MQTT 3.1.1)` };
+}
+
 /** Run the demo; resolves to its summary. Everything it started is stopped and removed when it returns or throws. */
 export async function runDemo(o: DemoOptions, cleanup: Cleanup): Promise<DemoSummary> {
   const startMs = Date.now();
@@ -89,29 +100,27 @@ export async function runDemo(o: DemoOptions, cleanup: Cleanup): Promise<DemoSum
   const say = (t: string): void => view.event(t);
   say(`working in ${dir}${o.keep ? ' (kept: --keep)' : ' (removed at the end)'}`);
 
-  const broker = await startBroker();
-  cleanup.add(() => broker.close());
+  const broker = await demoBroker(o.brokerUrl, cleanup);
   const served = join(dir, 'served');
   await fsp.mkdir(served);
   const server = await serveArtifacts(served);
   cleanup.add(() => server.close());
-  say(`embedded MQTT broker ${broker.url} (aedes, MQTT 3.1.1) and artifact server ${server.url} (HTTP Range)`);
+  say(`${broker.name} and artifact server ${server.url} (HTTP Range)`);
 
   const images = await buildImages(dir);
   say(`images: ${images.kind === 'ext4' ? 'ext4 root filesystems (mke2fs -d)' : 'plain file images (mke2fs not found, so no ext4)'} of ${bytesText(images.sizeBytes)}, ${images.files} files each`);
   say(`  v2 is a security fix: ${images.changes.join('; ')}`);
   o.signal.throwIfAborted();
   await runQuiet(fleetMain, 'ota-fleet', ['keygen', '--out', 'keys'], dir);
-  await runQuiet(fleetMain, 'ota-fleet', ['delta', 'make', '--from', images.v1Path, '--to', images.v2Path, '--out', join(dir, 'v2.delta')], dir);
   await runQuiet(fleetMain, 'ota-fleet', ['release', '--image', images.v2Path, '--version', '2', '--hardware', HARDWARE, '--keys', 'keys',
-    '--out', 'rel2', '--delta', `${join(dir, 'v2.delta')}@${images.v1Path}`], dir);
+    '--out', 'rel2', '--from', images.v1Path], dir);
   const rel = await readReleaseDir(join(dir, 'rel2'));
   await copyArtifacts(join(dir, 'rel2'), rel.release, served);
   const deltaSizeBytes = rel.release.deltas[0]?.sizeBytes ?? 0;
-  say(`ota-fleet keygen, delta make, release: release 2 signed; full image ${bytesText(rel.release.image.sizeBytes)}, delta from v1 ${bytesText(deltaSizeBytes)}`);
+  say(`ota-fleet keygen, release --from v1: release 2 signed; full image ${bytesText(rel.release.image.sizeBytes)}, delta from v1 ${bytesText(deltaSizeBytes)}`);
   o.signal.throwIfAborted();
 
-  const setup = { dir, hardware: HARDWARE, rootJson: join(dir, 'keys', 'root.json'), imagePath: images.v1Path, brokerUrl: broker.url, artifactsUrl: server.url };
+  const setup = { dir, hardware: HARDWARE, rootJson: join(dir, 'keys', 'root.json'), imagePath: images.v1Path, brokerUrl: broker.url, protocolVersion: broker.protocolVersion, artifactsUrl: server.url };
   const devices: DemoDevice[] = [];
   for (const id of ids) devices.push(await createDevice(setup, id, id === failing));
   const agents = new AgentProcesses();
@@ -121,7 +130,7 @@ export async function runDemo(o: DemoOptions, cleanup: Cleanup): Promise<DemoSum
   say(`${ids.length} simulated devices (ota-agent sim create: file-backed A/B slots and U-Boot env), each running ota-agent run in its own process`);
   say(`  ${failing} is set up to fail: its agent.json requires the health check "app-selftest" (the command \`false\`)`);
 
-  const client = await connectFleet({ url: broker.url, protocolVersion: 4, clientIdPrefix: 'ota-demo' });
+  const client = await connectFleet({ url: broker.url, protocolVersion: broker.protocolVersion, clientIdPrefix: 'ota-demo' });
   cleanup.add(async () => { await client.endAsync(true); });
   const board = await StatusBoard.attach(client);
   const refresh = (): void => view.update(board.reports, board.online);
@@ -132,7 +141,7 @@ export async function runDemo(o: DemoOptions, cleanup: Cleanup): Promise<DemoSum
 
   const stateFile = join(dir, 'ota-rollout.json');
   const started = await createRollout({
-    stateFile, releaseDir: join(dir, 'rel2'), keysDir: join(dir, 'keys'), broker: broker.url, protocolVersion: 4, policy: POLICY,
+    stateFile, releaseDir: join(dir, 'rel2'), keysDir: join(dir, 'keys'), broker: broker.url, protocolVersion: broker.protocolVersion, policy: POLICY,
     rolloutId: ROLLOUT_ID, rolloutLifetimeMs: 3_600_000, spreadSeconds: 0, settleMs: 300, nowMs: Date.now(),
   });
   say(`rollout ${ROLLOUT_ID}: stages ${POLICY.stagesPercent.join(', ')} %; a stage soaks ${POLICY.soakMs / 1000} s and needs ${POLICY.successThresholdPercent} % committed`

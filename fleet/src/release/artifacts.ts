@@ -38,8 +38,8 @@ export async function deltaSegmentSizes(path: string): Promise<number[]> {
   return [header.headerSizeBytes, ...header.segments.map((s) => s.payloadSizeBytes)].filter((n) => n > 0);
 }
 
-/** Hash `src` in segments cut by `cut`, copying it to `dest` when given (fsynced). */
-export async function hashFile(src: string, cut: SegmentCut, dest?: string): Promise<HashedFile> {
+/** Hash `src` in segments cut by `cut`, copying it to `dest` when given (fsynced); `onBytes` hears of each chunk read. */
+export async function hashFile(src: string, cut: SegmentCut, dest?: string, onBytes?: (bytes: number) => void): Promise<HashedFile> {
   const input = await fsp.open(src, 'r').catch((err: unknown) => { throw withContext(`read ${src}`, err); });
   const output = dest === undefined ? undefined : await fsp.open(dest, 'w', 0o644);
   try {
@@ -60,6 +60,7 @@ export async function hashFile(src: string, cut: SegmentCut, dest?: string): Pro
         seg.update(chunk);
         if (output !== undefined) await output.write(chunk, 0, bytesRead, offset);
         offset += bytesRead;
+        onBytes?.(bytesRead);
       }
       if (offset > segStart && (offset - segStart === segmentBytes || bytesRead === 0)) {
         segments.push({ offset: segStart, sizeBytes: offset - segStart, sha256: seg.digest('hex') });
@@ -77,12 +78,12 @@ export async function hashFile(src: string, cut: SegmentCut, dest?: string): Pro
 }
 
 /** Copy `src` into `dir/targets/SHA256.EXT`; returns its hashes and its path relative to `dir`. */
-export async function addArtifact(dir: string, src: string, ext: string, cut: SegmentCut): Promise<HashedFile & { path: string }> {
+export async function addArtifact(dir: string, src: string, ext: string, cut: SegmentCut, onBytes?: (bytes: number) => void): Promise<HashedFile & { path: string }> {
   const targets = join(dir, 'targets');
   await fsp.mkdir(targets, { recursive: true });
   const tmp = join(targets, `.incoming-${process.pid}`);
   try {
-    const hashed = await hashFile(src, cut, tmp);
+    const hashed = await hashFile(src, cut, tmp, onBytes);
     const path = `targets/${hashed.sha256}.${ext}`;
     await fsp.rename(tmp, join(dir, path));
     await fsyncDir(targets);

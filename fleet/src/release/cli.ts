@@ -1,6 +1,7 @@
 /**
- * `ota-fleet release --image IMG --version N --hardware HW --keys KEYS --out DIR [--expires 30d]`:
- * copy the image (and any deltas) into DIR/targets, sign DIR/release.json,
+ * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--expires 30d]`:
+ * copy the image into DIR/targets with one delta per base (made here from each --from
+ * base, or given ready-made with --delta), sign DIR/release.json,
  * and sign a rollout to every device (unless --device/--cohort narrow it) into
  * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
  * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
@@ -16,7 +17,9 @@ import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/in
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/trust/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
-import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, deltaSegmentSizes, hashFile } from './artifacts.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from './artifacts.js';
+import { addDeltas, planDeltas, type DeltaSource } from './deltas.js';
+import { Progress } from './progress.js';
 import { signRelease } from './documents.js';
 import { writeRollout } from './rollouts.js';
 import { rolloutControlCommands } from '../rollout/index.js';
@@ -35,10 +38,10 @@ function uintArg(text: string, flag: string): number {
 }
 
 /** Parse `FILE@BASE_IMAGE` of --delta. */
-function deltaArg(text: string, cwd: string): { file: string; base: string } {
+function deltaArg(text: string, cwd: string, format: string): DeltaSource {
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) throw new OtaError('USAGE', `--delta ${text}: expected DELTA_FILE@BASE_IMAGE`);
-  return { file: resolve(cwd, text.slice(0, at)), base: resolve(cwd, text.slice(at + 1)) };
+  return { kind: 'file', file: resolve(cwd, text.slice(0, at)), base: resolve(cwd, text.slice(at + 1)), format };
 }
 
 /** Registers `release` and `rollout`. */
@@ -51,8 +54,9 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
     .option('expires', { type: 'string', default: '30d', describe: 'release expiry' })
     .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment of the image (an otadelta is cut on its own segments)' })
-    .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'DELTA_FILE@BASE_IMAGE (repeatable)' })
-    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the deltas' })),
+    .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
+    .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
+    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })),
   async (a) => {
     const keysDir = resolve(ctx.cwd, a.keys);
     const out = resolve(ctx.cwd, a.out);
@@ -62,16 +66,18 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
+    const progress = new Progress(ctx.stdout);
+    const sources: DeltaSource[] = [
+      ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
+      ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
+    ];
+    const planned = await planDeltas(sources, segmentBytes, progress);
+    const imagePath = resolve(ctx.cwd, a.image);
     await fsp.mkdir(out, { recursive: true });
-    const image = await addArtifact(out, resolve(ctx.cwd, a.image), 'img', segmentBytes);
-    const deltas: JsonObject[] = [];
-    for (const d of a.delta.map((t) => deltaArg(t, ctx.cwd))) {
-      const base = await hashFile(d.base, segmentBytes);
-      // An otadelta is cut on its container's boundaries (the device streams it); another format in fixed segments.
-      const cut = a['delta-format'] === 'otadelta' ? await deltaSegmentSizes(d.file) : segmentBytes;
-      const art = await addArtifact(out, d.file, 'delta', cut);
-      deltas.push({ ...artifactJson(art, a['delta-format']), base: { sizeBytes: base.sizeBytes, sha256: base.sha256 } });
-    }
+    progress.start(`hashing image ${a.image}`, (await fsp.stat(imagePath).catch(() => ({ size: 0 }))).size);
+    const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
+    progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
+    const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
       installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, image: artifactJson(image, RAW_FORMAT), deltas,

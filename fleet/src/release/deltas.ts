@@ -1,0 +1,103 @@
+/**
+ * The deltas of a release: files made beforehand (`--delta FILE@BASE`, any
+ * format) and deltas made here by the encoder, in-process, from each base image
+ * given with `--from OLD.img`. Either way a delta is copied into the release's
+ * targets and, as an otadelta, cut on its container's segment boundaries. Bases
+ * are checked before anything is written: each must exist, and no two deltas
+ * may start from the same base (a device could not tell which one to fetch).
+ */
+import { promises as fsp } from 'node:fs';
+import { basename, join } from 'node:path';
+import { OtaError, errnoCode, withContext } from '../../../agent/src/errors/index.js';
+import type { JsonObject } from '../../../agent/src/formats/index.js';
+import { encodeDelta } from '../delta/index.js';
+import { addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile } from './artifacts.js';
+import type { Progress } from './progress.js';
+
+/** The format name of the deltas the encoder makes. */
+const OTADELTA = 'otadelta';
+
+/** A delta to add: a file given with --delta, or one to make from a base given with --from. */
+export type DeltaSource =
+  | { readonly kind: 'file'; readonly file: string; readonly base: string; readonly format: string }
+  | { readonly kind: 'from'; readonly base: string };
+
+/** A source whose base image is hashed. */
+interface Planned { readonly source: DeltaSource; readonly base: HashedFile }
+
+function flag(s: DeltaSource): string {
+  return s.kind === 'file' ? `--delta ${s.file}@${s.base}` : `--from ${s.base}`;
+}
+
+/** Size of a file, or a clear error naming the flag that gave it. */
+async function sizeOf(path: string, what: string): Promise<number> {
+  try {
+    return (await fsp.stat(path)).size;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new OtaError('RELEASE_INPUT_MISSING', `release: ${what}: no such file: name an existing image (a base is the image devices run now)`);
+    throw withContext(`release: ${what}`, err);
+  }
+}
+
+/** Check every base (and --delta file) exists, hash the bases, refuse two deltas from the same base. Writes nothing. */
+export async function planDeltas(sources: readonly DeltaSource[], segmentBytes: number, progress: Progress): Promise<Planned[]> {
+  for (const s of sources) {
+    await sizeOf(s.base, flag(s));
+    if (s.kind === 'file') await sizeOf(s.file, flag(s));
+  }
+  const planned: Planned[] = [];
+  for (const s of sources) {
+    progress.start(`hashing base ${basename(s.base)}`, await sizeOf(s.base, flag(s)));
+    const base = await hashFile(s.base, segmentBytes, undefined, (n) => progress.advance(n));
+    progress.done(`sha256 ${base.sha256.slice(0, 12)}`);
+    const twin = planned.find((p) => p.base.sha256 === base.sha256);
+    if (twin !== undefined) {
+      throw new OtaError('USAGE', `release: ${flag(twin.source)} and ${flag(s)} are deltas from the same base image (sha256 ${base.sha256}): give one of them`);
+    }
+    planned.push({ source: s, base });
+  }
+  return planned;
+}
+
+/** Add the planned deltas to the release in `out`, making those from --from with the encoder; returns their release entries. */
+export async function addDeltas(out: string, imagePath: string, planned: readonly Planned[], segmentBytes: number, progress: Progress): Promise<JsonObject[]> {
+  const image = planned.some((p) => p.source.kind === 'from') ? await readImage(imagePath, '--image') : undefined;
+  const entries: JsonObject[] = [];
+  for (const [k, p] of planned.entries()) {
+    const s = p.source;
+    const entry = s.kind === 'file'
+      ? await addDeltaFile(out, s.file, s.format, segmentBytes, `hashing delta ${basename(s.file)}`, progress)
+      : await makeDelta(out, s.base, image ?? new Uint8Array(), `delta ${k + 1}/${planned.length} from ${basename(s.base)}`, progress);
+    entries.push({ ...entry, base: { sizeBytes: p.base.sizeBytes, sha256: p.base.sha256 } });
+  }
+  return entries;
+}
+
+async function readImage(path: string, what: string): Promise<Buffer> {
+  return fsp.readFile(path).catch((err: unknown) => { throw withContext(`release: read ${what} ${path}`, err); });
+}
+
+/** Copy a delta file into the release; an otadelta is cut on its container's boundaries, another format in fixed segments. */
+async function addDeltaFile(out: string, file: string, format: string, segmentBytes: number, label: string, progress: Progress): Promise<JsonObject> {
+  const cut = format === OTADELTA ? await deltaSegmentSizes(file) : segmentBytes;
+  progress.start(label, await sizeOf(file, `--delta ${file}`));
+  const art = await addArtifact(out, file, 'delta', cut, (n) => progress.advance(n));
+  progress.done(`${art.sizeBytes} bytes in ${art.segments.length} segments`);
+  return artifactJson(art, format);
+}
+
+/** Make the delta from `basePath` to `image` with the encoder, then add it as --delta would. */
+async function makeDelta(out: string, basePath: string, image: Uint8Array, name: string, progress: Progress): Promise<JsonObject> {
+  const old = await readImage(basePath, '--from');
+  // The encoder works in one synchronous call: the bar goes from 0 to 100 % when it returns.
+  progress.start(`making ${name}`, 0);
+  const { delta, stats } = encodeDelta(old, image);
+  progress.done(`${delta.byteLength} bytes in ${stats.segments} segments`);
+  const tmp = join(out, `.delta-from-${process.pid}`);
+  try {
+    await fsp.writeFile(tmp, delta);
+    return await addDeltaFile(out, tmp, OTADELTA, 0, `hashing ${name}`, progress);
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
