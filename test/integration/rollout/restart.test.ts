@@ -15,9 +15,20 @@ import { until, untilAsync } from '../../support/sim-fleet.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/ota-fleet.js', import.meta.url));
 
-function controller(cwd: string): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, 'rollout', 'run', '--tick-ms', '100', '--settle-ms', '300'], { cwd, stdio: 'ignore' });
-  return { child, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+/** A controller process; `exit` resolves to its exit code, or fails after `timeoutMs` with what it printed. */
+function controller(cwd: string, timeoutMs = 120_000): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, 'rollout', 'run', '--tick-ms', '100', '--settle-ms', '300'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => { output += b.toString(); });
+  child.stderr?.on('data', (b: Buffer) => { output += b.toString(); });
+  const exit = new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the controller did not finish in ${timeoutMs} ms; its output:\n${output.slice(-4000)}`));
+    }, timeoutMs);
+    child.once('exit', (code) => { clearTimeout(timer); resolve(code); });
+  });
+  return { child, exit };
 }
 
 async function stateOf(dir: string): Promise<ControllerState | undefined> {
