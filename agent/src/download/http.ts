@@ -2,7 +2,7 @@
  * One ranged GET with node-fetch, and the checks on its response headers:
  * status, Content-Range, Content-Length, Content-Encoding, validators.
  */
-import fetch, { type Response } from 'node-fetch';
+import type { Response } from 'node-fetch';
 import { parseRetryAfterMs } from './backoff.js';
 import { DownloadError } from './errors.js';
 import type { SpeedMeter } from './meter.js';
@@ -93,6 +93,8 @@ export async function openRange(
     range: `bytes=${req.startBytes}-${req.endBytes - 1}`,
   };
   if (req.ifRange !== undefined) headers['if-range'] = req.ifRange;
+  // Loaded on first use: the idle agent never runs node-fetch's module code (bench/README.md, footprint).
+  const { default: fetch } = await import('node-fetch');
   const pending = fetch(req.url, { headers, signal: controller.signal, compress: false });
   pending.catch(() => undefined);
   let res: Response;

@@ -33,12 +33,18 @@ export const EXTRA_BLBITS: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 /** Order in which the bit-length code lengths are sent. */
 export const BL_ORDER: readonly number[] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-/** Reverse the low `len` bits of `code` (bits.c bi_reverse). */
+/**
+ * Reverse the low `len` bits of `code`, `len` <= 16 (bits.c bi_reverse). Swaps halves instead of
+ * looping per bit: the static trees are built at module load, and a loop here was hot enough to
+ * start V8's optimizing compiler in the idle agent (about 3.5 MiB of RSS; bench/README.md, footprint).
+ */
 export function reverseBits(code: number, len: number): number {
-  let res = 0;
-  let c = code;
-  for (let i = 0; i < len; i++) { res = (res << 1) | (c & 1); c >>>= 1; }
-  return res;
+  let c = code & 0xffff;
+  c = ((c & 0x5555) << 1) | ((c >>> 1) & 0x5555);
+  c = ((c & 0x3333) << 2) | ((c >>> 2) & 0x3333);
+  c = ((c & 0x0f0f) << 4) | ((c >>> 4) & 0x0f0f);
+  c = ((c & 0x00ff) << 8) | ((c >>> 8) & 0x00ff);
+  return c >>> (16 - len);
 }
 
 /** length_code[match length - MIN_MATCH] and base_length[code]. */
