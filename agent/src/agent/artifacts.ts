@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { mkdirDurable } from '../durable/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { Download } from '../download/index.js';
 import type { DownloadOptions } from '../download/index.js';
@@ -86,7 +87,7 @@ export class HttpSource implements ArtifactSource {
   /** One download run; resolves to the artifact offset the consumer reached (short of the end: a stale download checkpoint). */
   private async run(artifact: Artifact, fromBytes: number, stateDir: string, consume: ArtifactConsumer, signal: AbortSignal, spreadWindowMs: number): Promise<number> {
     const urls = this.baseUrls.map((u) => new URL(artifact.path, u.endsWith('/') ? u : `${u}/`).toString());
-    await fsp.mkdir(stateDir, { recursive: true });
+    await mkdirDurable(stateDir);
     const segments = artifact.segments.map((s) => ({ offsetBytes: s.offset, sizeBytes: s.sizeBytes, sha256: s.sha256 }));
     let reached = fromBytes;
     const download = new Download({

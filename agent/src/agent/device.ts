@@ -3,7 +3,7 @@
  * BootControl on it, the slot table and slot records, the trust verifier and
  * the update journal, all rooted at paths from the config.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirDurable } from '../durable/index.js';
 import { join } from 'node:path';
 import { UBootControl, SLOTS } from '../boot/index.js';
 import type { Slot } from '../boot/index.js';
@@ -31,7 +31,7 @@ export interface Device {
 
 /** Open the device of `config`; `nowMs` is the clock the verifier uses. */
 export async function openDevice(config: AgentConfig, nowMs: () => number): Promise<Device> {
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdirDurable(config.dataDir);
   const env = await openBootEnv({ configPath: config.envConfigPath });
   return {
     config, env,

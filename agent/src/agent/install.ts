@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OtaError } from '../errors/index.js';
-import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
+import { mkdirDurable, readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import { DeltaApplier, DeltaStream, openBaseFile, type BaseReader, type OpenApplier } from '../delta/index.js';
 import { RAW_FORMAT } from '../formats/index.js';
 import type { Artifact, DeltaArtifact } from '../formats/index.js';
@@ -136,7 +136,7 @@ class SavedHead {
     if (this.saved) return;
     this.pieces.push(Buffer.from(bytes));
     if (headerSizeBytes === undefined || offsetBytes + bytes.length < headerSizeBytes) return;
-    await fsp.mkdir(dirname(this.path), { recursive: true });
+    await mkdirDurable(dirname(this.path));
     await writeFileAtomic(this.path, Buffer.concat(this.pieces));
     this.pieces.length = 0;
     this.saved = true;

@@ -37,6 +37,22 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * `mkdir -p` whose new directories survive a power cut: each directory it created is made
+ * durable by an fsync of its parent (a create is only durable once its directory is synced).
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true });
+  if (first === undefined) return; // it existed already
+  const created: string[] = [];
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    created.push(p);
+    if (p === path.resolve(first) || p === path.dirname(p)) break;
+  }
+  // parents first: a synced child entry in a directory that itself is not durable would be lost with it
+  for (const p of created.reverse()) await fsyncDir(path.dirname(p));
+}
+
 /** Read a file, or undefined when it does not exist. Other errors propagate. */
 export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
   try {

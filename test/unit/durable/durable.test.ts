@@ -1,10 +1,38 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { promises as fsp, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { mkdirDurable, readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { tempDir } from '../../support/tools.js';
+
+/** Runs `body` while recording the paths `fsp.open` opens read-only (how fsyncDir opens a directory). */
+async function dirsOpened(body: () => Promise<void>): Promise<string[]> {
+  const opened: string[] = [];
+  const real = fsp.open;
+  fsp.open = (async (p: Parameters<typeof real>[0], flags?: Parameters<typeof real>[1], mode?: Parameters<typeof real>[2]) => {
+    if (flags === 'r') opened.push(String(p));
+    return real(p, flags, mode);
+  }) as typeof real;
+  try {
+    await body();
+  } finally {
+    fsp.open = real;
+  }
+  return opened;
+}
+
+test('mkdirDurable syncs the parent of every directory it creates, outermost first, and nothing when all exist', async () => {
+  const t = tempDir();
+  try {
+    const leaf = join(t.dir, 'a', 'b', 'c');
+    const synced = await dirsOpened(() => mkdirDurable(leaf));
+    assert.ok(statSync(leaf).isDirectory());
+    assert.equal(synced, [t.dir, join(t.dir, 'a'), join(t.dir, 'a', 'b')]);
+    assert.equal(await dirsOpened(() => mkdirDurable(leaf)), [], 'an existing directory costs no fsync');
+    assert.equal(await dirsOpened(() => mkdirDurable(join(leaf, 'd'))), [leaf], 'one new level: its parent only');
+  } finally { t.cleanup(); }
+});
 
 test('writeFileAtomic replaces content and leaves no temp file', async () => {
   const t = tempDir();
