@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// `npm run build:device`: the agent a device runs with nothing but Node.js 18+ installed.
+// `npm run build:device [-- --out DIR] [--no-tsc]`: the agent a device runs with nothing but Node.js 18+ installed.
 // One bundled ESM file (dist/device/ota-agent.mjs) plus the systemd units and the boot script;
 // no fleet code, no dev dependencies. Fails if any fleet module or fleet-only dependency slipped in.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = join(root, 'dist', 'device');
+const outFlag = process.argv.indexOf('--out'); // another folder than dist/device (the QEMU image builder's own)
+const out = outFlag > 0 && process.argv[outFlag + 1] !== undefined ? resolve(process.argv[outFlag + 1]) : join(root, 'dist', 'device');
 const skipTsc = process.argv.includes('--no-tsc'); // the test runner has built already
 const tsc = skipTsc ? { status: 0 } : spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(1);

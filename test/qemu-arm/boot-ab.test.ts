@@ -11,10 +11,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { missingTools, tempDir } from '../support/tools.js';
+import { tempDir } from '../support/tools.js';
 import {
-  Machine, blankFlash, copyDisk, ensureImage, fatEnvStore, fetchQemu10, flashEnvStore, logDirFor, qemuSkipReason,
-  replaceFileInPartition, simulateRuns, stateVars, type EnvStore, type ImageLayout, type QemuBuild,
+  Machine, QEMU_BOARDS, blankFlash, boardRuns, copyDisk, ensureImage, fatEnvStore, flashEnvStore, logDirFor,
+  replaceFileInPartition, simulateRuns, stateVars, type BoardCase, type EnvStore, type ImageLayout,
 } from '../support/qemu/index.js';
 
 // Generous: the 2-core CI machine runs other tests beside these, and nothing here is a timing claim.
@@ -23,16 +23,6 @@ const BROKEN_INIT = '#!/bin/busybox sh\necho "broken init of slot B"\nexit 1\n';
 
 const temp = tempDir('ota-qemu-');
 const seconds = (fromMs: number): string => ((Date.now() - fromMs) / 1000).toFixed(1);
-
-/** One board config under test, and the QEMU that runs it. */
-interface BoardCase {
-  board: string;
-  title: string;
-  /** Host tools this case needs beyond the suite's own. */
-  tools: string[];
-  /** The QEMU to use: undefined for the system's, or why this case cannot run. */
-  qemu: () => QemuBuild | undefined | { reason: string };
-}
 
 /** A copy of the image with its env store, started as often as a test needs. */
 interface Device {
@@ -71,18 +61,9 @@ async function bootsToInit(m: Machine, slot: string): Promise<number> {
 
 function boardSuite(c: BoardCase): void {
   const s = suite(c.title);
-  let skip = qemuSkipReason();
-  if (skip === undefined && missingTools(c.title, ...c.tools).length > 0) skip = 'missing tools';
-  let qemu: QemuBuild | undefined;
-  if (skip === undefined) {
-    const q = c.qemu();
-    if (q !== undefined && 'reason' in q) {
-      skip = q.reason;
-      console.log(`# skipping ${c.title}: ${skip}`);
-    } else {
-      qemu = q;
-    }
-  }
+  const runs = boardRuns(c);
+  const skip = 'skip' in runs ? runs.skip : undefined;
+  const qemu = 'qemu' in runs ? runs.qemu : undefined;
   let layout: ImageLayout | undefined;
 
   const device = (name: string): Device => {
@@ -191,8 +172,6 @@ function boardSuite(c: BoardCase): void {
   s.run();
 }
 
-boardSuite({ board: 'qemu-virt-arm64-file-env', title: 'uboot.env on FAT, QEMU 7.2', tools: [], qemu: () => undefined });
-// the NOR flash modules for the guest are cross-built from Debian's kernel sources
-boardSuite({ board: 'qemu-virt-arm64', title: 'env in NOR flash, QEMU 10', tools: ['aarch64-linux-gnu-gcc-12', 'make', 'xz'], qemu: fetchQemu10 });
+for (const board of QEMU_BOARDS) boardSuite(board);
 // temp folders go when the process ends (after both suites ran: uvu runs suites in order)
 process.on('exit', () => temp.cleanup());

@@ -4,7 +4,8 @@
 # Usage:  test/qemu-arm/build-image.sh            (prints IMAGE_DIR=<dir> as its last line)
 # Output: <dir>/disk.img     MBR disk: p1 FAT boot (boot.scr, and uboot.env when the board keeps its env
 #                            there); p2 slot A and p3 slot B (ext4, same content, read-only in the guest;
-#                            kernel and initramfs in /boot); p4 data (ext4)
+#                            kernel and initramfs in /boot; the agent bundle and its start script in
+#                            /opt/ota; /etc/ota/version says 1); p4 data (ext4, empty: a test provisions it)
 #         <dir>/layout.json  board, partition offsets and sizes, kernel version, env placement and size
 #         <dir>/boot.scr, uboot.env  the boot partition's files; boot.cmd: the text compiled into boot.scr
 # Env:    OTA_QEMU_BOARD   board-configs/<name>.json (default qemu-virt-arm64-file-env: uboot.env on the
@@ -13,6 +14,8 @@
 #         OTA_QEMU_CACHE   cache folder (default <repo>/.cache/qemu-arm): apt lists, .debs, built images
 #         OTA_QEMU_REFRESH=1  run `apt-get update` on the private arm64 lists even when they are fresh
 #         OTA_QEMU_EXTRA_DEBS  a folder of .debs to take before downloading (default ../shared/bench/debs)
+#         OTA_QEMU_AGENT_BUNDLE  the device bundle to put in the slots (default: bundled here from build/
+#                          with scripts/build-device.mjs, so run `npm run build` first)
 #
 # No root, no mounts, no network except Debian's package archive through apt. Packages are
 # resolved at build time (the current linux-image-*-arm64, busybox-static, libubootenv-tool, nodejs and its
@@ -99,20 +102,33 @@ for spec in "${SPECS[@]}"; do
 done
 [ -n "$KDEB" ] && [ -n "$BBDEB" ] || die "kernel or busybox-static missing from the resolved set"
 
-# --- 3. the key of this build: every input ------------------------------------------------------
+# --- 3. the agent bundle (no fleet code), made from build/ as a device gets it ----------------------
+WORK=$CACHE/work.$$
+OUT=
+trap 'rm -rf "$WORK" ${OUT:+"$OUT.tmp"}' EXIT
+rm -rf "$WORK"; mkdir -p "$WORK"
+if [ -n "${OTA_QEMU_AGENT_BUNDLE:-}" ]; then
+  BUNDLE=$OTA_QEMU_AGENT_BUNDLE
+else
+  [ -f "$REPO/build/agent/src/cli/index.js" ] || die "no build/ to bundle the agent from: run npm run build first"
+  # SOURCE_DATE_EPOCH (above) makes the bundle, hence the image key, the same for the same sources
+  node "$REPO/scripts/build-device.mjs" --no-tsc --out "$WORK/device" > /dev/null || die "bundling the agent (scripts/build-device.mjs) failed"
+  BUNDLE=$WORK/device/ota-agent.mjs
+fi
+[ -f "$BUNDLE" ] || die "no agent bundle at $BUNDLE"
+
+# --- 4. the key of this build: every input ------------------------------------------------------
 BOARD_JSON=$REPO/board-configs/$BOARD.json
 [ -f "$BOARD_JSON" ] || die "no board config board-configs/$BOARD.json"
-KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$HERE/guest/"* "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON"
+KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$HERE/guest/"* "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON" "$BUNDLE"
          basename -a "$KDEB" "${DEBS[@]}"; } | sha256sum | cut -c1-16)
 OUT=$CACHE/images/$BOARD-$KEY
 if [ -f "$OUT/layout.json" ]; then log "up to date ($OUT)"; echo "IMAGE_DIR=$OUT"; exit 0; fi
-WORK=$CACHE/work.$$
-trap 'rm -rf "$WORK" "$OUT.tmp"' EXIT
-rm -rf "$WORK" "$OUT.tmp"; mkdir -p "$WORK" "$OUT.tmp"
+rm -rf "$OUT.tmp"; mkdir -p "$OUT.tmp"
 RF=$WORK/rootfs
 mkdir -p "$RF/boot"
 
-# --- 4. the board's boot script (bootloader/build.sh) and settings -----------------------------------
+# --- 5. the board's boot script (bootloader/build.sh) and settings -----------------------------------
 OTA_BOOT_OUT=$WORK/bootloader bash "$REPO/bootloader/build.sh" > /dev/null || die "bootloader/build.sh failed"
 cp "$WORK/bootloader/$BOARD/boot.scr" "$WORK/bootloader/$BOARD/boot.cmd" "$OUT.tmp/"
 board() {  # PATH.IN.JSON -> string value from the board config
@@ -131,7 +147,7 @@ case "$PLACEMENT" in
 esac
 BOOT_DEV=$(board bootPartition.device); BOOT_MOUNT=$(board bootPartition.mountPoint)
 
-# --- 5. kernel and initramfs (in the slot's /boot: an update replaces the kernel too) -------------
+# --- 6. kernel and initramfs (in the slot's /boot: an update replaces the kernel too) -------------
 log "kernel $(basename "$KDEB")"
 dpkg -x "$KDEB" "$WORK/k"
 KVER=$(ls "$WORK/k/lib/modules")
@@ -141,7 +157,8 @@ if [ "$PLACEMENT" = native ]; then  # the guest reaches U-Boot's flash env throu
   NOR=$(bash "$HERE/build-nor-modules.sh" "$KVER" "$KVERSION" | sed -n 's/^NOR_MODULES=//p')
   [ -n "$NOR" ] || die "the NOR flash modules could not be built"
   mkdir -p "$MODDIR/extra"; cp "$NOR"/*.ko "$MODDIR/extra/"
-  MODULES+=(cfi_util gen_probe cfi_probe cfi_cmdset_0001 physmap)
+  # mtdblock (Debian's own module): the agent writes a NOR env copy through /dev/mtdblockN (agent/src/bootenv/devices.ts)
+  MODULES+=(cfi_util gen_probe cfi_probe cfi_cmdset_0001 physmap mtdblock)
 fi
 ko_of() { find "$MODDIR" -name "$1.ko" | head -1; }
 deps_of() { tr '\0' '\n' < "$1" | sed -n 's/^depends=//p' | tr ',' ' '; }
@@ -167,25 +184,32 @@ printf 'A %s\nB %s\nDATA /dev/vda4\n' "$(board slots.A.device)" "$(board slots.B
 find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -6) > "$RF/boot/initrd.img"
 
-# --- 6. slot root filesystem --------------------------------------------------------------------
+# --- 7. slot root filesystem --------------------------------------------------------------------
 log "root filesystem (${#DEBS[@]} packages)"
 for f in "${DEBS[@]}"; do dpkg -x "$f" "$RF"; done
 rm -rf "$RF/usr/share/doc" "$RF/usr/share/man" "$RF/usr/share/lintian" "$RF/usr/share/locale" \
        "$RF/usr/lib/aarch64-linux-gnu/gconv" "$RF/usr/share/gcc"
 mkdir -p "$RF/proc" "$RF/sys" "$RF/dev" "$RF/run" "$RF/tmp" "$RF/data" "$RF/opt/ota" "$RF/etc/ota" "$RF/sbin" "$RF$BOOT_MOUNT"
 install -m 755 "$HERE/guest/slot-init" "$RF/sbin/init"
+install -m 755 "$HERE/guest/start.sh" "$RF/opt/ota/start.sh"
+install -m 644 "$BUNDLE" "$RF/opt/ota/ota-agent.mjs"
+echo 1 > "$RF/etc/ota/version"  # the release a fresh image is (a test's v2 changes it)
 cp "$IR/etc/ota-slots" "$RF/etc/ota/slots"
 echo "$BOOT_DEV $BOOT_MOUNT vfat" > "$RF/etc/ota/mounts"
 grep -v '^#' "$WORK/bootloader/$BOARD/fw_env.config" > "$RF/etc/fw_env.config"
 { printf '%s\n' "${SPECS[@]}"; echo "$KPKG $KVERSION"; } > "$RF/etc/ota/packages"
 find "$RF" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 UUID=6f2a0c1e-5b7d-4e21-9c3a-0d1e2f3a4b5c
-mke2fs -q -F -t ext4 -b 4096 -m 0 -N 2048 -J size=4 -L rootfs -U "$UUID" \
+# The booted slot read through /dev/vda2 (the delta base the agent hashes and copies from) must be the
+# bytes on disk the release was made from, but the kernel changes metadata blocks in the block device's
+# page cache even on a read-only mount: the journal superblock (jbd2 sets its 64bit feature on load) and
+# the bitmaps of uninitialized block groups. So the read-only slot has no journal and no uninit groups.
+mke2fs -q -F -t ext4 -O ^has_journal,^metadata_csum,^uninit_bg -b 4096 -m 0 -N 2048 -L rootfs -U "$UUID" \
   -E "hash_seed=$UUID,root_owner=0:0" -d "$RF" "$WORK/rootfs.img" "${SLOT_MIB}M" > /dev/null ||
   die "mke2fs of the slot failed (the root filesystem may not fit in $SLOT_MIB MiB: $(du -sh "$RF" | cut -f1))"
 mke2fs -q -F -t ext4 -b 4096 -m 0 -L data -E root_owner=0:0 "$WORK/data.img" "${DATA_MIB}M" > /dev/null
 
-# --- 7. boot partition: the board's boot script and the env file ------------------------------------
+# --- 8. boot partition: the board's boot script and the env file ------------------------------------
 mkfs.vfat -C -n BOOT "$WORK/boot.fat" $((BOOT_MIB * 1024)) > /dev/null
 mcopy -i "$WORK/boot.fat" "$OUT.tmp/boot.scr" ::
 if [ -n "$ENV_FILE" ]; then
@@ -194,7 +218,7 @@ if [ -n "$ENV_FILE" ]; then
   mcopy -i "$WORK/boot.fat" "$OUT.tmp/$ENV_FILE" ::
 fi
 
-# --- 8. the disk ----------------------------------------------------------------------------------
+# --- 9. the disk ----------------------------------------------------------------------------------
 MIB=1048576
 P1=1; P2=$((P1 + BOOT_MIB)); P3=$((P2 + SLOT_MIB)); P4=$((P3 + SLOT_MIB)); END=$((P4 + DATA_MIB))
 truncate -s "$((END * MIB))" "$OUT.tmp/disk.img"

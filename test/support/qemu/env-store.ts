@@ -2,10 +2,12 @@
  * The board's U-Boot env as the host sees it between boots, read and written with
  * libubootenv's fw_printenv / fw_setenv (the reference tools): either `uboot.env`
  * on the FAT boot partition inside the disk (copied out and back with mtools), or
- * the 64 MiB NOR flash bank file U-Boot saves its own env to.
+ * the 64 MiB NOR flash bank file U-Boot saves its own env to; and decoded from the same bytes
+ * with our own codec, which must agree.
  */
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openBootEnv, type EnvVars } from '../../../agent/src/bootenv/index.js';
 import { run, type ImageLayout } from './image.js';
 
 /** QEMU virt's second pflash bank must be exactly this size. */
@@ -15,6 +17,8 @@ export const FLASH_BANK_BYTES = 64 * 1024 * 1024;
 export interface EnvStore {
   /** Every variable, as fw_printenv prints them. */
   read(): Map<string, string>;
+  /** Every variable, as our own codec (agent/src/bootenv, the agent's reader) decodes the same bytes. */
+  decode(): Promise<EnvVars>;
   /** Sets variables with one fw_setenv, then checks they read back. */
   write(vars: Readonly<Record<string, string>>): void;
   /** Where the env lives, for messages. */
@@ -42,6 +46,11 @@ function fwStore(description: string, workDir: string, configLine: string, syncI
     read: () => {
       syncIn();
       return printenv();
+    },
+    decode: async () => {
+      syncIn();
+      writeFileSync(config, `${configLine}\n`);
+      return (await openBootEnv({ configPath: config })).read();
     },
     write: (vars) => {
       syncIn();

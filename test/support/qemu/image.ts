@@ -97,22 +97,43 @@ export function copyDisk(layout: ImageLayout, to: string): string {
   return to;
 }
 
+const MiB = 1024 * 1024;
+
+/** Copies partition `part` of `diskPath` out to the file `to`. */
+export function extractPartition(diskPath: string, part: Partition, to: string): string {
+  run('dd', [`if=${diskPath}`, `of=${to}`, 'bs=1M', `skip=${part.offsetBytes / MiB}`, `count=${part.sizeBytes / MiB}`, 'status=none', 'conv=sparse']);
+  return to;
+}
+
+/** Writes the file `from` (at most the partition's size) over partition `part` of `diskPath`. */
+export function writePartition(diskPath: string, part: Partition, from: string): void {
+  run('dd', [`if=${from}`, `of=${diskPath}`, 'bs=1M', `seek=${part.offsetBytes / MiB}`, `count=${part.sizeBytes / MiB}`, 'status=none', 'conv=notrunc']);
+}
+
+/** A file to put into an ext4 image (created or replaced; its folder must exist). */
+export interface Ext4File { path: string; content: string | Uint8Array; mode?: number }
+
+/** Writes `files` into the ext4 filesystem image `imagePath` with debugfs, then checks it with e2fsck. */
+export function editExt4Image(imagePath: string, workDir: string, files: readonly Ext4File[]): void {
+  const commands = files.map((f, i) => {
+    const hostFile = join(workDir, `ext4-file-${i}`);
+    writeFileSync(hostFile, f.content);
+    return `rm ${f.path}\nwrite ${hostFile} ${f.path}\nsif ${f.path} mode 0${(f.mode ?? 0o100644).toString(8)}\n`;
+  });
+  const script = join(workDir, 'debugfs.cmd');
+  writeFileSync(script, commands.join(''));
+  run('debugfs', ['-w', '-f', script, imagePath]);
+  run('e2fsck', ['-fn', imagePath]);
+}
+
 /**
  * Replaces one file inside the ext4 filesystem of partition `part` (debugfs on a copy of the
  * partition, written back in place): e.g. a slot whose /sbin/init is broken.
  */
 export function replaceFileInPartition(diskPath: string, part: Partition, workDir: string, guestPath: string, content: string, mode = 0o100755): void {
-  const partImg = join(workDir, 'partition.img');
-  const hostFile = join(workDir, 'replacement');
-  const MiB = 1024 * 1024;
-  const dd = (args: string[]): string => run('dd', [...args, 'bs=1M', 'status=none', 'conv=notrunc,sparse']);
-  dd([`if=${diskPath}`, `of=${partImg}`, `skip=${part.offsetBytes / MiB}`, `count=${part.sizeBytes / MiB}`]);
-  writeFileSync(hostFile, content);
-  const commands = join(workDir, 'debugfs.cmd');
-  writeFileSync(commands, `rm ${guestPath}\nwrite ${hostFile} ${guestPath}\nsif ${guestPath} mode 0${mode.toString(8)}\n`);
-  run('debugfs', ['-w', '-f', commands, partImg]);
-  run('e2fsck', ['-fn', partImg]);
-  dd([`if=${partImg}`, `of=${diskPath}`, `seek=${part.offsetBytes / MiB}`]);
+  const partImg = extractPartition(diskPath, part, join(workDir, 'partition.img'));
+  editExt4Image(partImg, workDir, [{ path: guestPath, content, mode }]);
+  writePartition(diskPath, part, partImg);
 }
 
 /** Overwrites `lengthBytes` at the start of partition `part` with zeros (a slot that cannot even load its kernel). */

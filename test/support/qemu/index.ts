@@ -1,11 +1,11 @@
 /**
- * The emulated ARM board for test/qemu-arm: image, runner, serial events,
- * and the gate that decides whether the QEMU suite can run here.
+ * The emulated ARM board for test/qemu-arm: image, runner, serial events, the gate that
+ * decides whether the QEMU suite can run here, and what scenario tests build on: the boards
+ * (boards.ts), a provisioned device booted once per QEMU run (device.ts, provision.ts), the
+ * fleet on 127.0.0.1 it talks to (guest-fleet.ts) and releases made from its slot (release.ts).
  */
 import { join } from 'node:path';
-import { missingTools } from '../tools.js';
-import { IMAGE_TOOLS, repoRoot } from './image.js';
-import { UBOOT_QEMU_ARM64 } from './machine.js';
+import { repoRoot } from './image.js';
 
 export { Machine, qemuArgs, UBOOT_QEMU_ARM64, type GuestForward, type MachineOptions, type QemuBuild, type WaitOptions } from './machine.js';
 export { blankFlash, fatEnvStore, flashEnvStore, FLASH_BANK_BYTES, type EnvStore } from './env-store.js';
@@ -13,19 +13,18 @@ export { QmpClient } from './qmp.js';
 export { imageBootScript, simulateRuns, stateVars, type SimulatedRuns } from './simulate.js';
 export { SerialParser, slotOfCmdline, type SerialEvent, type SerialEventKind } from './serial.js';
 export {
-  copyDisk, ensureImage, fetchQemu10, readLayout, replaceFileInPartition, repoRoot, zeroPartitionStart,
-  type ImageLayout, type Partition,
+  copyDisk, editExt4Image, ensureImage, extractPartition, fetchQemu10, readLayout, replaceFileInPartition, repoRoot, writePartition,
+  zeroPartitionStart, type Ext4File, type ImageLayout, type Partition,
 } from './image.js';
-
-/** Why the QEMU suite cannot run here (prints it), or undefined when it can. */
-export function qemuSkipReason(): string | undefined {
-  if (process.env['OTA_SKIP_QEMU'] === '1') {
-    console.log('# skipping the QEMU suite: OTA_SKIP_QEMU=1');
-    return 'OTA_SKIP_QEMU=1';
-  }
-  const missing = missingTools('the QEMU suite', 'qemu-system-aarch64', UBOOT_QEMU_ARM64, ...IMAGE_TOOLS);
-  return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
-}
+export {
+  GUEST_HOST_ADDRESS, GUEST_PATHS, QEMU_HARDWARE, guestAgentConfig, partitionDigest, provisionDataPartition, writeExt4Partition,
+  type GuestAgentOptions, type HealthCheckJson, type Provisioning, type SlotDigest,
+} from './provision.js';
+export { baseSlotImage, makeGuestRelease, noise, versionFiles, type GuestRelease, type GuestReleaseOptions } from './release.js';
+export { GUEST_PORTS, openGuestFleet, type GuestFleet, type SeenStatus } from './guest-fleet.js';
+export { qemuSkipReason } from './skip.js';
+export { QEMU_BOARDS, boardRuns, type BoardCase } from './boards.js';
+export { GuestDevice, envState, type EnvReading, type GuestDeviceOptions } from './device.js';
 
 const runId = new Date().toISOString().replace(/[:.]/g, '-');
 

@@ -46,6 +46,11 @@ export interface MachineOptions {
   watchdog?: boolean;
   /** User networking restricted to these forwards; without any, the board has no network at all. */
   forwards?: readonly GuestForward[];
+  /**
+   * A reboot of the guest (and a QMP reset) ends QEMU instead of restarting the board
+   * (`-action reboot=shutdown`): the test reads the env on the host between boots, then starts the board again.
+   */
+  exitOnReboot?: boolean;
 }
 
 /** The qemu-system-aarch64 arguments for `options` (QMP socket at `qmpPath`). */
@@ -58,6 +63,7 @@ export function qemuArgs(options: MachineOptions, qmpPath: string): string[] {
   if (options.qemu !== undefined) args.push('-L', options.qemu.dataDir, '-display', 'none', '-audio', 'none');
   if (options.envFlashPath !== undefined) args.push('-drive', `if=pflash,unit=1,format=raw,file=${options.envFlashPath}`);
   if (options.watchdog === true) args.push('-device', 'i6300esb', '-action', 'watchdog=reset');
+  if (options.exitOnReboot === true) args.push('-action', 'reboot=shutdown');
   const forwards = options.forwards ?? [];
   if (forwards.length === 0) {
     args.push('-nic', 'none'); // no default user network: the guest reaches nothing
@@ -200,6 +206,13 @@ export class Machine {
     await this.#requireQmp().execute('quit').catch(() => undefined);
     await this.#waitExit(5_000);
     await this.kill();
+  }
+
+  /** Waits for QEMU to end by itself (a guest reboot with exitOnReboot, or a poweroff); rejects after `timeoutMs`. */
+  async waitForExit(timeoutMs: number): Promise<void> {
+    await this.#waitExit(timeoutMs);
+    if (this.#exit === undefined) throw new Error(`QEMU still runs after ${timeoutMs} ms\n${this.failureReport()}`);
+    this.#qmp?.close();
   }
 
   /** Kills QEMU (SIGKILL) if it still runs, and waits for it to end. */

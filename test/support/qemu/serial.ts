@@ -14,11 +14,16 @@ export type SerialEvent =
   | { kind: 'kernel-start'; boot: number; line: string }
   | { kind: 'kernel-cmdline'; boot: number; cmdline: string; slot: string | undefined; line: string }
   | { kind: 'kernel-panic'; boot: number; line: string }
+  | { kind: 'kernel-reboot'; boot: number; line: string }
   | { kind: 'initramfs'; boot: number; text: string; line: string }
   | { kind: 'initramfs-fatal'; boot: number; text: string; line: string }
   | { kind: 'init'; boot: number; slot: string; line: string }
   | { kind: 'init-ready'; boot: number; line: string }
-  | { kind: 'agent'; boot: number; text: string; line: string }
+  | { kind: 'agent'; boot: number; command: string; text: string; line: string }
+  | { kind: 'agent-mqtt'; boot: number; command: string; state: string; line: string }
+  | { kind: 'agent-step'; boot: number; command: string; from: string; event: string; to: string; line: string }
+  | { kind: 'agent-reboot'; boot: number; command: string; line: string }
+  | { kind: 'agent-exit'; boot: number; command: string; code: number; line: string }
   | { kind: 'guest-output'; boot: number; text: string; line: string };
 
 /** The kinds of event, for `waitFor` and filters. */
@@ -32,8 +37,12 @@ export const INIT_PREFIX = 'OTA-INIT: ';
 export const INITRAMFS_PREFIX = 'ota-initramfs: ';
 /** Prefix of the answers to commands a test types into the guest's shell (Machine.shell). */
 export const GUEST_OUTPUT_PREFIX = 'OTA-TEST: ';
-/** Prefix of lines the agent prints on the console. */
-export const AGENT_PREFIX = 'ota-agent';
+/**
+ * Lines of the agent in the guest: test/qemu-arm/guest/start.sh tags each line of `ota-agent COMMAND`
+ * as `ota-agent[COMMAND]: LINE` and its end as `ota-agent[COMMAND]: exited CODE`.
+ */
+// Anywhere in the line: the console shell's prompt (and its cursor query) may come first.
+const AGENT_LINE = /ota-agent\[([a-z-]+)\]: (.*)$/;
 
 // Kernel lines start with "[    1.234567] " when printk times are on.
 const KERNEL_TIME = /^\[\s*\d+\.\d+\]\s*/;
@@ -80,7 +89,8 @@ export class SerialParser {
     if (line.startsWith('Starting kernel')) return { kind: 'kernel-start', boot, line };
     if (line.startsWith(INITRAMFS_PREFIX)) return initramfsEvent(boot, line);
     if (line.startsWith(INIT_PREFIX)) return initEvent(boot, line);
-    if (line.startsWith(AGENT_PREFIX)) return { kind: 'agent', boot, text: line, line };
+    const agent = AGENT_LINE.exec(line);
+    if (agent?.[1] !== undefined && agent[2] !== undefined) return agentEvent(boot, agent[1], agent[2], line);
     if (line.startsWith(GUEST_OUTPUT_PREFIX)) return { kind: 'guest-output', boot, text: line.slice(GUEST_OUTPUT_PREFIX.length), line };
     const kernel = line.replace(KERNEL_TIME, '');
     if (kernel.startsWith('Kernel command line: ')) {
@@ -88,6 +98,7 @@ export class SerialParser {
       return { kind: 'kernel-cmdline', boot, cmdline, slot: slotOfCmdline(cmdline), line };
     }
     if (kernel.startsWith('Kernel panic - not syncing')) return { kind: 'kernel-panic', boot, line };
+    if (kernel.startsWith('reboot: Restarting system')) return { kind: 'kernel-reboot', boot, line };
     return undefined;
   }
 }
@@ -111,4 +122,21 @@ function initEvent(boot: number, line: string): SerialEvent | undefined {
   if (slot !== undefined) return { kind: 'init', boot, slot, line };
   if (text === 'ready') return { kind: 'init-ready', boot, line };
   return undefined;
+}
+
+/**
+ * The agent's text log lines that mark progress (agent/src/agent: `update: FROM -EVENT-> TO` from
+ * the session, `mqtt: STATE` from the daemon, `rebooting: COMMAND` before the reboot command).
+ */
+function agentEvent(boot: number, command: string, text: string, line: string): SerialEvent {
+  const exit = /^exited (\d+)$/.exec(text)?.[1];
+  if (exit !== undefined) return { kind: 'agent-exit', boot, command, code: Number(exit), line };
+  const step = /^update: (\S+) -(\S+)-> (\S+)/.exec(text);
+  if (step?.[1] !== undefined && step[2] !== undefined && step[3] !== undefined) {
+    return { kind: 'agent-step', boot, command, from: step[1], event: step[2], to: step[3], line };
+  }
+  const mqtt = /^mqtt: (\S+)/.exec(text)?.[1];
+  if (mqtt !== undefined) return { kind: 'agent-mqtt', boot, command, state: mqtt, line };
+  if (text.startsWith('rebooting: ')) return { kind: 'agent-reboot', boot, command, line };
+  return { kind: 'agent', boot, command, text, line };
 }

@@ -56,6 +56,28 @@ test('CR LF line ends, a line without its end yet, answers from the guest shell'
   ], "the shell's echo of a typed command is not its answer");
 });
 
+test('agent lines (tagged by guest/start.sh): steps, MQTT states, the reboot, exits; the shell prompt before one', () => {
+  const parser = new SerialParser();
+  const lines = [
+    'ota-agent[post-boot]: health check fleet (required): passed: MQTT round-trip',
+    'ota-agent[post-boot]: update: checking -ok-> committing',
+    'ota-agent[post-boot]: exited 0',
+    '/ # \u001b[6nota-agent[run]: mqtt: connecting',
+    'ota-agent[run]: warn: mqtt: offline',
+    'ota-agent[run]: rebooting: reboot -f',
+    '[   12.345678] reboot: Restarting system',
+  ];
+  const events = parser.push(`${lines.join('\r\n')}\r\n`);
+  assert.equal(events.map((e) => [e.kind, 'command' in e ? e.command : '']), [
+    ['agent', 'post-boot'], ['agent-step', 'post-boot'], ['agent-exit', 'post-boot'], ['agent-mqtt', 'run'], ['agent', 'run'],
+    ['agent-reboot', 'run'], ['kernel-reboot', ''],
+  ]);
+  assert.equal(events[1], { kind: 'agent-step', boot: 0, command: 'post-boot', from: 'checking', event: 'ok', to: 'committing', line: lines[1] });
+  assert.equal(events[2], { kind: 'agent-exit', boot: 0, command: 'post-boot', code: 0, line: lines[2] });
+  assert.equal(events[3], { kind: 'agent-mqtt', boot: 0, command: 'run', state: 'connecting', line: lines[3] });
+  assert.equal(events[0], { kind: 'agent', boot: 0, command: 'post-boot', text: 'health check fleet (required): passed: MQTT round-trip', line: lines[0] });
+});
+
 test('slotOfCmdline reads ota.slot= and nothing like it', () => {
   assert.is(slotOfCmdline('console=ttyAMA0 root=/dev/vda3 ota.slot=B ota.boot=4'), 'B');
   assert.is(slotOfCmdline('console=ttyAMA0 xota.slot=B'), undefined);

@@ -1,0 +1,169 @@
+/**
+ * Scenario 1, a good update, end to end on emulated arm64 with real U-Boot and the agent
+ * (the device bundle, on Debian's Node 18) in the guest: slot A gets the signed notice over
+ * MQTT from a broker on 127.0.0.1, downloads the delta from the fleet's artifact server through
+ * guestfwd, writes slot B, arms it and reboots (busybox `reboot -f`); U-Boot boots B; the
+ * post-boot health check (with its fleet round-trip) passes and commits; after a power cycle
+ * B boots again. Between boots (a guest reboot ends QEMU) the env is read on the host with
+ * fw_printenv and with our codec, and the boot-script simulator predicts each boot's slot.
+ * Both env placements: uboot.env on FAT (QEMU 7.2) and U-Boot's env in NOR flash (QEMU 10).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BOOT_VARS } from '../../agent/src/boot/index.js';
+import { MOSQUITTO } from '../support/mosquitto.js';
+import { tempDir } from '../support/tools.js';
+import {
+  GuestDevice, QEMU_BOARDS, baseSlotImage, boardRuns, ensureImage, envState, logDirFor, makeGuestRelease, openGuestFleet,
+  type BoardCase, type EnvReading, type ImageLayout, type Machine,
+} from '../support/qemu/index.js';
+
+// Generous: the 2-core CI machine runs other tests beside these, and nothing here is a timing claim.
+const STEP_TIMEOUT_MS = 90_000;
+const INSTALL_TIMEOUT_MS = 240_000;
+const temp = tempDir('ota-qemu-update-');
+const seconds = (fromMs: number, toMs = Date.now()): string => ((toMs - fromMs) / 1000).toFixed(1);
+
+/** The env the host reads between boots: fw_printenv and our codec agree, variable for variable. */
+async function readEnv(device: GuestDevice, when: string): Promise<Map<string, string>> {
+  const env: EnvReading | null = await device.readEnv();
+  if (env === null) throw new Error(`${when}: the flash is still blank`);
+  assert.equal(new Map([...env.codec].sort()), new Map([...env.fwPrintenv].sort()), `${when}: our codec reads what fw_printenv reads`);
+  return env.fwPrintenv;
+}
+
+/** Runs `body` on a started board; on failure prints where its serial log is and its last lines. */
+async function onBoard<T>(m: Machine, body: (m: Machine) => Promise<T>): Promise<T> {
+  console.log(`#   serial log: ${m.logPath}`);
+  try {
+    return await body(m);
+  } catch (err) {
+    console.log(m.failureReport());
+    throw err;
+  } finally {
+    await m.kill();
+  }
+}
+
+/** Waits for this boot's slot, its init, and a clean end of the post-boot step; returns the post-boot lines. */
+async function bootsToAgent(m: Machine, slot: string): Promise<string[]> {
+  const chosen = await m.waitFor('script-slot', { timeoutMs: STEP_TIMEOUT_MS });
+  assert.is(chosen.slot, slot, `the boot script chooses ${slot}`);
+  const cmdline = await m.waitFor('kernel-cmdline', { timeoutMs: STEP_TIMEOUT_MS });
+  assert.is(cmdline.slot, slot, 'the kernel gets ota.slot= of the chosen slot');
+  const init = await m.waitFor('init', { timeoutMs: STEP_TIMEOUT_MS });
+  assert.is(init.slot, slot, "the slot's init reads the same slot");
+  const exit = await m.waitFor('agent-exit', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'post-boot' });
+  const lines = m.events.flatMap((e) => ('command' in e && e.command === 'post-boot' ? [e.line] : []));
+  assert.is(exit.code, 0, `ota-agent post-boot exits 0:\n${lines.join('\n')}`);
+  return lines;
+}
+
+function boardSuite(c: BoardCase): void {
+  const s = suite(`update, ${c.title}`);
+  const runs = boardRuns(c, ['socat', MOSQUITTO]);
+  const skip = 'skip' in runs ? runs.skip : undefined;
+  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  let layout: ImageLayout | undefined;
+  s.before(() => {
+    if (skip !== undefined) return;
+    const started = Date.now();
+    layout = ensureImage(c.board);
+    console.log(`# ${c.board}: image ready in ${seconds(started)} s`);
+  });
+  const t = skip === undefined ? s : s.skip;
+
+  t('a good update over MQTT and HTTP: A installs release 2 into B, U-Boot boots B, health passes, commit, B stays', async () => {
+    if (layout === undefined) throw new Error(`the image of ${c.board} was not built`);
+    const started = Date.now();
+    const work = join(temp.dir, c.board);
+    const fleet = await openGuestFleet(join(work, 'fleet'));
+    try {
+      const base = baseSlotImage(layout, join(work, 'base.img'));
+      const release = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base, version: 2 });
+      const device = await GuestDevice.create({
+        layout, workDir: join(work, 'device'), logDir: (n) => logDirFor(`${c.board}-update-boot-${n}`),
+        fleet, ...(qemu === undefined ? {} : { qemu }),
+      });
+      const id = device.deviceId;
+      console.log(`# ${c.board}: fleet, release 2 and device ready in ${seconds(started)} s (broker ${fleet.broker.name})`);
+
+      // boot 1: slot A, the agent connects, takes the notice, installs, arms B and reboots
+      const timing = await onBoard(await device.boot(), async (m) => {
+        const poweredOn = Date.now();
+        const postBoot = await bootsToAgent(m, 'A');
+        assert.not.ok(postBoot.some((l) => l.includes('update:')), 'a normal boot: post-boot moves no update');
+        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
+        const connected = Date.now();
+        await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 1 && r.booted === 'A', STEP_TIMEOUT_MS);
+        await fleet.publish(release);
+        const first = await m.waitFor('agent-step', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.from === 'idle' });
+        assert.is(first.command, 'run');
+        const reboot = await m.waitFor('agent-reboot', { timeoutMs: INSTALL_TIMEOUT_MS });
+        const installed = Date.now();
+        assert.match(reboot.line, 'reboot -f');
+        await m.waitFor('kernel-reboot', { timeoutMs: STEP_TIMEOUT_MS });
+        await m.waitForExit(STEP_TIMEOUT_MS);
+        const steps = m.events.flatMap((e) => (e.kind === 'agent-step' ? [e.to] : []));
+        assert.equal(steps, ['verifying', 'installing', 'verifyingSlot', 'arming', 'rebooting'], 'the agent went through the install states in order');
+        assert.ok(m.events.some((e) => e.kind === 'agent' && e.text.includes('kind=delta')), 'the agent chose the delta');
+        return { poweredOn, connected, installed };
+      });
+      const imageBytes = statSync(release.image).size;
+      assert.ok(fleet.artifacts.bytesSent() < imageBytes / 100, `the server sent ${fleet.artifacts.bytesSent()} bytes: the delta, not the ${imageBytes}-byte image`);
+      // (`rebooting` may never leave the guest: `reboot -f` does not wait for the publish, unlike a systemd shutdown)
+      const phases = fleet.statuses(id).map((r) => r.report.phase);
+      for (const phase of ['verifying', 'installing', 'verifyingSlot', 'arming']) assert.ok(phases.includes(phase), `status document in phase ${phase} (seen ${phases.join(',')})`);
+      const armed = await readEnv(device, 'after the install');
+      assert.equal([armed.get(BOOT_VARS.order), armed.get(BOOT_VARS.left.B), armed.get(BOOT_VARS.trial)], ['B A', '3', 'B'], 'B armed for a trial boot');
+
+      // boot 2: U-Boot tries B; post-boot runs the health check (fleet round-trip) and commits
+      await onBoard(await device.boot(), async (m) => {
+        const postBoot = await bootsToAgent(m, 'B');
+        // the journal says `rebooting`: post-boot resumes into the health check, then commits
+        const steps = m.events.flatMap((e) => (e.kind === 'agent-step' && e.command === 'post-boot' ? [`${e.from}-${e.event}->${e.to}`] : []));
+        assert.equal(steps, ['checking-ok->committing', 'committing-ok->reporting', 'reporting-ok->idle'], 'post-boot checks, commits, reports');
+        assert.ok(postBoot.some((l) => l.includes('committed slot B (release 2)')), 'post-boot commits B');
+        assert.ok(postBoot.some((l) => l.includes('health check fleet (required): passed')), 'the required fleet round-trip passed');
+        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
+        assert.is(await m.shell('cat /etc/ota/version', STEP_TIMEOUT_MS), '2', 'slot B runs release 2');
+        await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 2 && r.booted === 'B', STEP_TIMEOUT_MS);
+        await m.powerCut();
+      });
+      const committed = await readEnv(device, 'after the commit');
+      assert.equal([committed.get(BOOT_VARS.order), committed.get(BOOT_VARS.left.B), committed.get(BOOT_VARS.trial)], ['B A', '3', undefined], 'B committed');
+
+      // boot 3: a power cycle; B boots again (the simulator says the same, and what the script saves)
+      const predicted = device.predictNext();
+      await onBoard(await device.boot(), async (m) => {
+        await bootsToAgent(m, 'B');
+        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
+        await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 2 && r.booted === 'B' && r.lastError === null, STEP_TIMEOUT_MS,
+          fleet.observer.seen.length);
+        await m.powerCut();
+      });
+      const after = envState(await readEnv(device, 'after boot 3'));
+      // post-boot gives the committed slot back the try the script spent
+      assert.is(predicted.state.get(BOOT_VARS.left.B), '2', 'the simulator spends a try of B');
+      assert.equal(after, new Map([...predicted.state, [BOOT_VARS.left.B, '3']]), 'real U-Boot saved what the simulator predicts (then post-boot refilled B)');
+      assert.equal(device.bootedSlots, ['A', 'B', 'B']);
+      assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
+
+      const retained = await fleet.retainedStatus(id, STEP_TIMEOUT_MS);
+      assert.ok(retained.retain, 'the status document is retained');
+      assert.equal([retained.report.version, retained.report.booted, retained.report.phase, retained.report.lastError], [2, 'B', 'idle', null]);
+      const end = Date.now();
+      console.log(`# ${c.board}: power on to agent connected ${seconds(timing.poweredOn, timing.connected)} s; notice to reboot (install) `
+        + `${seconds(timing.connected, timing.installed)} s; scenario total ${seconds(started, end)} s`);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  s.run();
+}
+
+for (const board of QEMU_BOARDS) boardSuite(board);
+process.on('exit', () => temp.cleanup());

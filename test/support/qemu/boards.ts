@@ -1,0 +1,41 @@
+/**
+ * The two emulated boards every QEMU scenario runs on, and whether each can run here:
+ * uboot.env on the FAT boot partition (Debian 12's QEMU 7.2) and U-Boot's own env in
+ * NOR flash (QEMU 10 from bookworm-backports, NOR drivers cross-built for the guest).
+ */
+import { missingTools } from '../tools.js';
+import { fetchQemu10 } from './image.js';
+import type { QemuBuild } from './machine.js';
+import { qemuSkipReason } from './skip.js';
+
+/** One board config under test, and the QEMU that runs it. */
+export interface BoardCase {
+  /** board-configs/<board>.json */
+  board: string;
+  /** Names the suite: what is special about this board. */
+  title: string;
+  /** Host tools this case needs beyond the suite's own. */
+  tools: readonly string[];
+  /** The QEMU to use: undefined for the system's, or why this case cannot run. */
+  qemu: () => QemuBuild | undefined | { reason: string };
+}
+
+/** The env placements a real board uses, on the QEMU that runs each. */
+export const QEMU_BOARDS: readonly BoardCase[] = [
+  { board: 'qemu-virt-arm64-file-env', title: 'uboot.env on FAT, QEMU 7.2', tools: [], qemu: () => undefined },
+  // the NOR flash modules for the guest are cross-built from Debian's kernel sources
+  { board: 'qemu-virt-arm64', title: 'env in NOR flash, QEMU 10', tools: ['aarch64-linux-gnu-gcc-12', 'make', 'xz'], qemu: fetchQemu10 },
+];
+
+/** Whether `c` runs here: the QEMU to use, or why not (printed). `tools` are the test's own extra needs. */
+export function boardRuns(c: BoardCase, tools: readonly string[] = []): { qemu: QemuBuild | undefined } | { skip: string } {
+  const skip = qemuSkipReason();
+  if (skip !== undefined) return { skip };
+  if (missingTools(c.title, ...c.tools, ...tools).length > 0) return { skip: 'missing tools' };
+  const q = c.qemu();
+  if (q !== undefined && 'reason' in q) {
+    console.log(`# skipping ${c.title}: ${q.reason}`);
+    return { skip: q.reason };
+  }
+  return { qemu: q };
+}
