@@ -17,7 +17,50 @@ if (tsc.status !== 0) process.exit(1);
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
+/**
+ * Modules of dependencies the device agent never runs, replaced by stubs in the bundle: mqtt.js builds its
+ * table of transports on the first connect and so runs the WebSocket client's module code (ws, readable-stream
+ * duplexes) although the agent config only accepts mqtt:// and mqtts://; its TCP and TLS transports load the
+ * SOCKS client for a proxy the device never configures; its timer picker loads a browser Web Worker timer
+ * library; `debug` sets up its namespaces and colour detection for logging nobody reads. Their module code
+ * costs an idle agent memory (bench:footprint) and nothing else uses them.
+ */
+const DEVICE_STUBS = [
+  { module: /node_modules\/mqtt\/build\/lib\/connect\/ws\.js$/, code: stubThrowing(['streamBuilder', 'browserStreamBuilder'], 'MQTT over WebSocket is not in the device bundle: use mqtt:// or mqtts://') },
+  { module: /node_modules\/mqtt\/build\/lib\/connect\/socks\.js$/, code: stubThrowing(['default'], 'a SOCKS proxy (MQTTJS_SOCKS_PROXY) is not supported by the device bundle: unset it') },
+  { module: /node_modules\/worker-timers\//, code: stubThrowing(['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'], 'worker timers are for browsers') },
+  // mqtt.js and mqtt-packet log through `debug` (DEBUG=mqttjs*): on a device the agent's own log says what happened.
+  { module: /node_modules\/debug\/src\/index\.js$/, code: 'module.exports = function debug() { return function log() {}; };\n' },
+  // fetch-blob (node-fetch) falls back to it only where globalThis.ReadableStream is missing: Node < 16.5.
+  { module: /node_modules\/web-streams-polyfill\//, code: 'throw new Error("ota-agent: the web streams polyfill is not in the device bundle: Node 18+ has web streams");\n' },
+];
+
+/** CommonJS source whose `names` exports throw `message` when called. */
+function stubThrowing(names, message) {
+  const fn = `function () { throw new Error(${JSON.stringify(`ota-agent: ${message}`)}); }`;
+  return `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n${names.map((n) => `exports.${n} = ${fn};`).join('\n')}\n`;
+}
+
+/**
+ * Packages the device takes from Node itself: readable-stream is a userland copy of Node's streams (for
+ * browsers) that mqtt.js and bl load at start; on Node 18+ `node:stream` is the same API, already in memory.
+ */
+const FROM_NODE = { 'readable-stream': 'node:stream' };
+
+/** The esbuild plugin that swaps DEVICE_STUBS in at load time and FROM_NODE at resolve time. */
+const deviceStubs = {
+  name: 'device-stubs',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${Object.keys(FROM_NODE).join('|')})$`) }, (args) => ({ path: FROM_NODE[args.path], external: true }));
+    b.onLoad({ filter: /node_modules[\\/](mqtt|worker-timers|web-streams-polyfill|debug)[\\/]/ }, (args) => {
+      const stub = DEVICE_STUBS.find((s) => s.module.test(args.path.replaceAll('\\', '/')));
+      return stub === undefined ? undefined : { contents: stub.code, loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
+  plugins: [deviceStubs],
   entryPoints: [join(root, 'bin', 'ota-agent.js')],
   outfile: join(out, 'ota-agent.mjs'),
   bundle: true,

@@ -15,7 +15,7 @@ import { connect, type MqttClient } from 'mqtt';
 import {
   Refusal, audienceIncludes, isRefusal, readNotice, readRelease, readRollout, type ReleaseMetadata, type RolloutMetadata,
 } from '../../agent/src/formats/index.js';
-import { Backoff, DEFAULT_BACKOFF, statusDocument, topicsFor, type BackoffOptions, type Topics } from '../../agent/src/transport/index.js';
+import { Backoff, DEFAULT_BACKOFF, statusDocument, topicsFor, type BackoffOptions, type LastUpdateStatus, type Topics } from '../../agent/src/transport/index.js';
 import { loadRoot, verifyNotice, type TrustState, type TrustedRoot } from '../../agent/src/trust/index.js';
 
 /** How the simulated devices behave. */
@@ -71,6 +71,7 @@ export class SimDevice {
   private phase = 'idle';
   private progress: number | null = null;
   private lastError: string | null = null;
+  private lastUpdate: LastUpdateStatus | null = null;
   private seq = 0;
   private client: MqttClient | undefined;
   private readonly topics: Topics;
@@ -173,7 +174,9 @@ export class SimDevice {
       if (this.spec.fail === true) {
         this.lastError = `health check failed: required check "fleet" timed out (release ${version} reverted)`;
         this.trust = { ...this.trust, failedVersions: [...this.trust.failedVersions, version] };
+        this.lastUpdate = { outcome: 'reverted', version: String(version) };
       } else {
+        this.lastUpdate = { outcome: 'installed', version: String(version) };
         this.version = version;
         this.lastError = null;
         this.trust = { ...this.trust, installedVersion: version };
@@ -194,7 +197,7 @@ export class SimDevice {
     const c = this.client;
     if (c === undefined || !c.connected) return;
     const doc = statusDocument({
-      version: String(this.version), slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
+      version: String(this.version), hardware: this.o.hardware, lastUpdate: this.lastUpdate, slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,
     }, this.spec.deviceId, ++this.seq, new Date(this.now()));
     c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true });

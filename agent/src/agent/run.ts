@@ -9,7 +9,7 @@ import type { CliContext } from '../cli/framework.js';
 import { OtaError, describe } from '../errors/index.js';
 import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
-import { Transport } from '../transport/index.js';
+import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { StatusFields } from '../transport/index.js';
 import { configuredSource } from './artifacts.js';
 import { retryingProbe } from './fleet.js';
@@ -32,8 +32,9 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   const s = await deviceStatus(o.device, record);
   const slotWord = (n: 'A' | 'B'): string => s.slots[n].state === 'trying' ? 'trial' : s.slots[n].state;
   return {
-    version: s.version === null ? 'unknown' : String(s.version), slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
-    phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null, bootId: id,
+    version: s.version === null ? 'unknown' : String(s.version), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
+    phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
+    lastUpdate: s.lastUpdate === null ? null : { outcome: s.lastUpdate.outcome, version: s.lastUpdate.version }, bootId: id,
   };
 }
 
@@ -44,7 +45,9 @@ const PROGRESS_STEPS = 20;
 export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMode): Promise<void> {
   const mqtt = o.config.mqtt;
   if (mqtt === undefined) throw new OtaError('CONFIG_INVALID', `agent config ${o.config.source}: run needs an mqtt section (an offline device takes updates with ota-agent install)`);
-  const transport = new Transport(mqtt);
+  // The rollout document is resynced from the artifact mirrors after every connect; a device without mirrors takes MQTT's word.
+  const resync = o.config.artifactUrls.length === 0 ? undefined : new HttpRolloutResync({ baseUrls: o.config.artifactUrls, hardware: o.config.hardware });
+  const transport = new Transport(mqtt, resync === undefined ? {} : { resync });
   const id = await bootId();
   let progress: number | null = null;
   const session: Session = new Session(o.device, {
@@ -83,6 +86,7 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
   });
   transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));
+  transport.on('resynced', (r) => { if (!r.found) o.log.info('rollout resync: the fleet\'s server has no current rollout document'); });
   transport.on('notice', (m) => {
     void inbox.offer(m.payload).then((what) => o.log.info(`notice from ${m.source}: ${what}`));
   });

@@ -3,7 +3,6 @@
  * resolves with a short detail when the check passes and throws when it fails;
  * each honours the AbortSignal that fires at the health deadline.
  */
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -27,17 +26,23 @@ export interface FleetProbe {
 
 const STDERR_TAIL_BYTES = 512;
 
-/** The real command runner: spawn, no shell, stdout discarded, stderr tail kept, SIGKILL on abort. */
-export const spawnCommand: CommandRunner = (argv, signal) => new Promise((resolve, reject) => {
-  const [command, ...args] = argv;
-  if (command === undefined) { reject(new OtaError('HEALTH_COMMAND', 'empty command')); return; }
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
-  let tail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => { tail = (tail + chunk).slice(-STDERR_TAIL_BYTES); });
-  child.on('error', (err) => reject(new OtaError('HEALTH_COMMAND', `run ${command}: ${describe(err)}`, { cause: err })));
-  child.on('close', (code) => resolve({ exitCode: code, stderrTail: tail.trim() }));
-});
+/**
+ * The real command runner: spawn, no shell, stdout discarded, stderr tail kept, SIGKILL on abort.
+ * node:child_process (and the dgram module it pulls in) is loaded at the first command: an idle agent runs none.
+ */
+export const spawnCommand: CommandRunner = async (argv, signal) => {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const [command, ...args] = argv;
+    if (command === undefined) { reject(new OtaError('HEALTH_COMMAND', 'empty command')); return; }
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], signal, killSignal: 'SIGKILL' });
+    let tail = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => { tail = (tail + chunk).slice(-STDERR_TAIL_BYTES); });
+    child.on('error', (err) => reject(new OtaError('HEALTH_COMMAND', `run ${command}: ${describe(err)}`, { cause: err })));
+    child.on('close', (code) => resolve({ exitCode: code, stderrTail: tail.trim() }));
+  });
+};
 
 /** Pass when the command exits 0. */
 export async function probeCommand(run: CommandRunner, argv: readonly string[], signal: AbortSignal): Promise<string> {

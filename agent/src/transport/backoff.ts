@@ -36,6 +36,9 @@ export class Backoff {
   /** The number of the next retry (0-based). */
   get attempts(): number { return this.attempt; }
 
+  /** Forget past failures (the retried work succeeded). */
+  reset(): void { this.attempt = 0; this.upSinceMs = undefined; }
+
   /** A connection was established. */
   connected(): void { this.upSinceMs = this.nowMs(); }
 

@@ -4,8 +4,9 @@
  * close, including a CONNACK refusal (mqtt.js gives up there). After every
  * connect: subscribe, announce `online` (the LWT says `offline`), republish the
  * latest status, and resync the rollout document over HTTPS (brokers lose
- * retained messages). Bounded: one client, one retry timer, the latest status,
- * one pending entry per running round-trip.
+ * retained messages; a failed resync is retried with the same full-jitter
+ * backoff while connected). Bounded: one client, one reconnect timer, one resync
+ * (and its retry timer), the latest status, one pending entry per running round-trip.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -59,6 +60,8 @@ export interface TransportEvents {
   notice: [NoticeMessage];
   /** Something went wrong that the transport handled (a publish failed, the resync failed). */
   warning: [string];
+  /** A resync finished: `found` says whether the fleet's server had a current document. */
+  resynced: [{ readonly found: boolean }];
 }
 
 const realClock: TransportClock = {
@@ -80,7 +83,9 @@ export class Transport extends EventEmitter<TransportEvents> {
   private client: MqttClient | undefined;
   private cancelRetry: (() => void) | undefined;
   private resyncing: AbortController | undefined;
+  private cancelResyncRetry: (() => void) | undefined;
   private readonly backoff: Backoff;
+  private readonly resyncBackoff: Backoff;
   private readonly clock: TransportClock;
   private status: StatusFields | undefined;
   private statusSeq = 0;
@@ -91,6 +96,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.topics = topicsFor(config.deviceId, config.hardware);
     this.clock = deps.clock ?? realClock;
     this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
+    this.resyncBackoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
   }
 
   /** How the connection stands now. */
@@ -107,7 +113,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.setState({ kind: 'stopped' });
     this.cancelRetry?.();
     this.cancelRetry = undefined;
-    this.resyncing?.abort();
+    this.stopResync();
     const client = this.client;
     this.client = undefined;
     if (client === undefined) return;
@@ -201,15 +207,32 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.resync();
   }
 
+  /** Fetch the current rollout document; on failure try again after a backoff delay, while this connection lasts. */
   private resync(): void {
     const resync = this.deps.resync;
     if (resync === undefined) return;
-    this.resyncing?.abort();
+    this.stopResync();
     const controller = new AbortController();
     this.resyncing = controller;
     resync.fetchCurrent(controller.signal).then((payload) => {
-      if (payload !== undefined && !controller.signal.aborted) this.emit('notice', { source: 'resync', payload });
-    }, (err: unknown) => this.emit('warning', `rollout resync over HTTPS failed: ${describe(err)}`));
+      if (controller.signal.aborted) return;
+      this.resyncBackoff.reset();
+      this.emit('resynced', { found: payload !== undefined });
+      if (payload !== undefined) this.emit('notice', { source: 'resync', payload });
+    }, (err: unknown) => {
+      if (controller.signal.aborted) return;
+      const delayMs = this.resyncBackoff.nextDelayMs();
+      this.emit('warning', `rollout resync over HTTPS failed: ${describe(err)}; retrying in ${delayMs} ms`);
+      this.cancelResyncRetry = this.clock.schedule(() => { this.cancelResyncRetry = undefined; this.resync(); }, delayMs);
+    });
+  }
+
+  /** Abort a running resync and its pending retry (the connection closed, or a new resync starts). */
+  private stopResync(): void {
+    this.resyncing?.abort();
+    this.resyncing = undefined;
+    this.cancelResyncRetry?.();
+    this.cancelResyncRetry = undefined;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -222,7 +245,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   private onClose(client: MqttClient, lastError: string): void {
     if (client !== this.client) return;
     this.client = undefined;
-    this.resyncing?.abort();
+    this.stopResync();
     client.end(true);
     this.retry(lastError);
   }

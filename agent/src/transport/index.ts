@@ -1,6 +1,7 @@
 /**
  * MQTT transport: connection with our own full-jitter reconnect, retained status,
- * LWT, notices in, the health round-trip, and the topic layout (docs/mqtt.md).
+ * LWT, notices in (MQTT, and the HTTPS resync after every connect), the health
+ * round-trip, and the topic layout (docs/mqtt.md).
  */
 export { Transport } from './client.js';
 export type { ConnectionState, NoticeMessage, RolloutResync, TransportClock, TransportDeps, TransportEvents } from './client.js';
@@ -9,6 +10,8 @@ export type { TransportConfig, TlsFiles } from './config.js';
 export { Backoff, DEFAULT_BACKOFF, fullJitterDelayMs } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { statusDocument } from './status.js';
-export type { StatusDocument, StatusFields } from './status.js';
+export type { LastUpdateStatus, StatusDocument, StatusFields } from './status.js';
 export { topicsFor, TOPIC_ROOT } from './topics.js';
+export { HttpRolloutResync, MAX_ROLLOUT_DOCUMENT_BYTES, nodeGet, rolloutDocumentPath } from './resync.js';
+export type { HttpGet, HttpResyncOptions } from './resync.js';
 export type { Topics } from './topics.js';

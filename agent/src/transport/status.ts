@@ -4,10 +4,20 @@
  * documents by `bootId` then `seq`) and the time; the rest comes from the agent.
  */
 
+/** The last update that reached rest: how it ended and which release it was about. */
+export interface LastUpdateStatus {
+  /** The machine's recorded outcome (`installed` = committed, `reverted`, `failed`). */
+  readonly outcome: string;
+  /** The release version as the notice gave it; null when the update never got that far. */
+  readonly version: string | null;
+}
+
 /** What the agent reports. */
 export interface StatusFields {
   /** The committed (or running) release version. */
   readonly version: string;
+  /** The device's hardware type (the rollout topic it listens on). */
+  readonly hardware: string;
   /** Slot name -> state (`good`, `trial`, `bad`). */
   readonly slots: Readonly<Record<string, string>>;
   readonly booted: string;
@@ -16,6 +26,8 @@ export interface StatusFields {
   /** Install progress 0..1, or null when no install runs. */
   readonly progress: number | null;
   readonly lastError: string | null;
+  /** The last update that reached rest (the same as `ota-agent status --json`), null before the first. */
+  readonly lastUpdate: LastUpdateStatus | null;
   /** The kernel's boot id (/proc/sys/kernel/random/boot_id). */
   readonly bootId: string;
 }

@@ -3,6 +3,8 @@
  * fetch it (optionally copying it into the directory an artifact server serves,
  * then checking it over HTTP with a one-byte Range request), then publish the
  * signed notice retained on each hardware's rollout topic, or to named devices.
+ * With a served directory, the notice also goes to `<dir>/rollout/<hardware>.json`,
+ * where devices resync it over HTTPS after every reconnect (brokers lose retained messages).
  * Mirror URLs live in the device config (`artifacts.urls`), not in the notice:
  * the notice carries signed relative paths only, so moving artifacts to another
  * CDN never needs a re-signature.
@@ -12,9 +14,9 @@ import { dirname, join } from 'node:path';
 import fetch from 'node-fetch';
 import type { MqttClient } from 'mqtt';
 import { OtaError, describe } from '../../../agent/src/errors/index.js';
-import { readFileIfExists } from '../../../agent/src/durable/index.js';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { readNotice, readRelease, readSignedFile, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
-import { topicsFor } from '../../../agent/src/transport/index.js';
+import { rolloutDocumentPath, topicsFor } from '../../../agent/src/transport/index.js';
 
 /** A release directory's signed release and notice. */
 export interface ReleaseFiles {
@@ -86,4 +88,20 @@ export function noticeTopics(release: ReleaseMetadata, devices: readonly string[
 /** Publish the notice at QoS 1 on each topic. */
 export async function publishNotice(client: MqttClient, notice: Uint8Array, topics: readonly { topic: string; retain: boolean }[]): Promise<void> {
   for (const t of topics) await client.publishAsync(t.topic, Buffer.from(notice), { qos: 1, retain: t.retain });
+}
+
+/**
+ * Write `notice` as the current rollout document of each of `hardware` under `root` (an artifact server's
+ * directory), atomically: a device fetching it during the write gets the old document or the new one.
+ * Returns the paths written, relative to `root`.
+ */
+export async function serveRolloutDocument(root: string, hardware: readonly string[], notice: Uint8Array): Promise<string[]> {
+  const written: string[] = [];
+  for (const hw of hardware) {
+    const path = rolloutDocumentPath(hw);
+    await fsp.mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFileAtomic(join(root, path), notice);
+    written.push(path);
+  }
+  return written;
 }

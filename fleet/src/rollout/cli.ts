@@ -91,6 +91,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('id', { type: 'string', describe: 'rollout id (default r<version>-<random>)' })
       .option('rollout-expires', { type: 'string', default: '7d', describe: 'lifetime of each signed rollout document (re-signed at half)' })
       .option('spread', { type: 'string', default: '0', describe: 'window over which a stage\'s devices start downloading' })
+      .option('serve-dir', { type: 'string', describe: 'directory the artifact server serves (ota-fleet serve --artifacts): each signed stage is also written there as rollout/<hardware>.json, which devices fetch after every reconnect' })
       .option('detach', { type: 'boolean', default: false, describe: 'publish the first stage and exit; continue with rollout run' }),
     async (a) => {
       const stateFile = file(a.state);
@@ -101,6 +102,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
           minDevices: a['min-devices'], soakMs: durationOrZeroMs(a.soak, '--soak'),
         },
         ...(a.id === undefined ? {} : { rolloutId: a.id }),
+        ...(a['serve-dir'] === undefined ? {} : { servedDir: file(a['serve-dir']) }),
         rolloutLifetimeMs: parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds: durationOrZeroMs(a.spread, '--spread') / 1000,
         settleMs: a['settle-ms'], nowMs: ctx.now().getTime(),
       });

@@ -2,13 +2,15 @@
  * The rollout controller: each step takes the operator's pending request, plans
  * with the pure planner over the devices' status documents, saves the new state,
  * then makes the wire match it (signs a rollout document for the staged cohort
- * and publishes it retained on every hardware's rollout topic). Saving before
+ * and publishes it retained on every hardware's rollout topic, and, with a
+ * served directory, as `rollout/<hardware>.json` there). Saving before
  * publishing, and publishing whatever the saved state says is missing, is what
  * lets the controller be killed at any point and restarted.
  */
 import type { MqttClient } from 'mqtt';
 import { topicsFor } from '../../../agent/src/transport/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
+import { serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
 import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
@@ -21,6 +23,8 @@ export interface StepPorts {
   sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array }>;
   /** Publish retained, QoS 1. */
   publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
+  /** Write the document under `dir`, where the artifact server serves it to the devices' resync. */
+  serveDocument(dir: string, hardware: readonly string[], bytes: Uint8Array): Promise<void>;
   nowMs(): number;
   log(line: string): void;
 }
@@ -95,6 +99,7 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
 }
 
 async function publishEverywhere(s: ControllerState, bytes: Uint8Array, ports: StepPorts): Promise<void> {
+  if (s.servedDir !== undefined) await ports.serveDocument(s.servedDir, s.hardware, bytes);
   for (const hw of s.hardware) await ports.publishRetained(topicsFor('fleet', hw).rollout, bytes);
 }
 
@@ -106,6 +111,7 @@ export function realPorts(file: string, client: MqttClient, log: (line: string) 
       devices: [], cohorts: [], stage: { rollout: s.rollout.rolloutId, ppm }, expiresMs: now + s.rolloutLifetimeMs, spreadSeconds: s.spreadSeconds, nowMs: now,
     }),
     publishRetained: async (topic, bytes) => { await client.publishAsync(topic, Buffer.from(bytes), { qos: 1, retain: true }); },
+    serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes); },
   };
 }
 

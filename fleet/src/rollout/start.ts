@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly spreadSeconds: number;
   readonly settleMs: number;
   readonly nowMs: number;
+  /** The artifact server's directory: each signed stage is also written there as `rollout/<hardware>.json`. */
+  readonly servedDir?: string;
 }
 
 /** The release's version and hardware, from its signed metadata. */
@@ -66,6 +68,7 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
     hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
+    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }),
   };
   await saveState(o.stateFile, state);
   return state;

@@ -31,6 +31,8 @@ export interface ControllerState {
   readonly published: { readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number } | null;
   readonly tracking: Tracking;
   readonly tally: StageTally;
+  /** The artifact server's directory: each published document is also written there as `rollout/<hardware>.json` (the devices' HTTPS resync). */
+  readonly servedDir?: string;
 }
 
 /** An operator's request, left in FILE.control. */
@@ -126,7 +128,10 @@ function readState(v: unknown): ControllerState {
   const stages = p['stagesPercent'];
   if (!Array.isArray(stages) || !stages.every((x): x is number => typeof x === 'number')) throw new Error('policy.stagesPercent must be numbers');
   const pub = o['published'];
+  const served = o['servedDir'];
+  if (served !== undefined && typeof served !== 'string') throw new Error('servedDir must be a string');
   return {
+    ...(served === undefined ? {} : { servedDir: served }),
     format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
     protocolVersion: pv === 5 ? 5 : 4, hardware,
     policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },

@@ -1,6 +1,7 @@
 /**
  * The artifact server of the embedded default: a directory over HTTP with what
- * a resumable downloader needs (Range, strong ETag, Last-Modified, If-Range).
+ * a resumable downloader needs (Range, strong ETag, Last-Modified, If-Range), and
+ * If-None-Match (304) for the devices' resync of `rollout/<hardware>.json`.
  * Production puts artifacts on any HTTP server or CDN with Range support.
  */
 import { createReadStream, promises as fsp, type Stats } from 'node:fs';
@@ -64,6 +65,10 @@ async function handle(base: string, req: http.IncomingMessage, res: http.ServerR
     'Content-Type': 'application/octet-stream',
     'Cache-Control': 'no-transform',
   };
+  if (matchesNoneMatch(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, { ETag: etag, 'Cache-Control': 'no-cache' }).end();
+    return;
+  }
   const rangeHeader = req.headers.range;
   const ifRange = req.headers['if-range'];
   const useRange = rangeHeader !== undefined && (ifRange === undefined || ifRange === etag || ifRange === headers['Last-Modified']);
@@ -89,6 +94,12 @@ async function handle(base: string, req: http.IncomingMessage, res: http.ServerR
   stream.on('data', (chunk) => count(chunk.length));
   stream.on('error', () => res.destroy());
   stream.pipe(res);
+}
+
+/** True when an If-None-Match header names `etag` (or `*`): the client holds the current representation. */
+function matchesNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((t) => { const v = t.trim(); return v === '*' || v === etag || v === `W/${etag}`; });
 }
 
 /** The path of `urlPath` under `base`, or undefined when it escapes it. */

@@ -64,6 +64,8 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
       assert.ok(typeof published === 'object' && published !== null);
       const pub = Object.fromEntries(Object.entries(published));
       assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
+      assert.equal([pub['hardware'], pub['lastUpdate']], [armed['hardware'], armed['lastUpdate']]);
+      assert.equal([pub['hardware'], pub['lastUpdate']], ['sim-board', null]);
 
       const boot = await agentOk(t.dir, '--config', 'dev/agent.json', 'sim', 'boot');
       assert.match(boot.stdout, 'health check fleet (required): passed');
@@ -117,6 +119,13 @@ it('one daemon on a simulated device: a failing required check reverts and repor
       assert.match(committed.text, '"booted":"B"');
       const s = await statusJson(t.dir, 'dev/agent.json');
       assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: '3', error: null }]);
+      // The retained document says what status --json says: hardware, and the last update's outcome and release.
+      const published: unknown = JSON.parse(committed.text);
+      assert.ok(typeof published === 'object' && published !== null);
+      assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3' }]);
+      const revertedDoc: unknown = JSON.parse(reverted.text);
+      assert.ok(typeof revertedDoc === 'object' && revertedDoc !== null);
+      assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2' });
 
       const from = observer.seen.length;
       daemon.term();
@@ -131,6 +140,55 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   } finally {
     daemon?.kill();
     await observer.close();
+    await broker.stop();
+    t.cleanup();
+  }
+});
+
+it('the broker loses the retained rollout notice (restart without persistence): the daemon installs it from the HTTPS resync', async () => {
+  const t = tempDir();
+  const broker = await startMosquitto();
+  let daemon: ReturnType<typeof runBin> | undefined;
+  let observer: Observer | undefined;
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 1024 * 1024);
+    patchImage(t.dir, 'v1.img', 'v2.img', 7000, 'two');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+    const served = join(t.dir, 'served');
+    const server = await serveArtifacts(served);
+    try {
+      const pub = await fleetOk(t.dir, 'publish', '--release', 'rel2', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served');
+      assert.match(pub.stdout, 'wrote rollout/sim-board.json');
+      const notice = readFileSync(join(t.dir, 'rel2/notice.json'));
+      assert.ok(readFileSync(join(served, 'rollout/sim-board.json')).equals(notice), 'the served document is the published notice');
+      observer = await Observer.open(broker.url, 'ota/v1/rollout/#');
+      await observer.waitFor((m) => m.topic === 'ota/v1/rollout/sim-board' && m.retain);
+      await observer.close();
+      await broker.kill();
+      await broker.restart();
+      // Retained messages come right after the SUBACK: once our own marker is back, none was kept.
+      observer = await Observer.open(broker.url, 'ota/v1/rollout/#');
+      await observer.publish('ota/v1/rollout/marker', 'x');
+      await observer.waitFor((m) => m.topic === 'ota/v1/rollout/marker');
+      assert.not.ok(observer.seen.some((m) => m.topic === 'ota/v1/rollout/sim-board'), 'the restarted broker has no retained notice');
+
+      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
+        '--mqtt-url', broker.url, '--artifacts-url', server.url);
+      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+      const run = await daemon.exited;
+      assert.is(run.code, 0, run.out);
+      assert.match(run.out, 'notice from resync: started');
+      assert.not.match(run.out, 'notice from rollout');
+      assert.match(run.out, 'armed a trial boot of slot B');
+      const armed = await statusJson(t.dir, 'dev/agent.json');
+      assert.equal([armed['primary'], armed['phase']], ['B', 'rebooting']);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    daemon?.kill();
+    await observer?.close();
     await broker.stop();
     t.cleanup();
   }

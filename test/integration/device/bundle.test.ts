@@ -23,6 +23,9 @@ test('the device bundle is one file under 1 MiB with no fleet or dev code', () =
   const inputs = Object.keys((meta as { inputs: Record<string, unknown> }).inputs);
   assert.ok(inputs.some((p) => p.includes('agent/src/cli')), 'the agent CLI is in');
   assert.equal(inputs.filter((p) => p.includes('fleet/') || p.includes('node_modules/aedes')), []);
+  // What a device never runs is left out (scripts/build-device.mjs): WebSocket and SOCKS transports, the userland streams.
+  assert.equal(inputs.filter((p) => /node_modules\/(ws|socks|ip-address|readable-stream)\//.test(p)), []);
+  assert.ok(inputs.some((p) => p.includes('node_modules/mqtt/')), 'mqtt.js is in');
 });
 
 test('the bundle runs on the Node.js of this machine', () => {

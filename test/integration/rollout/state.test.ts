@@ -6,12 +6,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   claimLock, liveController, loadState, requestControl, saveState, startRollout, stateFiles, step, takeControl,
   type ControllerState, type RolloutPolicy, type StepPorts,
 } from '../../../fleet/src/rollout/index.js';
+import { serveRolloutDocument } from '../../../fleet/src/publish/index.js';
 import { tempDir } from '../../support/tools.js';
 
 /** The error `p` rejects with (fails the test when it resolves). */
@@ -87,7 +88,8 @@ test('a publish that fails after the state was saved is redone by the next step'
   const t = tempDir();
   try {
     const file = join(t.dir, 'rollout.json');
-    await saveState(file, fresh());
+    const served = join(t.dir, 'served');
+    await saveState(file, { ...fresh(), servedDir: served });
     const published: number[] = [];
     let fail = true;
     let version = 10;
@@ -99,6 +101,7 @@ test('a publish that fails after the state was saved is redone by the next step'
         published.push(Number(Buffer.from(bytes).toString()));
         return Promise.resolve();
       },
+      serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes); },
     };
     assert.match(await rejection(step(file, await loadState(file), [], ports)), /broker gone/);
     assert.is((await loadState(file)).published, null, 'nothing is recorded as published');
@@ -107,6 +110,7 @@ test('a publish that fails after the state was saved is redone by the next step'
     const s = await step(file, await loadState(file), [], ports);
     assert.equal(published, [0], 'the abort is published: the halt, targeting nobody');
     assert.equal([s.rollout.status, s.published?.ppm, s.published?.rolloutVersion], ['aborted', 0, 12]);
+    for (const hw of s.hardware) assert.is(readFileSync(join(served, 'rollout', `${hw}.json`), 'utf8'), '0', `the served rollout/${hw}.json is the published halt`);
     assert.equal(await loadState(file), s);
   } finally {
     t.cleanup();

@@ -81,4 +81,14 @@ test('methods other than GET and HEAD are refused', async () => {
   assert.is((await get(`${server.url}delta.bin`, {}, 'PUT')).status, 405);
 });
 
+test('If-None-Match with the current ETag (or *) answers 304 without a body; another ETag gets the file', async () => {
+  const etag = String((await get(`${server.url}delta.bin`)).headers.etag);
+  for (const match of [etag, `"other", ${etag}`, '*']) {
+    const r = await get(`${server.url}delta.bin`, { 'If-None-Match': match });
+    assert.equal([r.status, r.body.length, r.headers.etag], [304, 0, etag], match);
+  }
+  const changed = await get(`${server.url}delta.bin`, { 'If-None-Match': '"other"' });
+  assert.equal([changed.status, changed.body.length], [200, data.length]);
+});
+
 test.run();

@@ -18,7 +18,7 @@ const skip = !haveMosquitto() && missingTools('MQTT transport tests', 'mosquitto
 let broker: Broker;
 const open: Transport[] = [];
 const BACKOFF = { baseMs: 40, capMs: 400, stableAfterMs: 60_000 };
-const status: StatusFields = { version: '1.0.0', slots: { A: 'good', B: 'bad' }, booted: 'A', phase: 'idle', progress: null, lastError: null, bootId: 'boot-1' };
+const status: StatusFields = { version: '1.0.0', hardware: 'hw', slots: { A: 'good', B: 'bad' }, booted: 'A', phase: 'idle', progress: null, lastError: null, lastUpdate: null, bootId: 'boot-1' };
 
 function device(deviceId: string, extra: Record<string, unknown> = {}, deps: TransportDeps = {}): Transport {
   const t = new Transport(parseTransportConfig({ url: broker.url, deviceId, hardware: 'test-board', backoff: BACKOFF, connectTimeoutMs: 2000, ...extra }), deps);
@@ -84,6 +84,31 @@ it('the LWT says offline when the device process is killed', async () => {
     child.kill('SIGKILL');
     await o.waitFor((m) => m.topic === 'ota/v1/dev-lwt/availability' && m.text === 'offline', 10_000, from);
   } finally { child.kill('SIGKILL'); await o.close(); }
+});
+
+it('a failed resync is retried with backoff while connected, and its document arrives as a resync notice', async () => {
+  let calls = 0;
+  const t = device('dev-resync', {}, {
+    random: () => 0.5,
+    resync: {
+      fetchCurrent: async () => {
+        calls++;
+        if (calls < 3) throw new Error(`mirror down (${calls})`);
+        return Buffer.from('current rollout');
+      },
+    },
+  });
+  const warnings: string[] = [];
+  t.on('warning', (w) => warnings.push(w));
+  const notice = new Promise<NoticeMessage>((resolve) => t.once('notice', resolve));
+  t.start();
+  const got = await notice;
+  assert.equal([got.source, Buffer.from(got.payload).toString()], ['resync', 'current rollout']);
+  assert.is(calls, 3);
+  assert.equal(warnings, [
+    'rollout resync over HTTPS failed: mirror down (1); retrying in 20 ms',
+    'rollout resync over HTTPS failed: mirror down (2); retrying in 40 ms',
+  ], 'full-jitter backoff: random() * base * 2^attempt');
 });
 
 it('reconnects with full-jitter backoff after the broker dies, republishes status, resyncs each time', async () => {

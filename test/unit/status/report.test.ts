@@ -4,13 +4,19 @@ import { statusDocument } from '../../../agent/src/transport/index.js';
 import { deviceOfTopic, deviceRows, formatTable, parseStatus, versionOf } from '../../../fleet/src/status/index.js';
 
 const doc = (over: Record<string, unknown> = {}): Buffer => Buffer.from(JSON.stringify({
-  ...statusDocument({ version: '7', slots: { A: 'good', B: 'trial' }, booted: 'B', phase: 'installing', progress: 0.25, lastError: null, bootId: 'x' }, 'dev-1', 3, new Date(0)),
+  ...statusDocument({
+    version: '7', hardware: 'hw-1', slots: { A: 'good', B: 'trial' }, booted: 'B', phase: 'installing', progress: 0.25, lastError: null,
+    lastUpdate: { outcome: 'reverted', version: '6' }, bootId: 'x',
+  }, 'dev-1', 3, new Date(0)),
   ...over,
 }));
 
 test('the agent\'s status document reads back field for field', () => {
   const r = parseStatus('dev-1', doc());
   assert.equal([r.deviceId, r.version, r.phase, r.progress, r.booted, r.seq, r.lastError], ['dev-1', 7, 'installing', 0.25, 'B', 3, null]);
+  assert.equal([r.hardware, r.lastUpdate], ['hw-1', { outcome: 'reverted', version: 6 }]);
+  const first = parseStatus('dev-1', doc({ lastUpdate: null }));
+  assert.ok(!('lastUpdate' in first), 'a device that never updated reports lastUpdate null: no last update');
   assert.is(parseStatus('dev-1', doc({ version: 'unknown' })).version, null);
   assert.equal(parseStatus('dev-1', doc({ lastUpdate: { outcome: 'reverted', version: '7' }, hardware: 'hw' })).lastUpdate, { outcome: 'reverted', version: 7 });
 });
