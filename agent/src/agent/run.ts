@@ -40,6 +40,8 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
 
 /** The status document reports install progress in steps of 1/PROGRESS_STEPS (bounded publishing). */
 const PROGRESS_STEPS = 20;
+/** How long a reboot waits for the broker to acknowledge the last status document. */
+const STATUS_FLUSH_MS = 3000;
 
 /** Run until `ctx.signal` fires or the agent reboots the device. */
 export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMode): Promise<void> {
@@ -59,6 +61,11 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
       if (next === progress) return;
       progress = next;
       void publish();
+    },
+    // The rebooting document is queued by onTransition: see it acknowledged before the reboot command runs.
+    beforeReboot: async () => {
+      await publishing;
+      if (!await transport.flushStatus(STATUS_FLUSH_MS)) o.log.warn(`status: the broker did not acknowledge the last document within ${STATUS_FLUSH_MS} ms; rebooting anyway`);
     },
   }, ctx.signal);
   // One publish at a time, in order: a slow snapshot never overwrites a newer one.

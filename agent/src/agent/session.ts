@@ -27,6 +27,8 @@ export type SessionOptions = Omit<PortOptions, 'reboot'> & {
   readonly rebootMode: RebootMode;
   /** Called after every transition with the state entered (the daemon publishes its status document here). */
   readonly onTransition?: (to: State) => void;
+  /** Runs before the reboot command of a `device` reboot (the daemon flushes its last status document). */
+  readonly beforeReboot?: () => Promise<void>;
 };
 
 /** A machine bound to a device, stoppable by a reboot or by `signal`. */
@@ -77,6 +79,7 @@ export class Session {
     }
     this.rebootRequested = true;
     if (this.options.rebootMode === 'device') {
+      await this.options.beforeReboot?.();
       this.options.log.info(`rebooting: ${config.rebootCommand.join(' ')}`);
       const r = await spawnCommand(config.rebootCommand, new AbortController().signal);
       if (r.exitCode !== 0) throw new OtaError('REBOOT_FAILED', `reboot command ${config.rebootCommand.join(' ')} exited ${String(r.exitCode)}: ${r.stderrTail}`);

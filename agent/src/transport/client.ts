@@ -89,6 +89,8 @@ export class Transport extends EventEmitter<TransportEvents> {
   private readonly clock: TransportClock;
   private status: StatusFields | undefined;
   private statusSeq = 0;
+  /** Settles when the broker acknowledged (or refused) the last status document sent. */
+  private statusSent: Promise<void> = Promise.resolve();
   private readonly pings = new Map<string, () => void>();
 
   constructor(private readonly config: TransportConfig, private readonly deps: TransportDeps = {}) {
@@ -261,9 +263,26 @@ export class Transport extends EventEmitter<TransportEvents> {
     const client = this.client;
     if (this.status === undefined || client === undefined || this.state.kind !== 'connected') return;
     const doc = statusDocument(this.status, this.config.deviceId, ++this.statusSeq, new Date(this.clock.nowMs()));
-    client.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => {
-      if (err !== undefined && err !== null) this.emit('warning', `publish status: ${describe(err)}`);
+    this.statusSent = new Promise((resolve) => {
+      client.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => {
+        if (err !== undefined && err !== null) this.emit('warning', `publish status: ${describe(err)}`);
+        resolve();
+      });
     });
+  }
+
+  /**
+   * Waits until the broker acknowledged the last status document sent, for at most `timeoutMs`;
+   * true when it did. Before a reboot: a forced reboot would otherwise drop the last phase.
+   */
+  async flushStatus(timeoutMs: number): Promise<boolean> {
+    let cancel: (() => void) | undefined;
+    const timedOut = new Promise<boolean>((resolve) => { cancel = this.clock.schedule(() => resolve(false), timeoutMs); });
+    try {
+      return await Promise.race([this.statusSent.then(() => true), timedOut]);
+    } finally {
+      cancel?.();
+    }
   }
 
   private options(): IClientOptions {

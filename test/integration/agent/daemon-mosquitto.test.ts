@@ -257,4 +257,48 @@ it('the broker dies after the trial boot is armed and comes back: the health rou
   }
 });
 
+it('a device reboot that kills the agent at once (reboot -f): the rebooting document was acknowledged before the reboot command ran', async () => {
+  const t = tempDir();
+  const broker = await startMosquitto();
+  let daemon: ReturnType<typeof runBin> | undefined;
+  const observer = await Observer.open(broker.url);
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', MiB);
+    patchImage(t.dir, 'v1.img', 'v2.img', 1000, 'two');
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+    const server = await serveArtifacts(join(t.dir, 'rel2'));
+    try {
+      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
+        '--mqtt-url', broker.url, '--artifacts-url', server.url);
+      // the reboot command SIGKILLs the agent that runs it, as a forced reboot ends every process
+      const config: unknown = JSON.parse(readFileSync(join(t.dir, 'dev/agent.json'), 'utf8'));
+      writeFileSync(join(t.dir, 'dev/agent.json'), JSON.stringify({ ...Object(config), rebootCommand: ['sh', '-c', 'kill -9 $PPID'] }));
+      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'device'], 60_000);
+      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'rel2', 'notice.json'), 'utf8'));
+      const run = await daemon.exited;
+      assert.is(run.code, null, `killed by its reboot command:\n${run.out}`);
+      assert.match(run.out, 'rebooting: sh -c kill -9 $PPID');
+      assert.not.match(run.out, 'did not acknowledge');
+      // a fresh subscriber gets what the broker retained: the last document is the rebooting one
+      const late = await Observer.open(broker.url, 'ota/v1/dev/status');
+      try {
+        const retained = await late.waitFor((m) => m.topic === 'ota/v1/dev/status', 10_000);
+        const doc = Object.fromEntries(Object.entries(Object(JSON.parse(retained.text))));
+        assert.equal([doc['phase'], doc['booted'], doc['slots']], ['rebooting', 'A', { A: 'good', B: 'trial' }]);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await server.close();
+    }
+  } finally {
+    daemon?.kill();
+    await observer.close();
+    await broker.stop();
+    t.cleanup();
+  }
+});
+
 test.run();
