@@ -56,6 +56,9 @@ function etagOf(body: Buffer, generation: number): string {
   return `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}-${generation}"`;
 }
 
+/** How far behind its schedule a paced sender may catch up at once (the link's burst). */
+const LINK_BURST_MS = 20;
+
 const sleepMs = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms)));
 
 /** The misbehaving range server. */
@@ -173,12 +176,19 @@ export class RangeServer {
   private async send(res: ServerResponse, payload: Buffer, fault: Fault | undefined): Promise<void> {
     const limit = fault?.kind === 'cut' || fault?.kind === 'stall-body' ? Math.min(fault.afterBytes, payload.length) : payload.length;
     const rate = fault?.kind === 'trickle' ? fault.bytesPerSecond : this.options.paceBytesPerSecond;
-    // Paced: chunks of about 4 ms of data, each sent when the schedule says so (timers are coarse, the schedule is not).
+    // Paced like a link of fixed capacity (a token bucket): chunks of about 4 ms of data, each due when the
+    // previous one has gone through. A sender that fell behind (a busy event loop on a loaded machine) may
+    // catch up LINK_BURST_MS worth at most, never its whole backlog at once: a link never runs faster than
+    // its rate, and a burst would only fill the receiver's socket buffers.
     const tick = rate === undefined ? 64 * 1024 : Math.max(256, Math.floor(rate / 250));
-    const startedMs = Date.now();
+    let dueMs = Date.now();
     for (let pos = 0; pos < limit && !res.destroyed; pos += tick) {
       const chunk = payload.subarray(pos, Math.min(pos + tick, limit));
-      if (rate !== undefined) await sleepMs(startedMs + (pos * 1000) / rate - Date.now());
+      if (rate !== undefined) {
+        dueMs = Math.max(dueMs, Date.now() - LINK_BURST_MS);
+        await sleepMs(dueMs - Date.now());
+        dueMs += (chunk.length * 1000) / rate;
+      }
       if (res.destroyed) break;
       const drained = res.write(chunk, (err) => { if (err === undefined || err === null) this.bodyBytesSent += chunk.length; });
       if (!drained) await this.drained(res);
