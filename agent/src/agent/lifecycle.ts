@@ -12,9 +12,14 @@ import type { Device } from './device.js';
 import type { Logger } from './log.js';
 import type { Session } from './session.js';
 
-/** After boot: resume an update in flight, else keep the running committed slot's tries full. */
+/**
+ * After boot: resume an update in flight, else keep the running committed slot's tries full.
+ * An install resumed before arming runs from the committed slot too: its tries are refilled
+ * first, or a few cut installs in a row would use them all up.
+ */
 export async function postBoot(session: Session, log: Logger): Promise<RunResult> {
   const before = await session.record();
+  if (PRE_ARM.includes(before.state)) await refreshBooted(session.device, log);
   const result = await session.resume();
   if (before.state === 'idle' && result.kind === 'rest') await refreshBooted(session.device, log);
   return result;
@@ -61,7 +66,7 @@ export async function operatorVerdict(session: Session, good: boolean, log: Logg
   return `slot ${booted} marked bad`;
 }
 
-/** States in which nothing the bootloader reads has changed yet. */
+/** States before arming: the booted slot still boots next (the install only took its target out of the boot order). */
 const PRE_ARM: readonly string[] = ['verifying', 'installing', 'verifyingSlot'];
 
 /** `rollback`: undo a trial in flight, or make the other (committed earlier) slot the one that boots. */
@@ -69,7 +74,7 @@ export async function rollback(session: Session): Promise<string> {
   const { boot, records } = session.device;
   const before = await session.record();
   if (PRE_ARM.includes(before.state)) {
-    // Nothing the bootloader reads has changed yet: abandon the update where it stands.
+    // The booted slot still boots next: abandon the update where it stands.
     const version = before.job?.version;
     await session.device.journal.save({ state: 'idle', highestSequence: before.highestSequence,
       last: { outcome: 'failed', error: 'abandoned by ota-agent rollback before the trial boot was armed', ...(version === undefined ? {} : { version }) } });

@@ -70,6 +70,10 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
       const artifact = chooseArtifact(release, await slotDigest(device, previous, signal));
       if (job.progress === 0) await records.setContent(target.slot, null);
+      // A slot being written must not be bootable: out of BOOT_ORDER before the first byte, and again
+      // on every resume (a lost env brings the script's default "A B" back). Else a booted slot that
+      // runs out of tries while the install is cut short falls through to a half-written image.
+      if ((await boot.state(target.slot)).kind !== 'bad') await boot.markBad(target.slot);
       options.log.info(`installing release ${release.version} into slot ${target.slot}`, {
         artifact: artifact.path, kind: 'base' in artifact ? 'delta' : 'full', sizeBytes: artifact.sizeBytes, from: options.source.description, resumeAtBytes: job.progress,
       });

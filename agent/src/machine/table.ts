@@ -40,8 +40,8 @@ export interface Row {
 }
 
 /**
- * The machine. Before `arming` nothing the bootloader reads has changed, so every
- * failure ends in `reporting`; from `arming` on, every failure ends in `reverting`.
+ * The machine. Before `arming` the booted slot still boots next (the install only takes
+ * the slot it writes out of the boot order), so every failure ends in `reporting`; from `arming` on, every failure ends in `reverting`.
  * A revert that cannot write the env reboots anyway: each boot uses one of the
  * bootloader's tries, so the counters finish the revert (the save counter ends it).
  * `rebooting` resumes into `checking`: after the reboot, we run in the trial boot

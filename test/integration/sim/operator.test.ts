@@ -23,6 +23,15 @@ async function armed(dir: string): Promise<void> {
   await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
 }
 
+/** Keys, a 2 MiB image v1 on a simulated device, and release 2 (full image) of it in rel2. */
+async function releasedTwo(dir: string): Promise<void> {
+  await fleetOk(dir, 'keygen', '--out', 'keys');
+  writeImage(dir, 'v1.img', 2 * 1024 * 1024);
+  patchImage(dir, 'v1.img', 'v2.img', 1_800_000, 'two');
+  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+}
+
 it('mark-good during a trial commits without the health check; rollback then makes A boot next', async () => {
   const t = tempDir();
   try {
@@ -71,11 +80,7 @@ it('post-boot on a normal boot gives the committed slot its tries back; install 
 it('an install cut off mid-way (journal at a checkpoint) carries on from there when run again', async () => {
   const t = tempDir();
   try {
-    await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', 2 * 1024 * 1024);
-    patchImage(t.dir, 'v1.img', 'v2.img', 1_800_000, 'two');
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
-    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+    await releasedTwo(t.dir);
     // The state a power cut leaves after the first 1 MiB segment was written, fsynced and checkpointed.
     const MiB = 1024 * 1024;
     const fd = openSync(join(t.dir, 'dev/slot-B.img'), 'r+');
@@ -101,6 +106,32 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))));
     assert.equal((await statusJson(t.dir, CONFIG))['version'], 2);
+  } finally { t.cleanup(); }
+});
+
+// Found by the QEMU power-cut scenario: each boot that resumed a cut install spent a try of the
+// committed slot (post-boot refilled only at rest), while the slot being written stayed in
+// BOOT_ORDER with its tries (the script's default "A B" after a lost env): a few cuts in a row
+// and U-Boot booted the half-written slot.
+it('post-boot resuming an install before arming refills the booted slot first, and the slot being written leaves the boot order', async () => {
+  const t = tempDir();
+  try {
+    await releasedTwo(t.dir);
+    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
+    // a power cut during the install, then boots whose script ran but whose agent never got far
+    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
+      state: 'installing', highestSequence: 1,
+      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { verifying: 1, installing: 1 } },
+    }));
+    await agentOk(t.dir, '--config', CONFIG, 'env', 'set', 'BOOT_ORDER=A B', 'BOOT_A_LEFT=1', 'BOOT_B_LEFT=3');
+    // this device has no artifact mirror: the resumed install fails after it has begun, and is reported
+    await agentOk(t.dir, '--config', CONFIG, 'post-boot');
+    const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
+    assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_A_LEFT'), env.get('BOOT_B_LEFT')], ['A', '3', '0'],
+      'A has its tries back; B, whose content the install had begun to replace, is out of the boot order');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['primary'], s['phase']], ['A', 'idle']);
+    assert.match(JSON.stringify(s['lastUpdate']), '"outcome":"failed"');
   } finally { t.cleanup(); }
 });
 

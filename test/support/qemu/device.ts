@@ -102,9 +102,22 @@ export class GuestDevice {
 
   /** The simulator's prediction of the next boot from the env stored now: its slot and the state it saves. */
   predictNext(): { slot: string | null; state: Map<string, string> } {
-    const stored = this.#blank ? null : this.env.read();
+    const stored = this.#blank ? null : this.#readOrLost();
     const run = simulateRuns(this.o.layout, stored, 1);
     return { slot: run.slots[0] ?? null, state: stateVars(run.stored) };
+  }
+
+  /**
+   * The stored env, or null when no valid copy is left (a power cut tore the single copy):
+   * U-Boot then starts from its default env, and the script for uboot.env from its default state,
+   * which is what the simulator does with no stored env.
+   */
+  #readOrLost(): Map<string, string> | null {
+    try {
+      return this.env.read();
+    } catch {
+      return null;
+    }
   }
 
   /**

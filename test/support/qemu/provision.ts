@@ -43,6 +43,8 @@ export interface GuestAgentOptions {
   checks?: readonly HealthCheckJson[];
   healthDeadlineMs?: number;
   tries?: number;
+  /** machine.maxSaves: restarts of one state without progress before the agent gives the update up (default 3). */
+  maxSaves?: number;
 }
 
 /** The agent.json of the emulated device: the board's env config and slot partitions, `reboot -f` under busybox. */
@@ -60,6 +62,7 @@ export function guestAgentConfig(layout: ImageLayout, o: GuestAgentOptions): Rec
     }),
     ...(o.artifactPorts === undefined ? {} : { artifacts: { urls: o.artifactPorts.map((p) => `http://${GUEST_HOST_ADDRESS}:${p}/`) } }),
     health: { deadlineMs: o.healthDeadlineMs ?? 60_000, checks: o.checks ?? [] },
+    ...(o.maxSaves === undefined ? {} : { machine: { maxSaves: o.maxSaves } }),
     logFormat: 'text',
     // no init system to go through in the test slot; busybox syncs before it reboots
     rebootCommand: ['reboot', '-f'],
