@@ -16,50 +16,11 @@ import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { MOSQUITTO } from '../support/mosquitto.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, QEMU_BOARDS, baseSlotImage, boardRuns, ensureImage, envState, logDirFor, makeGuestRelease, openGuestFleet,
-  type BoardCase, type EnvReading, type ImageLayout, type Machine,
+  GuestDevice, QEMU_BOARDS, STEP_TIMEOUT_MS, agentConnected, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt, logDirFor,
+  makeGuestRelease, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing as readEnv, seconds, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
 
-// Generous: the 2-core CI machine runs other tests beside these, and nothing here is a timing claim.
-const STEP_TIMEOUT_MS = 90_000;
-const INSTALL_TIMEOUT_MS = 240_000;
 const temp = tempDir('ota-qemu-update-');
-const seconds = (fromMs: number, toMs = Date.now()): string => ((toMs - fromMs) / 1000).toFixed(1);
-
-/** The env the host reads between boots: fw_printenv and our codec agree, variable for variable. */
-async function readEnv(device: GuestDevice, when: string): Promise<Map<string, string>> {
-  const env: EnvReading | null = await device.readEnv();
-  if (env === null) throw new Error(`${when}: the flash is still blank`);
-  assert.equal(new Map([...env.codec].sort()), new Map([...env.fwPrintenv].sort()), `${when}: our codec reads what fw_printenv reads`);
-  return env.fwPrintenv;
-}
-
-/** Runs `body` on a started board; on failure prints where its serial log is and its last lines. */
-async function onBoard<T>(m: Machine, body: (m: Machine) => Promise<T>): Promise<T> {
-  console.log(`#   serial log: ${m.logPath}`);
-  try {
-    return await body(m);
-  } catch (err) {
-    console.log(m.failureReport());
-    throw err;
-  } finally {
-    await m.kill();
-  }
-}
-
-/** Waits for this boot's slot, its init, and a clean end of the post-boot step; returns the post-boot lines. */
-async function bootsToAgent(m: Machine, slot: string): Promise<string[]> {
-  const chosen = await m.waitFor('script-slot', { timeoutMs: STEP_TIMEOUT_MS });
-  assert.is(chosen.slot, slot, `the boot script chooses ${slot}`);
-  const cmdline = await m.waitFor('kernel-cmdline', { timeoutMs: STEP_TIMEOUT_MS });
-  assert.is(cmdline.slot, slot, 'the kernel gets ota.slot= of the chosen slot');
-  const init = await m.waitFor('init', { timeoutMs: STEP_TIMEOUT_MS });
-  assert.is(init.slot, slot, "the slot's init reads the same slot");
-  const exit = await m.waitFor('agent-exit', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'post-boot' });
-  const lines = m.events.flatMap((e) => ('command' in e && e.command === 'post-boot' ? [e.line] : []));
-  assert.is(exit.code, 0, `ota-agent post-boot exits 0:\n${lines.join('\n')}`);
-  return lines;
-}
 
 function boardSuite(c: BoardCase): void {
   const s = suite(`update, ${c.title}`);
@@ -95,21 +56,9 @@ function boardSuite(c: BoardCase): void {
         const poweredOn = Date.now();
         const postBoot = await bootsToAgent(m, 'A');
         assert.not.ok(postBoot.some((l) => l.includes('update:')), 'a normal boot: post-boot moves no update');
-        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
-        const connected = Date.now();
-        await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 1 && r.booted === 'A', STEP_TIMEOUT_MS);
-        await fleet.publish(release);
-        const first = await m.waitFor('agent-step', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.from === 'idle' });
-        assert.is(first.command, 'run');
-        const reboot = await m.waitFor('agent-reboot', { timeoutMs: INSTALL_TIMEOUT_MS });
-        const installed = Date.now();
-        assert.match(reboot.line, 'reboot -f');
-        await m.waitFor('kernel-reboot', { timeoutMs: STEP_TIMEOUT_MS });
-        await m.waitForExit(STEP_TIMEOUT_MS);
-        const steps = m.events.flatMap((e) => (e.kind === 'agent-step' ? [e.to] : []));
-        assert.equal(steps, ['verifying', 'installing', 'verifyingSlot', 'arming', 'rebooting'], 'the agent went through the install states in order');
+        const install = await installsOverMqtt(m, fleet, id, release);
         assert.ok(m.events.some((e) => e.kind === 'agent' && e.text.includes('kind=delta')), 'the agent chose the delta');
-        return { poweredOn, connected, installed };
+        return { poweredOn, connected: install.connectedMs, installed: install.rebootMs };
       });
       const imageBytes = statSync(release.image).size;
       assert.ok(fleet.artifacts.bytesSent() < imageBytes / 100, `the server sent ${fleet.artifacts.bytesSent()} bytes: the delta, not the ${imageBytes}-byte image`);
@@ -123,11 +72,10 @@ function boardSuite(c: BoardCase): void {
       await onBoard(await device.boot(), async (m) => {
         const postBoot = await bootsToAgent(m, 'B');
         // the journal says `rebooting`: post-boot resumes into the health check, then commits
-        const steps = m.events.flatMap((e) => (e.kind === 'agent-step' && e.command === 'post-boot' ? [`${e.from}-${e.event}->${e.to}`] : []));
-        assert.equal(steps, ['checking-ok->committing', 'committing-ok->reporting', 'reporting-ok->idle'], 'post-boot checks, commits, reports');
+        assert.equal(postBootSteps(m), ['checking-ok->committing', 'committing-ok->reporting', 'reporting-ok->idle'], 'post-boot checks, commits, reports');
         assert.ok(postBoot.some((l) => l.includes('committed slot B (release 2)')), 'post-boot commits B');
         assert.ok(postBoot.some((l) => l.includes('health check fleet (required): passed')), 'the required fleet round-trip passed');
-        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
+        await agentConnected(m);
         assert.is(await m.shell('cat /etc/ota/version', STEP_TIMEOUT_MS), '2', 'slot B runs release 2');
         await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 2 && r.booted === 'B', STEP_TIMEOUT_MS);
         await m.powerCut();
@@ -139,7 +87,7 @@ function boardSuite(c: BoardCase): void {
       const predicted = device.predictNext();
       await onBoard(await device.boot(), async (m) => {
         await bootsToAgent(m, 'B');
-        await m.waitFor('agent-mqtt', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'run' && e.state === 'connected' });
+        await agentConnected(m);
         await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 2 && r.booted === 'B' && r.lastError === null, STEP_TIMEOUT_MS,
           fleet.observer.seen.length);
         await m.powerCut();

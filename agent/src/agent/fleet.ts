@@ -11,13 +11,16 @@ import { OtaError } from '../errors/index.js';
 import type { FleetProbe } from '../health/index.js';
 import { Transport } from '../transport/index.js';
 
+/** What the fleet check of an offline device (no `mqtt` section) reports when it passes. */
+export const OFFLINE_FLEET_DETAIL = 'no mqtt section: an offline device has no fleet to reach';
+
 /** The fleet probe for `config`; `fail` makes it fail (the simulator's `--fail-health`). */
 export function fleetProbeFor(config: AgentConfig, fail: boolean): FleetProbe {
   const mqtt = config.mqtt;
   if (fail) {
     return { roundTrip: () => Promise.reject(new OtaError('HEALTH_SIMULATED_FAILURE', 'the fleet round-trip was made to fail (sim boot --fail-health)')) };
   }
-  if (mqtt === undefined) return { roundTrip: () => Promise.resolve() };
+  if (mqtt === undefined) return { roundTrip: () => Promise.resolve(), passDetail: OFFLINE_FLEET_DETAIL };
   return {
     async roundTrip(signal: AbortSignal): Promise<void> {
       const transport = new Transport(mqtt);

@@ -22,5 +22,5 @@ export { runDaemon, statusFields } from './run.js';
 export { makeLogger } from './log.js';
 export { doctor, rootSource } from './doctor.js';
 export type { DoctorCheck, DoctorDeps } from './doctor.js';
-export { fleetProbeFor, retryingProbe, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';
+export { fleetProbeFor, retryingProbe, OFFLINE_FLEET_DETAIL, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';
 export type { LineFormat, Logger, LogFields } from './log.js';

@@ -90,6 +90,8 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
     machine: session.machine, signal: session.signal,
     onError: (err) => o.log.error(`update stopped: ${describe(err)}`),
     onRun: () => { void publish(); },
+    // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
+    onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
   });
   transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));

@@ -22,6 +22,8 @@ export type CommandRunner = (argv: readonly string[], signal: AbortSignal) => Pr
 /** Proves the device reaches the fleet (the transport's MQTT round-trip). */
 export interface FleetProbe {
   roundTrip(signal: AbortSignal): Promise<void>;
+  /** What a pass reports (default `MQTT round-trip`): an offline device's probe passes without one, and says so. */
+  readonly passDetail?: string;
 }
 
 const STDERR_TAIL_BYTES = 512;

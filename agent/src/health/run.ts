@@ -60,7 +60,7 @@ export async function runHealth(config: HealthConfig, deps: HealthDeps, signal?:
   try {
     const all: { name: string; level: Level; probe: (s: AbortSignal) => Promise<string> }[] = [
       ...config.checks.map((c) => ({ name: c.name, level: c.level, probe: (s: AbortSignal) => probe(c, deps, s) })),
-      { name: FLEET_CHECK, level: 'required', probe: async (s) => { await deps.fleet.roundTrip(s); return 'MQTT round-trip'; } },
+      { name: FLEET_CHECK, level: 'required', probe: async (s) => { await deps.fleet.roundTrip(s); return deps.fleet.passDetail ?? 'MQTT round-trip'; } },
     ];
     const checks = await Promise.all(all.map(async ({ name, level, probe: p }): Promise<CheckOutcome> => {
       const verdict = await Promise.race([

@@ -32,6 +32,8 @@ export interface InboxDeps {
   onError?(err: unknown): void;
   /** Every install that reached rest or stopped. */
   onRun?(result: RunResult): void;
+  /** Why `identify` refused a notice (`invalid`): a bad signature, or a release this device must not take (failed here before). */
+  onInvalid?(err: unknown): void;
 }
 
 interface Waiting extends VerifiedNotice { readonly notice: Uint8Array }
@@ -49,7 +51,8 @@ export class NoticeInbox {
     let id: VerifiedNotice;
     try {
       id = await this.deps.identify(notice);
-    } catch {
+    } catch (err) {
+      this.deps.onInvalid?.(err);
       return 'invalid';
     }
     const floor = Math.max(this.deps.machine.current.highestSequence, this.inFlight ?? 0, this.waiting?.sequence ?? 0);

@@ -124,15 +124,16 @@ export class GuestDevice {
    * Powers the board on (a new QEMU) and records the simulator's prediction for this boot first.
    * By default a guest reboot ends QEMU, so each boot is one run and the host sees the env between
    * boots; with `exitOnReboot: false` the board restarts by itself (a panicking slot's resets), and
-   * the caller predicts those boots with simulateRuns. `forwards` default to the fleet's.
+   * the caller predicts those boots with simulateRuns. `forwards` default to the fleet's;
+   * `stick` plugs in a second disk (MachineOptions.stickPath).
    */
-  async boot(options: { forwards?: readonly GuestForward[]; exitOnReboot?: boolean } = {}): Promise<Machine> {
+  async boot(options: { forwards?: readonly GuestForward[]; exitOnReboot?: boolean; stick?: string } = {}): Promise<Machine> {
     this.predictedSlots.push(this.predictNext().slot);
     const machine = await Machine.start({
       diskPath: this.disk, logDir: this.o.logDir(this.#machines.length + 1), exitOnReboot: options.exitOnReboot ?? true,
       forwards: options.forwards ?? this.o.fleet?.forwards ?? [],
       ...(this.o.qemu === undefined ? {} : { qemu: this.o.qemu }), ...(this.flash === undefined ? {} : { envFlashPath: this.flash }),
-      ...(this.o.watchdog === true ? { watchdog: true } : {}),
+      ...(this.o.watchdog === true ? { watchdog: true } : {}), ...(options.stick === undefined ? {} : { stickPath: options.stick }),
     });
     this.#machines.push(machine);
     return machine;

@@ -37,8 +37,10 @@ function parseEnvLines(text: string): Map<string, string> {
 /** An env store over a file that fw_env.config line `configLine` describes; `sync*` move it in and out. */
 function fwStore(description: string, workDir: string, configLine: string, syncIn: () => void, syncOut: () => void): EnvStore {
   const config = join(workDir, 'fw_env.config');
+  // written before every use: the first call may be any of the three
+  const writeConfig = (): void => writeFileSync(config, `${configLine}\n`);
   const printenv = (): Map<string, string> => {
-    writeFileSync(config, `${configLine}\n`);
+    writeConfig();
     return parseEnvLines(run('fw_printenv', ['-c', config]));
   };
   return {
@@ -49,7 +51,7 @@ function fwStore(description: string, workDir: string, configLine: string, syncI
     },
     decode: async () => {
       syncIn();
-      writeFileSync(config, `${configLine}\n`);
+      writeConfig();
       return (await openBootEnv({ configPath: config })).read();
     },
     write: (vars) => {
@@ -57,6 +59,7 @@ function fwStore(description: string, workDir: string, configLine: string, syncI
       const script = join(workDir, 'fw_setenv.script');
       // libubootenv 0.3.2 reads `key=value` lines (a `key value` line silently does nothing useful)
       writeFileSync(script, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+      writeConfig();
       run('fw_setenv', ['-c', config, '-s', script]);
       const after = printenv();
       for (const [k, v] of Object.entries(vars)) {

@@ -24,6 +24,10 @@ export { baseSlotImage, makeGuestRelease, noise, versionFiles, type GuestRelease
 export { GUEST_PORTS, openGuestFleet, type GuestFleet, type SeenStatus } from './guest-fleet.js';
 export { qemuSkipReason } from './skip.js';
 export { QEMU_BOARDS, boardRuns, type BoardCase } from './boards.js';
+export {
+  INSTALL_TIMEOUT_MS, STEP_TIMEOUT_MS, agentConnected, agentLines, bootsToAgent, installsOverMqtt, makeStick, onBoard, postBootSteps, readEnvAgreeing, seconds,
+  type MqttInstall,
+} from './scenario.js';
 export { GuestDevice, envState, type EnvReading, type GuestDeviceOptions } from './device.js';
 
 const runId = new Date().toISOString().replace(/[:.]/g, '-');

@@ -44,6 +44,11 @@ export interface MachineOptions {
   envFlashPath?: string;
   /** An i6300esb watchdog that resets the board when the guest stops feeding it. */
   watchdog?: boolean;
+  /**
+   * A raw image plugged in as a second virtio-blk disk, after the board's own (the guest's
+   * /dev/vdb, U-Boot's virtio 1): the USB stick of an offline install.
+   */
+  stickPath?: string;
   /** User networking restricted to these forwards; without any, the board has no network at all. */
   forwards?: readonly GuestForward[];
   /**
@@ -61,6 +66,8 @@ export function qemuArgs(options: MachineOptions, qmpPath: string): string[] {
     '-drive', `if=none,id=hd0,format=raw,file=${options.diskPath}`, '-device', 'virtio-blk-pci,drive=hd0'];
   // -display/-audio none: a private QEMU must not load a display or sound module of the system's build
   if (options.qemu !== undefined) args.push('-L', options.qemu.dataDir, '-display', 'none', '-audio', 'none');
+  // after hd0: the board's disk keeps the first PCI slot, so it stays vda and U-Boot's virtio 0
+  if (options.stickPath !== undefined) args.push('-drive', `if=none,id=stick,format=raw,file=${options.stickPath}`, '-device', 'virtio-blk-pci,drive=stick');
   if (options.envFlashPath !== undefined) args.push('-drive', `if=pflash,unit=1,format=raw,file=${options.envFlashPath}`);
   if (options.watchdog === true) args.push('-device', 'i6300esb', '-action', 'watchdog=reset');
   if (options.exitOnReboot === true) args.push('-action', 'reboot=shutdown');

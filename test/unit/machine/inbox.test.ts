@@ -64,6 +64,15 @@ test('an invalid notice is refused without touching the machine', async () => {
   assert.equal(versions, []);
 });
 
+test('the reason identify refused a notice goes to onInvalid', async () => {
+  const reasons: unknown[] = [];
+  const refusal = new Error('release 2 already failed its health check on this device: not retried');
+  const machine = { busy: false, current: { highestSequence: 0 }, start: () => Promise.reject(new Error('must not start')) };
+  const inbox = new NoticeInbox({ identify: () => Promise.reject(refusal), machine, signal: new AbortController().signal, onInvalid: (err) => reasons.push(err) });
+  assert.is(await inbox.offer(Buffer.from('notice')), 'invalid');
+  assert.equal(reasons, [refusal]);
+});
+
 test('the machine refuses to start before resuming, and a second start while busy', async () => {
   const device = freshDevice();
   const ports = new FakePorts(device, () => undefined);
