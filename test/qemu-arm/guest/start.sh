@@ -25,6 +25,11 @@ if ! [ -f "$config" ]; then
 fi
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 || echo "ota-agent[start]: eth0 did not come up"
 agent post-boot
+# An offline device (no mqtt section: updates only by `ota-agent install`) does not enable ota-agent.service.
+if ! grep -q '"mqtt"' "$config"; then
+  echo "ota-agent[start]: offline device (no mqtt section): run is not started"
+  exit 0
+fi
 (
   while true; do
     agent run
