@@ -109,6 +109,7 @@ async function failedHealthCheck(s: Setup, fleet: GuestFleet): Promise<void> {
   const retained = await fleet.retainedStatus(id, STEP_TIMEOUT_MS);
   assert.equal([retained.report.version, retained.report.booted, retained.report.phase], [1, 'A', 'idle']);
   assert.match(retained.report.lastError ?? '', 'required health check failed on slot B', 'the retained status still carries the failure');
+  assert.equal(retained.report.lastUpdate, { outcome: 'reverted', version: 2 }, 'and names the last update: release 2, reverted');
   assert.equal(device.bootedSlots, ['A', 'B', 'A', 'A']);
   assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
 }
@@ -130,6 +131,7 @@ async function reportsRevertOnA(m: Machine, fleet: GuestFleet, id: string, from:
   const report = await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.lastError !== null, STEP_TIMEOUT_MS, from);
   assert.equal([report.version, report.booted], [1, 'A']);
   assert.match(report.lastError ?? '', error);
+  assert.equal(report.lastUpdate, { outcome: 'reverted', version: 2 }, 'the last update: release 2, reverted');
   await refusesRelease2(m);
   await m.powerCut();
 }
