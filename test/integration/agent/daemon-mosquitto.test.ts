@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveArtifacts } from '../../../fleet/src/serve/index.js';
-import { haveMosquitto, startMosquitto } from '../../support/mosquitto.js';
+import { serveArtifacts, type ArtifactServer } from '../../../fleet/src/serve/index.js';
+import { haveMosquitto, startMosquitto, type Broker } from '../../support/mosquitto.js';
 import { Observer } from '../../support/mqtt-observer.js';
 import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
@@ -32,167 +32,162 @@ function runBin(cwd: string, argv: readonly string[], timeoutMs: number): { exit
   return { exited, kill: () => child.kill('SIGKILL'), term: () => child.kill('SIGTERM') };
 }
 
-it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; status document and status --json agree', async () => {
+/** One test's world: a temp dir with fleet keys, a mosquitto, an observer of the device topics, servers and a daemon; all end with the test. */
+interface Rig {
+  readonly dir: string;
+  readonly broker: Broker;
+  observer: Observer;
+  daemon: ReturnType<typeof runBin> | undefined;
+  /** The fleet's artifact server on `sub` (a folder of the rig), closed with the rig. */
+  serve(sub: string): Promise<ArtifactServer>;
+  /** `sim create dev` on v1.img (release 1) for this broker, with `args` (artifact URLs, protocol). */
+  createDevice(...args: string[]): Promise<void>;
+  /** Replace top-level fields of dev/agent.json. */
+  patchConfig(fields: Readonly<Record<string, unknown>>): void;
+}
+
+async function withRig(body: (rig: Rig) => Promise<void>): Promise<void> {
   const t = tempDir();
   const broker = await startMosquitto();
-  const rel = join(t.dir, 'rel2');
-  let daemon: ReturnType<typeof runBin> | undefined;
-  const observer = await Observer.open(broker.url);
-  try {
-    await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', 2 * MiB);
-    patchImage(t.dir, 'v1.img', 'v2.img', 300_000, 'release two over the air');
-    await fleetOk(t.dir, 'delta', 'make', '--from', join(t.dir, 'v1.img'), '--to', join(t.dir, 'v2.img'), '--out', join(t.dir, 'v2.delta'));
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2', '--delta', 'v2.delta@v1.img');
-    const server = await serveArtifacts(rel);
-    try {
+  const servers: ArtifactServer[] = [];
+  const configPath = join(t.dir, 'dev/agent.json');
+  const rig: Rig = {
+    dir: t.dir, broker, observer: await Observer.open(broker.url), daemon: undefined,
+    serve: async (sub) => {
+      const server = await serveArtifacts(join(t.dir, sub));
+      servers.push(server);
+      return server;
+    },
+    createDevice: async (...args) => {
       await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-        '--mqtt-url', broker.url, '--artifacts-url', server.url);
-      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
-      await observer.publish('ota/v1/dev/notice', readFileSync(join(rel, 'notice.json'), 'utf8'));
-      const run = await daemon.exited;
-      assert.is(run.code, 0, run.out);
-      assert.match(run.out, 'kind=delta');
-      assert.match(run.out, 'armed a trial boot of slot B');
-      assert.ok(server.bytesSent() < statSync(join(t.dir, 'v2.img')).size / 10, `sent ${server.bytesSent()} bytes: the delta, not the image`);
-
-      const armed = await statusJson(t.dir, 'dev/agent.json');
-      assert.equal([armed['booted'], armed['primary'], armed['phase']], ['A', 'B', 'rebooting']);
-      const doc = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"rebooting"'));
-      const published: unknown = JSON.parse(doc.text);
-      assert.ok(typeof published === 'object' && published !== null);
-      const pub = Object.fromEntries(Object.entries(published));
-      assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
-      assert.equal([pub['hardware'], pub['lastUpdate']], [armed['hardware'], armed['lastUpdate']]);
-      assert.equal([pub['hardware'], pub['lastUpdate']], ['sim-board', null]);
-
-      const boot = await agentOk(t.dir, '--config', 'dev/agent.json', 'sim', 'boot');
-      assert.match(boot.stdout, 'health check fleet (required): passed');
-      const done = await statusJson(t.dir, 'dev/agent.json');
-      assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
-      assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))));
-    } finally {
-      await server.close();
-    }
-  } finally {
-    daemon?.kill();
-    await observer.close();
-    await broker.stop();
-    t.cleanup();
-  }
-});
-
-it('one daemon on a simulated device: a failing required check reverts and reports; the next release commits; SIGTERM ends it cleanly', async () => {
-  const t = tempDir();
-  const broker = await startMosquitto();
-  let daemon: ReturnType<typeof runBin> | undefined;
-  const observer = await Observer.open(broker.url);
-  try {
-    await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', 1024 * 1024);
-    patchImage(t.dir, 'v1.img', 'v2.img', 1000, 'two');
-    patchImage(t.dir, 'v2.img', 'v3.img', 2000, 'three');
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel2');
-    await fleetOk(t.dir, 'release', '--image', 'v3.img', '--version', '3', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel3');
-    const server = await serveArtifacts(join(t.dir, 'pub'));
-    try {
-      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-        '--mqtt-url', broker.url, '--mqtt-protocol', '4', '--artifacts-url', `${server.url}rel2/`, '--artifacts-url', `${server.url}rel3/`);
-      // The application's readiness file is a required check: missing on the first try.
-      const configPath = join(t.dir, 'dev/agent.json');
+        '--mqtt-url', broker.url, ...args);
+    },
+    patchConfig: (fields) => {
       const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
       assert.ok(typeof config === 'object' && config !== null);
-      writeFileSync(configPath, JSON.stringify({ ...config, health: { deadlineMs: 10_000, checks: [{ kind: 'file', name: 'app-ready', path: join(t.dir, 'app-ready') }] } }));
-      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
-      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'pub/rel2/notice.json'), 'utf8'));
-      const reverted = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('required health check failed'), 30_000);
-      assert.match(reverted.text, '"phase":"idle"');
-      assert.match(reverted.text, '"booted":"A"');
-      assert.match(reverted.text, '"version":"1"');
-
-      writeFileSync(join(t.dir, 'app-ready'), 'ok\n');
-      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'pub/rel3/notice.json'), 'utf8'));
-      const committed = await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"3"') && m.text.includes('"phase":"idle"'), 30_000);
-      assert.match(committed.text, '"lastError":null');
-      assert.match(committed.text, '"booted":"B"');
-      const s = await statusJson(t.dir, 'dev/agent.json');
-      assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: '3', error: null }]);
-      // The retained document says what status --json says: hardware, and the last update's outcome and release.
-      const published: unknown = JSON.parse(committed.text);
-      assert.ok(typeof published === 'object' && published !== null);
-      assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3' }]);
-      const revertedDoc: unknown = JSON.parse(reverted.text);
-      assert.ok(typeof revertedDoc === 'object' && revertedDoc !== null);
-      assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2' });
-
-      const from = observer.seen.length;
-      daemon.term();
-      const end = await daemon.exited;
-      assert.is(end.code, 0, end.out);
-      assert.match(end.out, 'update reverted');
-      assert.match(end.out, 'committed slot B (release 3)');
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'offline', 10_000, from);
-    } finally {
-      await server.close();
-    }
-  } finally {
-    daemon?.kill();
-    await observer.close();
-    await broker.stop();
-    t.cleanup();
-  }
-});
-
-it('the broker loses the retained rollout notice (restart without persistence): the daemon installs it from the HTTPS resync', async () => {
-  const t = tempDir();
-  const broker = await startMosquitto();
-  let daemon: ReturnType<typeof runBin> | undefined;
-  let observer: Observer | undefined;
+      writeFileSync(configPath, JSON.stringify({ ...config, ...fields }));
+    },
+  };
   try {
     await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', 1024 * 1024);
-    patchImage(t.dir, 'v1.img', 'v2.img', 7000, 'two');
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
-    const served = join(t.dir, 'served');
-    const server = await serveArtifacts(served);
-    try {
-      const pub = await fleetOk(t.dir, 'publish', '--release', 'rel2', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served');
-      assert.match(pub.stdout, 'wrote rollout/sim-board.json');
-      const notice = readFileSync(join(t.dir, 'rel2/notice.json'));
-      assert.ok(readFileSync(join(served, 'rollout/sim-board.json')).equals(notice), 'the served document is the published notice');
-      observer = await Observer.open(broker.url, 'ota/v1/rollout/#');
-      await observer.waitFor((m) => m.topic === 'ota/v1/rollout/sim-board' && m.retain);
-      await observer.close();
-      await broker.kill();
-      await broker.restart();
-      // Retained messages come right after the SUBACK: once our own marker is back, none was kept.
-      observer = await Observer.open(broker.url, 'ota/v1/rollout/#');
-      await observer.publish('ota/v1/rollout/marker', 'x');
-      await observer.waitFor((m) => m.topic === 'ota/v1/rollout/marker');
-      assert.not.ok(observer.seen.some((m) => m.topic === 'ota/v1/rollout/sim-board'), 'the restarted broker has no retained notice');
-
-      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-        '--mqtt-url', broker.url, '--artifacts-url', server.url);
-      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
-      const run = await daemon.exited;
-      assert.is(run.code, 0, run.out);
-      assert.match(run.out, 'notice from resync: started');
-      assert.not.match(run.out, 'notice from rollout');
-      assert.match(run.out, 'armed a trial boot of slot B');
-      const armed = await statusJson(t.dir, 'dev/agent.json');
-      assert.equal([armed['primary'], armed['phase']], ['B', 'rebooting']);
-    } finally {
-      await server.close();
-    }
+    await body(rig);
   } finally {
-    daemon?.kill();
-    await observer?.close();
+    rig.daemon?.kill();
+    for (const server of servers) await server.close();
+    await rig.observer.close();
     await broker.stop();
     t.cleanup();
   }
-});
+}
+
+it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; status document and status --json agree', () => withRig(async (rig) => {
+  const rel = join(rig.dir, 'rel2');
+  writeImage(rig.dir, 'v1.img', 2 * MiB);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 300_000, 'release two over the air');
+  await fleetOk(rig.dir, 'delta', 'make', '--from', join(rig.dir, 'v1.img'), '--to', join(rig.dir, 'v2.img'), '--out', join(rig.dir, 'v2.delta'));
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2', '--delta', 'v2.delta@v1.img');
+  const server = await rig.serve('rel2');
+  await rig.createDevice('--artifacts-url', server.url);
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rel, 'notice.json'), 'utf8'));
+  const run = await daemon.exited;
+  assert.is(run.code, 0, run.out);
+  assert.match(run.out, 'kind=delta');
+  assert.match(run.out, 'armed a trial boot of slot B');
+  assert.ok(server.bytesSent() < statSync(join(rig.dir, 'v2.img')).size / 10, `sent ${server.bytesSent()} bytes: the delta, not the image`);
+
+  const armed = await statusJson(rig.dir, 'dev/agent.json');
+  assert.equal([armed['booted'], armed['primary'], armed['phase']], ['A', 'B', 'rebooting']);
+  const doc = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"rebooting"'));
+  const published: unknown = JSON.parse(doc.text);
+  assert.ok(typeof published === 'object' && published !== null);
+  const pub = Object.fromEntries(Object.entries(published));
+  assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
+  assert.equal([pub['hardware'], pub['lastUpdate']], [armed['hardware'], armed['lastUpdate']]);
+  assert.equal([pub['hardware'], pub['lastUpdate']], ['sim-board', null]);
+
+  const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
+  assert.match(boot.stdout, 'health check fleet (required): passed');
+  const done = await statusJson(rig.dir, 'dev/agent.json');
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  assert.ok(readFileSync(join(rig.dir, 'dev/slot-B.img')).equals(readFileSync(join(rig.dir, 'v2.img'))));
+}));
+
+it('one daemon on a simulated device: a failing required check reverts and reports; the next release commits; SIGTERM ends it cleanly', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', 1024 * 1024);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 1000, 'two');
+  patchImage(rig.dir, 'v2.img', 'v3.img', 2000, 'three');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel2');
+  await fleetOk(rig.dir, 'release', '--image', 'v3.img', '--version', '3', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel3');
+  const server = await rig.serve('pub');
+  await rig.createDevice('--mqtt-protocol', '4', '--artifacts-url', `${server.url}rel2/`, '--artifacts-url', `${server.url}rel3/`);
+  // The application's readiness file is a required check: missing on the first try.
+  rig.patchConfig({ health: { deadlineMs: 10_000, checks: [{ kind: 'file', name: 'app-ready', path: join(rig.dir, 'app-ready') }] } });
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel2/notice.json'), 'utf8'));
+  const reverted = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('required health check failed'), 30_000);
+  assert.match(reverted.text, '"phase":"idle"');
+  assert.match(reverted.text, '"booted":"A"');
+  assert.match(reverted.text, '"version":"1"');
+
+  writeFileSync(join(rig.dir, 'app-ready'), 'ok\n');
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel3/notice.json'), 'utf8'));
+  const committed = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"3"') && m.text.includes('"phase":"idle"'), 30_000);
+  assert.match(committed.text, '"lastError":null');
+  assert.match(committed.text, '"booted":"B"');
+  const s = await statusJson(rig.dir, 'dev/agent.json');
+  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: '3', error: null }]);
+  // The retained document says what status --json says: hardware, and the last update's outcome and release.
+  const published: unknown = JSON.parse(committed.text);
+  assert.ok(typeof published === 'object' && published !== null);
+  assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3' }]);
+  const revertedDoc: unknown = JSON.parse(reverted.text);
+  assert.ok(typeof revertedDoc === 'object' && revertedDoc !== null);
+  assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2' });
+
+  const from = rig.observer.seen.length;
+  daemon.term();
+  const end = await daemon.exited;
+  assert.is(end.code, 0, end.out);
+  assert.match(end.out, 'update reverted');
+  assert.match(end.out, 'committed slot B (release 3)');
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'offline', 10_000, from);
+}));
+
+it('the broker loses the retained rollout notice (restart without persistence): the daemon installs it from the HTTPS resync', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', 1024 * 1024);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 7000, 'two');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+  const served = join(rig.dir, 'served');
+  const server = await rig.serve('served');
+  const pub = await fleetOk(rig.dir, 'publish', '--release', 'rel2', '--broker', rig.broker.url, '--artifacts-url', server.url, '--copy-to', 'served');
+  assert.match(pub.stdout, 'wrote rollout/sim-board.json');
+  const notice = readFileSync(join(rig.dir, 'rel2/notice.json'));
+  assert.ok(readFileSync(join(served, 'rollout/sim-board.json')).equals(notice), 'the served document is the published notice');
+  await rig.observer.close();
+  rig.observer = await Observer.open(rig.broker.url, 'ota/v1/rollout/#');
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/rollout/sim-board' && m.retain);
+  await rig.observer.close();
+  await rig.broker.kill();
+  await rig.broker.restart();
+  // Retained messages come right after the SUBACK: once our own marker is back, none was kept.
+  rig.observer = await Observer.open(rig.broker.url, 'ota/v1/rollout/#');
+  await rig.observer.publish('ota/v1/rollout/marker', 'x');
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/rollout/marker');
+  assert.not.ok(rig.observer.seen.some((m) => m.topic === 'ota/v1/rollout/sim-board'), 'the restarted broker has no retained notice');
+
+  await rig.createDevice('--artifacts-url', server.url);
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+  const run = await daemon.exited;
+  assert.is(run.code, 0, run.out);
+  assert.match(run.out, 'notice from resync: started');
+  assert.not.match(run.out, 'notice from rollout');
+  assert.match(run.out, 'armed a trial boot of slot B');
+  const armed = await statusJson(rig.dir, 'dev/agent.json');
+  assert.equal([armed['primary'], armed['phase']], ['B', 'rebooting']);
+}));
 
 /** Poll `status --json` until `match` holds (the daemon runs in another process). */
 async function statusUntil(dir: string, match: (s: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
@@ -205,100 +200,62 @@ async function statusUntil(dir: string, match: (s: Record<string, unknown>) => b
   }
 }
 
-it('the broker dies after the trial boot is armed and comes back: the health round-trip waits for it and the update commits; a duplicate notice installs nothing', async () => {
-  const t = tempDir();
-  const broker = await startMosquitto();
-  let daemon: ReturnType<typeof runBin> | undefined;
-  let observer = await Observer.open(broker.url);
-  try {
-    await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', 1024 * 1024);
-    patchImage(t.dir, 'v1.img', 'v2.img', 5000, 'two');
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
-    const server = await serveArtifacts(join(t.dir, 'rel2'));
-    try {
-      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-        '--mqtt-url', broker.url, '--artifacts-url', server.url);
-      // A health check that holds the trial until the test has restarted the broker.
-      const configPath = join(t.dir, 'dev/agent.json');
-      const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
-      assert.ok(typeof config === 'object' && config !== null);
-      const gate = join(t.dir, 'gate');
-      writeFileSync(configPath, JSON.stringify({ ...config, health: { deadlineMs: 30_000, checks: [{ kind: 'command', name: 'gate', argv: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] }] } }));
-      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
-      const notice = readFileSync(join(t.dir, 'rel2/notice.json'), 'utf8');
-      await observer.publish('ota/v1/dev/notice', notice);
-      await observer.publish('ota/v1/dev/notice', notice);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"checking"'), 30_000);
-      await observer.close();
-      await broker.kill();
-      await new Promise((r) => setTimeout(r, 500));
-      await broker.restart();
-      writeFileSync(gate, '');
-      const done = await statusUntil(t.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
-      assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
-      observer = await Observer.open(broker.url);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
-      daemon.term();
-      const end = await daemon.exited;
-      assert.is(end.code, 0, end.out);
-      assert.is(end.out.split('idle -notice-> verifying').length - 1, 1, `one install from two copies of the notice:\n${end.out}`);
-      assert.match(end.out, /notice from notice: (duplicate|invalid)/);
-      assert.match(end.out, 'health check fleet (required): passed');
-    } finally {
-      await server.close();
-    }
-  } finally {
-    daemon?.kill();
-    await observer.close();
-    await broker.stop();
-    t.cleanup();
-  }
-});
+it('the broker dies after the trial boot is armed and comes back: the health round-trip waits for it and the update commits; a duplicate notice installs nothing', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', 1024 * 1024);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 5000, 'two');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+  const server = await rig.serve('rel2');
+  await rig.createDevice('--artifacts-url', server.url);
+  // A health check that holds the trial until the test has restarted the broker.
+  const gate = join(rig.dir, 'gate');
+  rig.patchConfig({ health: { deadlineMs: 30_000, checks: [{ kind: 'command', name: 'gate', argv: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] }] } });
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  const notice = readFileSync(join(rig.dir, 'rel2/notice.json'), 'utf8');
+  await rig.observer.publish('ota/v1/dev/notice', notice);
+  await rig.observer.publish('ota/v1/dev/notice', notice);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"phase":"checking"'), 30_000);
+  await rig.observer.close();
+  await rig.broker.kill();
+  await new Promise((r) => setTimeout(r, 500));
+  await rig.broker.restart();
+  writeFileSync(gate, '');
+  const done = await statusUntil(rig.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  rig.observer = await Observer.open(rig.broker.url);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
+  daemon.term();
+  const end = await daemon.exited;
+  assert.is(end.code, 0, end.out);
+  assert.is(end.out.split('idle -notice-> verifying').length - 1, 1, `one install from two copies of the notice:\n${end.out}`);
+  assert.match(end.out, /notice from notice: (duplicate|invalid)/);
+  assert.match(end.out, 'health check fleet (required): passed');
+}));
 
-it('a device reboot that kills the agent at once (reboot -f): the rebooting document was acknowledged before the reboot command ran', async () => {
-  const t = tempDir();
-  const broker = await startMosquitto();
-  let daemon: ReturnType<typeof runBin> | undefined;
-  const observer = await Observer.open(broker.url);
+it('a device reboot that kills the agent at once (reboot -f): the rebooting document was acknowledged before the reboot command ran', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', MiB);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 1000, 'two');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+  const server = await rig.serve('rel2');
+  await rig.createDevice('--artifacts-url', server.url);
+  // the reboot command SIGKILLs the agent that runs it, as a forced reboot ends every process
+  rig.patchConfig({ rebootCommand: ['sh', '-c', 'kill -9 $PPID'] });
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'device'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'rel2', 'notice.json'), 'utf8'));
+  const run = await daemon.exited;
+  assert.is(run.code, null, `killed by its reboot command:\n${run.out}`);
+  assert.match(run.out, 'rebooting: sh -c kill -9 $PPID');
+  assert.not.match(run.out, 'did not acknowledge');
+  // a fresh subscriber gets what the broker retained: the last document is the rebooting one
+  const late = await Observer.open(rig.broker.url, 'ota/v1/dev/status');
   try {
-    await fleetOk(t.dir, 'keygen', '--out', 'keys');
-    writeImage(t.dir, 'v1.img', MiB);
-    patchImage(t.dir, 'v1.img', 'v2.img', 1000, 'two');
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
-    const server = await serveArtifacts(join(t.dir, 'rel2'));
-    try {
-      await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-        '--mqtt-url', broker.url, '--artifacts-url', server.url);
-      // the reboot command SIGKILLs the agent that runs it, as a forced reboot ends every process
-      const config: unknown = JSON.parse(readFileSync(join(t.dir, 'dev/agent.json'), 'utf8'));
-      writeFileSync(join(t.dir, 'dev/agent.json'), JSON.stringify({ ...Object(config), rebootCommand: ['sh', '-c', 'kill -9 $PPID'] }));
-      daemon = runBin(t.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'device'], 60_000);
-      await observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
-      await observer.publish('ota/v1/dev/notice', readFileSync(join(t.dir, 'rel2', 'notice.json'), 'utf8'));
-      const run = await daemon.exited;
-      assert.is(run.code, null, `killed by its reboot command:\n${run.out}`);
-      assert.match(run.out, 'rebooting: sh -c kill -9 $PPID');
-      assert.not.match(run.out, 'did not acknowledge');
-      // a fresh subscriber gets what the broker retained: the last document is the rebooting one
-      const late = await Observer.open(broker.url, 'ota/v1/dev/status');
-      try {
-        const retained = await late.waitFor((m) => m.topic === 'ota/v1/dev/status', 10_000);
-        const doc = Object.fromEntries(Object.entries(Object(JSON.parse(retained.text))));
-        assert.equal([doc['phase'], doc['booted'], doc['slots']], ['rebooting', 'A', { A: 'good', B: 'trial' }]);
-      } finally {
-        await late.close();
-      }
-    } finally {
-      await server.close();
-    }
+    const retained = await late.waitFor((m) => m.topic === 'ota/v1/dev/status', 10_000);
+    const doc = Object.fromEntries(Object.entries(Object(JSON.parse(retained.text))));
+    assert.equal([doc['phase'], doc['booted'], doc['slots']], ['rebooting', 'A', { A: 'good', B: 'trial' }]);
   } finally {
-    daemon?.kill();
-    await observer.close();
-    await broker.stop();
-    t.cleanup();
+    await late.close();
   }
-});
+}));
 
 test.run();
