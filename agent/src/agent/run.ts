@@ -71,6 +71,9 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
   // One publish at a time, in order: a slow snapshot never overwrites a newer one.
   let publishing = Promise.resolve();
   function publish(phase?: State): Promise<void> {
+    // Before the journal is read there is nothing true to say (no last update, no phase): the publish
+    // right after `resume` has read it goes out instead. A connect racing the start must not retain a blank.
+    if (!session.machine.loaded) return publishing;
     const record = session.machine.current;
     const at = progress;
     publishing = publishing.then(async () => {

@@ -60,6 +60,9 @@ export class Machine {
   /** The last record saved or loaded (state, job, highest sequence, last outcome). */
   get current(): JournalRecord { return this.record; }
 
+  /** True once `resume` has read the journal: before, `current` is a blank record, not the device's. */
+  get loaded(): boolean { return this.resumed; }
+
   /** True while an update runs, and before `resume` has read the journal. */
   get busy(): boolean { return !this.resumed || this.running || this.record.state !== 'idle'; }
 

@@ -131,4 +131,15 @@ test('the highest accepted sequence survives in the journal', async () => {
   assert.is(loaded.kind === 'ok' && loaded.record.highestSequence, 1);
 });
 
+test('current is the journal only once loaded: a fresh machine on a saved outcome says so', async () => {
+  const { journal } = await play({ name: 'seq', chain: OK, booted: 'B', outcome: 'installed' });
+  const m = new Machine(new FakePorts(freshDevice(), () => undefined), journal);
+  assert.is(m.loaded, false);
+  assert.is(m.current.last, undefined, 'before resume: a blank record, which the daemon must not publish');
+  await m.resume(new AbortController().signal);
+  assert.is(m.loaded, true);
+  assert.is(m.current.last?.outcome, 'installed');
+  assert.is(m.current.highestSequence, 1);
+});
+
 test.run();
