@@ -18,6 +18,12 @@ export const systemDeps = [
   { command: 'cpio', pkg: 'cpio' },
   { command: 'aarch64-linux-gnu-gcc-12', pkg: 'gcc-aarch64-linux-gnu' },
   { command: 'make', pkg: 'make' },
+  // U-Boot with a redundant env for QEMU (test/qemu-arm/build-uboot-redundant.sh)
+  { command: 'bison', pkg: 'bison' },
+  { command: 'flex', pkg: 'flex' },
+  { command: 'bc', pkg: 'bc' },
+  { command: 'dpkg-source', pkg: 'dpkg-dev' },
+  { file: '/usr/include/openssl/evp.h', pkg: 'libssl-dev' },
   { command: 'sfdisk', pkg: 'fdisk', paths: ['/usr/sbin/sfdisk', '/sbin/sfdisk'] },
   { command: 'qemu-system-aarch64', pkg: 'qemu-system-arm' },
   { command: 'socat', pkg: 'socat' },

@@ -2,9 +2,8 @@
  * Scenario 5 of issue 8 (the newer env copy corrupted between boots) as far as the emulated boards
  * allow, on both env placements. The issue's form needs two copies, and neither board has them:
  * Debian's qemu_arm64 U-Boot is built without CONFIG_SYS_REDUNDAND_ENVIRONMENT (one copy at
- * offset 0 of the second flash bank), and the FAT board's boot script keeps one uboot.env. Which
- * copy wins when one of two is damaged is tested against libubootenv's fw_printenv on files
- * (test/integration/bootenv, test/unit/bootenv); no real U-Boot here can show it.
+ * offset 0 of the second flash bank), and the FAT board's boot script keeps one uboot.env. The
+ * two-copy form runs in env-corrupt-redundant.test.ts, on U-Boot built with a redundant env.
  * What this test shows with real U-Boot is the single-copy case those boards ship with: the only
  * copy, holding a state that differs from the default (B primary), gets bytes of its data area
  * flipped on the host between boots. Both host readers (fw_printenv, our codec) refuse it; U-Boot
@@ -16,29 +15,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { fleetOk } from '../support/fleet-rig.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, Machine, QEMU_BOARDS, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, ensureImage, envState, logDirFor, onBoard, readEnvAgreeing,
+  GuestDevice, Machine, QEMU_BOARDS, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, ensureImage, envState, flipBytes, logDirFor, onBoard, readEnvAgreeing,
   seconds, simulateRuns, stateVars, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
 
 const temp = tempDir('ota-qemu-env-corrupt-');
-
-/** XORs 4 bytes at `offsetBytes` of `path` with 0xFF. */
-function flipBytes(path: string, offsetBytes: number): void {
-  const fd = openSync(path, 'r+');
-  try {
-    const bytes = Buffer.alloc(4);
-    readSync(fd, bytes, 0, 4, offsetBytes);
-    writeSync(fd, bytes.map((b) => b ^ 0xff), 0, 4, offsetBytes);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Damages the data area (past the 4-byte CRC) of the device's only env copy, where it is stored. */
 function damageEnv(device: GuestDevice, layout: ImageLayout, work: string): void {

@@ -27,6 +27,16 @@ export const QEMU_BOARDS: readonly BoardCase[] = [
   { board: 'qemu-virt-arm64', title: 'env in NOR flash, QEMU 10', tools: ['aarch64-linux-gnu-gcc-12', 'make', 'xz'], qemu: fetchQemu10 },
 ];
 
+/**
+ * NOR flash with two env copies (CONFIG_SYS_REDUNDAND_ENVIRONMENT): Debian ships no such U-Boot,
+ * so its tests build one (buildRedundantUboot) and boot it with -bios. Not in QEMU_BOARDS: only
+ * the scenarios about the second copy run on it.
+ */
+export const REDUNDANT_ENV_BOARD: BoardCase = {
+  board: 'qemu-virt-arm64-redundant', title: 'redundant env in NOR flash, own U-Boot, QEMU 10',
+  tools: ['aarch64-linux-gnu-gcc-12', 'make', 'xz', 'bison', 'flex', 'bc', 'dpkg-source'], qemu: fetchQemu10,
+};
+
 /** Whether `c` runs here: the QEMU to use, or why not (printed). `tools` are the test's own extra needs. */
 export function boardRuns(c: BoardCase, tools: readonly string[] = []): { qemu: QemuBuild | undefined } | { skip: string } {
   const skip = qemuSkipReason();

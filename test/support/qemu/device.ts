@@ -23,6 +23,8 @@ export interface GuestDeviceOptions {
   /** Folder for the serial logs of boot N (1, 2, ...): e.g. `(n) => logDirFor(\`${board}-update-boot-${n}\`)`. */
   logDir: (boot: number) => string;
   qemu?: QemuBuild;
+  /** The U-Boot QEMU runs (-bios); Debian's u-boot-qemu by default. */
+  biosPath?: string;
   deviceId?: string;
   /** Fleet to provision for (broker, mirror, trusted root); the device is offline without one, and then needs `rootBytes`. */
   fleet?: GuestFleet;
@@ -133,6 +135,7 @@ export class GuestDevice {
       diskPath: this.disk, logDir: this.o.logDir(this.#machines.length + 1), exitOnReboot: options.exitOnReboot ?? true,
       forwards: options.forwards ?? this.o.fleet?.forwards ?? [],
       ...(this.o.qemu === undefined ? {} : { qemu: this.o.qemu }), ...(this.flash === undefined ? {} : { envFlashPath: this.flash }),
+      ...(this.o.biosPath === undefined ? {} : { biosPath: this.o.biosPath }),
       ...(this.o.watchdog === true ? { watchdog: true } : {}), ...(options.stick === undefined ? {} : { stickPath: options.stick }),
     });
     this.#machines.push(machine);

@@ -5,10 +5,11 @@
  * the 64 MiB NOR flash bank file U-Boot saves its own env to; and decoded from the same bytes
  * with our own codec, which must agree.
  */
-import { truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseBoardConfig } from '../../../agent/src/boot/index.js';
 import { openBootEnv, type EnvVars } from '../../../agent/src/bootenv/index.js';
-import { run, type ImageLayout } from './image.js';
+import { repoRoot, run, type ImageLayout } from './image.js';
 
 /** QEMU virt's second pflash bank must be exactly this size. */
 export const FLASH_BANK_BYTES = 64 * 1024 * 1024;
@@ -34,11 +35,11 @@ function parseEnvLines(text: string): Map<string, string> {
   return vars;
 }
 
-/** An env store over a file that fw_env.config line `configLine` describes; `sync*` move it in and out. */
-function fwStore(description: string, workDir: string, configLine: string, syncIn: () => void, syncOut: () => void): EnvStore {
+/** An env store over a file that fw_env.config lines `configLines` describe; `sync*` move it in and out. */
+function fwStore(description: string, workDir: string, configLines: readonly string[], syncIn: () => void, syncOut: () => void): EnvStore {
   const config = join(workDir, 'fw_env.config');
   // written before every use: the first call may be any of the three
-  const writeConfig = (): void => writeFileSync(config, `${configLine}\n`);
+  const writeConfig = (): void => writeFileSync(config, configLines.map((l) => `${l}\n`).join(''));
   const printenv = (): Map<string, string> => {
     writeConfig();
     return parseEnvLines(run('fw_printenv', ['-c', config]));
@@ -75,15 +76,40 @@ export function fatEnvStore(diskPath: string, layout: ImageLayout, workDir: stri
   const file = join(workDir, layout.env.file);
   const fat = `${diskPath}@@${layout.partitions.boot.offsetBytes}`;
   return fwStore(`${layout.env.file} on the boot partition of ${diskPath}`, workDir,
-    `${file} 0x0 0x${layout.env.sizeBytes.toString(16)}`,
+    [`${file} 0x0 0x${layout.env.sizeBytes.toString(16)}`],
     () => run('mcopy', ['-o', '-n', '-i', fat, `::${layout.env.file}`, file]),
     () => run('mcopy', ['-o', '-n', '-i', fat, file, `::${layout.env.file}`]));
 }
 
-/** U-Boot's env at offset 0 of the NOR flash bank file `flashPath` (placement `native`; one sector). */
+/** Where the second pflash bank (the env bank) starts in the guest's /dev/mtd0 (both banks are one device there). */
+const GUEST_FLASH_BANK_OFFSET = 0x4000000;
+
+/** One env copy in the NOR flash bank file, as the board's fw_env.config places it (offsets in the bank). */
+export interface FlashEnvCopy { offsetBytes: number; sizeBytes: number; sectorSizeBytes: number }
+
+/** The env copies of board `layout.board` in the flash bank file: one, or two for a redundant env. */
+export function flashEnvCopies(layout: ImageLayout): FlashEnvCopy[] {
+  const file = join(repoRoot, 'board-configs', `${layout.board}.json`);
+  const config = parseBoardConfig(readFileSync(file, 'utf8'), file);
+  return config.env.parsed.copies.map((c) => ({
+    offsetBytes: c.offsetBytes - GUEST_FLASH_BANK_OFFSET, sizeBytes: c.envSizeBytes, sectorSizeBytes: c.sectorSizeBytes || c.envSizeBytes,
+  }));
+}
+
+/** U-Boot's env in the NOR flash bank file `flashPath` (placement `native`): its copies where the board puts them. */
 export function flashEnvStore(flashPath: string, layout: ImageLayout, workDir: string): EnvStore {
-  const size = `0x${layout.env.sizeBytes.toString(16)}`;
-  return fwStore(`NOR flash ${flashPath}`, workDir, `${flashPath} 0x0 ${size} ${size}`, () => undefined, () => undefined);
+  const hex = (n: number): string => `0x${n.toString(16)}`;
+  const lines = flashEnvCopies(layout).map((c) => `${flashPath} ${hex(c.offsetBytes)} ${hex(c.sizeBytes)} ${hex(c.sectorSizeBytes)}`);
+  const store = fwStore(`NOR flash ${flashPath}`, workDir, lines, () => undefined, () => undefined);
+  if (lines.length === 1) return store;
+  return {
+    ...store,
+    // on a plain file both fw_setenv and our codec write the incremental flags of block devices, which
+    // U-Boot's flash env does not read (it wants 1 active / 0 obsolete): write from the guest's /dev/mtd0
+    write: () => {
+      throw new Error(`${store.description}: a redundant flash env cannot be written from the host (wrong flag scheme); write it in the guest`);
+    },
+  };
 }
 
 /** A blank flash bank: U-Boot starts from its default env and its first saveenv fills it. */

@@ -4,7 +4,7 @@
  * inside a slot, raw damage), and the private QEMU 10 the NOR flash env needs.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QemuBuild } from './machine.js';
@@ -146,6 +146,18 @@ export function zeroPartitionStart(diskPath: string, part: Partition, lengthByte
   }
 }
 
+/** XORs 4 bytes at `offsetBytes` of `path` with 0xFF (damage a CRC-checked area on purpose). */
+export function flipBytes(path: string, offsetBytes: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const bytes = Buffer.alloc(4);
+    readSync(fd, bytes, 0, 4, offsetBytes);
+    writeSync(fd, bytes.map((b) => b ^ 0xff), 0, 4, offsetBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** QEMU 10 from bookworm-backports in a private folder (fetched once), or why there is none. */
 export function fetchQemu10(): QemuBuild | { reason: string } {
   const r = spawnSync('bash', [join(repoRoot, 'test', 'qemu-arm', 'fetch-qemu10.sh')], { encoding: 'utf8' });
@@ -153,4 +165,12 @@ export function fetchQemu10(): QemuBuild | { reason: string } {
   if (r.status !== 0 || root === undefined) return { reason: `no QEMU 10: ${r.stderr.trim().split('\n').pop() ?? `exit ${String(r.status)}`}` };
   const moduleDir = readdirSync(join(root, 'usr', 'lib')).map((d) => join(root, 'usr', 'lib', d, 'qemu')).find((d) => existsSync(d));
   return { binary: join(root, 'usr', 'bin', 'qemu-system-aarch64'), dataDir: join(root, 'usr', 'share', 'qemu'), moduleDir: moduleDir ?? join(root, 'none') };
+}
+
+/** U-Boot for QEMU virt arm64 with a redundant env in NOR flash (built once from Debian's source), or why there is none. */
+export function buildRedundantUboot(): string | { reason: string } {
+  const r = spawnSync('bash', [join(repoRoot, 'test', 'qemu-arm', 'build-uboot-redundant.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const bin = /^UBOOT_BIN=(.+)$/m.exec(r.stdout)?.[1];
+  if (r.status !== 0 || bin === undefined) return { reason: `no U-Boot with a redundant env: ${r.stderr.trim().split('\n').pop() ?? `exit ${String(r.status)}`}` };
+  return bin;
 }
