@@ -61,9 +61,7 @@ async function bootsToInit(m: Machine, slot: string): Promise<number> {
 
 function boardSuite(c: BoardCase): void {
   const s = suite(c.title);
-  const runs = boardRuns(c);
-  const skip = 'skip' in runs ? runs.skip : undefined;
-  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  const { skip, qemu } = boardRuns(c);
   let layout: ImageLayout | undefined;
 
   const device = (name: string): Device => {

@@ -70,9 +70,7 @@ async function guestPrintenv(m: Machine, names: readonly string[]): Promise<stri
 }
 
 const s = suite(`env copies, ${REDUNDANT_ENV_BOARD.title}`);
-const runs = boardRuns(REDUNDANT_ENV_BOARD, ['fw_printenv']);
-const skip = 'skip' in runs ? runs.skip : undefined;
-const qemu = 'qemu' in runs ? runs.qemu : undefined;
+const { skip, qemu } = boardRuns(REDUNDANT_ENV_BOARD, ['fw_printenv']);
 let layout: ImageLayout | undefined;
 let bios: string | undefined;
 s.before(() => {

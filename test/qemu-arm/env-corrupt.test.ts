@@ -43,9 +43,7 @@ function damageEnv(device: GuestDevice, layout: ImageLayout, work: string): void
 
 function boardSuite(c: BoardCase): void {
   const s = suite(`env copy corrupted, ${c.title}`);
-  const runs = boardRuns(c);
-  const skip = 'skip' in runs ? runs.skip : undefined;
-  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  const { skip, qemu } = boardRuns(c);
   let layout: ImageLayout | undefined;
   s.before(() => {
     if (skip === undefined) layout = ensureImage(c.board);

@@ -19,9 +19,7 @@ export function powerCutSuite(index: number): void {
   const temp = tempDir('ota-qemu-power-cut-');
   process.on('exit', () => temp.cleanup());
   const s = suite(`power cuts, ${c.title}`);
-  const runs = boardRuns(c, ['socat', MOSQUITTO]);
-  const skip = 'skip' in runs ? runs.skip : undefined;
-  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  const { skip, qemu } = boardRuns(c, ['socat', MOSQUITTO]);
   const cuts = Number(process.env['OTA_QEMU_CUTS'] ?? 11);
   // each board draws its own plan from the run's seed
   const seed = runSeed();

@@ -243,9 +243,7 @@ function folderBytes(dir: string): number {
 
 function boardSuite(c: BoardCase): void {
   const s = suite(`recovery, ${c.title}`);
-  const runs = boardRuns(c, ['socat', MOSQUITTO]);
-  const skip = 'skip' in runs ? runs.skip : undefined;
-  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  const { skip, qemu } = boardRuns(c, ['socat', MOSQUITTO]);
   let layout: ImageLayout | undefined;
   let base: string | undefined;
   s.before(() => {

@@ -24,9 +24,7 @@ const temp = tempDir('ota-qemu-update-');
 
 function boardSuite(c: BoardCase): void {
   const s = suite(`update, ${c.title}`);
-  const runs = boardRuns(c, ['socat', MOSQUITTO]);
-  const skip = 'skip' in runs ? runs.skip : undefined;
-  const qemu = 'qemu' in runs ? runs.qemu : undefined;
+  const { skip, qemu } = boardRuns(c, ['socat', MOSQUITTO]);
   let layout: ImageLayout | undefined;
   s.before(() => {
     if (skip !== undefined) return;

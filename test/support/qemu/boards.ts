@@ -38,14 +38,14 @@ export const REDUNDANT_ENV_BOARD: BoardCase = {
 };
 
 /** Whether `c` runs here: the QEMU to use, or why not (printed). `tools` are the test's own extra needs. */
-export function boardRuns(c: BoardCase, tools: readonly string[] = []): { qemu: QemuBuild | undefined } | { skip: string } {
+export function boardRuns(c: BoardCase, tools: readonly string[] = []): { skip: string | undefined; qemu: QemuBuild | undefined } {
   const skip = qemuSkipReason();
-  if (skip !== undefined) return { skip };
-  if (missingTools(c.title, ...c.tools, ...tools).length > 0) return { skip: 'missing tools' };
+  if (skip !== undefined) return { skip, qemu: undefined };
+  if (missingTools(c.title, ...c.tools, ...tools).length > 0) return { skip: 'missing tools', qemu: undefined };
   const q = c.qemu();
   if (q !== undefined && 'reason' in q) {
     console.log(`# skipping ${c.title}: ${q.reason}`);
-    return { skip: q.reason };
+    return { skip: q.reason, qemu: undefined };
   }
-  return { qemu: q };
+  return { skip: undefined, qemu: q };
 }
