@@ -11,7 +11,7 @@ export { Machine, qemuArgs, UBOOT_QEMU_ARM64, type GuestForward, type MachineOpt
 export { blankFlash, fatEnvStore, flashEnvCopies, flashEnvStore, FLASH_BANK_BYTES, type EnvStore, type FlashEnvCopy } from './env-store.js';
 export { QmpClient } from './qmp.js';
 export { imageBootScript, simulateRuns, stateVars, type SimulatedRuns } from './simulate.js';
-export { SerialParser, slotOfCmdline, type SerialEvent, type SerialEventKind } from './serial.js';
+export { GUEST_OUTPUT_PREFIX, SerialParser, slotOfCmdline, type SerialEvent, type SerialEventKind } from './serial.js';
 export {
   buildRedundantUboot, copyDisk, editExt4Image, ensureImage, extractPartition, fetchQemu10, flipBytes, readLayout, replaceFileInPartition, repoRoot, writePartition,
   zeroPartitionStart, type Ext4File, type ImageLayout, type Partition,

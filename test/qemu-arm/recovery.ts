@@ -1,19 +1,18 @@
 /**
  * The scenarios of issue 8 where an update does not simply succeed, end to end on emulated arm64
- * with real U-Boot and the agent in the guest (the FAT-env board, Debian 12's QEMU 7.2: these
- * scenarios do not depend on where the env lives; scenario 1 and boot-ab run both placements):
+ * with real U-Boot and the agent in the guest, on each env placement (recovery-fat.test.ts: uboot.env
+ * on FAT, QEMU 7.2; recovery-nor.test.ts: U-Boot's env in NOR flash, QEMU 10; the two files run side
+ * by side):
  *  2. a required health check fails on B: the agent reverts, A boots, the failure is reported and
  *     the retained notice of the same release is not installed again;
- *  3. B never reaches userspace (its /sbin/init dies, the kernel panics, panic=5 resets): U-Boot's
- *     counters run out and it boots A by itself; the agent on A reports the revert;
+ *  3. B never reaches userspace, twice: its /sbin/init dies, the kernel panics and panic=5 resets;
+ *     or its init hangs with the hardware watchdog armed and the watchdog resets. U-Boot's counters
+ *     run out and it boots A by itself; the agent on A reports the revert;
  *  6. offline recovery: the release on a second virtual disk (a USB stick), `ota-agent install`
  *     typed in the guest's shell, no network at all; B boots, health passes, commit, B stays.
  * At every boot the boot-script simulator predicts the slot real U-Boot chose; between boots the
  * env is read on the host with fw_printenv and with our codec, which must agree.
- * Scenario 5 (the newer of two env copies corrupted) is not here: neither QEMU board keeps two
- * copies (Debian's qemu_arm64 U-Boot has no CONFIG_SYS_REDUNDAND_ENVIRONMENT, and the FAT board's
- * script keeps one uboot.env); the two-copy choice is tested against libubootenv in
- * test/integration/bootenv and test/unit/bootenv.
+ * Scenario 5 (env copies damaged) is in env-corrupt*.test.ts.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,13 +25,11 @@ import { fleetOk } from '../support/fleet-rig.js';
 import { MOSQUITTO } from '../support/mosquitto.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, QEMU_BOARDS, STEP_TIMEOUT_MS, agentConnected, agentLines, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt,
+  GUEST_OUTPUT_PREFIX, GuestDevice, QEMU_BOARDS, STEP_TIMEOUT_MS, agentConnected, agentLines, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt,
   logDirFor, makeGuestRelease, makeStick, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing, seconds, simulateRuns, stateVars,
-  versionFiles, type BoardCase, type Ext4File, type GuestFleet, type ImageLayout, type Machine, type QemuBuild,
+  versionFiles, type Ext4File, type GuestFleet, type ImageLayout, type Machine, type QemuBuild,
 } from '../support/qemu/index.js';
 
-const temp = tempDir('ota-qemu-recovery-');
-const BOARD = 'qemu-virt-arm64-file-env';
 
 /** Release 2's own self-test, which the device's required health check runs: it fails. */
 const FAILING_SELFTEST: Ext4File = {
@@ -41,6 +38,34 @@ const FAILING_SELFTEST: Ext4File = {
 };
 /** A slot whose init dies at once: the kernel panics before any userspace runs. */
 const BROKEN_INIT: Ext4File = { path: '/sbin/init', mode: 0o100755, content: '#!/bin/busybox sh\necho "broken init of release 2"\nexit 1\n' };
+const HUNG_TEXT = 'release 2 init armed the watchdog and hangs';
+/**
+ * A slot whose init hangs (a stuck mount, a deadlocked service) after the hardware watchdog was armed,
+ * as systemd arms it early: no panic, nothing resets the board but the watchdog (QEMU's i6300esb, 2 s).
+ * busybox's watchdog daemon feeds it once and then not for an hour.
+ */
+const HUNG_INIT: Ext4File = {
+  path: '/sbin/init', mode: 0o100755,
+  content: `#!/bin/busybox sh\n/bin/busybox watchdog -T 2 -t 3600 /dev/watchdog\n/bin/busybox echo "${GUEST_OUTPUT_PREFIX}${HUNG_TEXT}"\nwhile true; do /bin/busybox sleep 3600; done\n`,
+};
+
+/** How a trial of B dies before userspace: what its slot holds, what ends each attempt on the console. */
+interface DeadTrial {
+  name: string;
+  init: Ext4File;
+  watchdog: boolean;
+  /** Waits for the end of the `attempt`-th boot of B (the board then resets by itself). */
+  ends: (m: Machine, attempt: number) => Promise<unknown>;
+}
+
+const PANIC: DeadTrial = {
+  name: 'panic', init: BROKEN_INIT, watchdog: false,
+  ends: (m, attempt) => m.waitFor('kernel-panic', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.boot === attempt }),
+};
+const HUNG: DeadTrial = {
+  name: 'hung', init: HUNG_INIT, watchdog: true,
+  ends: (m, attempt) => m.waitFor('guest-output', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.boot === attempt && e.text === HUNG_TEXT }),
+};
 
 /** What every scenario starts from. */
 interface Setup { layout: ImageLayout; qemu: QemuBuild | undefined; work: string; base: string }
@@ -53,7 +78,7 @@ function predictedAfterPostBoot(device: GuestDevice, slot: 'A' | 'B'): Map<strin
 async function failedHealthCheck(s: Setup, fleet: GuestFleet): Promise<void> {
   const release = await makeGuestRelease({ workDir: s.work, keysDir: fleet.keysDir, base: s.base, version: 2, files: [...versionFiles(2), FAILING_SELFTEST] });
   const device = await GuestDevice.create({
-    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${BOARD}-health-boot-${n}`), fleet,
+    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${s.layout.board}-health-boot-${n}`), fleet,
     agent: { checks: [{ name: 'selftest', kind: 'command', argv: ['/opt/ota/selftest'] }] }, ...(s.qemu === undefined ? {} : { qemu: s.qemu }),
   });
   const id = device.deviceId;
@@ -136,11 +161,11 @@ async function reportsRevertOnA(m: Machine, fleet: GuestFleet, id: string, from:
   await m.powerCut();
 }
 
-async function neverReachesUserspace(s: Setup, fleet: GuestFleet): Promise<void> {
-  const release = await makeGuestRelease({ workDir: s.work, keysDir: fleet.keysDir, base: s.base, version: 2, files: [...versionFiles(2), BROKEN_INIT] });
+async function neverReachesUserspace(s: Setup, fleet: GuestFleet, trial: DeadTrial): Promise<void> {
+  const release = await makeGuestRelease({ workDir: s.work, keysDir: fleet.keysDir, base: s.base, version: 2, files: [...versionFiles(2), trial.init] });
   const device = await GuestDevice.create({
-    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${BOARD}-panic-boot-${n}`), fleet,
-    deviceId: 'qemu-3', ...(s.qemu === undefined ? {} : { qemu: s.qemu }),
+    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${s.layout.board}-${trial.name}-boot-${n}`), fleet,
+    deviceId: `qemu-3-${trial.name}`, watchdog: trial.watchdog, ...(s.qemu === undefined ? {} : { qemu: s.qemu }),
   });
   const id = device.deviceId;
   await onBoard(await device.boot(), async (m) => {
@@ -150,16 +175,17 @@ async function neverReachesUserspace(s: Setup, fleet: GuestFleet): Promise<void>
   const armed = await readEnvAgreeing(device, 'after the install');
   assert.equal([armed.get(BOOT_VARS.order), armed.get(BOOT_VARS.left.B), armed.get(BOOT_VARS.trial)], ['B A', '3', 'B'], 'B armed for a trial boot');
 
-  // one QEMU run: each panic resets the board (panic=5) until U-Boot gives up on B and boots A
+  // one QEMU run: each panic (panic=5) or the watchdog resets the board until U-Boot gives up on B and boots A
   const from = fleet.observer.seen.length;
   const slots = await onBoard(await device.boot({ exitOnReboot: false }), async (m) => {
     for (const attempt of [1, 2, 3]) {
       const chosen = await m.waitFor('script-slot', { timeoutMs: STEP_TIMEOUT_MS });
       assert.equal([chosen.boot, chosen.slot], [attempt, 'B'], `boot ${attempt} tries B`);
-      await m.waitFor('kernel-panic', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.boot === attempt });
+      await trial.ends(m, attempt);
     }
     await bootsToAgent(m, 'A');
     assert.not.ok(m.events.some((e) => (e.kind === 'init' && e.slot === 'B') || (e.kind === 'agent' && e.boot < 4)), 'B never reached its init or the agent');
+    if (trial.watchdog) assert.not.ok(m.events.some((e) => e.kind === 'kernel-panic' || e.kind === 'kernel-reboot'), 'no panic, no reboot: only the watchdog reset the board');
     assert.equal(postBootSteps(m), ['checking-fellBack->reverting', 'reverting-ok->reporting', 'reporting-ok->idle'],
       'on A, post-boot sees the trial fell back, reverts and records it');
     await reportsRevertOnA(m, fleet, id, from, 'trial boot of slot B did not reach the agent: the bootloader booted A');
@@ -186,7 +212,7 @@ async function offlineRecovery(s: Setup): Promise<void> {
   // no fleet: agent.json has no mqtt and no mirrors (an offline device): its required fleet check passes without a broker
   // (by design, docs/agent-config.md), so nothing is provisioned for it
   const device = await GuestDevice.create({
-    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${BOARD}-offline-boot-${n}`),
+    layout: s.layout, workDir: join(s.work, 'device'), logDir: (n) => logDirFor(`${s.layout.board}-offline-boot-${n}`),
     rootBytes: readFileSync(join(keysDir, 'root.json')), deviceId: 'qemu-6', ...(s.qemu === undefined ? {} : { qemu: s.qemu }),
   });
   await onBoard(await device.boot({ forwards: [], stick }), async (m) => {
@@ -241,7 +267,12 @@ function folderBytes(dir: string): number {
   return Number(/^(\d+)/.exec(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }))?.[1]);
 }
 
-function boardSuite(c: BoardCase): void {
+/** Registers and runs scenarios 2, 3 and 6 on QEMU_BOARDS[index]. */
+export function recoverySuite(index: number): void {
+  const c = QEMU_BOARDS[index];
+  if (c === undefined) throw new Error(`no board ${index}`);
+  const temp = tempDir('ota-qemu-recovery-');
+  process.on('exit', () => temp.cleanup());
   const s = suite(`recovery, ${c.title}`);
   const { skip, qemu } = boardRuns(c, ['socat', MOSQUITTO]);
   let layout: ImageLayout | undefined;
@@ -275,11 +306,10 @@ function boardSuite(c: BoardCase): void {
   t('scenario 2: a required health check fails on B; the agent reverts, A boots, the failure is reported, no second install', () =>
     withFleet('scenario 2', failedHealthCheck));
   t('scenario 3: B panics before userspace; U-Boot falls back to A by itself; the agent on A reports the revert', () =>
-    withFleet('scenario 3', neverReachesUserspace));
+    withFleet('scenario 3', (setupOf, fleet) => neverReachesUserspace(setupOf, fleet, PANIC)));
+  t('scenario 3, hung init: B hangs with the watchdog armed; each watchdog reset spends a try, then A; the agent on A reports the revert', () =>
+    withFleet('scenario 3 hung', (setupOf, fleet) => neverReachesUserspace(setupOf, fleet, HUNG)));
   t('scenario 6: offline recovery from a USB stick with ota-agent install, no network; B boots, commits, stays', () =>
     timed('scenario 6', () => offlineRecovery(setup('scenario 6'))));
   s.run();
 }
-
-for (const board of QEMU_BOARDS.filter((b) => b.board === BOARD)) boardSuite(board);
-process.on('exit', () => temp.cleanup());
