@@ -8,9 +8,9 @@
 // FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
 // `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemDeps } from './system-deps.mjs';
 
@@ -73,6 +73,31 @@ function runFile(file, coverageDir) {
   });
 }
 
+// A failed emulated-ARM file leaves its serial consoles in the CI output, one block per boot, for
+// every QEMU run it started (each prints `serial log: PATH`); past this many lines in all, the
+// earliest boots are named, not printed (the failure is usually at the end).
+const consoleLinesMax = Number(process.env.OTA_TEST_CONSOLE_LINES ?? 30_000);
+
+function serialConsoles(output) {
+  const logs = [...new Set([...output.matchAll(/serial log: (\S+\/serial\.log)/g)].map((m) => m[1]))];
+  const blocks = logs.flatMap((log) => {
+    const dir = dirname(log);
+    if (!existsSync(dir)) return [];
+    const boots = readdirSync(dir).filter((n) => /^boot-\d+\.log$/.test(n)).sort((a, b) => Number(a.slice(5, -4)) - Number(b.slice(5, -4)));
+    return boots.map((name) => ({ name: relative(root, join(dir, name)), lines: readFileSync(join(dir, name), 'utf8').split('\n') }));
+  });
+  let budget = consoleLinesMax;
+  const shown = new Set();
+  for (const b of [...blocks].reverse()) {
+    if (b.lines.length > budget) break;
+    budget -= b.lines.length;
+    shown.add(b);
+  }
+  return blocks.flatMap((b) => (shown.has(b)
+    ? [`--- serial console ${b.name} ---`, ...b.lines]
+    : [`--- serial console ${b.name}: ${b.lines.length} lines, not printed (OTA_TEST_CONSOLE_LINES) ---`])).join('\n');
+}
+
 function countsOf(result) {
   const num = (label) => {
     const m = new RegExp(`${label}:\\s+(\\d+)`).exec(result.output);
@@ -114,6 +139,7 @@ async function worker() {
     const verdict = c.failed > 0 ? 'FAIL' : 'ok';
     console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s)`);
     if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
+    if (c.failed > 0) console.log(serialConsoles(result.output).replace(/^/gm, '    '));
   }
 }
 await Promise.all(Array.from({ length: jobs }, worker));
