@@ -6,10 +6,11 @@
  * in the first two sectors of the second flash bank, flags 1 (active) and 0 (obsolete).
  * Boot 1 fills the flash with U-Boot's default env. The host then writes both copies with our codec
  * in U-Boot's flash flag scheme (fw_setenv and our codec on a plain file would write incremental
- * flags, and the guest cannot write one NOR word under QEMU: see the note at post-boot below): the
- * older, obsolete copy holds S5_COPY=older with A primary, the newer, active one S5_COPY=newer with B
- * primary, at the address U-Boot prefers. Data bytes of the newer copy are flipped, and boot 2 must
- * come from the older one everywhere.
+ * flags, and the guest's fw_setenv cannot mark a copy obsolete under QEMU 10: see the note at
+ * post-boot below): the older, obsolete copy holds S5_COPY=older with A primary, the newer, active
+ * one S5_COPY=newer with B primary, at the address U-Boot prefers. Data bytes of the newer copy are
+ * flipped, and boot 2 must come from the older one everywhere; the agent's post-boot then writes on
+ * from it and marks U-Boot's copy obsolete.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,7 +21,7 @@ import { encodeCopy, nextFlags, OBSOLETE_FLAGS, parseData, splitCopy } from '../
 import { fleetOk } from '../support/fleet-rig.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, REDUNDANT_ENV_BOARD, STEP_TIMEOUT_MS, agentLines, boardRuns, bootsToAgent, buildRedundantUboot, ensureImage, envState, flashEnvCopies, flipBytes,
+  GuestDevice, REDUNDANT_ENV_BOARD, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, buildRedundantUboot, ensureImage, envState, flashEnvCopies, flipBytes,
   logDirFor, onBoard, readEnvAgreeing, seconds, simulateRuns, stateVars, type FlashEnvCopy, type ImageLayout, type Machine,
 } from '../support/qemu/index.js';
 
@@ -98,13 +99,12 @@ t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the ho
   const copies = flashEnvCopies(layout);
   assert.equal(copies.map((c) => c.offsetBytes), [0, 0x40000], 'the board places its two copies in the first two sectors of the bank');
 
-  // boot 1, blank flash: U-Boot starts from its default env and its script saves it (bootcmd, load addresses)
-  const postBoot1 = await onBoard(await device.boot({ forwards: [] }), async (m) => {
-    await bootsToAgent(m, 'A', null);
+  // boot 1, blank flash: U-Boot starts from its default env and its script saves it (bootcmd, load addresses);
+  // post-boot writes the other copy and marks U-Boot's obsolete
+  await onBoard(await device.boot({ forwards: [] }), async (m) => {
+    await bootsToAgent(m, 'A');
     assert.ok(m.events.some((e) => e.kind === 'uboot-env-default'), 'a blank flash: U-Boot starts from its default env');
-    const exit = await m.waitFor('agent-exit', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'post-boot' });
     await m.powerCut();
-    return exit.code;
   });
   const saved = copies.map((c) => { try { return readCopy(flash, c); } catch { return undefined; } });
   const base = saved.find((v) => v?.has('bootcmd') === true);
@@ -133,9 +133,12 @@ t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the ho
   const predicted = simulateRuns(layout, env.codec, 1);
   assert.equal(predicted.slots, ['A'], 'the simulator, given the copy our codec picks, takes A');
 
-  const boot2 = await onBoard(await device.boot({ forwards: [] }), async (m) => {
-    await bootsToAgent(m, 'A', null);
-    const exit = await m.waitFor('agent-exit', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.command === 'post-boot' });
+  // post-boot must end 0: the agent marks U-Boot's copy obsolete in whole bus words (MtdNorRegion.writeFlags). The
+  // guest's fw_setenv (libubootenv) writes the flags byte alone, which fails under QEMU 10 ("buffer write error
+  // (status timeout)", ETIME): pflash_cfi01 refuses a write-to-buffer of one bus word, and would store Linux's
+  // 0xFF padding over the bytes beside the flag if it took it; so the guest's fw_setenv is not exercised here
+  const slots2 = await onBoard(await device.boot({ forwards: [] }), async (m) => {
+    await bootsToAgent(m, 'A');
     await m.waitFor('init-ready', { timeoutMs: STEP_TIMEOUT_MS });
     assert.equal(m.events.filter((e) => e.kind === 'uboot-env-default'), [], 'U-Boot did not fall back to its default env');
     const guest = await guestPrintenv(m, ['S5_COPY', BOOT_VARS.order]);
@@ -143,15 +146,14 @@ t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the ho
     const status = await m.shell('node /opt/ota/ota-agent.mjs --config /data/agent.json status --json | tr -d " "', STEP_TIMEOUT_MS);
     for (const part of ['"booted":"A"', '"primary":"A"', '"version":1']) assert.ok(status.includes(part), `the agent's status --json has ${part}:\n${status}`);
     await m.powerCut();
-    return { postBoot: exit.code, postBootLines: agentLines(m, 'post-boot'), slots: m.events.flatMap((e) => (e.kind === 'script-slot' ? [e.slot] : [])) };
+    return m.events.flatMap((e) => (e.kind === 'script-slot' ? [e.slot] : []));
   });
-  // Under QEMU the guest cannot program one word of NOR (Linux's CFI buffer write times out), so the agent's
-  // obsolete mark fails and post-boot exits 1; printed, not asserted, until that is settled
-  console.log(`#   post-boot exit codes: boot 1 ${String(postBoot1)}, boot 2 ${String(boot2.postBoot)}: ${boot2.postBootLines.join(' / ')}`);
-  assert.equal(boot2.slots, predicted.slots, 'real U-Boot chose the slot the simulator predicted from the older copy');
+  assert.equal(slots2, predicted.slots, 'real U-Boot chose the slot the simulator predicted from the older copy');
   assert.equal(device.predictedSlots.slice(1), ['A'], 'the device predicted A from the stored env too');
 
   // U-Boot saved into the damaged copy's place (the one it did not load from); the agent then wrote the other one
+  // and marked U-Boot's obsolete, leaving its CRC and data intact
+  assert.equal(copies.map((c) => readByteAt(flash, c.offsetBytes + FLAGS_OFFSET)), [0, 1], "flags: U-Boot's copy obsolete (0), the agent's active (1)");
   const ubootSaved = readCopy(flash, newer);
   assert.is(ubootSaved.get('S5_COPY'), 'older', "U-Boot's save derives from the older copy (its marker kept)");
   assert.equal(envState(ubootSaved), stateVars(predicted.stored), 'U-Boot saved the state the simulator predicts from the older copy');
@@ -159,6 +161,8 @@ t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the ho
   assert.is(agentSaved.get('S5_COPY'), 'older');
   // post-boot gives the running committed slot its try back
   assert.equal(envState(agentSaved), new Map([...stateVars(predicted.stored), [BOOT_VARS.left.A, '3']]), 'the agent wrote on from the older state');
+  const final = await readEnvAgreeing(device, 'after post-boot');
+  assert.equal(envState(final), envState(agentSaved), "the host readers take the agent's copy, the active one");
   console.log(`# ${board}: scenario 5 (newer of two copies damaged): ${seconds(started)} s`);
 });
 

@@ -21,6 +21,9 @@ export type FlagScheme = 'incremental' | 'boolean';
 /** Index of a copy: 0 = first line of fw_env.config, 1 = second. */
 export type CopyIndex = 0 | 1;
 
+/** Where a redundant copy keeps its flags byte: right after the CRC. */
+export const FLAGS_OFFSET_BYTES = 4;
+
 /** Bytes before the data area: CRC, plus the flags byte when redundant. */
 export function headerBytes(redundant: boolean): number {
   return redundant ? 5 : 4;
@@ -44,7 +47,7 @@ export function splitCopy(bytes: Uint8Array, redundant: boolean): SplitCopy {
   const storedCrc = view.getUint32(0, true);
   const data = bytes.subarray(header);
   const computedCrc = crc32(data);
-  return { crcValid: storedCrc === computedCrc, storedCrc, computedCrc, flags: redundant ? (bytes[4] ?? 0) : 0, data };
+  return { crcValid: storedCrc === computedCrc, storedCrc, computedCrc, flags: redundant ? (bytes[FLAGS_OFFSET_BYTES] ?? 0) : 0, data };
 }
 
 /**

@@ -6,11 +6,13 @@
  *   (MEMERASE) is out of reach of Node without native code. We write the copy through the kernel's
  *   `mtdblock` driver (`/dev/mtdblockN`, CONFIG_MTD_BLOCK), which reads, erases and rewrites the
  *   erase block and flushes it on fsync; the obsolete mark (flags 1 -> 0, no erase needed) goes
- *   straight to `/dev/mtdN`, as U-Boot does. NAND is refused: mtdblock has no bad-block handling.
+ *   straight to `/dev/mtdN`, as U-Boot does, in whole bus words (see MtdNorRegion.writeFlags).
+ *   NAND is refused: mtdblock has no bad-block handling.
  * The sysfs root is configurable so tests point it at a temp dir.
  */
 import { basename, dirname, join } from 'node:path';
 import { OtaError, describe, errnoCode, withContext } from '../errors/index.js';
+import { FLAGS_OFFSET_BYTES } from './codec.js';
 import { FileRegion, nodeFileIo, type CopyStorage, type FileIo } from './storage.js';
 
 /** `mmcblk0boot1` from `/dev/mmcblk0boot1` or `/dev/block/mmcblk0boot1`, else undefined. */
@@ -100,10 +102,25 @@ export class MtdNorRegion implements CopyStorage {
     return this.block.write(bytes);
   }
 
-  writeFlags(flags: number): Promise<void> {
-    return this.direct.writeFlags(flags);
+  /**
+   * The obsolete mark, written as the copy's first 8 bytes (CRC, flags, 3 data bytes) read back from the
+   * flash with only the flags byte changed. On NOR, programming a bit to the value it holds changes
+   * nothing, so a real chip sees the same one-byte change. Writing the flags byte alone relies on that:
+   * Linux's CFI driver pads a partial bus word with 0xFF, and an emulated flash that stores words as
+   * given (QEMU's pflash) then erases the bytes beside the flag; QEMU 10 also refuses a buffer write of
+   * a single bus word, so the write fails with ETIME. A flash env copy starts a sector (U-Boot erases
+   * whole sectors), so these 8 bytes are whole words on every bus up to 64 bits wide, and two or more
+   * words up to 32 bits; at another offset a real chip is still right, as with a single byte.
+   */
+  async writeFlags(flags: number): Promise<void> {
+    const head = await this.direct.readAt(0, FLAGS_WRITE_BYTES);
+    head[FLAGS_OFFSET_BYTES] = flags & 0xff;
+    await this.direct.writeAt(head, 0, 'write flags byte', { mtdCharDevice: true });
   }
 }
+
+/** How many bytes from the copy's start the obsolete mark writes on NOR: see MtdNorRegion.writeFlags. */
+const FLAGS_WRITE_BYTES = 8;
 
 /** The flash type of MTD device `n` from sysfs (`nor`, `nand`, `mlc-nand`...). */
 export async function mtdType(n: number, sysfsRoot: string, io: FileIo = nodeFileIo): Promise<string> {

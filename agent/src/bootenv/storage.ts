@@ -3,7 +3,8 @@
  * fsync (whose failure fails the write). The I/O goes through `FileIo`, so tests inject faults.
  */
 import { promises as fsp } from 'node:fs';
-import { OtaError, withContext } from '../errors/index.js';
+import { OtaError, errnoCode, withContext } from '../errors/index.js';
+import { FLAGS_OFFSET_BYTES } from './codec.js';
 
 /** An open file, the part of `fs.promises.FileHandle` the env uses. */
 export interface IoHandle {
@@ -46,7 +47,7 @@ export interface CopyStorage {
   read(): Promise<Uint8Array>;
   /** Replace the whole copy: one write, then fsync; any failure rejects. */
   write(bytes: Uint8Array): Promise<void>;
-  /** Overwrite the flags byte alone (the boolean scheme's obsolete mark), then fsync. */
+  /** Change the flags byte alone (the boolean scheme's obsolete mark), then fsync; NOR rewrites the bytes around it as they are. */
   writeFlags(flags: number): Promise<void>;
 }
 
@@ -63,14 +64,19 @@ export class FileRegion implements CopyStorage {
     this.description = `${path} @0x${offsetBytes.toString(16)}`;
   }
 
-  async read(): Promise<Uint8Array> {
+  read(): Promise<Uint8Array> {
+    return this.readAt(0, this.sizeBytes);
+  }
+
+  /** `length` bytes at `at` within the region; rejects when the device ends before them. */
+  readAt(at: number, length: number): Promise<Uint8Array> {
     return this.withHandle('r', 'read', async (fh) => {
-      const bytes = new Uint8Array(this.sizeBytes);
+      const bytes = new Uint8Array(length);
       let done = 0;
       while (done < bytes.length) {
-        const { bytesRead } = await fh.read(bytes, done, bytes.length - done, this.offsetBytes + done);
+        const { bytesRead } = await fh.read(bytes, done, bytes.length - done, this.offsetBytes + at + done);
         if (bytesRead === 0) {
-          throw new OtaError('ENV_SHORT_READ', `only ${done} of ${this.sizeBytes} bytes: the device ends before offset + env size; check fw_env.config`);
+          throw new OtaError('ENV_SHORT_READ', `only ${done} of ${length} bytes: the device ends before offset + env size; check fw_env.config`);
         }
         done += bytesRead;
       }
@@ -83,11 +89,15 @@ export class FileRegion implements CopyStorage {
   }
 
   writeFlags(flags: number): Promise<void> {
-    return this.writeAt(Uint8Array.of(flags & 0xff), 4, 'write flags byte');
+    return this.writeAt(Uint8Array.of(flags & 0xff), FLAGS_OFFSET_BYTES, 'write flags byte');
   }
 
-  /** Write `bytes` at `at` within the region (one write call unless the kernel writes short), then fsync. */
-  protected writeAt(bytes: Uint8Array, at: number, what: string): Promise<void> {
+  /**
+   * Write `bytes` at `at` within the region (one write call unless the kernel writes short), then fsync.
+   * `mtdCharDevice`: the file is `/dev/mtdN`, which has no fsync (EINVAL) and needs none, since its
+   * write() returns once the chip has programmed the bytes; U-Boot's fw_env.c accepts that EINVAL too.
+   */
+  writeAt(bytes: Uint8Array, at: number, what: string, { mtdCharDevice = false } = {}): Promise<void> {
     return this.withHandle('r+', what, async (fh) => {
       let done = 0;
       while (done < bytes.length) {
@@ -95,7 +105,11 @@ export class FileRegion implements CopyStorage {
         if (bytesWritten === 0) throw new OtaError('EIO', `the device accepted no bytes after ${done}`);
         done += bytesWritten;
       }
-      await fh.sync();
+      try {
+        await fh.sync();
+      } catch (err) {
+        if (!mtdCharDevice || errnoCode(err) !== 'EINVAL') throw err;
+      }
     });
   }
 

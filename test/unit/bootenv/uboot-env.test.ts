@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openBootEnv, parseEnvConfig, splitCopy, type UBootEnv } from '../../../agent/src/bootenv/index.js';
+import { openBootEnv, parseEnvConfig, splitCopy, type FileIo, type UBootEnv } from '../../../agent/src/bootenv/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { MemoryIo, errnoError } from '../../support/memory-io.js';
 
@@ -147,21 +147,77 @@ test('eMMC boot partition: force_ro is set to 0 around each write and restored, 
   assert.is((await env.read()).get('a'), '3', 'no force_ro attribute: nothing to lift');
 });
 
-test('MTD NOR: boolean flags, copy written through mtdblock, old copy marked obsolete through mtd', async () => {
+/** Blank NOR at /dev/mtd0 (/dev/mtdblock0 names the same bytes), two copies in two sectors, `a=1` written through `wrap(io)`. */
+async function norEnv(wrap: (io: MemoryIo) => FileIo = (io) => io): Promise<{ io: MemoryIo; env: UBootEnv }> {
   const io = new MemoryIo();
   io.files.set('/dev/mtd0', new Uint8Array(2 * SIZE).fill(0xff));
   io.alias('/dev/mtdblock0', '/dev/mtd0');
   io.texts.set('/sys/class/mtd/mtd0/type', 'nor\n');
-  const env = await envOn(io, `/dev/mtd0 0 ${hex(SIZE)} ${hex(SIZE)}\n/dev/mtd0 ${hex(SIZE)} ${hex(SIZE)} ${hex(SIZE)}\n`);
+  const config = parseEnvConfig(`/dev/mtd0 0 ${hex(SIZE)} ${hex(SIZE)}\n/dev/mtd0 ${hex(SIZE)} ${hex(SIZE)} ${hex(SIZE)}\n`, '/');
+  const env = await openBootEnv({ config, io: wrap(io), sysfsRoot: '/sys' });
   await env.update({ a: '1' }, { defaultsWhenInvalid: new Map() });
+  return { io, env };
+}
+
+test('MTD NOR: boolean flags, copy written through mtdblock, old copy marked obsolete through mtd', async () => {
+  const { io, env } = await norEnv();
   io.log.length = 0;
   await env.update({ a: '2' });
-  assert.equal(writes(io), [`write /dev/mtdblock0 @${SIZE} ${SIZE}`, 'sync /dev/mtdblock0', 'write /dev/mtd0 @4 1', 'sync /dev/mtd0']);
+  assert.equal(writes(io), [`write /dev/mtdblock0 @${SIZE} ${SIZE}`, 'sync /dev/mtdblock0', 'write /dev/mtd0 @0 8', 'sync /dev/mtd0']);
   const image = io.bytes('/dev/mtd0');
   assert.is(image[4], 0, 'old copy obsolete');
   assert.is(image[SIZE + 4], 1, 'new copy active');
   assert.ok(splitCopy(image.subarray(0, SIZE), true).crcValid, 'the obsolete mark does not touch the CRC');
   assert.is((await env.read()).get('a'), '2');
+});
+
+/**
+ * `io` as /dev/mtd0 behaves in Linux on QEMU's pflash (cfi01, 32-bit bank): the CFI driver writes whole
+ * bus words, a partial word padded with 0xFF (a real chip keeps the bits a 1 leaves; QEMU stores the
+ * word as given), a buffer write of one word is refused with ETIME (QEMU 10 takes a word count of 0 as
+ * a programming error), and the MTD character device has no fsync (EINVAL). The real pair runs in
+ * test/qemu-arm/env-corrupt-redundant.test.ts.
+ */
+function pflashWords(io: MemoryIo, busBytes: number): FileIo {
+  return {
+    stat: (path) => io.stat(path),
+    readText: (path) => io.readText(path),
+    writeText: (path, text) => io.writeText(path, text),
+    open: async (path, mode) => {
+      const fh = await io.open(path, mode);
+      if (path !== '/dev/mtd0') return fh;
+      return {
+        ...fh,
+        write: async (buffer, offset, length, position) => {
+          const start = position - (position % busBytes);
+          const end = Math.ceil((position + length) / busBytes) * busBytes;
+          if (end - start <= busBytes) throw errnoError('ETIME', 'ETIME: timer expired, write');
+          const words = new Uint8Array(end - start).fill(0xff);
+          words.set(buffer.subarray(offset, offset + length), position - start);
+          await fh.write(words, 0, words.length, start);
+          return { bytesWritten: length };
+        },
+        sync: () => Promise.reject(errnoError('EINVAL', 'EINVAL: invalid argument, fsync')),
+      };
+    },
+  };
+}
+
+test('MTD NOR: the obsolete mark survives a flash that stores whole padded words (QEMU pflash under Linux)', async () => {
+  const { io, env } = await norEnv((plain) => pflashWords(plain, 4));
+  const before = io.bytes('/dev/mtd0').subarray(0, SIZE);
+  await env.update({ a: '2' });
+  const old = io.bytes('/dev/mtd0').subarray(0, SIZE);
+  assert.is(old[4], 0, 'the old copy is obsolete');
+  assert.equal([...old.subarray(0, 4), ...old.subarray(5, 8)], [...before.subarray(0, 4), ...before.subarray(5, 8)], 'the CRC and the data beside the flag are kept');
+  assert.ok(splitCopy(old, true).crcValid, 'the old copy stays valid');
+  assert.is((await env.read()).get('a'), '2');
+});
+
+test('MTD NOR: an fsync of /dev/mtdN failing otherwise than EINVAL fails the update', async () => {
+  const { io, env } = await norEnv();
+  io.fail('sync', '/dev/mtd0', errnoError('EIO'));
+  assert.is((await rejection(env.update({ a: '2' }))).code, 'EIO');
 });
 
 test('MTD NOR: a failed copy write never marks the good copy obsolete', async () => {
