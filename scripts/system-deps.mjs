@@ -26,11 +26,13 @@ export const systemDeps = [
   { file: '/usr/include/openssl/evp.h', pkg: 'libssl-dev' },
   { command: 'sfdisk', pkg: 'fdisk', paths: ['/usr/sbin/sfdisk', '/sbin/sfdisk'] },
   { command: 'qemu-system-aarch64', pkg: 'qemu-system-arm' },
+  { command: 'qemu-system-arm', pkg: 'qemu-system-arm' },
   { command: 'socat', pkg: 'socat' },
   { command: 'openssl', pkg: 'openssl' },
   { command: 'ip', pkg: 'iproute2', paths: ['/usr/sbin/ip', '/sbin/ip', '/bin/ip'] },
   { command: '/usr/bin/time', pkg: 'time', paths: ['/usr/bin/time'] },
   { file: '/usr/lib/u-boot/qemu_arm64/u-boot.bin', pkg: 'u-boot-qemu' },
+  { file: '/usr/lib/u-boot/qemu_arm/u-boot.bin', pkg: 'u-boot-qemu' },
   { file: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
 ];
 

@@ -10,16 +10,19 @@
 #         <dir>/boot.scr, uboot.env  the boot partition's files; boot.cmd: the text compiled into boot.scr
 # Env:    OTA_QEMU_BOARD   board-configs/<name>.json (default qemu-virt-arm64-file-env: uboot.env on the
 #                          FAT; qemu-virt-arm64: U-Boot's env in NOR flash, which also cross-builds the
-#                          guest's NOR flash drivers with build-nor-modules.sh)
+#                          guest's NOR flash drivers with build-nor-modules.sh; qemu-virt-arm-file-env:
+#                          32-bit arm, uboot.env on the FAT). The board's `arch` (arm64 | arm) picks the
+#                          Debian architecture (arm64 | armhf) and kernel (linux-image-arm64 | -armmp-lpae)
 #         OTA_QEMU_CACHE   cache folder (default <repo>/.cache/qemu-arm): apt lists, .debs, built images
-#         OTA_QEMU_REFRESH=1  run `apt-get update` on the private arm64 lists even when they are fresh
+#                          (arm64 in apt/ and debs/, armhf in apt-armhf/ and debs-armhf/)
+#         OTA_QEMU_REFRESH=1  run `apt-get update` on the private lists even when they are fresh
 #         OTA_QEMU_EXTRA_DEBS  a folder of .debs to take before downloading (default ../shared/bench/debs)
 #         OTA_QEMU_AGENT_BUNDLE  the device bundle to put in the slots (default: bundled here from build/
 #                          with scripts/build-device.mjs, so run `npm run build` first)
 #
 # No root, no mounts, no network except Debian's package archive through apt. Packages are
-# resolved at build time (the current linux-image-*-arm64, busybox-static, libubootenv-tool, nodejs and its
-# libraries), downloaded once with `apt-get download` into the cache and unpacked with dpkg -x.
+# resolved at build time (the current linux-image-*-arm64 or -armmp-lpae, busybox-static, libubootenv-tool,
+# nodejs and its libraries), downloaded once with `apt-get download` into the cache and unpacked with dpkg -x.
 # The boot script is the board's, compiled by bootloader/build.sh. Built images are kept under a
 # key made of every input, so a rerun with nothing changed only resolves packages (about 2 s).
 # Maintainer scripts are not run (no ldconfig cache: glibc's multiarch default paths find every
@@ -36,42 +39,64 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${OTA_QEMU_CACHE:-$REPO/.cache/qemu-arm}
 BENCH_DEBS=${OTA_QEMU_EXTRA_DEBS:-$REPO/../shared/bench/debs}  # optional: .debs already kept for the benchmarks
 USERSPACE=(busybox-static nodejs libubootenv-tool)   # plus their dependencies, no recommends
-MODULES=(virtio_pci virtio_blk crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 virtio_net i6300esb)
+MODULES=(virtio_pci virtio_blk crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 virtio_net)
 BOARD=${OTA_QEMU_BOARD:-qemu-virt-arm64-file-env}   # board-configs/<BOARD>.json
+BOARD_JSON=$REPO/board-configs/$BOARD.json
 # partition sizes in MiB (p1 starts at 1 MiB)
 BOOT_MIB=16; SLOT_MIB=144; DATA_MIB=16
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
 
-mkdir -p "$CACHE/apt/lists/partial" "$CACHE/debs" "$CACHE/images"
+[ -f "$BOARD_JSON" ] || die "no board config board-configs/$BOARD.json"
+board() {  # PATH.IN.JSON -> string value from the board config
+  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const v = process.argv[2].split(".").reduce((o, k) => (o == null ? undefined : o[k]), c);
+    if (typeof v !== "string") { console.error(`${process.argv[1]}: ${process.argv[2]} is not a string`); process.exit(1); }
+    process.stdout.write(v);' "$BOARD_JSON" "$1"
+}
+# The board's CPU: Debian architecture, kernel flavour (armmp-lpae: cortex-a15 has LPAE, and U-Boot's
+# qemu_arm is built with CONFIG_ARMV7_LPAE), multiarch triplet; arm64 keeps the cache folders it always had.
+case "$(board arch)" in
+  # i6300esb: the PCI watchdog of MachineOptions.watchdog (Debian's armmp kernels have no driver for it)
+  arm64) DEB_ARCH=arm64; KMETA=linux-image-arm64; TRIPLET=aarch64-linux-gnu; APT=$CACHE/apt; DEBDIR=$CACHE/debs; MODULES+=(i6300esb) ;;
+  arm)   DEB_ARCH=armhf; KMETA=linux-image-armmp-lpae; TRIPLET=arm-linux-gnueabihf; APT=$CACHE/apt-armhf; DEBDIR=$CACHE/debs-armhf ;;
+  *) die "board $BOARD: unknown arch '$(board arch)'" ;;
+esac
+mkdir -p "$APT/lists/partial" "$DEBDIR" "$CACHE/images"
 # one build at a time per cache (test files or helpers running side by side share it)
 exec 9> "$CACHE/build.lock"
 flock 9
 # serial logs of test runs (logDirFor in test/support/qemu) are kept two days
 find "$CACHE/logs" -mindepth 1 -maxdepth 1 -mtime +2 -exec rm -rf {} + 2>/dev/null || true
-[ -e "$CACHE/apt/status" ] || : > "$CACHE/apt/status"
-cat > "$CACHE/apt/sources.list" <<'EOF'
+[ -e "$APT/status" ] || : > "$APT/status"
+cat > "$APT/sources.list" <<'EOF'
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
 EOF
-APTOPTS=(-o APT::Architecture=arm64 -o APT::Architectures=arm64
-         -o "Dir::State::Lists=$CACHE/apt/lists" -o "Dir::State::status=$CACHE/apt/status"
-         -o "Dir::Etc::SourceList=$CACHE/apt/sources.list" -o "Dir::Etc::SourceParts=$CACHE/apt/none"
+APTOPTS=(-o APT::Architecture=$DEB_ARCH -o APT::Architectures=$DEB_ARCH
+         -o "Dir::State::Lists=$APT/lists" -o "Dir::State::status=$APT/status"
+         -o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/none"
          -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1)
 [ "$(id -u)" = 0 ] && APTOPTS+=(-o APT::Sandbox::User=root)
 
 # --- 1. package lists: refreshed when older than a day -------------------------------------------
-if [ "${OTA_QEMU_REFRESH:-0}" = 1 ] || [ -z "$(find "$CACHE/apt/updated" -mmin -1440 2>/dev/null)" ]; then
-  log "apt-get update (private arm64 lists in $CACHE/apt)"
-  apt-get "${APTOPTS[@]}" update -qq >&2 || die "apt-get update of the arm64 lists failed (is deb.debian.org reachable?)"
-  touch "$CACHE/apt/updated"
+if [ "${OTA_QEMU_REFRESH:-0}" = 1 ] || [ -z "$(find "$APT/updated" -mmin -1440 2>/dev/null)" ]; then
+  log "apt-get update (private $DEB_ARCH lists in $APT)"
+  if ! apt-get "${APTOPTS[@]}" update -qq >&2; then
+    # a mirror caught mid-sync fails one suite's index ("File has unexpected size"): go on with what apt
+    # has, as long as bookworm main is there (the next update is tried after a day, or with OTA_QEMU_REFRESH=1)
+    ls "$APT/lists/"*_dists_bookworm_main_binary-"$DEB_ARCH"_Packages* > /dev/null 2>&1 ||
+      die "apt-get update of the $DEB_ARCH lists failed (is deb.debian.org reachable?)"
+    log "WARNING: some $DEB_ARCH package lists failed to update (above); using the lists apt has"
+  fi
+  touch "$APT/updated"
 fi
 
 # --- 2. resolve and fetch .debs -----------------------------------------------------------------
-KPKG=$(apt-cache "${APTOPTS[@]}" depends linux-image-arm64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-[ -n "$KPKG" ] || die "cannot resolve linux-image-arm64 in the arm64 lists"
+KPKG=$(apt-cache "${APTOPTS[@]}" depends "$KMETA" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[ -n "$KPKG" ] || die "cannot resolve $KMETA in the $DEB_ARCH lists"
 KVERSION=$(apt-cache "${APTOPTS[@]}" policy "$KPKG" | awk '/Candidate:/{print $2; exit}')
 # "name version" of every userspace package to unpack, from apt's own resolver (the kernel
 # package alone: its dependencies are tools for a full Debian install that this image does not use)
@@ -79,19 +104,20 @@ mapfile -t SPECS < <(apt-get "${APTOPTS[@]}" -s install --no-install-recommends 
   awk '/^Inst /{gsub(/[()]/, "", $3); print $2, $3}' | sort)
 [ ${#SPECS[@]} -gt 0 ] && [ -n "$KVERSION" ] || die "apt could not resolve $KPKG ${USERSPACE[*]}"
 
-cached_deb() {  # NAME VERSION -> path of the .deb in the cache, or nothing
-  ls "$CACHE/debs/${1}_${2//:/%3a}_"*.deb 2>/dev/null | head -1 || true
+deb_in() {  # DIR NAME VERSION -> path of that package's .deb for this architecture in DIR, or nothing
+  ls "$1/${2}_${3//:/%3a}_"{"$DEB_ARCH",all}.deb 2>/dev/null | head -1 || true
 }
+cached_deb() { deb_in "$DEBDIR" "$@"; }
 MISSING=()
 for spec in "$KPKG $KVERSION" "${SPECS[@]}"; do
   name=${spec%% *} ver=${spec#* }
   [ -n "$(cached_deb "$name" "$ver")" ] && continue
-  extra=$(ls "$BENCH_DEBS/${name}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
-  if [ -n "$extra" ]; then cp "$extra" "$CACHE/debs/"; else MISSING+=("$name=$ver"); fi
+  extra=$(deb_in "$BENCH_DEBS" "$name" "$ver")
+  if [ -n "$extra" ]; then cp "$extra" "$DEBDIR/"; else MISSING+=("$name=$ver"); fi
 done
 if [ ${#MISSING[@]} -gt 0 ]; then
   log "apt-get download ${MISSING[*]}"
-  (cd "$CACHE/debs" && apt-get "${APTOPTS[@]}" download -qq "${MISSING[@]}" >&2) || die "apt-get download failed"
+  (cd "$DEBDIR" && apt-get "${APTOPTS[@]}" download -qq "${MISSING[@]}" >&2) || die "apt-get download failed"
 fi
 KDEB=$(cached_deb "$KPKG" "$KVERSION")
 DEBS=(); BBDEB=
@@ -118,8 +144,6 @@ fi
 [ -f "$BUNDLE" ] || die "no agent bundle at $BUNDLE"
 
 # --- 4. the key of this build: every input ------------------------------------------------------
-BOARD_JSON=$REPO/board-configs/$BOARD.json
-[ -f "$BOARD_JSON" ] || die "no board config board-configs/$BOARD.json"
 KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$HERE/guest/"* "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON" "$BUNDLE"
          basename -a "$KDEB" "${DEBS[@]}"; } | sha256sum | cut -c1-16)
 OUT=$CACHE/images/$BOARD-$KEY
@@ -131,12 +155,6 @@ mkdir -p "$RF/boot"
 # --- 5. the board's boot script (bootloader/build.sh) and settings -----------------------------------
 OTA_BOOT_OUT=$WORK/bootloader bash "$REPO/bootloader/build.sh" > /dev/null || die "bootloader/build.sh failed"
 cp "$WORK/bootloader/$BOARD/boot.scr" "$WORK/bootloader/$BOARD/boot.cmd" "$OUT.tmp/"
-board() {  # PATH.IN.JSON -> string value from the board config
-  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const v = process.argv[2].split(".").reduce((o, k) => (o == null ? undefined : o[k]), c);
-    if (typeof v !== "string") { console.error(`${process.argv[1]}: ${process.argv[2]} is not a string`); process.exit(1); }
-    process.stdout.write(v);' "$BOARD_JSON" "$1"
-}
 PLACEMENT=$(board env.placement)
 case "$PLACEMENT" in
   file)   ENV_FILE=$(board script.ota_env_file); ENV_SIZE=$(board script.ota_env_size) ;;
@@ -154,6 +172,7 @@ KVER=$(ls "$WORK/k/lib/modules")
 cp "$WORK/k/boot/vmlinuz-$KVER" "$RF/boot/vmlinuz"
 MODDIR=$WORK/k/lib/modules/$KVER
 if [ "$PLACEMENT" = native ]; then  # the guest reaches U-Boot's flash env through /dev/mtd0
+  [ "$DEB_ARCH" = arm64 ] || die "board $BOARD: the guest's NOR flash modules are cross-built for arm64 only (build-nor-modules.sh)"
   NOR=$(bash "$HERE/build-nor-modules.sh" "$KVER" "$KVERSION" | sed -n 's/^NOR_MODULES=//p')
   [ -n "$NOR" ] || die "the NOR flash modules could not be built"
   mkdir -p "$MODDIR/extra"; cp "$NOR"/*.ko "$MODDIR/extra/"
@@ -188,7 +207,7 @@ find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 log "root filesystem (${#DEBS[@]} packages)"
 for f in "${DEBS[@]}"; do dpkg -x "$f" "$RF"; done
 rm -rf "$RF/usr/share/doc" "$RF/usr/share/man" "$RF/usr/share/lintian" "$RF/usr/share/locale" \
-       "$RF/usr/lib/aarch64-linux-gnu/gconv" "$RF/usr/share/gcc"
+       "$RF/usr/lib/$TRIPLET/gconv" "$RF/usr/share/gcc"
 mkdir -p "$RF/proc" "$RF/sys" "$RF/dev" "$RF/run" "$RF/tmp" "$RF/data" "$RF/opt/ota" "$RF/etc/ota" "$RF/sbin" "$RF$BOOT_MOUNT"
 install -m 755 "$HERE/guest/slot-init" "$RF/sbin/init"
 install -m 755 "$HERE/guest/start.sh" "$RF/opt/ota/start.sh"

@@ -1,11 +1,12 @@
 /**
  * The two emulated boards every QEMU scenario runs on, and whether each can run here:
  * uboot.env on the FAT boot partition (Debian 12's QEMU 7.2) and U-Boot's own env in
- * NOR flash (QEMU 10 from bookworm-backports, NOR drivers cross-built for the guest).
+ * NOR flash (QEMU 10 from bookworm-backports, NOR drivers cross-built for the guest);
+ * and the boards only some scenarios run on.
  */
 import { missingTools } from '../tools.js';
 import { fetchQemu10 } from './image.js';
-import type { QemuBuild } from './machine.js';
+import { UBOOT_QEMU_ARM, type QemuBuild } from './machine.js';
 import { qemuSkipReason } from './skip.js';
 
 /** One board config under test, and the QEMU that runs it. */
@@ -35,6 +36,14 @@ export const QEMU_BOARDS: readonly BoardCase[] = [
 export const REDUNDANT_ENV_BOARD: BoardCase = {
   board: 'qemu-virt-arm64-redundant', title: 'redundant env in NOR flash, own U-Boot, QEMU 10',
   tools: ['aarch64-linux-gnu-gcc-12', 'make', 'xz', 'bison', 'flex', 'bc', 'dpkg-source'], qemu: fetchQemu10,
+};
+
+/**
+ * 32-bit arm (cortex-a15; Debian's qemu_arm U-Boot, armhf kernel and Node), uboot.env on FAT, QEMU 7.2.
+ * Not in QEMU_BOARDS: only scenario 1 runs on it (update-arm32.test.ts), to keep CI's QEMU time within budget.
+ */
+export const ARM32_BOARD: BoardCase = {
+  board: 'qemu-virt-arm-file-env', title: '32-bit arm, uboot.env on FAT, QEMU 7.2', tools: ['qemu-system-arm', UBOOT_QEMU_ARM], qemu: () => undefined,
 };
 
 /** Whether `c` runs here: the QEMU to use, or why not (printed). `tools` are the test's own extra needs. */

@@ -132,7 +132,7 @@ export class GuestDevice {
   async boot(options: { forwards?: readonly GuestForward[]; exitOnReboot?: boolean; stick?: string } = {}): Promise<Machine> {
     this.predictedSlots.push(this.predictNext().slot);
     const machine = await Machine.start({
-      diskPath: this.disk, logDir: this.o.logDir(this.#machines.length + 1), exitOnReboot: options.exitOnReboot ?? true,
+      diskPath: this.disk, arch: this.o.layout.arch, logDir: this.o.logDir(this.#machines.length + 1), exitOnReboot: options.exitOnReboot ?? true,
       forwards: options.forwards ?? this.o.fleet?.forwards ?? [],
       ...(this.o.qemu === undefined ? {} : { qemu: this.o.qemu }), ...(this.flash === undefined ? {} : { envFlashPath: this.flash }),
       ...(this.o.biosPath === undefined ? {} : { biosPath: this.o.biosPath }),

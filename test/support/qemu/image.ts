@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { QemuBuild } from './machine.js';
+import { parseBoardConfig } from '../../../agent/src/boot/index.js';
+import type { QemuArch, QemuBuild } from './machine.js';
 
 /** Repository root (this file is build/test/support/qemu/image.js once built). */
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -26,6 +27,8 @@ export interface ImageLayout {
   kernelVersion: string;
   partitions: { boot: Partition; A: Partition; B: Partition; data: Partition };
   board: string;
+  /** The board config's CPU architecture (which QEMU, U-Boot and kernel). */
+  arch: QemuArch;
   /** `file`: uboot.env on the boot partition; `native`: U-Boot's own store (the NOR flash on QEMU virt). */
   env: { placement: 'file' | 'native'; file: string; sizeBytes: number };
 }
@@ -71,8 +74,15 @@ export function readLayout(dir: string): ImageLayout {
     kernelVersion: str(json, 'kernelVersion', where),
     partitions: { boot: partition(parts, 'boot', where), A: partition(parts, 'A', where), B: partition(parts, 'B', where), data: partition(parts, 'data', where) },
     board: str(json, 'board', where),
+    arch: boardArch(str(json, 'board', where)),
     env: { placement: placement(env, where), file: str(env, 'file', where, true), sizeBytes: num(env, 'sizeBytes', where) },
   };
+}
+
+/** The `arch` of board-configs/<board>.json (layout.json names the board the image was built for). */
+function boardArch(board: string): QemuArch {
+  const file = `board-configs/${board}.json`;
+  return parseBoardConfig(readFileSync(join(repoRoot, file), 'utf8'), file).arch;
 }
 
 /** Builds the image for `board` (board-configs/<board>.json) if its inputs changed, or takes the cached one. */

@@ -7,7 +7,9 @@
 import { join } from 'node:path';
 import { repoRoot } from './image.js';
 
-export { Machine, qemuArgs, UBOOT_QEMU_ARM64, type GuestForward, type MachineOptions, type QemuBuild, type WaitOptions } from './machine.js';
+export {
+  Machine, QEMU_CPUS, qemuArgs, UBOOT_QEMU_ARM, UBOOT_QEMU_ARM64, type GuestForward, type MachineOptions, type QemuArch, type QemuBuild, type WaitOptions,
+} from './machine.js';
 export { blankFlash, fatEnvStore, flashEnvCopies, flashEnvStore, FLASH_BANK_BYTES, type EnvStore, type FlashEnvCopy } from './env-store.js';
 export { QmpClient } from './qmp.js';
 export { imageBootScript, simulateRuns, stateVars, type SimulatedRuns } from './simulate.js';
@@ -23,7 +25,7 @@ export {
 export { baseSlotImage, makeGuestRelease, noise, versionFiles, type GuestRelease, type GuestReleaseOptions } from './release.js';
 export { GUEST_PORTS, openGuestFleet, type GuestFleet, type SeenStatus } from './guest-fleet.js';
 export { qemuSkipReason } from './skip.js';
-export { QEMU_BOARDS, REDUNDANT_ENV_BOARD, boardRuns, type BoardCase } from './boards.js';
+export { ARM32_BOARD, QEMU_BOARDS, REDUNDANT_ENV_BOARD, boardRuns, type BoardCase } from './boards.js';
 export {
   INSTALL_TIMEOUT_MS, STEP_TIMEOUT_MS, agentConnected, agentLines, bootsToAgent, installsOverMqtt, makeStick, onBoard, postBootSteps, readEnvAgreeing, seconds,
   type MqttInstall,

@@ -1,5 +1,5 @@
 /**
- * Runs the emulated ARM board: qemu-system-aarch64 -M virt with Debian's U-Boot,
+ * Runs the emulated ARM board: qemu-system-aarch64 (or qemu-system-arm) -M virt with Debian's U-Boot,
  * driven over its serial console (stdio) and QMP (a unix socket). Every line of
  * the console goes to a log file per boot; waits have timeouts whose errors carry
  * the log's path and tail; QEMU is killed when the test process ends, however it ends.
@@ -13,6 +13,21 @@ import { GUEST_OUTPUT_PREFIX, SerialParser, type SerialEvent, type SerialEventKi
 
 /** Debian's U-Boot for QEMU virt arm64 (package u-boot-qemu). */
 export const UBOOT_QEMU_ARM64 = '/usr/lib/u-boot/qemu_arm64/u-boot.bin';
+/** Debian's U-Boot for QEMU virt, 32-bit arm (package u-boot-qemu). */
+export const UBOOT_QEMU_ARM = '/usr/lib/u-boot/qemu_arm/u-boot.bin';
+
+/**
+ * What differs between the CPUs of a board config's `arch`: the system emulator, the CPU model
+ * (cortex-a15 for arm: it has LPAE, which Debian's qemu_arm U-Boot and armmp-lpae kernel use)
+ * and Debian's U-Boot for it.
+ */
+export const QEMU_CPUS = {
+  arm64: { binary: 'qemu-system-aarch64', cpu: 'cortex-a57', uboot: UBOOT_QEMU_ARM64 },
+  arm: { binary: 'qemu-system-arm', cpu: 'cortex-a15', uboot: UBOOT_QEMU_ARM },
+} as const;
+
+/** A board config's `arch`. */
+export type QemuArch = keyof typeof QEMU_CPUS;
 
 /** A guest TCP port forwarded to a port on 127.0.0.1 of the host (nothing else is reachable). */
 export interface GuestForward {
@@ -36,7 +51,9 @@ export interface MachineOptions {
   diskPath: string;
   /** Folder for the serial logs (created). */
   logDir: string;
-  /** Another QEMU than the system's qemu-system-aarch64. */
+  /** The board's CPU (default arm64): QEMU binary, -cpu and the default -bios. */
+  arch?: QemuArch;
+  /** Another QEMU than the system's qemu-system-aarch64 (or qemu-system-arm). */
   qemu?: QemuBuild;
   biosPath?: string;
   memoryMiB?: number;
@@ -58,11 +75,12 @@ export interface MachineOptions {
   exitOnReboot?: boolean;
 }
 
-/** The qemu-system-aarch64 arguments for `options` (QMP socket at `qmpPath`). */
+/** The qemu-system-aarch64 (or qemu-system-arm) arguments for `options` (QMP socket at `qmpPath`). */
 export function qemuArgs(options: MachineOptions, qmpPath: string): string[] {
-  const args = ['-M', 'virt', '-cpu', 'cortex-a57', '-smp', '1', '-m', String(options.memoryMiB ?? 1024),
+  const cpu = QEMU_CPUS[options.arch ?? 'arm64'];
+  const args = ['-M', 'virt', '-cpu', cpu.cpu, '-smp', '1', '-m', String(options.memoryMiB ?? 1024),
     '-nographic', '-monitor', 'none', '-serial', 'stdio', '-qmp', `unix:${qmpPath},server=on,wait=off`,
-    '-bios', options.biosPath ?? UBOOT_QEMU_ARM64,
+    '-bios', options.biosPath ?? cpu.uboot,
     '-drive', `if=none,id=hd0,format=raw,file=${options.diskPath}`, '-device', 'virtio-blk-pci,drive=hd0'];
   // -display/-audio none: a private QEMU must not load a display or sound module of the system's build
   if (options.qemu !== undefined) args.push('-L', options.qemu.dataDir, '-display', 'none', '-audio', 'none');
@@ -129,7 +147,7 @@ export class Machine {
     const socketDir = mkdtempSync(join(tmpdir(), 'ota-qmp-'));
     const qmpPath = join(socketDir, 'qmp.sock');
     const args = qemuArgs(options, qmpPath);
-    const binary = options.qemu?.binary ?? 'qemu-system-aarch64';
+    const binary = options.qemu?.binary ?? QEMU_CPUS[options.arch ?? 'arm64'].binary;
     const env = options.qemu === undefined ? process.env : { ...process.env, QEMU_MODULE_DIR: options.qemu.moduleDir };
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     running.add(child);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SlotRecordStore } from '../../../agent/src/slots/index.js';
 import { loadTrustState, provisionRoot, recordInstalled } from '../../../agent/src/trust/index.js';
 import { run, type ImageLayout, type Partition } from './image.js';
+import type { QemuArch } from './machine.js';
 
 /** Where things are inside the guest (test/qemu-arm/guest: slot-init mounts /dev/vda4 on /data). */
 export const GUEST_PATHS = {
@@ -26,8 +27,8 @@ export const GUEST_PATHS = {
 /** The address the guest reaches host services at (QEMU guestfwd; the host side is 127.0.0.1). */
 export const GUEST_HOST_ADDRESS = '10.0.2.100';
 
-/** The hardware id the QEMU boards' releases list (docs/agent-config.md). */
-export const QEMU_HARDWARE = 'qemu-virt-arm64';
+/** The hardware id of a QEMU board by its arch, which its releases list (docs/agent-config.md). */
+export const QEMU_HARDWARE: Readonly<Record<QemuArch, string>> = { arm64: 'qemu-virt-arm64', arm: 'qemu-virt-arm' };
 
 /** A health check as agent.json takes it (health.checks[]). */
 export type HealthCheckJson = Readonly<Record<string, unknown>>;
@@ -52,7 +53,7 @@ export function guestAgentConfig(layout: ImageLayout, o: GuestAgentOptions): Rec
   return {
     comment: `emulated ${layout.board}, provisioned by test/support/qemu/provision.ts`,
     deviceId: o.deviceId,
-    hardware: QEMU_HARDWARE,
+    hardware: QEMU_HARDWARE[layout.arch],
     dataDir: GUEST_PATHS.dataDir,
     env: GUEST_PATHS.envConfig,
     tries: o.tries ?? 3,

@@ -51,6 +51,8 @@ export interface GuestReleaseOptions {
   version: number;
   /** Files changed in the new image; default versionFiles(version). */
   files?: readonly Ext4File[];
+  /** The hardware id the release lists; default the arm64 boards' (QEMU_HARDWARE). */
+  hardware?: string;
   /** Extra `ota-fleet release` arguments (e.g. `--device`, `--expires`). */
   extraArgs?: readonly string[];
 }
@@ -63,7 +65,7 @@ export async function makeGuestRelease(o: GuestReleaseOptions): Promise<GuestRel
   run('cp', ['--sparse=always', o.base, image]);
   editExt4Image(image, work, o.files ?? versionFiles(o.version));
   const dir = join(work, 'release');
-  await fleetOk(work, ['release', '--image', image, '--version', String(o.version), '--hardware', QEMU_HARDWARE, '--keys', o.keysDir,
+  await fleetOk(work, ['release', '--image', image, '--version', String(o.version), '--hardware', o.hardware ?? QEMU_HARDWARE.arm64, '--keys', o.keysDir,
     '--out', dir, '--from', o.base, ...(o.extraArgs ?? [])]);
   return { version: o.version, dir, image };
 }

@@ -36,12 +36,13 @@ export function simulateRuns(layout: ImageLayout, stored: EnvVars | null, runs: 
   const script = imageBootScript(layout);
   const envFile = fileKey('virtio', '0:1', layout.env.file);
   const slots: (string | null)[] = [];
+  const ulongBits = layout.arch === 'arm64' ? 64 : 32;  // setexpr's width
   let current: EnvVars | null = stored;
   for (let i = 0; i < runs; i += 1) {
     const world: BootWorld = layout.env.placement === 'native'
-      ? { nativeEnv: current, defaultEnv: QEMU_DEFAULT_ENV, bootVars: DISTRO_BOOT_VARS, ulongBits: 64 }
+      ? { nativeEnv: current, defaultEnv: QEMU_DEFAULT_ENV, bootVars: DISTRO_BOOT_VARS, ulongBits }
       : {
-        nativeEnv: null, defaultEnv: QEMU_DEFAULT_ENV, bootVars: DISTRO_BOOT_VARS, ulongBits: 64,
+        nativeEnv: null, defaultEnv: QEMU_DEFAULT_ENV, bootVars: DISTRO_BOOT_VARS, ulongBits,
         files: current === null ? new Map() : new Map([[envFile, { kind: 'env', vars: current, sizeBytes: layout.env.sizeBytes }]]),
       };
     const run = simulateBoot(script, world);

@@ -10,8 +10,8 @@ const dir = repoPath('board-configs');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const load = (f: string): BoardConfig => parseBoardConfig(readFileSync(`${dir}/${f}`, 'utf8'), `board-configs/${f}`);
 
-test('the five boards (and the QEMU file-env variant) have a config', () => {
-  for (const board of ['qemu-virt-arm64', 'qemu-virt-arm', 'rpi-3', 'rpi-4', 'beaglebone-black', 'qemu-virt-arm64-file-env']) {
+test('the five boards (and the QEMU file-env variants) have a config', () => {
+  for (const board of ['qemu-virt-arm64', 'qemu-virt-arm', 'rpi-3', 'rpi-4', 'beaglebone-black', 'qemu-virt-arm64-file-env', 'qemu-virt-arm-file-env']) {
     assert.ok(files.includes(`${board}.json`), board);
   }
 });

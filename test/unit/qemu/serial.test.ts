@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SerialParser, qemuArgs, slotOfCmdline, type SerialEvent } from '../../support/qemu/index.js';
+import { QEMU_CPUS, SerialParser, UBOOT_QEMU_ARM, UBOOT_QEMU_ARM64, qemuArgs, slotOfCmdline, type SerialEvent } from '../../support/qemu/index.js';
 
 const log = readFileSync(fileURLToPath(new URL('../../../../test/fixtures/qemu-arm/fallback-to-a.serial.log', import.meta.url)), 'utf8');
 
@@ -94,6 +94,17 @@ test('without forwards the board has no network; with them only 127.0.0.1 is rea
   assert.ok(netdev.split(',').includes('restrict=on'), netdev);
   assert.ok(netdev.includes('guestfwd=tcp:10.0.2.100:1883-cmd:socat STDIO TCP:127.0.0.1:41883'), netdev);
   assert.not.ok(args.includes('-nic'));
+});
+
+test("the board's arch picks the CPU model and Debian's U-Boot for it; arm64 by default", () => {
+  const flag = (args: string[], name: string): string | undefined => args[args.indexOf(name) + 1];
+  const arm64 = qemuArgs({ diskPath: 'disk.img', logDir: 'logs' }, 'q.sock');
+  assert.equal([flag(arm64, '-cpu'), flag(arm64, '-bios')], ['cortex-a57', UBOOT_QEMU_ARM64]);
+  const arm = qemuArgs({ diskPath: 'disk.img', logDir: 'logs', arch: 'arm' }, 'q.sock');
+  assert.equal([flag(arm, '-cpu'), flag(arm, '-bios')], ['cortex-a15', UBOOT_QEMU_ARM]);
+  assert.is(QEMU_CPUS.arm.binary, 'qemu-system-arm');
+  const own = qemuArgs({ diskPath: 'disk.img', logDir: 'logs', arch: 'arm', biosPath: 'u-boot.bin' }, 'q.sock');
+  assert.is(flag(own, '-bios'), 'u-boot.bin', 'biosPath wins over the default');
 });
 
 test.run();
