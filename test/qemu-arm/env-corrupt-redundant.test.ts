@@ -163,6 +163,20 @@ t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the ho
   assert.equal(envState(agentSaved), new Map([...stateVars(predicted.stored), [BOOT_VARS.left.A, '3']]), 'the agent wrote on from the older state');
   const final = await readEnvAgreeing(device, 'after post-boot');
   assert.equal(envState(final), envState(agentSaved), "the host readers take the agent's copy, the active one");
+
+  // boot 3: U-Boot loads the copy the agent wrote (flags 1 against its own 0): it spends a try of A from the agent's
+  // 3, not from its own copy's 2, and saves into its own, now obsolete, place
+  const next = device.predictNext();
+  assert.equal([next.slot, next.state.get(BOOT_VARS.left.A)], ['A', '2'], "from the agent's copy the simulator spends one of A's 3 tries");
+  await onBoard(await device.boot({ forwards: [] }), async (m) => {
+    await bootsToAgent(m, 'A');
+    assert.equal(m.events.filter((e) => e.kind === 'uboot-env-default'), [], 'U-Boot did not fall back to its default env');
+    await m.powerCut();
+  });
+  assert.equal(readCopy(flash, newer).get(BOOT_VARS.left.A), '2', "U-Boot saved what it loaded from the agent's copy, one try spent");
+  assert.equal(envState(await readEnvAgreeing(device, 'after boot 3')), new Map([...next.state, [BOOT_VARS.left.A, '3']]),
+    'real U-Boot saved what the simulator predicts from the agent\'s copy (then post-boot refilled A)');
+  assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
   console.log(`# ${board}: scenario 5 (newer of two copies damaged): ${seconds(started)} s`);
 });
 
