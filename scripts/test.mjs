@@ -68,7 +68,7 @@ function runFile(file, coverageDir) {
     const timer = setTimeout(() => { output += `\n# timed out after ${fileTimeoutMs} ms\n`; child.kill('SIGKILL'); }, fileTimeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ file, code, signal, output, ms: Date.now() - started });
+      resolve({ file, code, signal, output, startedMs: started, endedMs: Date.now(), ms: Date.now() - started });
     });
   });
 }
@@ -130,9 +130,16 @@ const selected = all.filter((f) => {
 const coverageDir = mkdtempSync(join(tmpdir(), 'ota-cov-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const queue = [...selected];
+const runStartedMs = Date.now();
+// wall time of the emulated-ARM suite, first start to last end (its budget is 20 minutes on CI's 2 cores)
+const qemuSpan = { startedMs: Infinity, endedMs: -Infinity };
 async function worker() {
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     const result = await runFile(file, coverageDir);
+    if (file.includes('qemu-arm')) {
+      qemuSpan.startedMs = Math.min(qemuSpan.startedMs, result.startedMs);
+      qemuSpan.endedMs = Math.max(qemuSpan.endedMs, result.endedMs);
+    }
     const c = countsOf(result);
     totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
     const name = relative(join(root, 'build'), file);
@@ -143,6 +150,8 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: jobs }, worker));
+const qemuWall = qemuSpan.endedMs > qemuSpan.startedMs ? `; test/qemu-arm ${((qemuSpan.endedMs - qemuSpan.startedMs) / 1000).toFixed(0)} s of it` : '';
+console.log(`# ${selected.length} files in ${((Date.now() - runStartedMs) / 1000).toFixed(0)} s on ${jobs} jobs${qemuWall}`);
 
 if (!process.env.OTA_NO_COVERAGE) {
   run(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), 'report', '--temp-directory', coverageDir,
