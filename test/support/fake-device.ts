@@ -45,6 +45,12 @@ const other = (slot: string): string => (slot === 'A' ? 'B' : 'A');
 /** Images whose content starts with this never reach userspace (the kernel panics). */
 export const BROKEN = 'broken';
 
+/** The env lost (a torn single copy): the bootloader starts from the script's defaults, `A B` with full tries. */
+export function loseEnv(d: DeviceState): void {
+  d.primary = 'A';
+  for (const slot of Object.values(d.slots)) Object.assign(slot, { state: 'good', tries: 0 });
+}
+
 /**
  * The boot script as U-Boot runs it at power-on: a primary slot on trial uses one
  * try; with no try left it is marked bad and the other slot boots. A slot whose
@@ -161,6 +167,7 @@ export class FakePorts implements MachinePorts {
   async commit(job: Job): Promise<void> {
     const f = await this.fault('commit');
     Object.assign(this.slot(job.target), { state: 'good', tries: 0 });
+    this.device.primary = job.target ?? this.device.primary;
     await this.done(f);
   }
 

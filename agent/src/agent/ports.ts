@@ -109,6 +109,10 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     },
     async commit(job: Job): Promise<void> {
       const slot = asSlot(job.target, 'the target slot');
+      // The health check passed on `slot`; a lost env since (the bootloader's defaults) puts the old slot
+      // first, and marking `slot` good would leave it second: make it primary, then good (two env writes,
+      // only on this path; a cut between them leaves it primary on trial, which resumes here)
+      if ((await boot.primary()) !== slot) await boot.setPrimary(slot);
       await boot.markGood(slot);
       await trust.committed(versionOf(job));
       await records.setCommitted(slot);

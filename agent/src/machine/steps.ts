@@ -62,7 +62,11 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   committing: async (job, { ports }) => {
     await ports.commit(job);
-    return ok({ ...job, outcome: 'installed' });
+    // The trial passed, then a power cut lost the env before the commit stuck (U-Boot's own save is torn
+    // and it falls back to its default env, which boots the old slot): the commit made the new slot
+    // primary again; reboot into it rather than report an install the device does not run.
+    const { booted } = await ports.slots();
+    return { event: booted === job.target ? 'ok' : 'reboot', job: { ...job, outcome: 'installed' } };
   },
   reverting: async (job, { ports }) => {
     await ports.revert(job);

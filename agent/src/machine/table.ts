@@ -47,6 +47,9 @@ export interface Row {
  * `rebooting` resumes into `checking`: after the reboot, we run in the trial boot
  * (if only the agent restarted and the device did not reboot, `checking` sees the
  * old slot still booted while the new one is primary, and goes back to `rebooting`).
+ * `committing` that finds the old slot booted (the env was lost after the health check passed, and the
+ * bootloader's defaults chose the old slot) commits the new slot as primary and goes back to `rebooting`:
+ * the trial boot runs again, health check included.
  */
 export const machine: { readonly [S in State]: Row } = {
   idle:          { persist: true, resume: 'idle',          on: { notice: 'verifying' } },
@@ -56,7 +59,7 @@ export const machine: { readonly [S in State]: Row } = {
   arming:        { persist: true, resume: 'arming',        on: { ok: 'rebooting',     fail: 'reverting',     timeout: 'reverting',     loop: 'reverting' } },
   rebooting:     { persist: true, resume: 'checking',      on: { ok: 'checking',      fail: 'reverting',     timeout: 'reverting',     loop: 'reverting' } },
   checking:      { persist: true, resume: 'checking',      on: { ok: 'committing',    fail: 'reverting',     timeout: 'reverting',     loop: 'reverting', fellBack: 'reverting', reboot: 'rebooting' } },
-  committing:    { persist: true, resume: 'committing',    on: { ok: 'reporting',     fail: 'reverting',     timeout: 'reverting',     loop: 'reverting' } },
+  committing:    { persist: true, resume: 'committing',    on: { ok: 'reporting',     fail: 'reverting',     timeout: 'reverting',     loop: 'reverting', reboot: 'rebooting' } },
   reverting:     { persist: true, resume: 'reverting',     on: { ok: 'reporting',     fail: 'rebootingBack', timeout: 'rebootingBack', loop: 'reporting', reboot: 'rebootingBack' } },
   rebootingBack: { persist: true, resume: 'reverting',     on: { ok: 'reverting',     fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },
   reporting:     { persist: true, resume: 'reporting',     on: { ok: 'idle',          fail: 'idle',          timeout: 'idle',          loop: 'idle' } },

@@ -135,6 +135,33 @@ it('post-boot resuming an install before arming refills the booted slot first, a
   } finally { t.cleanup(); }
 });
 
+// Found by the QEMU power-cut scenario (NOR board, seed 909976708): the trial passed on B, the commit's
+// env write was cut, and U-Boot's own save at the next power-on was cut too; the torn single copy made
+// U-Boot use its default env, which boots A. post-boot resumed `committing` on A, marked B good (second
+// in "A B") and reported release 2 installed while the device ran release 1, and kept booting A.
+it('committing resumed on the old slot after the env was lost: B becomes primary again, the device reboots into B, checks it and commits', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
+    // the journal as the trial boot of B left it: health check passed, the commit's env write not made
+    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
+      state: 'committing', highestSequence: 1,
+      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 1024 * 1024, saves: { checking: 1, committing: 1 } },
+    }));
+    // every env copy lost: the boot script starts from its defaults (A first) and saves them
+    writeFileSync(join(t.dir, 'dev/env.img'), Buffer.alloc(readFileSync(join(t.dir, 'dev/env.img')).length));
+    const first = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    const out = first.stdout + first.stderr;
+    assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
+    assert.match(out, 'checking -ok-> committing', 'the trial boot of B ran its health check again');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
+    assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false], 'B committed first in the boot order');
+  } finally { t.cleanup(); }
+});
+
 it('doctor passes on a fresh simulated device and names the env that is not the one U-Boot saved', async () => {
   const t = tempDir();
   try {

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Machine } from '../../../agent/src/machine/index.js';
 import type { State } from '../../../agent/src/machine/index.js';
-import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, powerOn } from '../../support/fake-device.js';
+import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, powerOn } from '../../support/fake-device.js';
 import type { DeviceState, Fault, PortName } from '../../support/fake-device.js';
 
 const HEAD = 'verifying installing verifyingSlot arming rebooting checking';
@@ -23,6 +23,8 @@ interface Scenario {
   /** The cut kills only the agent: the device keeps running (no power-on). */
   agentOnly?: boolean;
   healthy?: boolean;
+  /** The first power-on after the cut finds the env lost (the bootloader's defaults boot A). */
+  envLost?: boolean;
   image?: string;
   chain: string;
   booted: 'A' | 'B';
@@ -53,6 +55,9 @@ const scenarios: Scenario[] = [
   { name: 'never reaches agent',    image: `${BROKEN}-v2`,                   chain: `${HEAD} reverting reporting idle`,                    booted: 'A', outcome: 'reverted' },
   { name: 'commit write fails',     port: 'commit',     fault: 'error',      chain: `${HEAD} committing ${BACK}`,                          booted: 'A', outcome: 'reverted' },
   { name: 'cut after commit write', port: 'commit',     fault: 'cutAfter',   chain: `${HEAD} committing | committing reporting idle`,      booted: 'B', outcome: 'installed' },
+  // the trial passed, then the env was lost before the commit stuck: A boots; the commit makes B primary and reboots into it
+  { name: 'env lost before commit', port: 'commit', fault: 'cutBefore', envLost: true,
+    chain: `${HEAD} committing | committing rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
   { name: 'revert write fails',     port: 'revert',     fault: 'error',      healthy: false, chain: `${HEAD} reverting rebootingBack ${BACK}`, booted: 'A', outcome: 'reverted' },
   { name: 'cut before revert',      port: 'revert',     fault: 'cutBefore',  healthy: false, chain: `${HEAD} reverting | ${BACK}`,        booted: 'A', outcome: 'reverted' },
   { name: 'cut after revert',       port: 'revert',     fault: 'cutAfter',   healthy: false, chain: `${HEAD} reverting | reverting reporting idle`, booted: 'A', outcome: 'reverted' },
@@ -77,6 +82,7 @@ async function play(s: Scenario): Promise<{ chain: string; device: DeviceState; 
   for (let restarts = 0; result.kind === 'stopped'; restarts++) {
     if (restarts > 8) throw new Error(`${s.name}: no convergence: ${chain.join(' ')}`);
     chain.push('|');
+    if (s.envLost === true && restarts === 0) loseEnv(device);
     if (s.agentOnly !== true) powerOn(device);
     controller = new AbortController();
     result = await make().resume(controller.signal);
