@@ -161,13 +161,22 @@ export async function runPowerCuts(o: PowerCutOptions): Promise<PowerCutResult> 
   console.log(`# ${o.board}: release 2 (delta ${deltaBytes} bytes) and device ready in ${((Date.now() - started) / 1000).toFixed(1)} s; plan: ${plan.map((c) => `${c.phase}:${c.trigger}+${c.delayMs}`).join(', ')}`);
   const rows: Row[] = [];
   let fellBack = false;
+  // boots that resumed the commit on A: the env was lost after the trial passed, and the commit reboots into B
+  let recommits = 0;
+  // boots of A during the trial after the env was lost: the agent arms the trial again and reboots into B
+  let rearms = 0;
   let journal = await hostJournal(device, o.layout, o.workDir);
   const maxBoots = o.cuts * 2 + 10;
   for (let boot = 1; ; boot += 1) {
     assert.ok(boot <= maxBoots, `no convergence after ${maxBoots} boots (a boot loop?)`);
     const { env, predicted } = await beforeBoot(o, device, hashes, boot);
     const resumed = progressOf(journal);
-    if (predicted === 'A' && (resumed === 'rebooting' || resumed === 'checking')) fellBack = true;
+    // A during the trial: U-Boot's counters ran out (a fall-back), or the env was lost and its defaults boot A (the agent arms again)
+    if (predicted === 'A' && (resumed === 'rebooting' || resumed === 'checking')) {
+      if (env === null) rearms += 1;
+      else fellBack = true;
+    }
+    if (predicted === 'A' && resumed === 'committing') recommits += 1;
     const cut = plan[0];
     if (cut !== undefined && triggerIn(cut.trigger, resumed) === 'never') {
       // the update is past this trigger: an env write moves to U-Boot's save, anything else is dropped
@@ -203,8 +212,9 @@ export async function runPowerCuts(o: PowerCutOptions): Promise<PowerCutResult> 
   }
   await checkEnd(o, device, device.deviceId, fellBack);
   const selfReboots = rows.filter((r) => r.outcome === 'reboot').length;
-  // one reboot into the trial; a fall-back adds the revert's: more is a loop
-  assert.ok(selfReboots <= (fellBack ? 2 : 1), `the device rebooted itself ${selfReboots} times`);
+  // one reboot into the trial; a fall-back adds the revert's, a trial armed again or a commit resumed on A the reboot into B: more is a loop
+  assert.ok(selfReboots <= (fellBack ? 2 : 1) + rearms + recommits,
+    `the device rebooted itself ${selfReboots} times (${rearms} trials armed again, ${recommits} commits resumed on A)`);
   const landed = new Map<string, number>();
   for (const r of rows) if (r.outcome === 'cut') landed.set(r.landed, (landed.get(r.landed) ?? 0) + 1);
   return { rows, landed, boots: rows.length, selfReboots, seconds: (Date.now() - started) / 1000 };

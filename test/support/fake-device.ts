@@ -145,6 +145,10 @@ export class FakePorts implements MachinePorts {
     await this.done(f);
   }
 
+  async envLost(target: string): Promise<boolean> {
+    return this.slot(target).state === 'good';
+  }
+
   async arm(job: Job): Promise<void> {
     const f = await this.fault('arm');
     Object.assign(this.slot(job.target), { state: 'trial', tries: 3 });

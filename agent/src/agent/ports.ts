@@ -99,6 +99,12 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
       options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
     },
+    async envLost(target: string): Promise<boolean> {
+      const slot = asSlot(target, 'the target slot');
+      const lost = (await boot.state(slot)).kind === 'good';
+      if (lost) options.log.warn(`the boot env lost the trial of slot ${slot} (the bootloader's defaults booted ${await boot.booted()}): arming it again`);
+      return lost;
+    },
     reboot: (job) => options.reboot(job),
     async health(_job: Job, signal: AbortSignal): Promise<boolean> {
       if (options.healthVerdict !== undefined) return options.healthVerdict;

@@ -42,6 +42,12 @@ export interface MachinePorts {
   verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice>;
   /** The booted and the inactive slot. */
   slots(): Promise<SlotPair>;
+  /**
+   * During a trial that the old slot booted: true when the bootloader holds `target` as a committed slot
+   * (in the boot order, tries left, not on trial). No fall-back does that; the boot script's defaults
+   * after a lost env do, so the trial never ran.
+   */
+  envLost(target: string): Promise<boolean>;
   /** Download and apply, streamed into `job.target`; resumes from `job.progress`. */
   install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void>;
   /** Read `job.target` back and compare with the manifest digest; throw on mismatch. */

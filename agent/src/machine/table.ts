@@ -27,6 +27,7 @@ export type Event =
   | 'timeout'   // the step passed its deadline (a hang)
   | 'loop'      // the state was saved more than `maxSaves` times without progress
   | 'fellBack'  // trial boot: the bootloader booted the previous slot (boot counters ran out)
+  | 'rearm'     // trial boot: the env was lost (the bootloader's defaults booted the previous slot): arm again
   | 'reboot';   // still running a slot the bootloader will not boot next: reboot first
 
 /** One row of the table. */
@@ -47,6 +48,9 @@ export interface Row {
  * `rebooting` resumes into `checking`: after the reboot, we run in the trial boot
  * (if only the agent restarted and the device did not reboot, `checking` sees the
  * old slot still booted while the new one is primary, and goes back to `rebooting`).
+ * `checking` that finds the old slot booted and the new one committed-looking, with its tries and no trial
+ * (the script's defaults after a lost env: no fall-back gives a tried slot its tries back), arms the trial
+ * again instead of failing a release that never ran; the save counter ends it if the env keeps getting lost.
  * `committing` that finds the old slot booted (the env was lost after the health check passed, and the
  * bootloader's defaults chose the old slot) commits the new slot as primary and goes back to `rebooting`:
  * the trial boot runs again, health check included.
@@ -58,7 +62,7 @@ export const machine: { readonly [S in State]: Row } = {
   verifyingSlot: { persist: true, resume: 'verifyingSlot', on: { ok: 'arming',        fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },
   arming:        { persist: true, resume: 'arming',        on: { ok: 'rebooting',     fail: 'reverting',     timeout: 'reverting',     loop: 'reverting' } },
   rebooting:     { persist: true, resume: 'checking',      on: { ok: 'checking',      fail: 'reverting',     timeout: 'reverting',     loop: 'reverting' } },
-  checking:      { persist: true, resume: 'checking',      on: { ok: 'committing',    fail: 'reverting',     timeout: 'reverting',     loop: 'reverting', fellBack: 'reverting', reboot: 'rebooting' } },
+  checking:      { persist: true, resume: 'checking',      on: { ok: 'committing',    fail: 'reverting',     timeout: 'reverting',     loop: 'reverting', fellBack: 'reverting', reboot: 'rebooting', rearm: 'arming' } },
   committing:    { persist: true, resume: 'committing',    on: { ok: 'reporting',     fail: 'reverting',     timeout: 'reverting',     loop: 'reverting', reboot: 'rebooting' } },
   reverting:     { persist: true, resume: 'reverting',     on: { ok: 'reporting',     fail: 'rebootingBack', timeout: 'rebootingBack', loop: 'reporting', reboot: 'rebootingBack' } },
   rebootingBack: { persist: true, resume: 'reverting',     on: { ok: 'reverting',     fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },

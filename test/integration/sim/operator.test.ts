@@ -162,6 +162,24 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
   } finally { t.cleanup(); }
 });
 
+// The same loss one step earlier: U-Boot's save on the trial boot of B is torn, and its defaults boot A
+// with B committed-looking (tries, no trial). A fall-back never gives B its tries back: the trial did
+// not run, so the agent arms it again instead of failing release 2 for good.
+it('the env lost during the trial boot: the agent on A arms the trial again; B boots, passes, commits', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    writeFileSync(join(t.dir, 'dev/env.img'), Buffer.alloc(readFileSync(join(t.dir, 'dev/env.img')).length));
+    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    const out = r.stdout + r.stderr;
+    assert.match(out, 'the boot env lost the trial of slot B', out);
+    assert.match(out, 'checking -rearm-> arming');
+    assert.match(out, 'committed slot B (release 2)');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  } finally { t.cleanup(); }
+});
+
 it('doctor passes on a fresh simulated device and names the env that is not the one U-Boot saved', async () => {
   const t = tempDir();
   try {

@@ -55,6 +55,12 @@ const scenarios: Scenario[] = [
   { name: 'never reaches agent',    image: `${BROKEN}-v2`,                   chain: `${HEAD} reverting reporting idle`,                    booted: 'A', outcome: 'reverted' },
   { name: 'commit write fails',     port: 'commit',     fault: 'error',      chain: `${HEAD} committing ${BACK}`,                          booted: 'A', outcome: 'reverted' },
   { name: 'cut after commit write', port: 'commit',     fault: 'cutAfter',   chain: `${HEAD} committing | committing reporting idle`,      booted: 'B', outcome: 'installed' },
+  // the env was lost during the trial boot (before the check): A boots; the trial of B is armed again, not failed
+  { name: 'env lost in the trial',  port: 'health', fault: 'cutBefore', envLost: true,
+    chain: `${HEAD} | checking arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
+  // the arming write was lost before the reboot: the same
+  { name: 'env lost after arming',  port: 'reboot', fault: 'cutBefore', envLost: true,
+    chain: `${HEAD.replace(' checking', '')} | checking arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
   // the trial passed, then the env was lost before the commit stuck: A boots; the commit makes B primary and reboots into it
   { name: 'env lost before commit', port: 'commit', fault: 'cutBefore', envLost: true,
     chain: `${HEAD} committing | committing rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
