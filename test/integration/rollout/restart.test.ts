@@ -54,7 +54,13 @@ for (const kind of brokerKinds()) {
         await devices.allConnected(60_000);
       }
       const second = controller(rig.dir);
-      assert.is(await second.exit, 0, 'the restarted controller completes the rollout');
+      // (on a timeout, what the controller and the devices were at, for the report)
+      const code = await second.exit.catch(async (err: unknown) => {
+        const st = await stateOf(rig.dir);
+        const devs = devices.devices.map((d) => `${d.deviceId}: v${d.version} ${d.connected ? 'connected' : 'offline'} installs [${d.installs.join(',')}] refusals [${d.refusals.join(',')}]`);
+        throw new Error(`${String(err)}\nstate: ${JSON.stringify({ rollout: st?.rollout, tally: st?.tally, targetPpm: st?.targetPpm, published: st?.published })}\n${devs.join('\n')}`);
+      });
+      assert.is(code, 0, 'the restarted controller completes the rollout');
       const after = await stateOf(rig.dir);
       assert.is(after?.rollout.status, 'completed');
       assert.ok((after?.published?.rolloutVersion ?? 0) > (before?.published?.rolloutVersion ?? 0));
