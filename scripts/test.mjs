@@ -68,7 +68,8 @@ function runFile(file, coverageDir) {
     const timer = setTimeout(() => { output += `\n# timed out after ${fileTimeoutMs} ms\n`; child.kill('SIGKILL'); }, fileTimeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ file, code, signal, output, startedMs: started, endedMs: Date.now(), ms: Date.now() - started });
+      const endedMs = Date.now();
+      resolve({ file, code, signal, output, startedMs: started, endedMs, ms: endedMs - started });
     });
   });
 }

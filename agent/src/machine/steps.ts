@@ -52,10 +52,10 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   checking: async (job, { ports, signal }) => {
     const { booted, primary } = await ports.slots();
-    // The agent restarted but the device did not reboot: the trial has not begun.
-    if (booted !== job.target && primary === job.target) return { event: 'reboot', job };
-    if (booted !== job.target && job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
     if (booted !== job.target) {
+      // The agent restarted but the device did not reboot: the trial has not begun.
+      if (primary === job.target) return { event: 'reboot', job };
+      if (job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
       return { event: 'fellBack', job: { ...job, error: `trial boot of slot ${job.target ?? '?'} did not reach the agent: the bootloader booted ${booted}` } };
     }
     if (await ports.health(job, signal)) return ok(job);

@@ -5,13 +5,27 @@ import * as assert from 'uvu/assert';
 import { openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { encodeJournal } from '../../../agent/src/machine/index.js';
+import { encodeJournal, type Job, type State } from '../../../agent/src/machine/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
 const skip = missingTools('operator commands on a simulated device', 'fw_printenv').length > 0;
 const it = skip ? test.skip : test;
 const CONFIG = 'dev/agent.json';
+
+/** The journal a power cut left in `state`, updating to release 2 (rel2) from A into B. */
+function cutJournal(dir: string, state: State, progress: number, saves: Job['saves']): void {
+  const noticeBase64 = readFileSync(join(dir, 'rel2/notice.json')).toString('base64');
+  writeFileSync(join(dir, 'dev/data/journal.json'), encodeJournal({
+    state, highestSequence: 1, job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress, saves },
+  }));
+}
+
+/** Every env copy lost (a torn single copy): the boot script starts from its defaults, A first, and saves them. */
+function loseEnv(dir: string): void {
+  const env = join(dir, 'dev/env.img');
+  writeFileSync(env, Buffer.alloc(readFileSync(env).length));
+}
 
 async function armed(dir: string): Promise<void> {
   await fleetOk(dir, 'keygen', '--out', 'keys');
@@ -86,19 +100,12 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
     const fd = openSync(join(t.dir, 'dev/slot-B.img'), 'r+');
     writeSync(fd, readFileSync(join(t.dir, 'v2.img')).subarray(0, MiB), 0, MiB, 0);
     closeSync(fd);
-    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
-    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
-      state: 'installing', highestSequence: 1,
-      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: MiB, saves: { verifying: 1, installing: 1 } },
-    }));
+    cutJournal(t.dir, 'installing', MiB, { verifying: 1, installing: 1 });
     const abandoned = await agentOk(t.dir, '--config', CONFIG, 'rollback');
     assert.match(abandoned.stdout, 'abandoned the install of release 2');
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: '2', error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
-    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
-      state: 'installing', highestSequence: 1,
-      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: MiB, saves: { verifying: 1, installing: 1 } },
-    }));
+    cutJournal(t.dir, 'installing', MiB, { verifying: 1, installing: 1 });
     const r = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(r.stdout, 'resuming the interrupted install of release 2');
     assert.match(r.stdout, `resumeAtBytes=${MiB}`);
@@ -117,12 +124,8 @@ it('post-boot resuming an install before arming refills the booted slot first, a
   const t = tempDir();
   try {
     await releasedTwo(t.dir);
-    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
     // a power cut during the install, then boots whose script ran but whose agent never got far
-    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
-      state: 'installing', highestSequence: 1,
-      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { verifying: 1, installing: 1 } },
-    }));
+    cutJournal(t.dir, 'installing', 0, { verifying: 1, installing: 1 });
     await agentOk(t.dir, '--config', CONFIG, 'env', 'set', 'BOOT_ORDER=A B', 'BOOT_A_LEFT=1', 'BOOT_B_LEFT=3');
     // this device has no artifact mirror: the resumed install fails after it has begun, and is reported
     await agentOk(t.dir, '--config', CONFIG, 'post-boot');
@@ -143,14 +146,9 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
   const t = tempDir();
   try {
     await armed(t.dir);
-    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
     // the journal as the trial boot of B left it: health check passed, the commit's env write not made
-    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({
-      state: 'committing', highestSequence: 1,
-      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 1024 * 1024, saves: { checking: 1, committing: 1 } },
-    }));
-    // every env copy lost: the boot script starts from its defaults (A first) and saves them
-    writeFileSync(join(t.dir, 'dev/env.img'), Buffer.alloc(readFileSync(join(t.dir, 'dev/env.img')).length));
+    cutJournal(t.dir, 'committing', 1024 * 1024, { checking: 1, committing: 1 });
+    loseEnv(t.dir);
     const first = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const out = first.stdout + first.stderr;
     assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
@@ -169,7 +167,7 @@ it('the env lost during the trial boot: the agent on A arms the trial again; B b
   const t = tempDir();
   try {
     await armed(t.dir);
-    writeFileSync(join(t.dir, 'dev/env.img'), Buffer.alloc(readFileSync(join(t.dir, 'dev/env.img')).length));
+    loseEnv(t.dir);
     const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const out = r.stdout + r.stderr;
     assert.match(out, 'the boot env lost the trial of slot B', out);
