@@ -73,6 +73,8 @@ export class SimDevice {
   private lastError: string | null = null;
   private lastUpdate: LastUpdateStatus | null = null;
   private seq = 0;
+  /** The last status it published (for failure reports). */
+  lastPublished = '';
   private client: MqttClient | undefined;
   private readonly topics: Topics;
   private readonly backoff: Backoff;
@@ -165,27 +167,37 @@ export class SimDevice {
     this.installs.push(version);
     this.o.onInstall?.(this.spec.deviceId, version);
     const phases = this.spec.fail === true ? PHASES_FAIL : PHASES_OK;
-    phases.forEach((phase, k) => this.later(k * this.o.stepMs, () => {
+    // Each phase schedules the next: timers of different lengths set at once may fire out of
+    // order when the event loop stalls (a loaded CI machine), which left a device "reporting" for good.
+    const enter = (k: number): void => {
+      const phase = phases[k];
+      if (phase === undefined) {
+        this.finish(version);
+        return;
+      }
       this.phase = phase;
       this.progress = phase === 'installing' ? 0.5 : null;
       this.publishStatus();
-    }));
-    this.later(phases.length * this.o.stepMs, () => {
-      if (this.spec.fail === true) {
-        this.lastError = `health check failed: required check "fleet" timed out (release ${version} reverted)`;
-        this.trust = { ...this.trust, failedVersions: [...this.trust.failedVersions, version] };
-        this.lastUpdate = { outcome: 'reverted', version: String(version) };
-      } else {
-        this.lastUpdate = { outcome: 'installed', version: String(version) };
-        this.version = version;
-        this.lastError = null;
-        this.trust = { ...this.trust, installedVersion: version };
-      }
-      this.phase = 'idle';
-      this.progress = null;
-      this.busy = false;
-      this.publishStatus();
-    });
+      this.later(this.o.stepMs, () => enter(k + 1));
+    };
+    this.later(0, () => enter(0));
+  }
+
+  private finish(version: number): void {
+    if (this.spec.fail === true) {
+      this.lastError = `health check failed: required check "fleet" timed out (release ${version} reverted)`;
+      this.trust = { ...this.trust, failedVersions: [...this.trust.failedVersions, version] };
+      this.lastUpdate = { outcome: 'reverted', version: String(version) };
+    } else {
+      this.lastUpdate = { outcome: 'installed', version: String(version) };
+      this.version = version;
+      this.lastError = null;
+      this.trust = { ...this.trust, installedVersion: version };
+    }
+    this.phase = 'idle';
+    this.progress = null;
+    this.busy = false;
+    this.publishStatus();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -196,6 +208,7 @@ export class SimDevice {
   private publishStatus(): void {
     const c = this.client;
     if (c === undefined || !c.connected) return;
+    this.lastPublished = `${this.phase} v${this.version} (seq ${this.seq + 1})`;
     const doc = statusDocument({
       version: String(this.version), hardware: this.o.hardware, lastUpdate: this.lastUpdate, slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,

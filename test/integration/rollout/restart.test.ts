@@ -57,7 +57,7 @@ for (const kind of brokerKinds()) {
       // (on a timeout, what the controller and the devices were at, for the report)
       const code = await second.exit.catch(async (err: unknown) => {
         const st = await stateOf(rig.dir);
-        const devs = devices.devices.map((d) => `${d.deviceId}: v${d.version} ${d.connected ? 'connected' : 'offline'} installs [${d.installs.join(',')}] refusals [${d.refusals.join(',')}]`);
+        const devs = devices.devices.map((d) => `${d.deviceId}: v${d.version} ${d.connected ? 'connected' : 'offline'} installs [${d.installs.join(',')}] refusals [${d.refusals.join(',')}] last status ${d.lastPublished}`);
         throw new Error(`${String(err)}\nstate: ${JSON.stringify({ rollout: st?.rollout, tally: st?.tally, targetPpm: st?.targetPpm, published: st?.published })}\n${devs.join('\n')}`);
       });
       assert.is(code, 0, 'the restarted controller completes the rollout');
