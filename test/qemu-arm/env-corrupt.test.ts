@@ -14,32 +14,17 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { fleetOk } from '../support/fleet-rig.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, Machine, QEMU_BOARDS, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, ensureImage, envState, flipBytes, logDirFor, onBoard, readEnvAgreeing,
+  GuestDevice, Machine, QEMU_BOARDS, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, ensureImage, envState, logDirFor, onBoard, readEnvAgreeing,
   seconds, simulateRuns, stateVars, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
 
 const temp = tempDir('ota-qemu-env-corrupt-');
-
-/** Damages the data area (past the 4-byte CRC) of the device's only env copy, where it is stored. */
-function damageEnv(device: GuestDevice, layout: ImageLayout, work: string): void {
-  const dataOffset = 4 + 16;
-  if (device.flash !== undefined) {
-    flipBytes(device.flash, dataOffset);
-    return;
-  }
-  const fat = `${device.disk}@@${layout.partitions.boot.offsetBytes}`;
-  const file = join(work, 'damaged.env');
-  execFileSync('mcopy', ['-o', '-n', '-i', fat, `::${layout.env.file}`, file]);
-  flipBytes(file, dataOffset);
-  execFileSync('mcopy', ['-o', '-n', '-i', fat, file, `::${layout.env.file}`]);
-}
 
 function boardSuite(c: BoardCase): void {
   const s = suite(`env copy corrupted, ${c.title}`);
@@ -72,7 +57,7 @@ function boardSuite(c: BoardCase): void {
     const valid = envState(await readEnvAgreeing(device, 'before the damage'));
     assert.is(device.predictNext().slot, 'B', 'from the valid copy, the next boot would take B');
 
-    damageEnv(device, layout, work);
+    device.damageEnv();
     assert.throws(() => device.env.read(), /fw_printenv/, 'fw_printenv refuses the damaged copy');
     await device.env.decode().then(() => assert.unreachable('our codec must refuse the damaged copy'), (err: unknown) => {
       assert.instance(err, Error);

@@ -6,7 +6,8 @@
  * MQTT from a broker on 127.0.0.1, downloads the delta from the fleet's artifact server through
  * guestfwd, writes slot B, arms it and reboots (busybox `reboot -f`); U-Boot boots B; the
  * post-boot health check (with its fleet round-trip) passes and commits; after a power cycle
- * B boots again. Between boots (a guest reboot ends QEMU) the env is read on the host with
+ * B boots again. Then the env is lost at rest (its only copy damaged, as a cut during U-Boot's
+ * save leaves it): U-Boot's defaults boot A, the agent restores B as a trial, and B commits again. Between boots (a guest reboot ends QEMU) the env is read on the host with
  * fw_printenv and with our codec, and the boot-script simulator predicts each boot's slot.
  */
 import { suite } from 'uvu';
@@ -17,7 +18,7 @@ import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { MOSQUITTO } from '../support/mosquitto.js';
 import { tempDir } from '../support/tools.js';
 import {
-  GuestDevice, QEMU_HARDWARE, STEP_TIMEOUT_MS, agentConnected, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt, logDirFor,
+  GuestDevice, QEMU_HARDWARE, STEP_TIMEOUT_MS, agentConnected, agentLines, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt, logDirFor,
   makeGuestRelease, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing as readEnv, seconds, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
 
@@ -36,7 +37,7 @@ export function updateSuite(c: BoardCase): void {
   });
   const t = skip === undefined ? s : s.skip;
 
-  t('a good update over MQTT and HTTP: A installs release 2 into B, U-Boot boots B, health passes, commit, B stays', async () => {
+  t('a good update over MQTT and HTTP: A installs release 2 into B, U-Boot boots B, health passes, commit, B stays; the env lost at rest, the agent restores B', async () => {
     if (layout === undefined) throw new Error(`the image of ${c.board} was not built`);
     const started = Date.now();
     const work = join(temp.dir, c.board);
@@ -96,7 +97,34 @@ export function updateSuite(c: BoardCase): void {
       // post-boot gives the committed slot back the try the script spent
       assert.is(predicted.state.get(BOOT_VARS.left.B), '2', 'the simulator spends a try of B');
       assert.equal(after, new Map([...predicted.state, [BOOT_VARS.left.B, '3']]), 'real U-Boot saved what the simulator predicts (then post-boot refilled B)');
-      assert.equal(device.bootedSlots, ['A', 'B', 'B']);
+
+      // boot 4: the env lost at rest (a power cut tore U-Boot's save of its only copy): U-Boot's defaults boot A.
+      // post-boot finds B committed in its records, bootable but second, arms a trial of B and reboots
+      device.damageEnv();
+      await onBoard(await device.boot(), async (m) => {
+        await bootsToAgent(m, 'A', null);
+        await m.waitFor('agent-reboot', { timeoutMs: STEP_TIMEOUT_MS });
+        await m.waitFor('kernel-reboot', { timeoutMs: STEP_TIMEOUT_MS });
+        await m.waitForExit(STEP_TIMEOUT_MS);
+        const postBoot = agentLines(m, 'post-boot');
+        assert.ok(postBoot.some((l) => l.includes('the boot env lost the commit of slot B (release 2)')), `post-boot names the lost commit:\n${postBoot.join('\n')}`);
+        assert.equal(postBootSteps(m), ['idle-restore->arming', 'arming-ok->rebooting'], 'post-boot arms a trial of the committed slot');
+      });
+      const rearmed = await readEnv(device, 'after the restore');
+      assert.equal([rearmed.get(BOOT_VARS.order), rearmed.get(BOOT_VARS.trial)], ['B A', 'B'], 'B armed again');
+
+      // boot 5: the trial boot of B passes its health check and commits again
+      await onBoard(await device.boot(), async (m) => {
+        await bootsToAgent(m, 'B');
+        assert.equal(postBootSteps(m), ['checking-ok->committing', 'committing-ok->reporting', 'reporting-ok->idle'], 'post-boot checks, commits, reports');
+        await agentConnected(m);
+        await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === 2 && r.booted === 'B' && r.lastError === null, STEP_TIMEOUT_MS,
+          fleet.observer.seen.length);
+        await m.powerCut();
+      });
+      const restored = await readEnv(device, 'after boot 5');
+      assert.equal([restored.get(BOOT_VARS.order), restored.get(BOOT_VARS.left.B), restored.get(BOOT_VARS.trial)], ['B A', '3', undefined], 'B committed again');
+      assert.equal(device.bootedSlots, ['A', 'B', 'B', 'A', 'B']);
       assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
 
       const retained = await fleet.retainedStatus(id, STEP_TIMEOUT_MS);

@@ -6,7 +6,7 @@
  */
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
-import type { JournalRecord, RunResult } from '../machine/index.js';
+import type { Job, JournalRecord, RunResult } from '../machine/index.js';
 import { otherSlot } from '../slots/index.js';
 import type { Device } from './device.js';
 import type { Logger } from './log.js';
@@ -15,14 +15,43 @@ import type { Session } from './session.js';
 /**
  * After boot: resume an update in flight, else keep the running committed slot's tries full.
  * An install resumed before arming runs from the committed slot too: its tries are refilled
- * first, or a few cut installs in a row would use them all up.
+ * first, or a few cut installs in a row would use them all up. At rest, a committed slot the
+ * env lost (see `lostCommit`) is tried again instead.
  */
 export async function postBoot(session: Session, log: Logger): Promise<RunResult> {
   const before = await session.record();
   if (PRE_ARM.includes(before.state)) await refreshBooted(session.device, log);
   const result = await session.resume();
-  if (before.state === 'idle' && result.kind === 'rest') await refreshBooted(session.device, log);
+  if (before.state === 'idle' && result.kind === 'rest') {
+    const lost = await lostCommit(session.device, log);
+    if (lost !== undefined) return session.restore(lost);
+    await refreshBooted(session.device, log);
+  }
   return result;
+}
+
+/**
+ * At rest, the slot the records say is committed did not boot although the env still shows it
+ * bootable (in the order, with tries, not on trial): only the script's defaults after a lost
+ * env do that (a torn single copy: U-Boot then saves its defaults, "A B" with full tries).
+ * A real fall-back spends the slot's tries, and `rollback` and `mark-bad` change the records
+ * or take the slot out of the order. Without this, the device would run the old release for
+ * good with the anti-rollback floor at the new one, which refuses the new release's notice.
+ * Returns the job that tries the committed slot again, or undefined.
+ */
+async function lostCommit(device: Device, log: Logger): Promise<Job | undefined> {
+  const records = await device.records.load();
+  const committed = records.committed;
+  const booted = await device.boot.booted();
+  if (committed === undefined || committed === booted) return undefined;
+  if ((await device.boot.state(committed)).kind !== 'good') return undefined;
+  const version = records.slots[committed]?.version;
+  if (version === undefined || version === null) {
+    log.warn(`slot ${committed} is committed but slot ${booted} booted (a lost boot env?); slot ${committed} holds no recorded release, so it is not tried again`);
+    return undefined;
+  }
+  log.warn(`the boot env lost the commit of slot ${committed} (release ${version}): the bootloader's defaults booted slot ${booted}; trying slot ${committed} again`);
+  return { noticeBase64: '', version: String(version), target: committed, previous: booted, progress: 0, saves: {} };
 }
 
 /** A committed slot loses a try on every boot: give them back (one env write, only when some were used). */

@@ -8,10 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
 import { spawnCommand } from '../health/index.js';
 import { Machine } from '../machine/index.js';
-import type { JournalRecord, RunResult, State } from '../machine/index.js';
+import type { Job, JournalRecord, RunResult, State } from '../machine/index.js';
 import { powerOn } from '../sim/power.js';
 import type { Device } from './device.js';
-import type { Logger } from './log.js';
 import { agentPorts } from './ports.js';
 import type { PortOptions } from './ports.js';
 
@@ -61,6 +60,11 @@ export class Session {
   /** Resume whatever the journal says is unfinished. */
   resume(): Promise<RunResult> {
     return this.machine.resume(this.signal);
+  }
+
+  /** Try again, from rest, the committed slot a lost env took out of first place (see `postBoot`). */
+  restore(job: Job): Promise<RunResult> {
+    return this.machine.restore(job, this.signal);
   }
 
   /** Start an update from rest. */

@@ -85,13 +85,26 @@ export class Machine {
    * Start installing `notice` from rest. Throws `MACHINE_BUSY` while an update runs, and
    * `MACHINE_NOT_RESUMED` before `resume` (starting blind would overwrite an unfinished journal).
    */
-  async start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult> {
-    if (!this.resumed) throw new OtaError('MACHINE_NOT_RESUMED', 'the update machine must resume its journal before it starts a notice');
-    if (this.busy) throw new OtaError('MACHINE_BUSY', 'an update is already running: the notice waits for it to finish', { transient: true });
-    const next = machine.idle.on.notice;
-    if (next === undefined) throw new OtaError('MACHINE_TABLE', 'state table: idle has no notice transition');
-    this.options.onTransition?.('idle', 'notice', next);
-    return this.run(next, { noticeBase64: Buffer.from(notice).toString('base64'), progress: 0, saves: {} }, signal);
+  start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult> {
+    return this.leaveRest('notice', { noticeBase64: Buffer.from(notice).toString('base64'), progress: 0, saves: {} }, signal);
+  }
+
+  /**
+   * From rest, try again the committed slot a lost env took out of first place: `job` names it
+   * (`target`), the slot booted now (`previous`) and the release the records say it holds.
+   */
+  restore(job: Job, signal: AbortSignal): Promise<RunResult> {
+    return this.leaveRest('restore', job, signal);
+  }
+
+  private async leaveRest(event: 'notice' | 'restore', job: Job, signal: AbortSignal): Promise<RunResult> {
+    const what = event === 'notice' ? 'starts a notice' : 'restores a slot';
+    if (!this.resumed) throw new OtaError('MACHINE_NOT_RESUMED', `the update machine must resume its journal before it ${what}`);
+    if (this.busy) throw new OtaError('MACHINE_BUSY', `an update is already running: ${event === 'notice' ? 'the notice waits for it to finish' : 'no slot is restored'}`, { transient: true });
+    const next = machine.idle.on[event];
+    if (next === undefined) throw new OtaError('MACHINE_TABLE', `state table: idle has no ${event} transition`);
+    this.options.onTransition?.('idle', event, next);
+    return this.run(next, job, signal);
   }
 
   private async run(first: State, firstJob: Job, signal: AbortSignal): Promise<RunResult> {

@@ -22,6 +22,7 @@ export type State =
 /** Outcome events handlers return; `loop` and `timeout` come from the runner. */
 export type Event =
   | 'notice'    // idle: a notice was accepted for installation
+  | 'restore'   // idle: the env lost the committed slot (the bootloader's defaults booted the other): try it again
   | 'ok'        // the step did what it should
   | 'fail'      // the step failed (handler threw or refused)
   | 'timeout'   // the step passed its deadline (a hang)
@@ -54,9 +55,13 @@ export interface Row {
  * `committing` that finds the old slot booted (the env was lost after the health check passed, and the
  * bootloader's defaults chose the old slot) commits the new slot as primary and goes back to `rebooting`:
  * the trial boot runs again, health check included.
+ * `restore` is the same loss at rest: the records say the committed slot is the other one, and the env
+ * shows it bootable but second (a fall-back spends its tries instead). The agent arms a trial of it
+ * (`arming`, with a job for the release the records say it holds), so a slot that no longer boots or
+ * passes falls back and is reverted like any trial.
  */
 export const machine: { readonly [S in State]: Row } = {
-  idle:          { persist: true, resume: 'idle',          on: { notice: 'verifying' } },
+  idle:          { persist: true, resume: 'idle',          on: { notice: 'verifying', restore: 'arming' } },
   verifying:     { persist: true, resume: 'verifying',     on: { ok: 'installing',    fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },
   installing:    { persist: true, resume: 'installing',    on: { ok: 'verifyingSlot', fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },
   verifyingSlot: { persist: true, resume: 'verifyingSlot', on: { ok: 'arming',        fail: 'reporting',     timeout: 'reporting',     loop: 'reporting' } },

@@ -4,12 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { encodeJournal, type Job, type State } from '../../../agent/src/machine/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
-const skip = missingTools('operator commands on a simulated device', 'fw_printenv').length > 0;
+const skip = missingTools('operator commands on a simulated device', 'fw_printenv', 'fw_setenv').length > 0;
 const it = skip ? test.skip : test;
 const CONFIG = 'dev/agent.json';
 
@@ -175,6 +175,47 @@ it('the env lost during the trial boot: the agent on A arms the trial again; B b
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  } finally { t.cleanup(); }
+});
+
+// The same loss at rest: release 2 committed on B, then a power cut tears U-Boot's save of the single
+// env copy and its defaults boot A. Before, post-boot recorded A as committed: the device ran release 1
+// for good, with the anti-rollback floor at 2, which refuses release 2's notice.
+it('the env lost at rest after a commit: post-boot on A tries the committed slot B again; B boots, passes, commits', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    await agentOk(t.dir, '--config', CONFIG, 'mark-good');
+    await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    loseEnv(t.dir);
+    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    const out = r.stdout + r.stderr;
+    assert.match(out, 'U-Boot booted slot A', out);
+    assert.match(out, 'the boot env lost the commit of slot B (release 2)');
+    assert.match(out, 'idle -restore-> arming');
+    assert.match(out, 'U-Boot booted slot B');
+    assert.match(out, 'committed slot B (release 2)');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
+    assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false]);
+  } finally { t.cleanup(); }
+});
+
+// What the agent must not take for a lost env: a committed slot that stopped booting spends its tries
+// and U-Boot falls back; the agent on A then makes A the committed slot, as before.
+it('a committed slot whose tries ran out (a real fall-back) is not tried again: A becomes the committed slot', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    await agentOk(t.dir, '--config', CONFIG, 'mark-good');
+    execFileSync('fw_setenv', ['-c', join(t.dir, 'dev/fw_env.config'), 'BOOT_B_LEFT', '0']);
+    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    const out = r.stdout + r.stderr;
+    assert.match(out, 'U-Boot booted slot A', out);
+    assert.not.match(out, 'lost the commit');
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['committed'], s['version']], ['A', 'A', 'A', 1]);
   } finally { t.cleanup(); }
 });
 

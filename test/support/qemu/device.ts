@@ -5,11 +5,12 @@
  * env on the host, with fw_printenv and with our codec, and asks the boot-script simulator
  * which slot the next boot takes; `boot()` then starts the board again.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvVars } from '../../../agent/src/bootenv/index.js';
 import { blankFlash, fatEnvStore, flashEnvStore, type EnvStore } from './env-store.js';
-import { copyDisk, type ImageLayout } from './image.js';
+import { copyDisk, flipBytes, type ImageLayout } from './image.js';
 import { Machine, type GuestForward, type QemuBuild } from './machine.js';
 import { guestAgentConfig, partitionDigest, provisionDataPartition, type GuestAgentOptions } from './provision.js';
 import { simulateRuns, stateVars } from './simulate.js';
@@ -100,6 +101,25 @@ export class GuestDevice {
   async readEnv(): Promise<EnvReading | null> {
     if (this.#blank) return null;
     return { fwPrintenv: this.env.read(), codec: await this.env.decode() };
+  }
+
+  /**
+   * Damages the data area (past the 4-byte CRC) of the only env copy, where it is stored: what a
+   * power cut that tears U-Boot's save of a single copy leaves. U-Boot then takes its built-in
+   * default env (NOR), or the script its default state (uboot.env), and A boots.
+   */
+  damageEnv(): void {
+    const dataOffset = 4 + 16;
+    if (this.flash !== undefined) {
+      flipBytes(this.flash, dataOffset);
+      return;
+    }
+    const { layout, workDir } = this.o;
+    const fat = `${this.disk}@@${layout.partitions.boot.offsetBytes}`;
+    const file = join(workDir, 'damaged.env');
+    execFileSync('mcopy', ['-o', '-n', '-i', fat, `::${layout.env.file}`, file]);
+    flipBytes(file, dataOffset);
+    execFileSync('mcopy', ['-o', '-n', '-i', fat, file, `::${layout.env.file}`]);
   }
 
   /** The simulator's prediction of the next boot from the env stored now: its slot and the state it saves. */

@@ -154,4 +154,64 @@ test('current is the journal only once loaded: a fresh machine on a saved outcom
   assert.is(m.current.highestSequence, 1);
 });
 
+/** B committed with v2 and running, then the env lost at rest: the defaults boot A (what post-boot finds). */
+function committedThenLost(): DeviceState {
+  const device = freshDevice();
+  device.slots['B'] = { state: 'good', tries: 0, content: 'v2-image' };
+  Object.assign(device, { primary: 'B', booted: 'B' });
+  loseEnv(device);
+  powerOn(device);
+  return device;
+}
+
+const RESTORE_JOB = { noticeBase64: '', version: 'v2', target: 'B', previous: 'A', progress: 0, saves: {} };
+
+test('restore from rest: the committed slot a lost env put second is armed, booted, checked and committed again', async () => {
+  const device = committedThenLost();
+  assert.is(device.booted, 'A');
+  const chain: string[] = [];
+  const ports = new FakePorts(device, () => undefined);
+  const m = new Machine(ports, new MemoryJournal(), { onEnter: (st) => chain.push(st) });
+  assert.is((await m.resume(new AbortController().signal)).kind, 'rest');
+  const result = await m.restore(RESTORE_JOB, new AbortController().signal);
+  assert.is(chain.join(' '), 'arming rebooting checking committing reporting idle');
+  assert.is(result.kind === 'rest' && result.record.last?.outcome, 'installed');
+  assert.equal([device.booted, device.primary, device.slots['B']?.state], ['B', 'B', 'good']);
+});
+
+test('restore: a restored slot that fails its check is reverted like any trial; a cut mid-trial resumes it', async () => {
+  const device = committedThenLost();
+  const journal = new MemoryJournal();
+  let controller = new AbortController();
+  const ports = new FakePorts(device, () => controller.abort());
+  ports.faults.set('health', 'cutBefore');
+  const first = new Machine(ports, journal);
+  await first.resume(controller.signal);
+  assert.is((await first.restore(RESTORE_JOB, controller.signal)).kind, 'stopped');
+  powerOn(device);
+  controller = new AbortController();
+  ports.healthy = false;
+  const result = await new Machine(ports, journal).resume(controller.signal);
+  assert.is(result.kind === 'rest' && result.record.last?.outcome, 'reverted');
+  assert.equal([device.booted, device.primary, device.slots['B']?.state], ['A', 'A', 'bad']);
+});
+
+test('restore refuses before the journal is resumed and while an update runs', async () => {
+  const device = committedThenLost();
+  const m = new Machine(new FakePorts(device, () => undefined), new MemoryJournal());
+  await m.restore(RESTORE_JOB, new AbortController().signal).then(() => assert.unreachable('restored before resume'), (err: unknown) => {
+    assert.is((err as { code?: string }).code, 'MACHINE_NOT_RESUMED');
+  });
+  await m.resume(new AbortController().signal);
+  const ports = new FakePorts(device, () => undefined);
+  ports.faults.set('health', 'hang');
+  const busy = new Machine(ports, new MemoryJournal(), { deadlinesMs: { checking: 200 } });
+  await busy.resume(new AbortController().signal);
+  const running = busy.restore(RESTORE_JOB, new AbortController().signal);
+  await busy.restore(RESTORE_JOB, new AbortController().signal).then(() => assert.unreachable('two at once'), (err: unknown) => {
+    assert.is((err as { code?: string }).code, 'MACHINE_BUSY');
+  });
+  assert.is((await running).kind, 'rest');
+});
+
 test.run();
