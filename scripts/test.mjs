@@ -2,8 +2,8 @@
 // The test command: `npm test [-- FILTER...]`.
 // 1. installs what is missing (npm dependencies; Debian packages when root, else names the apt-get line);
 // 2. builds the TypeScript (a type error fails the run);
-// 3. runs every test file under build/test in its own process (OTA_TEST_JOBS at once, default 2),
-//    collecting coverage with c8;
+// 3. runs every test file under build/test in its own process (OTA_TEST_JOBS at once, default 2;
+//    files marked `ota-test: alone` after the others, one at a time), collecting coverage with c8;
 // 4. ends with one plain line: `N passed, N failed` (`, N skipped` when any).
 // FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
 // `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
@@ -130,27 +130,34 @@ const selected = all.filter((f) => {
 });
 const coverageDir = mkdtempSync(join(tmpdir(), 'ota-cov-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
-const queue = [...selected];
+// A file marked `ota-test: alone` runs after the others, with the machine to itself: its figure is a byte
+// count that depends on scheduling (download/kill: bytes sitting in a killed client's socket buffers count as
+// sent, and another test's fsyncs stall the client so those buffers fill).
+const alone = (file) => readFileSync(file, 'utf8').includes('ota-test: alone');
+const queue = selected.filter((f) => !alone(f));
+const last = selected.filter(alone);
 const runStartedMs = Date.now();
 // wall time of the emulated-ARM suite, first start to last end (its budget is 20 minutes on CI's 2 cores)
 const qemuSpan = { startedMs: Infinity, endedMs: -Infinity };
-async function worker() {
-  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    const result = await runFile(file, coverageDir);
-    if (file.includes('qemu-arm')) {
-      qemuSpan.startedMs = Math.min(qemuSpan.startedMs, result.startedMs);
-      qemuSpan.endedMs = Math.max(qemuSpan.endedMs, result.endedMs);
-    }
-    const c = countsOf(result);
-    totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
-    const name = relative(join(root, 'build'), file);
-    const verdict = c.failed > 0 ? 'FAIL' : 'ok';
-    console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s)`);
-    if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
-    if (c.failed > 0) console.log(serialConsoles(result.output).replace(/^/gm, '    '));
+async function runAndReport(file) {
+  const result = await runFile(file, coverageDir);
+  if (file.includes('qemu-arm')) {
+    qemuSpan.startedMs = Math.min(qemuSpan.startedMs, result.startedMs);
+    qemuSpan.endedMs = Math.max(qemuSpan.endedMs, result.endedMs);
   }
+  const c = countsOf(result);
+  totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
+  const name = relative(join(root, 'build'), file);
+  const verdict = c.failed > 0 ? 'FAIL' : 'ok';
+  console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s${alone(file) ? ', alone' : ''})`);
+  if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
+  if (c.failed > 0) console.log(serialConsoles(result.output).replace(/^/gm, '    '));
+}
+async function worker() {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runAndReport(file);
 }
 await Promise.all(Array.from({ length: jobs }, worker));
+for (const file of last) await runAndReport(file);
 const qemuWall = qemuSpan.endedMs > qemuSpan.startedMs ? `; test/qemu-arm ${((qemuSpan.endedMs - qemuSpan.startedMs) / 1000).toFixed(0)} s of it` : '';
 console.log(`# ${selected.length} files in ${((Date.now() - runStartedMs) / 1000).toFixed(0)} s on ${jobs} jobs${qemuWall}`);
 

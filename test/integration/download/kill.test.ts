@@ -3,6 +3,9 @@
  * each restart resumes from the checkpoint (and the spooled prefix of the
  * current segment), the output file ends with the right hash, and the server
  * sent at most 1.05 x the file size in body bytes.
+ * ota-test: alone. The server counts the bytes it hands to the kernel, so what sits in the killed
+ * client's socket buffers counts as sent. Another test's fsyncs stall the client at its segment
+ * handovers, and those buffers fill: the runner runs this file after the others, by itself.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -69,6 +72,8 @@ test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash
     const args = { plan, stateDir: t.dir, outFile: join(t.dir, 'slot.img') };
     let kills = 0;
     let lastStart = 0;
+    // per run: bytes the server sent that did not end up checkpointed or spooled (for the report)
+    const runs: { start: number; point: number | undefined; sent: number; waste: number; last: string }[] = [];
     for (const point of [...points, undefined]) {
       const start = expectedStart(plan, t.dir);
       assert.ok(start >= lastStart, 'progress is never lost');
@@ -77,7 +82,10 @@ test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash
       const sentBefore = server.bodyBytesSent;
       const run = await runChild(args, point);
       const progressLines = run.lines.filter((l) => l.startsWith('progress'));
-      if (process.env['OTA_KILL_DEBUG'] !== undefined) console.log(`# run: start ${start} point ${point} sent ${server.bodyBytesSent - sentBefore} next ${expectedStart(plan, t.dir)} waste ${server.bodyBytesSent - sentBefore - (expectedStart(plan, t.dir) - start)} last ${progressLines[progressLines.length - 1]}`);
+      const sent = server.bodyBytesSent - sentBefore;
+      const waste = sent - (expectedStart(plan, t.dir) - start);
+      runs.push({ start, point, sent, waste, last: progressLines[progressLines.length - 1] ?? '-' });
+      if (process.env['OTA_KILL_DEBUG'] !== undefined) console.log(`# run: start ${start} point ${point} sent ${sent} next ${expectedStart(plan, t.dir)} waste ${waste} last ${progressLines[progressLines.length - 1]}`);
       if (run.killed) kills += 1;
       const first = server.requests[seen];
       if (first !== undefined) assert.is(first.range, `bytes=${start}-${Math.min(start - (start % SEGMENT) + 16 * 1024 * 1024, SIZE) - 1}`);
@@ -89,7 +97,9 @@ test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash
     const ratio = server.bodyBytesSent / SIZE;
     console.log(`# kills ${kills}, requests ${server.requests.length}, body bytes sent ${server.bodyBytesSent} for ${SIZE}: ${ratio.toFixed(3)} x`);
     assert.ok(kills >= KILLS - 2, `only ${kills} kills landed before the download finished`);
-    assert.ok(ratio <= 1.05, `sent ${ratio.toFixed(3)} x the size`);
+    const worst = [...runs].sort((a, b) => b.waste - a.waste).slice(0, 3)
+      .map((r) => `start ${r.start} kill at ${String(r.point)}: sent ${r.sent}, ${r.waste} not kept (last line: ${r.last})`);
+    assert.ok(ratio <= 1.05, `sent ${ratio.toFixed(3)} x the size; the runs that lost most:\n${worst.join('\n')}`);
   } finally {
     await server.close();
     t.cleanup();
