@@ -3,7 +3,8 @@
 // 1. installs what is missing (npm dependencies; Debian packages when root, else names the apt-get line);
 // 2. builds the TypeScript (a type error fails the run);
 // 3. runs every test file under build/test in its own process (OTA_TEST_JOBS at once, default 2;
-//    files marked `ota-test: alone` after the others, one at a time), collecting coverage with c8;
+//    files marked `ota-test: seconds N` longest first among themselves, and files marked
+//    `ota-test: alone` after the others, one at a time), collecting coverage with c8;
 // 4. ends with one plain line: `N passed, N failed` (`, N skipped` when any).
 // FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
 // `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
@@ -134,7 +135,15 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // count that depends on scheduling (download/kill: bytes sitting in a killed client's socket buffers count as
 // sent, and another test's fsyncs stall the client so those buffers fill).
 const alone = (file) => readFileSync(file, 'utf8').includes('ota-test: alone');
+// Files marked `ota-test: seconds N` (the emulated-ARM ones: N is about their time in CI) start longest first,
+// in the places those files hold in the queue: two long files no longer end the run one after the other.
+const seconds = new Map(selected.flatMap((f) => {
+  const m = /ota-test: seconds (\d+)/.exec(readFileSync(f, 'utf8'));
+  return m ? [[f, Number(m[1])]] : [];
+}));
 const queue = selected.filter((f) => !alone(f));
+const timed = queue.filter((f) => seconds.has(f)).sort((a, b) => seconds.get(b) - seconds.get(a));
+for (let k = 0, t = 0; k < queue.length; k++) if (seconds.has(queue[k])) queue[k] = timed[t++];
 const last = selected.filter(alone);
 const runStartedMs = Date.now();
 // wall time of the emulated-ARM suite, first start to last end (its budget is 20 minutes on CI's 2 cores)

@@ -6,6 +6,7 @@
  *  - qemu-virt-arm64: U-Boot's own env in NOR flash (saveenv), on QEMU 10 from bookworm-backports
  *    (Debian 12's QEMU 7.2 corrupts pflash writes).
  * The env is read back between boots with libubootenv's fw_printenv.
+ * ota-test: seconds 185
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

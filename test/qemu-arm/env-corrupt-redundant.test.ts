@@ -11,6 +11,7 @@
  * one S5_COPY=newer with B primary, at the address U-Boot prefers. Data bytes of the newer copy are
  * flipped, and boot 2 must come from the older one everywhere; the agent's post-boot then writes on
  * from it and marks U-Boot's copy obsolete, and boot 3 shows real U-Boot loads the copy the agent wrote.
+ * ota-test: seconds 160
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -11,6 +11,7 @@
  * U-Boot's own default env, whose distro boot still runs our script), so A boots: the state is lost,
  * as the board configs' notes say. The simulator predicts that boot from "no valid env", and the
  * agent in the guest reads the env U-Boot wrote again.
+ * ota-test: seconds 60
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

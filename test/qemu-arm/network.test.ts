@@ -2,6 +2,7 @@
  * Guest <-> host networking that never leaves this machine: QEMU user networking with
  * restrict=on, and guestfwd from an address inside QEMU to a server on 127.0.0.1 only
  * (what the agent scenarios use for the broker and the artifact server).
+ * ota-test: seconds 20
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
