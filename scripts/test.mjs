@@ -134,17 +134,17 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // A file marked `ota-test: alone` runs after the others, with the machine to itself: its figure is a byte
 // count that depends on scheduling (download/kill: bytes sitting in a killed client's socket buffers count as
 // sent, and another test's fsyncs stall the client so those buffers fill).
-const alone = (file) => readFileSync(file, 'utf8').includes('ota-test: alone');
+const aloneFiles = new Set(selected.filter((f) => readFileSync(f, 'utf8').includes('ota-test: alone')));
 // Files marked `ota-test: seconds N` (the emulated-ARM ones: N is about their time in CI) start longest first,
 // in the places those files hold in the queue: two long files no longer end the run one after the other.
 const seconds = new Map(selected.flatMap((f) => {
   const m = /ota-test: seconds (\d+)/.exec(readFileSync(f, 'utf8'));
   return m ? [[f, Number(m[1])]] : [];
 }));
-const queue = selected.filter((f) => !alone(f));
+const queue = selected.filter((f) => !aloneFiles.has(f));
 const timed = queue.filter((f) => seconds.has(f)).sort((a, b) => seconds.get(b) - seconds.get(a));
 for (let k = 0, t = 0; k < queue.length; k++) if (seconds.has(queue[k])) queue[k] = timed[t++];
-const last = selected.filter(alone);
+const last = [...aloneFiles];
 const runStartedMs = Date.now();
 // wall time of the emulated-ARM suite, first start to last end (its budget is 20 minutes on CI's 2 cores)
 const qemuSpan = { startedMs: Infinity, endedMs: -Infinity };
@@ -158,7 +158,7 @@ async function runAndReport(file) {
   totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
   const name = relative(join(root, 'build'), file);
   const verdict = c.failed > 0 ? 'FAIL' : 'ok';
-  console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s${alone(file) ? ', alone' : ''})`);
+  console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s${aloneFiles.has(file) ? ', alone' : ''})`);
   if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
   if (c.failed > 0) console.log(serialConsoles(result.output).replace(/^/gm, '    '));
 }

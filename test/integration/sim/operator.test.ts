@@ -27,6 +27,12 @@ function loseEnv(dir: string): void {
   writeFileSync(env, Buffer.alloc(readFileSync(env).length));
 }
 
+/** Power the simulated device on (U-Boot, then post-boot); everything it printed. */
+async function simBoot(dir: string): Promise<string> {
+  const r = await agentOk(dir, '--config', CONFIG, 'sim', 'boot');
+  return r.stdout + r.stderr;
+}
+
 async function armed(dir: string): Promise<void> {
   await fleetOk(dir, 'keygen', '--out', 'keys');
   writeImage(dir, 'v1.img', 1024 * 1024);
@@ -54,7 +60,7 @@ it('mark-good during a trial commits without the health check; rollback then mak
     let s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'rollback')).stdout, 'slot A (release 1) boots next');
-    assert.match((await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot')).stdout, 'U-Boot booted slot A');
+    assert.match(await simBoot(t.dir), 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['committed']], ['A', 'A', 1, 'A']);
   } finally { t.cleanup(); }
@@ -110,7 +116,7 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
     assert.match(r.stdout, 'resuming the interrupted install of release 2');
     assert.match(r.stdout, `resumeAtBytes=${MiB}`);
     assert.match(r.stdout, 'armed its trial boot');
-    await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    await simBoot(t.dir);
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))));
     assert.equal((await statusJson(t.dir, CONFIG))['version'], 2);
   } finally { t.cleanup(); }
@@ -149,8 +155,7 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
     // the journal as the trial boot of B left it: health check passed, the commit's env write not made
     cutJournal(t.dir, 'committing', 1024 * 1024, { checking: 1, committing: 1 });
     loseEnv(t.dir);
-    const first = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
-    const out = first.stdout + first.stderr;
+    const out = await simBoot(t.dir);
     assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
     assert.match(out, 'checking -ok-> committing', 'the trial boot of B ran its health check again');
     const s = await statusJson(t.dir, CONFIG);
@@ -168,8 +173,7 @@ it('the env lost during the trial boot: the agent on A arms the trial again; B b
   try {
     await armed(t.dir);
     loseEnv(t.dir);
-    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
-    const out = r.stdout + r.stderr;
+    const out = await simBoot(t.dir);
     assert.match(out, 'the boot env lost the trial of slot B', out);
     assert.match(out, 'checking -rearm-> arming');
     assert.match(out, 'committed slot B (release 2)');
@@ -186,10 +190,9 @@ it('the env lost at rest after a commit: post-boot on A tries the committed slot
   try {
     await armed(t.dir);
     await agentOk(t.dir, '--config', CONFIG, 'mark-good');
-    await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    await simBoot(t.dir);
     loseEnv(t.dir);
-    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
-    const out = r.stdout + r.stderr;
+    const out = await simBoot(t.dir);
     assert.match(out, 'U-Boot booted slot A', out);
     assert.match(out, 'the boot env lost the commit of slot B (release 2)');
     assert.match(out, 'idle -restore-> arming');
@@ -210,8 +213,7 @@ it('a committed slot whose tries ran out (a real fall-back) is not tried again: 
     await armed(t.dir);
     await agentOk(t.dir, '--config', CONFIG, 'mark-good');
     execFileSync('fw_setenv', ['-c', join(t.dir, 'dev/fw_env.config'), 'BOOT_B_LEFT', '0']);
-    const r = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
-    const out = r.stdout + r.stderr;
+    const out = await simBoot(t.dir);
     assert.match(out, 'U-Boot booted slot A', out);
     assert.not.match(out, 'lost the commit');
     const s = await statusJson(t.dir, CONFIG);

@@ -202,7 +202,6 @@ test('restore refuses before the journal is resumed and while an update runs', a
   await m.restore(RESTORE_JOB, new AbortController().signal).then(() => assert.unreachable('restored before resume'), (err: unknown) => {
     assert.is((err as { code?: string }).code, 'MACHINE_NOT_RESUMED');
   });
-  await m.resume(new AbortController().signal);
   const ports = new FakePorts(device, () => undefined);
   ports.faults.set('health', 'hang');
   const busy = new Machine(ports, new MemoryJournal(), { deadlinesMs: { checking: 200 } });
