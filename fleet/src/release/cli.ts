@@ -1,6 +1,6 @@
 /**
  * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--expires 30d]`:
- * copy the image into DIR/targets with one delta per base (made here from each --from
+ * put the full image into DIR/targets (compressed unless --full-image raw) with one delta per base (made here from each --from
  * base, or given ready-made with --delta), sign DIR/release.json,
  * and sign a rollout to every device (unless --device/--cohort narrow it) into
  * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
@@ -14,11 +14,11 @@ import type { Argv } from 'yargs';
 import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
+import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/trust/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
-import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from './artifacts.js';
-import { addDeltas, planDeltas, type DeltaSource } from './deltas.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from './artifacts.js';
+import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from './deltas.js';
 import { Progress } from './progress.js';
 import { signRelease } from './documents.js';
 import { writeRollout } from './rollouts.js';
@@ -56,7 +56,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment of the image (an otadelta is cut on its own segments)' })
     .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
     .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
-    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })),
+    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })
+    .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
     const keysDir = resolve(ctx.cwd, a.keys);
     const out = resolve(ctx.cwd, a.out);
@@ -74,13 +75,11 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const planned = await planDeltas(sources, segmentBytes, progress);
     const imagePath = resolve(ctx.cwd, a.image);
     await fsp.mkdir(out, { recursive: true });
-    progress.start(`hashing image ${a.image}`, (await fsp.stat(imagePath).catch(() => ({ size: 0 }))).size);
-    const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
-    progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
+    const { installed, full } = await addFullImage(out, imagePath, a.image, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, image: artifactJson(image, RAW_FORMAT), deltas,
+      installed, image: full, deltas,
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
@@ -95,6 +94,19 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
       const dir = resolve(ctx.cwd, a.release);
       await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
     });
+
+/** The full image of a release, compressed (an otadelta without a base) or raw; and the installed image's digest. */
+async function addFullImage(out: string, imagePath: string, name: string, kind: 'compressed' | 'raw', segmentBytes: number, progress: Progress): Promise<{ installed: ImageDigest; full: JsonObject }> {
+  progress.start(`hashing image ${name}`, (await fsp.stat(imagePath).catch(() => ({ size: 0 }))).size);
+  if (kind === 'raw') {
+    const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
+    progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
+    return { installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, full: artifactJson(image, RAW_FORMAT) };
+  }
+  const image = await hashFile(imagePath, segmentBytes, undefined, (n) => progress.advance(n));
+  progress.done(`${image.sizeBytes} bytes`);
+  return { installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, full: await addCompressedImage(out, imagePath, progress) };
+}
 
 type TargetArgs = { device: string[]; cohort: string[]; 'rollout-expires': string; spread: string | undefined };
 

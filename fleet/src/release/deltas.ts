@@ -78,25 +78,39 @@ async function readImage(path: string, what: string): Promise<Buffer> {
 }
 
 /** Copy a delta file into the release; an otadelta is cut on its container's boundaries, another format in fixed segments. */
-async function addDeltaFile(out: string, file: string, format: string, segmentBytes: number, label: string, progress: Progress): Promise<JsonObject> {
+async function addDeltaFile(out: string, file: string, format: string, segmentBytes: number, label: string, progress: Progress, ext = 'delta'): Promise<JsonObject> {
   const cut = format === OTADELTA ? await deltaSegmentSizes(file) : segmentBytes;
   progress.start(label, await sizeOf(file, `--delta ${file}`));
-  const art = await addArtifact(out, file, 'delta', cut, (n) => progress.advance(n));
+  const art = await addArtifact(out, file, ext, cut, (n) => progress.advance(n));
   progress.done(`${art.sizeBytes} bytes in ${art.segments.length} segments`);
   return artifactJson(art, format);
 }
 
 /** Make the delta from `basePath` to `image` with the encoder, then add it as --delta would. */
 async function makeDelta(out: string, basePath: string, image: Uint8Array, name: string, progress: Progress): Promise<JsonObject> {
-  const old = await readImage(basePath, '--from');
+  return encodeAndAdd(out, await readImage(basePath, '--from'), image, name, progress, 'delta');
+}
+
+/**
+ * The release's full image, compressed: an otadelta with no base (zero runs, and literals
+ * brotli-coded per segment with a 4 MiB window), cut on its container's boundaries like a
+ * delta, so the device verifies, streams and resumes it as it does a delta and never reads
+ * its booted slot for it. Agents since the first otadelta apply it (a base-less container).
+ */
+export async function addCompressedImage(out: string, imagePath: string, progress: Progress): Promise<JsonObject> {
+  return encodeAndAdd(out, undefined, await readImage(imagePath, '--image'), 'compressed full image', progress, 'img.otadelta');
+}
+
+/** Encode `image` from `old` (undefined: a full image), then add the container as --delta would. */
+async function encodeAndAdd(out: string, old: Uint8Array | undefined, image: Uint8Array, name: string, progress: Progress, ext: string): Promise<JsonObject> {
   // The encoder works in one synchronous call: the bar goes from 0 to 100 % when it returns.
   progress.start(`making ${name}`, 0);
   const { delta, stats } = encodeDelta(old, image);
   progress.done(`${delta.byteLength} bytes in ${stats.segments} segments`);
-  const tmp = join(out, `.delta-from-${process.pid}`);
+  const tmp = join(out, `.delta-${process.pid}`);
   try {
     await fsp.writeFile(tmp, delta);
-    return await addDeltaFile(out, tmp, OTADELTA, 0, `hashing ${name}`, progress);
+    return await addDeltaFile(out, tmp, OTADELTA, 0, `hashing ${name}`, progress, ext);
   } finally {
     await fsp.rm(tmp, { force: true });
   }

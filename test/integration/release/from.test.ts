@@ -124,7 +124,7 @@ test('release on a terminal: one bar per step, redrawn in place, each ending at 
     };
     assert.is(await fleetMain(['release', '--image', 'v2.img', ...RELEASE, '--out', 'rel2', '--from', 'v1.img'], ctx), 0, out);
     const steps = out.split('\n').filter((l) => l.includes('\r'));
-    assert.equal(steps.map((l) => /\r\x1b\[K([a-z]+ [a-z]+)/.exec(l)?.[1]), ['hashing base', 'hashing image', 'making delta', 'hashing delta']);
+    assert.equal(steps.map((l) => /\r\x1b\[K([a-z]+ [a-z]+)/.exec(l)?.[1]), ['hashing base', 'hashing image', 'making compressed', 'hashing compressed', 'making delta', 'hashing delta']);
     for (const l of steps) assert.match(l.slice(l.lastIndexOf('\r')), /\[#{24}\] 100 % /);
   } finally { t.cleanup(); }
 });

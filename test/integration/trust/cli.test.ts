@@ -64,7 +64,7 @@ test('release writes segment-hashed artifacts and notice.json; verify accepts it
   try {
     image(dir, 'img.bin', 300_000, 1);
     await fleetOk(dir, ['keygen', '--out', 'KEYS']);
-    const out = await fleetOk(dir, ['release', '--image', 'img.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R', '--expires', '30d', '--segment-size', '65536']);
+    const out = await fleetOk(dir, ['release', '--image', 'img.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R', '--expires', '30d', '--segment-size', '65536', '--full-image', 'raw']);
     assert.match(out, /notice\.json \(rollout 1 to every device/);
     const rel = readRelease(readEnvelope(parseStrictJson(readFileSync(join(dir, 'R/release.json')), METADATA_LIMITS, 'r'), 'r'), 'r');
     const bytes = readFileSync(join(dir, 'R', rel.image.path));
