@@ -15,6 +15,7 @@ import type { ImageDigest } from '../formats/index.js';
 import { FileJournal } from '../machine/index.js';
 import { SlotRecordStore, SlotTable, hashSlot } from '../slots/index.js';
 import { TrustVerifier } from '../trust/index.js';
+import { PayloadStore } from './payload.js';
 
 /** Everything the agent acts on. */
 export interface Device {
@@ -25,6 +26,8 @@ export interface Device {
   readonly records: SlotRecordStore;
   readonly trust: TrustVerifier;
   readonly journal: FileJournal;
+  /** The payload (delta or full image) the last install chose, and why. */
+  readonly payloads: PayloadStore;
   /** Directory on the data partition for download state (one-segment spool, checkpoint) and a delta's saved header. */
   readonly spoolDir: string;
 }
@@ -40,6 +43,7 @@ export async function openDevice(config: AgentConfig, nowMs: () => number): Prom
     records: new SlotRecordStore(config.dataDir),
     trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }) } }, nowMs),
     journal: new FileJournal(join(config.dataDir, 'journal.json')),
+    payloads: new PayloadStore(config.dataDir),
     spoolDir: join(config.dataDir, 'download'),
   };
 }

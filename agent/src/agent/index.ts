@@ -14,6 +14,8 @@ export type { PortOptions } from './ports.js';
 export { DirectorySource, HttpSource, NoSource, configuredSource } from './artifacts.js';
 export type { ArtifactConsumer, ArtifactSource } from './artifacts.js';
 export { installArtifact, DELTA_FORMAT } from './install.js';
+export { PayloadStore, choosePayload, payloadFor } from './payload.js';
+export type { PayloadChoice, PayloadInput, PayloadKind, PayloadReason, PayloadRecord, ReadBase } from './payload.js';
 export { Session } from './session.js';
 export type { RebootMode, SessionOptions } from './session.js';
 export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';

@@ -3,7 +3,8 @@
  * goes straight into the slot and is fsynced before the checkpoint names it
  * (progress = artifact bytes consumed, always at a segment boundary). A raw
  * image is written as is. A delta goes through the streaming decoder
- * (DeltaStream): the release cuts an otadelta on its container's boundaries, so
+ * (DeltaStream), and so is a compressed full image (an otadelta without a
+ * base): the release cuts an otadelta on its container's boundaries, so
  * segment 0 is the header (saved on the data partition, a few KiB, to resume
  * with) and each later segment is one container segment, applied from the
  * booted slot into the target as it arrives. Nothing holds a copy of the whole
@@ -35,6 +36,8 @@ export interface InstallPlan {
   readonly target: SlotTarget;
   /** The booted slot's device: the base a delta reads. */
   readonly baseDevice: string;
+  /** The base's sha256 as read to choose the delta (hex): the applier then does not read the whole base again. */
+  readonly baseSha256?: string;
   readonly source: ArtifactSource;
   /** Directory on the data partition for download state and a delta's saved header. */
   readonly spoolDir: string;
@@ -70,12 +73,17 @@ async function installDelta(plan: InstallPlan, checkpoint: Checkpoint, signal: A
     if (header.targetSizeBytes > plan.target.sizeBytes) {
       throw new OtaError('SLOT_TOO_SMALL', `the image has ${header.targetSizeBytes} bytes but slot ${plan.target.slot} (${plan.target.device}) has ${plan.target.sizeBytes}: use a larger slot or a smaller image`);
     }
+    // The full image as an otadelta must not read the base: a device falls back to it because its base drifted.
+    if (!('base' in plan.artifact) && !header.full) {
+      throw new OtaError('ARTIFACT_FORMAT', `the full image ${plan.artifact.path} is an otadelta that reads a base: a full image must not need one; make the release again`);
+    }
     const opened = header.full ? undefined : await openBaseFile(plan.baseDevice, header.baseSizeBytes);
     try {
       const applier = await DeltaApplier.open({
         header, targetPath: plan.target.device, signal,
         ...(resume === undefined ? {} : { resume }),
         ...(opened === undefined ? {} : { base: opened, baseName: `booted slot (${plan.baseDevice})` }),
+        ...(plan.baseSha256 === undefined ? {} : { baseSha256: Buffer.from(plan.baseSha256, 'hex') }),
       });
       base = opened;
       return applier;

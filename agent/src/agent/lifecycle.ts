@@ -11,6 +11,7 @@ import { otherSlot } from '../slots/index.js';
 import type { Device } from './device.js';
 import type { Logger } from './log.js';
 import type { Session } from './session.js';
+import type { PayloadKind, PayloadReason } from './payload.js';
 
 /**
  * After boot: resume an update in flight, else keep the running committed slot's tries full.
@@ -146,7 +147,11 @@ export interface DeviceStatus {
   readonly phase: JournalRecord['state'];
   /** The update in flight: its release, target slot and durable progress (artifact bytes). */
   readonly update: { readonly version: string | null; readonly target: string | null; readonly progressBytes: number } | null;
-  readonly lastUpdate: { readonly outcome: string; readonly version: string | null; readonly error: string | null } | null;
+  /** The last update that reached rest; `payload` says whether it installed a delta or the full image, `payloadReason` why. */
+  readonly lastUpdate: {
+    readonly outcome: string; readonly version: string | null; readonly error: string | null;
+    readonly payload: PayloadKind | null; readonly payloadReason: PayloadReason | null;
+  } | null;
 }
 
 /** Read the status of `device`. */
@@ -160,11 +165,16 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const slots = { A: await one('A'), B: await one('B') };
   const booted = await boot.booted();
   const job = record.job;
+  const last = record.last;
+  const chosen = last === undefined ? undefined : await device.payloads.load();
+  const payload = chosen !== undefined && chosen.version === last?.version ? chosen : undefined;
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
-    lastUpdate: record.last === undefined ? null : { outcome: record.last.outcome, version: record.last.version ?? null, error: record.last.error ?? null },
+    lastUpdate: last === undefined ? null : {
+      outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
+    },
   };
 }
 
@@ -174,7 +184,9 @@ export function formatStatus(s: DeviceStatus): string {
     const x = s.slots[n];
     return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}`;
   };
-  const last = s.lastUpdate === null ? 'none' : `${s.lastUpdate.outcome}${s.lastUpdate.version === null ? '' : ` (release ${s.lastUpdate.version})`}${s.lastUpdate.error === null ? '' : `: ${s.lastUpdate.error}`}`;
+  const u = s.lastUpdate;
+  const last = u === null ? 'none'
+    : `${u.outcome}${u.version === null ? '' : ` (release ${u.version})`}${u.payload === null ? '' : `, ${u.payload === 'full' ? 'full image' : 'delta'} (${u.payloadReason ?? '?'})`}${u.error === null ? '' : `: ${u.error}`}`;
   return [
     `device ${s.deviceId} (${s.hardware}): running release ${s.version ?? 'unknown'} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),

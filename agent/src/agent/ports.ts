@@ -12,11 +12,11 @@ import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js
 import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
 import { OtaError } from '../errors/index.js';
 import { hashSlot, otherSlot } from '../slots/index.js';
-import { chooseArtifact } from '../trust/index.js';
 import type { ArtifactSource } from './artifacts.js';
 import { asSlot, slotDigest } from './device.js';
 import type { Device } from './device.js';
 import { installArtifact } from './install.js';
+import { payloadFor, type PayloadChoice, type ReadBase } from './payload.js';
 import type { Logger } from './log.js';
 
 /** How the ports reach the world beyond the device's files. */
@@ -68,18 +68,25 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       const release = releaseOf(job);
       const previous = asSlot(job.previous, 'the previous slot');
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
-      const artifact = chooseArtifact(release, await slotDigest(device, previous, signal));
-      if (job.progress === 0) await records.setContent(target.slot, null);
+      // Before any byte is fetched or written: read the base once, pick delta or full image, save the choice.
+      const { choice, fromBytes } = await payloadFor({
+        release, version: job.version ?? String(release.version), target: target.slot, progressBytes: job.progress,
+        recorded: (await records.load()).slots[previous], readBase: baseReader(slots.device(previous), signal), store: device.payloads,
+      });
+      const artifact = choice.artifact;
+      if (fromBytes === 0) await records.setContent(target.slot, null);
       // A slot being written must not be bootable: out of BOOT_ORDER before the first byte, and again
       // on every resume (a lost env brings the script's default "A B" back). Else a booted slot that
       // runs out of tries while the install is cut short falls through to a half-written image.
       if ((await boot.state(target.slot)).kind !== 'bad') await boot.markBad(target.slot);
+      logChoice(options.log, choice, previous, slots.device(previous));
       options.log.info(`installing release ${release.version} into slot ${target.slot}`, {
-        artifact: artifact.path, kind: 'base' in artifact ? 'delta' : 'full', sizeBytes: artifact.sizeBytes, from: options.source.description, resumeAtBytes: job.progress,
+        artifact: artifact.path, kind: choice.payload, reason: choice.reason, sizeBytes: artifact.sizeBytes, from: options.source.description, resumeAtBytes: fromBytes,
       });
       await installArtifact({
         artifact, imageSizeBytes: release.installed.sizeBytes, target, baseDevice: slots.device(previous),
-        source: options.source, spoolDir: device.spoolDir, fromBytes: job.progress,
+        ...(choice.baseSha256 === undefined ? {} : { baseSha256: choice.baseSha256 }),
+        source: options.source, spoolDir: device.spoolDir, fromBytes,
         ...(job.progress === 0 ? { spreadWindowMs: spreadWindowMsOf(job) } : {}),
       }, async (doneBytes) => {
         await checkpoint(doneBytes);
@@ -141,6 +148,26 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       options.onReport?.(report);
     },
   };
+}
+
+/** Reads the booted slot's first N bytes for the payload choice; a slot shorter than N is no such base. */
+function baseReader(path: string, signal: AbortSignal): ReadBase {
+  return async (sizeBytes) => {
+    try {
+      return await hashSlot(path, sizeBytes, signal);
+    } catch (err) {
+      if (err instanceof OtaError && err.code === 'SLOT_SHORT') return undefined;
+      throw err;
+    }
+  };
+}
+
+/** A base that drifted is worth a warning: the device's root was changed in place (mounted read-write?). */
+function logChoice(log: Logger, choice: PayloadChoice, slot: string, path: string): void {
+  if (choice.reason !== 'base-drifted') return;
+  log.warn(`slot ${slot} (${path}) is not the base the release's delta was made from (it reads as sha256 ${choice.found?.sha256 ?? 'unknown'}): installing the full image instead`, {
+    payload: choice.payload, reason: choice.reason,
+  });
 }
 
 /** The journal was lost: make the last committed slot (else the booted one) the only one in the boot order. */

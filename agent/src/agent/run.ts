@@ -34,7 +34,8 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   return {
     version: s.version === null ? 'unknown' : String(s.version), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
     phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
-    lastUpdate: s.lastUpdate === null ? null : { outcome: s.lastUpdate.outcome, version: s.lastUpdate.version }, bootId: id,
+    lastUpdate: s.lastUpdate === null ? null : { outcome: s.lastUpdate.outcome, version: s.lastUpdate.version, payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason },
+    bootId: id,
   };
 }
 

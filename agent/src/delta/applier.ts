@@ -1,6 +1,7 @@
 /**
  * The streaming delta decoder. `DeltaApplier.open` refuses a wrong base before
- * writing anything (size, then sha256 of the whole base); `applySegment` takes the
+ * writing anything (size, then sha256 of the whole base, or the sha256 the caller
+ * read it as when it chose the delta); `applySegment` takes the
  * segments in order, verifies each one's sha256 before a byte of it reaches the
  * slot, writes it, and fsyncs; `finish` checks the running hash, then re-reads the
  * written slot and compares it with the target sha256.
@@ -36,6 +37,12 @@ export interface ApplierOptions {
   readonly base?: BaseReader;
   /** Name of the base for messages (a path). */
   readonly baseName?: string;
+  /**
+   * The base's sha256 as the caller read it just before (to choose this delta): compared with the
+   * header's instead of reading the whole base a second time. A base that changes after that read
+   * still cannot pass: `finish` checks the written slot against the target sha256.
+   */
+  readonly baseSha256?: Uint8Array;
   /** The target slot: a file or block device path. */
   readonly targetPath: string;
   /** Continue an interrupted apply from this state. */
@@ -210,7 +217,7 @@ async function verifyBase(options: ApplierOptions, scratch: Buffer): Promise<Sou
   if (base.sizeBytes !== header.baseSizeBytes) {
     throw new OtaError('DELTA_WRONG_BASE', `base image (${name}) has ${base.sizeBytes} bytes but the delta was made from ${header.baseSizeBytes}: use the delta made for this base, or a full image`);
   }
-  const digest = await hashReader(base, name, scratch, options.signal);
+  const digest = options.baseSha256 ?? await hashReader(base, name, scratch, options.signal);
   if (!equalBytes(digest, header.baseSha256)) {
     throw new OtaError('DELTA_WRONG_BASE', `base image (${name}) sha256 ${hex(digest)} is not ${hex(header.baseSha256)}, the one the delta was made from: use the delta made for this base, or a full image`);
   }

@@ -10,6 +10,10 @@ export interface LastUpdateStatus {
   readonly outcome: string;
   /** The release version as the notice gave it; null when the update never got that far. */
   readonly version: string | null;
+  /** What it installed: `delta` or `full` (the full image); null when it never chose; absent from older agents. */
+  readonly payload?: string | null;
+  /** Why that payload: `base-matches`, `base-drifted` (the booted slot was not the delta's base), `no-delta-for-base`. */
+  readonly payloadReason?: string | null;
 }
 
 /** What the agent reports. */
