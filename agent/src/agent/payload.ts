@@ -151,10 +151,7 @@ export async function payloadFor(input: PayloadInput): Promise<{ choice: Payload
   const choice = await choosePayload(release, input.recorded, input.readBase);
   // Progress saved by an agent that kept no choice counts bytes of the artifact it picked from the records alone.
   const resumed = saved?.artifact ?? (input.progressBytes > 0 && await store.load() === undefined ? recordsChoice(release, input.recorded) : undefined);
-  if (resumed === choice.artifact.path) {
-    if (saved === undefined) await store.save({ version, target, artifact: choice.artifact.path, payload: choice.payload, reason: choice.reason });
-    return { choice, fromBytes: input.progressBytes };
-  }
-  await store.save({ version, target, artifact: choice.artifact.path, payload: choice.payload, reason: choice.reason });
-  return { choice, fromBytes: 0 };
+  const continues = resumed === choice.artifact.path;
+  if (!continues || saved === undefined) await store.save({ version, target, artifact: choice.artifact.path, payload: choice.payload, reason: choice.reason });
+  return { choice, fromBytes: continues ? input.progressBytes : 0 };
 }
