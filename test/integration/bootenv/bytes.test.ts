@@ -1,6 +1,7 @@
 /**
  * The env is bytes: a value fw_setenv wrote that is not UTF-8 (`lat=caf\xe9`) survives every agent
- * write byte for byte, as fw_printenv reads it back; `env set --script` stores a file's bytes as given.
+ * write byte for byte, as fw_printenv reads it back; `env set --script` stores a file's bytes as given;
+ * what would forge a line in fw_printenv's output is refused at the command line and in scripts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -71,6 +72,26 @@ it('env set --script stores the file\'s bytes as given, and a UTF-8 argument as 
     assert.is(printenvBytes(config, 'v', 'u').toString('latin1'), 'v=\xe9\xff\xfe end\nu=caf\xc3\xa9\n');
     assert.is((await runMain(main, ['env', 'set', '-c', config, 'w=é€'])).code, 0);
     assert.equal([...printenvBytes(config, '-n', 'w')], [...Buffer.from('é€\n', 'utf8')]);
+  } finally { t.cleanup(); }
+});
+
+it('env set refuses a forged line (newline in a name, CR or control byte in a value) from arguments and --script; fw_printenv sees no change', async () => {
+  const t = tempDir('ota-env-bytes-');
+  try {
+    const config = device(t.dir, false);
+    const before = printenvBytes(config);
+    for (const arg of ['x\nBOOT_ORDER=B A', 'a b=1', 'v=B A\nBOOT_ORDER=B A', 'v=\x1b[2J']) {
+      const r = await runMain(main, ['env', 'set', '-c', config, arg]);
+      assert.is(r.code, 1, JSON.stringify(arg));
+      assert.match(r.stderr, /ENV_BAD_(NAME|VALUE)/, JSON.stringify(arg));
+      assert.is(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+    }
+    const script = join(t.dir, 'script.txt');
+    writeFileSync(script, 'ok=1\nv=B A\rBOOT_ORDER=B A\n');
+    const r = await runMain(main, ['env', 'set', '-c', config, '--script', script]);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, 'script.txt line 2');
+    assert.equal([...printenvBytes(config)], [...before], 'nothing written');
   } finally { t.cleanup(); }
 });
 
