@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { OtaError, describe, withContext } from '../errors/index.js';
 import type { FlagScheme } from './codec.js';
-import { readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
+import { checkApart, readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
 import { EmmcBootRegion, MtdNorRegion, emmcBootName, mtdNumber, mtdType } from './devices.js';
 import { FileRegion, nodeFileIo, type CopyStorage, type FileIo } from './storage.js';
 import { UBootEnv } from './uboot-env.js';
@@ -40,12 +40,37 @@ export async function openBootEnv(options: OpenBootEnvOptions = {}): Promise<UBo
   if (second !== undefined && second.scheme !== first.scheme) {
     throw new OtaError('ENV_CONFIG', `the two env copies are on different kinds of storage (${first.storage.description}, ${second.storage.description}); U-Boot keeps both on one`);
   }
+  if (second !== undefined && await sameStorage(first, second, io)) {
+    checkApart(first.device, first.offsetBytes, second.offsetBytes, config.copies[0].envSizeBytes, options.configPath ?? 'fw_env.config');
+  }
   const sizeBytes = config.copies[0].envSizeBytes;
   if (first.scheme === 'boolean' && second !== undefined) await checkSeparateEraseBlocks(config, sysfsRoot, io);
   return new UBootEnv({ sizeBytes, scheme: first.scheme, copies: second === undefined ? [first.storage] : [first.storage, second.storage] });
 }
 
-interface OpenedCopy { readonly storage: CopyStorage; readonly scheme: FlagScheme }
+interface OpenedCopy {
+  readonly storage: CopyStorage;
+  readonly scheme: FlagScheme;
+  readonly device: string;
+  /** Where the copy starts, a negative offset resolved against the device size. */
+  readonly offsetBytes: number;
+}
+
+/**
+ * Whether two copies live on one storage under different names or the same one: the same path,
+ * the same MTD number, the same device node (rdev: /dev/mmcblk0 and a second node for it), or the
+ * same file (device and inode: a hard link, a symlink, `./env.img` and its absolute path).
+ * A stat that fails says nothing here: the read that follows reports the missing device.
+ */
+async function sameStorage(a: OpenedCopy, b: OpenedCopy, io: FileIo): Promise<boolean> {
+  if (a.device === b.device) return true;
+  const mtdA = mtdNumber(a.device);
+  if (mtdA !== undefined) return mtdA === mtdNumber(b.device);
+  const [sa, sb] = await Promise.all([a.device, b.device].map((d) => io.stat(d).catch(() => undefined)));
+  if (sa === undefined || sb === undefined) return false;
+  if (sa.isBlockDevice() && sb.isBlockDevice()) return sa.rdev !== undefined && sa.rdev === sb.rdev;
+  return sa.ino !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+}
 
 async function openCopy(c: EnvDeviceConfig, sysfsRoot: string, io: FileIo): Promise<OpenedCopy> {
   if (/^ubi\d+[_:]/.test(basename(c.device))) {
@@ -58,13 +83,13 @@ async function openCopy(c: EnvDeviceConfig, sysfsRoot: string, io: FileIo): Prom
       throw new OtaError('ENV_UNSUPPORTED_DEVICE', `${c.device} is ${type} flash: only NOR MTD is supported (mtdblock has no bad-block handling); use fw_setenv, or put the env on a block device`);
     }
     const offset = await absoluteOffset(c, () => readSysfsNumber(io, `${sysfsRoot}/class/mtd/mtd${mtd}/size`));
-    return { storage: new MtdNorRegion(c.device, offset, c.envSizeBytes, io), scheme: 'boolean' };
+    return { storage: new MtdNorRegion(c.device, offset, c.envSizeBytes, io), scheme: 'boolean', device: c.device, offsetBytes: offset };
   }
   const offset = await absoluteOffset(c, () => deviceSize(c.device, sysfsRoot, io));
   if (emmcBootName(c.device) !== undefined) {
-    return { storage: new EmmcBootRegion(c.device, offset, c.envSizeBytes, sysfsRoot, io), scheme: 'incremental' };
+    return { storage: new EmmcBootRegion(c.device, offset, c.envSizeBytes, sysfsRoot, io), scheme: 'incremental', device: c.device, offsetBytes: offset };
   }
-  return { storage: new FileRegion(c.device, offset, c.envSizeBytes, io), scheme: 'incremental' };
+  return { storage: new FileRegion(c.device, offset, c.envSizeBytes, io), scheme: 'incremental', device: c.device, offsetBytes: offset };
 }
 
 /**
