@@ -10,6 +10,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../agent/src/cli/index.js';
 import { openBootEnv } from '../../../agent/src/bootenv/index.js';
+import { UBootControl } from '../../../agent/src/boot/index.js';
 import { missingTools, runMain, tempDir } from '../../support/tools.js';
 import { ENV_TOOLS, mkenvimage, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
@@ -60,6 +61,25 @@ for (const redundant of [false, true]) {
     } finally { t.cleanup(); }
   });
 }
+
+it('UBootControl setPrimary, markGood and markBad (a whole copy each) keep the bytes of every other variable', async () => {
+  const t = tempDir('ota-env-bytes-');
+  try {
+    const config = device(t.dir, true);
+    fwSetenvScript(t.dir, config, Buffer.concat([Buffer.from('OTA_BOOT_COUNT=7\n'), FOREIGN]));
+    const cmdline = join(t.dir, 'cmdline');
+    writeFileSync(cmdline, 'console=ttyAMA0 ota.slot=A ota.boot=7\n');
+    const before = printenvBytes(config, 'lat', 'bin');
+    const control = new UBootControl({ env: await openBootEnv({ configPath: config, cwd: t.dir }), cmdlinePath: cmdline });
+    await control.setPrimary('B');
+    assert.equal([...printenvBytes(config, 'lat', 'bin')], [...before], 'after setPrimary');
+    await control.markBad('B');
+    assert.equal([...printenvBytes(config, 'lat', 'bin')], [...before], 'after markBad');
+    await control.markGood('A');
+    assert.equal([...printenvBytes(config, 'lat', 'bin')], [...before], 'after markGood');
+    assert.is(printenvBytes(config, 'BOOT_ORDER', 'BOOT_B_LEFT').toString('latin1'), 'BOOT_ORDER=A\nBOOT_B_LEFT=0\n');
+  } finally { t.cleanup(); }
+});
 
 it('env set --script stores the file\'s bytes as given, and a UTF-8 argument as UTF-8', async () => {
   const t = tempDir('ota-env-bytes-');
