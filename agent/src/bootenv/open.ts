@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { OtaError, describe, withContext } from '../errors/index.js';
 import type { FlagScheme } from './codec.js';
 import { checkApart, readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
+import { extentOf } from './extent.js';
 import { EmmcBootRegion, MtdNorRegion, emmcBootName, mtdNumber, mtdType } from './devices.js';
 import { FileRegion, nodeFileIo, type CopyStorage, type FileIo } from './storage.js';
 import { UBootEnv } from './uboot-env.js';
@@ -40,9 +41,7 @@ export async function openBootEnv(options: OpenBootEnvOptions = {}): Promise<UBo
   if (second !== undefined && second.scheme !== first.scheme) {
     throw new OtaError('ENV_CONFIG', `the two env copies are on different kinds of storage (${first.storage.description}, ${second.storage.description}); U-Boot keeps both on one`);
   }
-  if (second !== undefined && await sameStorage(first, second, io)) {
-    checkApart(first.device, first.offsetBytes, second.offsetBytes, config.copies[0].envSizeBytes, options.configPath ?? 'fw_env.config');
-  }
+  if (second !== undefined) await checkCopiesApart(first, second, config.copies[0].envSizeBytes, sysfsRoot, io, options.configPath ?? 'fw_env.config');
   const sizeBytes = config.copies[0].envSizeBytes;
   if (first.scheme === 'boolean' && second !== undefined) await checkSeparateEraseBlocks(config, sysfsRoot, io);
   return new UBootEnv({ sizeBytes, scheme: first.scheme, copies: second === undefined ? [first.storage] : [first.storage, second.storage] });
@@ -56,20 +55,11 @@ interface OpenedCopy {
   readonly offsetBytes: number;
 }
 
-/**
- * Whether two copies live on one storage under different names or the same one: the same path,
- * the same MTD number, the same device node (rdev: /dev/mmcblk0 and a second node for it), or the
- * same file (device and inode: a hard link, a symlink, `./env.img` and its absolute path).
- * A stat that fails says nothing here: the read that follows reports the missing device.
- */
-async function sameStorage(a: OpenedCopy, b: OpenedCopy, io: FileIo): Promise<boolean> {
-  if (a.device === b.device) return true;
-  const mtdA = mtdNumber(a.device);
-  if (mtdA !== undefined) return mtdA === mtdNumber(b.device);
-  const [sa, sb] = await Promise.all([a.device, b.device].map((d) => io.stat(d).catch(() => undefined)));
-  if (sa === undefined || sb === undefined) return false;
-  if (sa.isBlockDevice() && sb.isBlockDevice()) return sa.rdev !== undefined && sa.rdev === sb.rdev;
-  return sa.ino !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+/** Refuses (ENV_CONFIG) two copies that share a byte, whatever names fw_env.config gives their storage (extent.ts). */
+async function checkCopiesApart(a: OpenedCopy, b: OpenedCopy, sizeBytes: number, sysfsRoot: string, io: FileIo, source: string): Promise<void> {
+  const [ea, eb] = await Promise.all([extentOf(a.device, a.offsetBytes, sysfsRoot, io), extentOf(b.device, b.offsetBytes, sysfsRoot, io)]);
+  if (ea.storage !== eb.storage) return;
+  checkApart(a.device === b.device ? a.device : `${a.device} and ${b.device} (${ea.storage})`, ea.startBytes, eb.startBytes, sizeBytes, source);
 }
 
 async function openCopy(c: EnvDeviceConfig, sysfsRoot: string, io: FileIo): Promise<OpenedCopy> {

@@ -1,7 +1,8 @@
 /**
  * Two env copies that share a byte are refused when the env is opened, before anything is read or
  * written, whatever names the config gives the storage: one file under a hard link or a symlink, a
- * positive and a negative offset on one file, one block device under two nodes, one MTD device.
+ * positive and a negative offset on one file, one block device under two nodes, a partition and its
+ * disk, one MTD device.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -71,9 +72,45 @@ test('one block device under two nodes (same rdev) is one storage; two devices a
         return { size: 2 * SIZE, dev: 5, ino: rdev, rdev, isFile: () => false, isBlockDevice: () => true, isCharacterDevice: () => false };
       },
     };
-    const err = await openError({ config: parseEnvConfig(`${path} 0 0x2000\n${join(t.dir, 'mmcblk0-again')} 0 0x2000\n`, t.dir), io });
+    const sysfsRoot = join(t.dir, 'sys');
+    const err = await openError({ config: parseEnvConfig(`${path} 0 0x2000\n${join(t.dir, 'mmcblk0-again')} 0 0x2000\n`, t.dir), io, sysfsRoot });
     assert.is(err.code, 'ENV_CONFIG');
-    await openBootEnv({ config: parseEnvConfig(`${path} 0 0x2000\n${other} 0 0x2000\n`, t.dir), io });
+    await openBootEnv({ config: parseEnvConfig(`${path} 0 0x2000\n${other} 0 0x2000\n`, t.dir), io, sysfsRoot });
+  } finally { t.cleanup(); }
+});
+
+test('a partition and its disk are one storage: the partition\'s start (sysfs) counts', async () => {
+  const t = tempDir('ota-env-overlap-');
+  try {
+    const disk = join(t.dir, 'mmcblk0');
+    const part = join(t.dir, 'mmcblk0p1');
+    writeFileSync(disk, new Uint8Array(0));
+    writeFileSync(part, new Uint8Array(0));
+    // sysfs as the kernel lays it out: /sys/dev/block/MAJ:MIN links into /sys/devices, a partition inside its disk
+    const sys = join(t.dir, 'sys');
+    const diskDir = join(sys, 'devices', 'mmcblk0');
+    mkdirSync(join(diskDir, 'mmcblk0p1'), { recursive: true });
+    writeFileSync(join(diskDir, 'dev'), '179:0\n');
+    writeFileSync(join(diskDir, 'mmcblk0p1', 'dev'), '179:1\n');
+    writeFileSync(join(diskDir, 'mmcblk0p1', 'partition'), '1\n');
+    writeFileSync(join(diskDir, 'mmcblk0p1', 'start'), '2048\n');
+    mkdirSync(join(sys, 'dev', 'block'), { recursive: true });
+    symlinkSync('../../devices/mmcblk0', join(sys, 'dev', 'block', '179:0'));
+    symlinkSync('../../devices/mmcblk0/mmcblk0p1', join(sys, 'dev', 'block', '179:1'));
+    const rdevOf: Record<string, number> = { [disk]: (179 << 8) | 0, [part]: (179 << 8) | 1 };
+    const io: FileIo = {
+      ...nodeFileIo,
+      stat: async (p) => {
+        const rdev = rdevOf[p];
+        if (rdev === undefined) return nodeFileIo.stat(p);
+        return { size: 1 << 24, dev: 5, ino: rdev, rdev, isFile: () => false, isBlockDevice: () => true, isCharacterDevice: () => false };
+      },
+    };
+    const err = await openError({ config: parseEnvConfig(`${disk} 0x101000 0x2000\n${part} 0 0x2000\n`, t.dir), io, sysfsRoot: sys });
+    assert.is(err.code, 'ENV_CONFIG');
+    assert.match(err.message, 'block 179:0');
+    await openBootEnv({ config: parseEnvConfig(`${disk} 0xfe000 0x2000\n${part} 0 0x2000\n`, t.dir), io, sysfsRoot: sys });
+    await openBootEnv({ config: parseEnvConfig(`${disk} 0x100000 0x2000\n${part} 0x2000 0x2000\n`, t.dir), io, sysfsRoot: sys });
   } finally { t.cleanup(); }
 });
 
