@@ -34,6 +34,18 @@ function image(dir: string, sizeBytes: number): { path: string; bytes: Buffer } 
   return { path, bytes };
 }
 
+/** Node's file operations, except that the paths of `rdevOf` stat as block device nodes with that dev_t. */
+function blockDevices(rdevOf: Readonly<Record<string, number>>): FileIo {
+  return {
+    ...nodeFileIo,
+    stat: async (p) => {
+      const rdev = rdevOf[p];
+      if (rdev === undefined) return nodeFileIo.stat(p);
+      return { size: 1 << 24, dev: 5, ino: rdev, rdev, isFile: () => false, isBlockDevice: () => true, isCharacterDevice: () => false };
+    },
+  };
+}
+
 test('one file under a hard link, a symlink, or a positive and a negative offset: ENV_CONFIG, the file untouched', async () => {
   const t = tempDir('ota-env-overlap-');
   try {
@@ -64,14 +76,7 @@ test('one block device under two nodes (same rdev) is one storage; two devices a
     const other = join(t.dir, 'other.img');
     writeFileSync(other, new Uint8Array(2 * SIZE));
     const rdevOf: Record<string, number> = { [path]: 0xb300, [join(t.dir, 'mmcblk0-again')]: 0xb300, [other]: 0xb310 };
-    const io: FileIo = {
-      ...nodeFileIo,
-      stat: async (p) => {
-        const rdev = rdevOf[p];
-        if (rdev === undefined) return nodeFileIo.stat(p);
-        return { size: 2 * SIZE, dev: 5, ino: rdev, rdev, isFile: () => false, isBlockDevice: () => true, isCharacterDevice: () => false };
-      },
-    };
+    const io = blockDevices(rdevOf);
     const sysfsRoot = join(t.dir, 'sys');
     const err = await openError({ config: parseEnvConfig(`${path} 0 0x2000\n${join(t.dir, 'mmcblk0-again')} 0 0x2000\n`, t.dir), io, sysfsRoot });
     assert.is(err.code, 'ENV_CONFIG');
@@ -98,14 +103,7 @@ test('a partition and its disk are one storage: the partition\'s start (sysfs) c
     symlinkSync('../../devices/mmcblk0', join(sys, 'dev', 'block', '179:0'));
     symlinkSync('../../devices/mmcblk0/mmcblk0p1', join(sys, 'dev', 'block', '179:1'));
     const rdevOf: Record<string, number> = { [disk]: (179 << 8) | 0, [part]: (179 << 8) | 1 };
-    const io: FileIo = {
-      ...nodeFileIo,
-      stat: async (p) => {
-        const rdev = rdevOf[p];
-        if (rdev === undefined) return nodeFileIo.stat(p);
-        return { size: 1 << 24, dev: 5, ino: rdev, rdev, isFile: () => false, isBlockDevice: () => true, isCharacterDevice: () => false };
-      },
-    };
+    const io = blockDevices(rdevOf);
     const err = await openError({ config: parseEnvConfig(`${disk} 0x101000 0x2000\n${part} 0 0x2000\n`, t.dir), io, sysfsRoot: sys });
     assert.is(err.code, 'ENV_CONFIG');
     assert.match(err.message, 'block 179:0');
