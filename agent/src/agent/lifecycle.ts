@@ -13,20 +13,23 @@ import type { Logger } from './log.js';
 import type { Session } from './session.js';
 
 /**
- * After boot: resume an update in flight, else keep the running committed slot's tries full.
+ * After boot: resume an update in flight, then keep the running committed slot's tries full.
  * An install resumed before arming runs from the committed slot too: its tries are refilled
- * first, or a few cut installs in a row would use them all up. At rest, a committed slot the
- * env lost (see `lostCommit`) is tried again instead.
+ * first, or a few cut installs in a row would use them all up. A resumed update that ends at
+ * rest refills them too: each boot it took (a report cut again and again) spent one, and the
+ * bootloader would fall back to the other slot when they ran out. At rest, a committed slot
+ * the env lost (see `lostCommit`) is tried again instead.
  */
 export async function postBoot(session: Session, log: Logger): Promise<RunResult> {
   const before = await session.record();
   if (PRE_ARM.includes(before.state)) await refreshBooted(session.device, log);
   const result = await session.resume();
-  if (before.state === 'idle' && result.kind === 'rest') {
+  if (result.kind !== 'rest') return result;
+  if (before.state === 'idle') {
     const lost = await lostCommit(session.device, log);
     if (lost !== undefined) return session.restore(lost);
-    await refreshBooted(session.device, log);
   }
+  await refreshBooted(session.device, log);
   return result;
 }
 

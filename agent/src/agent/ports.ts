@@ -9,7 +9,8 @@ import { readNotice, readRelease, readRollout } from '../formats/index.js';
 import type { ReleaseMetadata } from '../formats/index.js';
 import { runHealth, spawnCommand } from '../health/index.js';
 import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
-import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
+import { BOOT_VARS } from '../boot/index.js';
+import type { BootCounters, Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
 import { OtaError } from '../errors/index.js';
 import { hashSlot, otherSlot } from '../slots/index.js';
 import { chooseArtifact } from '../trust/index.js';
@@ -98,6 +99,11 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
       options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+    },
+    async bootCounters(): Promise<BootCounters> {
+      const { bootCount } = await boot.cmdline();
+      const exhausted = parseInt((await device.env.read()).get(BOOT_VARS.exhausted) ?? '0', 16);
+      return { boot: bootCount, exhausted: Number.isSafeInteger(exhausted) ? exhausted : 0 };
     },
     async envLost(target: string): Promise<boolean> {
       const slot = asSlot(target, 'the target slot');

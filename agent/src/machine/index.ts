@@ -8,7 +8,7 @@ export { Machine } from './runner.js';
 export type { MachineOptions, RunResult, Timers } from './runner.js';
 export { FileJournal, encodeJournal, decodeJournal } from './journal.js';
 export type { Job, JournalRecord, JournalStore, Loaded, Outcome } from './journal.js';
-export type { MachinePorts, VerifiedNotice, SlotPair, Checkpoint, Report } from './ports.js';
+export type { MachinePorts, BootCounters, VerifiedNotice, SlotPair, Checkpoint, Report } from './ports.js';
 export { NoticeInbox } from './inbox.js';
 export { parseMachineConfig, DEFAULT_DEADLINES_MS } from './config.js';
 export type { MachineConfig } from './config.js';

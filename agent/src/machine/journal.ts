@@ -22,6 +22,10 @@ export interface Job {
   readonly target?: string;
   /** The slot that ran when the update began: the one to revert to. */
   readonly previous?: string;
+  /** The boot in which the trial was armed (BootCounters.boot): a later boot that runs another slot ended the trial. */
+  readonly armedBoot?: string;
+  /** BootCounters.exhausted when the trial was armed: a refill since means the trial slot's tries ran out. */
+  readonly armedExhausted?: number;
   /** Durable progress of `installing` (bytes applied), from its checkpoints. */
   readonly progress: number;
   /** Saves per state since the last progress: ends reboot loops. */
@@ -101,9 +105,9 @@ function parseRecord(v: unknown): JournalRecord | undefined {
 
 function parseJob(v: unknown): Job | undefined {
   if (!isObject(v) || typeof v['noticeBase64'] !== 'string' || !count(v['progress']) || !isObject(v['saves'])) return undefined;
-  const { version, target, previous, error, sequence, outcome } = v;
-  if (!optString(version) || !optString(target) || !optString(previous) || !optString(error)) return undefined;
-  if (sequence !== undefined && !count(sequence)) return undefined;
+  const { version, target, previous, error, sequence, outcome, armedBoot, armedExhausted } = v;
+  if (!optString(version) || !optString(target) || !optString(previous) || !optString(error) || !optString(armedBoot)) return undefined;
+  if ((sequence !== undefined && !count(sequence)) || (armedExhausted !== undefined && !count(armedExhausted))) return undefined;
   if (outcome !== undefined && !isOutcome(outcome)) return undefined;
   const saves: Partial<Record<State, number>> = {};
   for (const [key, n] of Object.entries(v['saves'])) {
@@ -114,6 +118,7 @@ function parseJob(v: unknown): Job | undefined {
     noticeBase64: v['noticeBase64'], progress: v['progress'], saves,
     ...opt('version', version), ...opt('sequence', sequence), ...opt('target', target),
     ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error),
+    ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted),
   };
 }
 

@@ -4,6 +4,7 @@
  * business (table.ts), never the handler's.
  */
 import { OtaError } from '../errors/index.js';
+import { opt } from './journal.js';
 import type { Job, Outcome } from './journal.js';
 import type { Checkpoint, MachinePorts } from './ports.js';
 import type { Event, State } from './table.js';
@@ -26,6 +27,7 @@ export interface StepResult {
 export type Step = (job: Job, ctx: StepContext) => Promise<StepResult>;
 
 const ok = (job: Job): StepResult => ({ event: 'ok', job });
+const fellBack = (job: Job, error: string): StepResult => ({ event: 'fellBack', job: { ...job, error } });
 
 /** The handler of every state but `idle` (which does nothing: the runner stops there). */
 export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
@@ -44,7 +46,9 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   arming: async (job, { ports }) => {
     await ports.arm(job);
-    return ok(job);
+    // The boot that armed the trial and the refills so far: `checking` tells from them whether the trial ran.
+    const at = await ports.bootCounters();
+    return ok({ ...job, armedExhausted: at.exhausted, ...opt('armedBoot', at.boot ?? undefined) });
   },
   rebooting: async (job, { ports }) => {
     await ports.reboot(job);
@@ -52,11 +56,19 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   checking: async (job, { ports, signal }) => {
     const { booted, primary } = await ports.slots();
+    const now = await ports.bootCounters();
+    const target = job.target ?? '?';
+    // Every slot ran out of tries since arming, the trial slot's included: the bootloader refilled them
+    // (and may boot the trial slot again, first in its order), but the trial failed its boots.
+    if (job.armedExhausted !== undefined && now.exhausted > job.armedExhausted) {
+      return fellBack(job, `trial boot of slot ${target} used all its tries without reaching a verdict (the bootloader ran out of slots and refilled them; it booted ${booted})`);
+    }
     if (booted !== job.target) {
-      // The agent restarted but the device did not reboot: the trial has not begun.
-      if (primary === job.target) return { event: 'reboot', job };
-      if (job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
-      return { event: 'fellBack', job: { ...job, error: `trial boot of slot ${job.target ?? '?'} did not reach the agent: the bootloader booted ${booted}` } };
+      // Still the boot that armed the trial (the agent restarted, the device did not): the trial has not begun.
+      // A journal from before boots were recorded has no armedBoot: it keeps the old reading.
+      if (primary === job.target && (job.armedBoot === undefined || now.boot === job.armedBoot)) return { event: 'reboot', job };
+      if (primary !== job.target && job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
+      return fellBack(job, `trial boot of slot ${target} did not reach the agent: the bootloader booted ${booted}`);
     }
     if (await ports.health(job, signal)) return ok(job);
     return { event: 'fail', job: { ...job, error: `required health check failed on slot ${booted}` } };

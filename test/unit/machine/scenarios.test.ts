@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Machine } from '../../../agent/src/machine/index.js';
 import type { State } from '../../../agent/src/machine/index.js';
-import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, powerOn } from '../../support/fake-device.js';
+import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, nextBoot, powerOn } from '../../support/fake-device.js';
 import type { DeviceState, Fault, PortName } from '../../support/fake-device.js';
 
 const HEAD = 'verifying installing verifyingSlot arming rebooting checking';
@@ -26,6 +26,8 @@ interface Scenario {
   /** The first power-on after the cut finds the env lost (the bootloader's defaults boot A). */
   envLost?: boolean;
   image?: string;
+  /** Boots after the trial reboot whose system never reaches the agent (watchdog, power cut during boot). */
+  unseen?: number;
   chain: string;
   booted: 'A' | 'B';
   outcome: string;
@@ -53,6 +55,11 @@ const scenarios: Scenario[] = [
   { name: 'cut during health',      port: 'health',     fault: 'cutBefore',  chain: `${HEAD} | checking committing reporting idle`,        booted: 'B', outcome: 'installed' },
   { name: 'health crash loop',      port: 'health',     fault: 'cutBefore',  sticky: true, chain: `${HEAD} | checking | checking | checking reverting reporting idle`, booted: 'A', outcome: 'reverted' },
   { name: 'never reaches agent',    image: `${BROKEN}-v2`,                   chain: `${HEAD} reverting reporting idle`,                    booted: 'A', outcome: 'reverted' },
+  // issue 19: B's three tries and two of A's boots pass unseen; A's last try runs the agent with every slot
+  // out of tries, so B looks primary again (the script refills): the trial failed, it is not retried
+  { name: 'trial and fall-back boots unseen', unseen: 5,                   chain: `${HEAD} reverting reporting idle`,                    booted: 'A', outcome: 'reverted' },
+  // one more unseen boot: the script refills and boots B, the trial slot, afresh: its tries ran out all the same
+  { name: 'refilled into the trial slot',     unseen: 6,                   chain: `${HEAD} ${BACK}`,                                     booted: 'A', outcome: 'reverted' },
   { name: 'commit write fails',     port: 'commit',     fault: 'error',      chain: `${HEAD} committing ${BACK}`,                          booted: 'A', outcome: 'reverted' },
   { name: 'cut after commit write', port: 'commit',     fault: 'cutAfter',   chain: `${HEAD} committing | committing reporting idle`,      booted: 'B', outcome: 'installed' },
   // the env was lost during the trial boot (before the check): A boots; the trial of B is armed again, not failed
@@ -80,6 +87,7 @@ async function play(s: Scenario): Promise<{ chain: string; device: DeviceState; 
   if (s.port !== undefined && s.fault !== undefined) ports.faults.set(s.port, s.fault);
   if (s.sticky === true && s.port !== undefined) ports.sticky.add(s.port);
   ports.healthy = s.healthy ?? true;
+  device.unseen = s.unseen ?? 0;
   const deadlinesMs: Partial<Record<State, number>> = { verifying: 100, installing: 100, verifyingSlot: 100, checking: 100 };
   const make = (): Machine => new Machine(ports, journal, { deadlinesMs, onEnter: (st) => chain.push(st) });
   const first = make();
@@ -101,7 +109,7 @@ for (const s of scenarios) {
     const { chain, device, journal } = await play(s);
     assert.is(chain, s.chain);
     assert.is(device.booted, s.booted, 'booted slot at rest');
-    assert.is(device.primary, s.booted, 'the bootloader boots the slot we run');
+    assert.is(nextBoot(device), s.booted, 'the bootloader boots the slot we run');
     assert.is(device.slots[s.booted]?.state, 'good', 'the running slot is committed');
     assert.equal(device.reports.map((r) => r.outcome), [s.outcome], 'exactly one report');
     const loaded = await journal.load();

@@ -1,0 +1,64 @@
+// Issue 19, "a retried trial that had already failed", on a simulated device (real ports: file-backed
+// slots and env, bootloader/boot.cmd in the simulator): release 2 armed on B; B's boots and then A's
+// pass without the agent (a watchdog reset or a power cut during boot) until the tries run out. The
+// trial failed: post-boot reverts and reports it, never reboots into B again to commit it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempDir } from '../../support/tools.js';
+import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+
+const CONFIG = 'dev/agent.json';
+
+/** A device on release 1 in A with release 2 installed into B and its trial armed. */
+async function armed(dir: string): Promise<void> {
+  await fleetOk(dir, 'keygen', '--out', 'keys');
+  writeImage(dir, 'v1.img', 1024 * 1024);
+  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
+  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
+}
+
+/** `unseen` power-ons without post-boot, then one with it; what that one printed. */
+async function bootsUnseenThenAgent(dir: string, unseen: number): Promise<string> {
+  for (let i = 0; i < unseen; i++) await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
+  const r = await agentOk(dir, '--config', CONFIG, 'sim', 'boot');
+  return r.stdout + r.stderr;
+}
+
+const cases = [
+  // B 3 tries, A 2 of its 3: post-boot runs in A's last try, every slot spent, so B is first again
+  { unseen: 5, what: 'the fall-back slot\'s last try sees the trial slot primary again' },
+  // one more: the script refills both and boots B afresh; its tries ran out all the same
+  { unseen: 6, what: 'the script refilled the slots and booted the trial slot afresh' },
+];
+
+for (const c of cases) {
+  test(`${c.unseen} boots without the agent (${c.what}): the trial is reverted and reported, not retried`, async () => {
+    const t = tempDir();
+    try {
+      await armed(t.dir);
+      const out = await bootsUnseenThenAgent(t.dir, c.unseen);
+      assert.not.match(out, 'committed slot B', out);
+      const s = await statusJson(t.dir, CONFIG);
+      assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['A', 'A', 1, 'idle'], JSON.stringify(s));
+      const last = s['lastUpdate'];
+      assert.ok(typeof last === 'object' && last !== null && 'outcome' in last && last.outcome === 'reverted', JSON.stringify(last));
+      assert.match(JSON.stringify(last), 'trial boot of slot B');
+      const slots = s['slots'];
+      assert.ok(typeof slots === 'object' && slots !== null && 'B' in slots && JSON.stringify(slots.B).includes('"state":"bad"'), JSON.stringify(slots));
+    } finally { t.cleanup(); }
+  });
+}
+
+test('an agent restart in the arming boot still reboots into the trial (the same boot, not a failed trial)', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    // post-boot in the boot that armed: no reboot happened, the trial has not begun
+    const r = await agentOk(t.dir, '--config', CONFIG, 'post-boot');
+    assert.match(r.stdout + r.stderr, 'checking -reboot-> rebooting');
+  } finally { t.cleanup(); }
+});
+
+test.run();
