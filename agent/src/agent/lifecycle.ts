@@ -4,6 +4,7 @@
  * running slot's tries), the operator's verdicts, and the status snapshot that
  * `status` prints and the daemon publishes.
  */
+import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
 import type { Job, JournalRecord, RunResult } from '../machine/index.js';
@@ -57,15 +58,22 @@ async function lostCommit(device: Device, log: Logger): Promise<Job | undefined>
   return { noticeBase64: '', version: String(version), target: committed, previous: booted, progress: 0, saves: {} };
 }
 
-/** A committed slot loses a try on every boot: give them back (one env write, only when some were used). */
+/**
+ * A committed slot loses a try on every boot: give them back (one env write, only when some were used).
+ * One that spent its last try reads as bad but is still in the boot order: it is refilled too; one out
+ * of the order was marked bad and stays so.
+ */
 async function refreshBooted(device: Device, log: Logger): Promise<void> {
   const booted = await device.boot.booted();
   const state = await device.boot.state(booted);
-  if (state.kind === 'good' && state.triesLeft < device.config.tries) {
+  if (state.kind === 'trying') {
+    log.warn(`slot ${booted} is on trial but no update is in flight: run ota-agent mark-good or mark-bad`);
+    return;
+  }
+  const spent = state.kind === 'bad' ? bootOrder(await device.env.read()).includes(booted) : state.triesLeft < device.config.tries;
+  if (spent) {
     await device.boot.markGood(booted);
     await device.records.setCommitted(booted);
-  } else if (state.kind === 'trying') {
-    log.warn(`slot ${booted} is on trial but no update is in flight: run ota-agent mark-good or mark-bad`);
   }
 }
 

@@ -2,8 +2,12 @@
 // slots and env, bootloader/boot.cmd in the simulator): release 2 armed on B; B's boots and then A's
 // pass without the agent (a watchdog reset or a power cut during boot) until the tries run out. The
 // trial failed: post-boot reverts and reports it, never reboots into B again to commit it.
+// And boots that pass while an update is reported spend the committed slot's tries: post-boot refills them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeJournal } from '../../../agent/src/machine/index.js';
 import { tempDir } from '../../support/tools.js';
 import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
@@ -58,6 +62,22 @@ test('an agent restart in the arming boot still reboots into the trial (the same
     // post-boot in the boot that armed: no reboot happened, the trial has not begun
     const r = await agentOk(t.dir, '--config', CONFIG, 'post-boot');
     assert.match(r.stdout + r.stderr, 'checking -reboot-> rebooting');
+  } finally { t.cleanup(); }
+});
+
+test('a report cut over several boots (the committed slot spends a try each) ends with that slot still booting next', async () => {
+  const t = tempDir();
+  try {
+    await armed(t.dir);
+    await agentOk(t.dir, '--config', CONFIG, 'mark-good');
+    // The journal a power cut in `reporting` leaves (after the commit), then three boots of B, post-boot in the last
+    const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
+    writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({ state: 'reporting', highestSequence: 1,
+      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { reporting: 1 }, outcome: 'installed' } }));
+    await bootsUnseenThenAgent(t.dir, 2);
+    const s = await statusJson(t.dir, CONFIG);
+    assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle'], JSON.stringify(s));
+    assert.match(JSON.stringify(s['slots']), /"B":\{"state":"good","triesLeft":3/);
   } finally { t.cleanup(); }
 });
 
