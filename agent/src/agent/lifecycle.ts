@@ -7,6 +7,7 @@
 import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
+import { machine, statesIn } from '../machine/index.js';
 import type { Job, JournalRecord, RunResult } from '../machine/index.js';
 import { otherSlot } from '../slots/index.js';
 import type { Device } from './device.js';
@@ -85,7 +86,8 @@ async function refreshBooted(device: Device, log: Logger): Promise<void> {
 export async function operatorVerdict(session: Session, good: boolean, log: Logger): Promise<string> {
   const { boot, records } = session.device;
   const before = await session.record();
-  if (before.state === 'checking' || before.state === 'rebooting') {
+  // The states that resume into the health check: there the verdict replaces it.
+  if (machine[before.state].resume === 'checking') {
     const result = await session.resume();
     const last = result.kind === 'rest' ? result.record.last : undefined;
     return `update ${last?.outcome ?? 'stopped'}${last?.version === undefined ? '' : ` (release ${last.version})`}`;
@@ -107,18 +109,17 @@ export async function operatorVerdict(session: Session, good: boolean, log: Logg
 }
 
 /** States before arming: the booted slot still boots next (the install only took its target out of the boot order). */
-const PRE_ARM: readonly string[] = ['verifying', 'installing', 'verifyingSlot'];
+const PRE_ARM = statesIn('install');
 
 /** `rollback`: undo a trial in flight, or make the other (committed earlier) slot the one that boots. */
 export async function rollback(session: Session): Promise<string> {
   const { boot, records } = session.device;
   const before = await session.record();
-  if (PRE_ARM.includes(before.state)) {
-    // The booted slot still boots next: abandon the update where it stands.
-    const version = before.job?.version;
-    await session.device.journal.save({ state: 'idle', highestSequence: before.highestSequence,
-      last: { outcome: 'failed', error: 'abandoned by ota-agent rollback before the trial boot was armed', ...(version === undefined ? {} : { version }) } });
-    return `abandoned the install of release ${version ?? '?'}; slot ${await boot.primary()} boots next as before`;
+  if (machine[before.state].on.abandon !== undefined) {
+    // The booted slot still boots next: abandon the update where it stands (reported, like any end).
+    const result = await session.abandon('abandoned by ota-agent rollback before the trial boot was armed');
+    if (result.kind === 'stopped') return `stopped in ${result.state}`;
+    return `abandoned the install of release ${before.job?.version ?? '?'}; slot ${await boot.primary()} boots next as before`;
   }
   if (before.state !== 'idle') {
     const result = await session.resume();

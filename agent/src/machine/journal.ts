@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import { isState } from './table.js';
-import type { State } from './table.js';
+import type { Outcome, State } from './table.js';
 
-/** How an update ended. */
-export type Outcome = 'installed' | 'reverted' | 'rejected' | 'failed';
+export type { Outcome } from './table.js';
 
 /** The update in flight. Everything a resumed process needs. */
 export interface Job {

@@ -5,9 +5,10 @@
  */
 import { OtaError } from '../errors/index.js';
 import { opt } from './journal.js';
-import type { Job, Outcome } from './journal.js';
+import type { Job } from './journal.js';
 import type { Checkpoint, MachinePorts } from './ports.js';
-import type { Event, State } from './table.js';
+import { finalOutcome } from './table.js';
+import type { Event, EventOf, State } from './table.js';
 
 /** What a handler gets besides the job. */
 export interface StepContext {
@@ -17,20 +18,24 @@ export interface StepContext {
   readonly checkpoint: Checkpoint;
 }
 
-/** What a handler returns. */
-export interface StepResult {
-  readonly event: Event;
+/** What a handler returns: one of the events its row leads somewhere. */
+export interface StepResult<E extends Event = Event> {
+  readonly event: E;
   readonly job: Job;
 }
 
-/** A handler. Throwing is the `fail` event (the runner records the error). */
-export type Step = (job: Job, ctx: StepContext) => Promise<StepResult>;
+/**
+ * The handler of state `S`. It may return only the events `S`'s row lists: an event the table
+ * does not route is a type error here, not a failure at run time. Throwing is the `fail` event
+ * (the runner records the error).
+ */
+export type Step<S extends State = State> = (job: Job, ctx: StepContext) => Promise<StepResult<EventOf<S>>>;
 
-const ok = (job: Job): StepResult => ({ event: 'ok', job });
-const fellBack = (job: Job, error: string): StepResult => ({ event: 'fellBack', job: { ...job, error } });
+const ok = (job: Job): StepResult<'ok'> => ({ event: 'ok', job });
+const fellBack = (job: Job, error: string): StepResult<'fellBack'> => ({ event: 'fellBack', job: { ...job, error } });
 
 /** The handler of every state but `idle` (which does nothing: the runner stops there). */
-export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
+export const steps: { readonly [S in Exclude<State, 'idle'>]: Step<S> } = {
   verifying: async (job, { ports, signal }) => {
     const verified = await ports.verify(Buffer.from(job.noticeBase64, 'base64'), signal);
     const { booted, inactive } = await ports.slots();
@@ -79,32 +84,23 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
     // and it falls back to its default env, which boots the old slot): the commit made the new slot
     // primary again; reboot into it rather than report an install the device does not run.
     const { booted } = await ports.slots();
-    return { event: booted === job.target ? 'ok' : 'reboot', job: { ...job, outcome: 'installed' } };
+    return { event: booted === job.target ? 'ok' : 'reboot', job };
   },
   reverting: async (job, { ports }) => {
     await ports.revert(job);
     // Still running a slot the bootloader will no longer boot: reboot into the primary one.
     const { booted, primary } = await ports.slots();
-    return { event: booted === primary ? 'ok' : 'reboot', job: { ...job, outcome: 'reverted' } };
+    return { event: booted === primary ? 'ok' : 'reboot', job };
   },
   rebootingBack: async (job, { ports }) => {
     await ports.reboot(job);
     return ok(job);
   },
   reporting: async (job, { ports }) => {
-    const outcome = job.outcome ?? 'failed';
+    const outcome = finalOutcome(job.outcome);
     await ports.report({ outcome, version: job.version, sequence: job.sequence, error: job.error });
     return ok({ ...job, outcome });
   },
-};
-
-/**
- * The outcome recorded when a state fails, times out or loops (a later revert may
- * change it). `reporting` is absent: a report that fails does not change what happened.
- */
-export const failOutcome: { readonly [S in State]?: Outcome } = {
-  idle: 'failed', verifying: 'rejected', installing: 'failed', verifyingSlot: 'failed', arming: 'failed',
-  rebooting: 'failed', checking: 'failed', committing: 'failed', reverting: 'failed', rebootingBack: 'failed',
 };
 
 /** The error recorded for a runner-made event. */
