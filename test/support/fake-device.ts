@@ -30,7 +30,7 @@ export interface DeviceState {
 }
 
 /** The notice the fake verifier understands (JSON). */
-export interface FakeNotice { version: string; sequence: number; image: string; valid?: boolean }
+export interface FakeNotice { version: number; sequence: number; image: string; valid?: boolean }
 
 /** Encode a fake notice. */
 export function fakeNotice(n: FakeNotice): Uint8Array {
@@ -151,7 +151,7 @@ export class FakePorts implements MachinePorts {
   private notice(job: Job): FakeNotice {
     const n: unknown = JSON.parse(Buffer.from(job.noticeBase64, 'base64').toString('utf8'));
     if (typeof n !== 'object' || n === null || !('image' in n) || typeof n.image !== 'string') throw new Error('bad fake notice');
-    return { version: '', sequence: 0, image: n.image };
+    return { version: 0, sequence: 0, image: n.image };
   }
 
   async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
@@ -159,7 +159,7 @@ export class FakePorts implements MachinePorts {
     const n: unknown = JSON.parse(Buffer.from(notice).toString('utf8'));
     if (typeof n !== 'object' || n === null || !('version' in n) || !('sequence' in n)) throw new Error('bad fake notice');
     if ('valid' in n && n.valid === false) throw new Error('notice signature invalid');
-    if (typeof n.version !== 'string' || typeof n.sequence !== 'number') throw new Error('bad fake notice');
+    if (typeof n.version !== 'number' || typeof n.sequence !== 'number') throw new Error('bad fake notice');
     await this.done(f);
     return { version: n.version, sequence: n.sequence };
   }
@@ -276,7 +276,7 @@ export function parseDevice(text: string): DeviceState {
     if (typeof r !== 'object' || r === null) return fail();
     const { outcome, version, sequence, error } = Object.fromEntries(Object.entries(r));
     if (outcome !== 'installed' && outcome !== 'reverted' && outcome !== 'rejected' && outcome !== 'failed') return fail();
-    return { outcome, version: typeof version === 'string' ? version : undefined,
+    return { outcome, version: typeof version === 'number' ? version : undefined,
       sequence: typeof sequence === 'number' ? sequence : undefined, error: typeof error === 'string' ? error : undefined };
   });
   return { primary, booted, boots, exhausted, unseen, slots: parsedSlots, reports: parsedReports };

@@ -56,7 +56,7 @@ async function lostCommit(device: Device, log: Logger): Promise<Job | undefined>
     return undefined;
   }
   log.warn(`the boot env lost the commit of slot ${committed} (release ${version}): the bootloader's defaults booted slot ${booted}; trying slot ${committed} again`);
-  return { noticeBase64: '', version: String(version), target: committed, previous: booted, progress: 0, saves: {} };
+  return { noticeBase64: '', version, target: committed, previous: booted, progress: 0, saves: {} };
 }
 
 /**
@@ -157,8 +157,9 @@ export interface DeviceStatus {
   /** The update machine's state (`idle` at rest). */
   readonly phase: JournalRecord['state'];
   /** The update in flight: its release, target slot and durable progress (artifact bytes). */
-  readonly update: { readonly version: string | null; readonly target: string | null; readonly progressBytes: number } | null;
-  readonly lastUpdate: { readonly outcome: string; readonly version: string | null; readonly error: string | null } | null;
+  readonly update: { readonly version: number | null; readonly target: string | null; readonly progressBytes: number } | null;
+  /** The last update that reached rest; its `version` a number as the others here. */
+  readonly lastUpdate: { readonly outcome: string; readonly version: number | null; readonly error: string | null } | null;
 }
 
 /** Read the status of `device`. */

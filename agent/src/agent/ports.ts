@@ -47,9 +47,8 @@ function spreadWindowMsOf(job: Job): number {
 }
 
 function versionOf(job: Job): number {
-  const v = Number(job.version);
-  if (!Number.isSafeInteger(v)) throw new OtaError('JOURNAL_VERSION', `update journal: version ${JSON.stringify(job.version)} is not a release version`);
-  return v;
+  if (job.version === undefined) throw new OtaError('JOURNAL_VERSION', 'update journal: the job has no release version');
+  return job.version;
 }
 
 /** Build the machine's ports for `device`. */
@@ -59,7 +58,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
       const current = await slotDigest(device, await boot.booted(), signal);
       const accepted = await trust.accept(notice, { current });
-      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+      return { version: accepted.release.version, sequence: accepted.rollout.version };
     },
     async slots(): Promise<SlotPair> {
       const booted = await boot.booted();

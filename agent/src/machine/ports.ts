@@ -10,7 +10,7 @@ import type { Job, Outcome } from './journal.js';
 /** What the trust verifier tells the machine about an accepted notice. */
 export interface VerifiedNotice {
   /** The release version the notice offers (for the status document and the version floor). */
-  readonly version: string;
+  readonly version: number;
   /** Monotonic notice sequence from the fleet; orders notices (duplicates, stale ones). */
   readonly sequence: number;
 }
@@ -43,7 +43,7 @@ export type Checkpoint = (progress: number) => Promise<void>;
 /** The final report of one update, recorded for the status document. */
 export interface Report {
   readonly outcome: Outcome;
-  readonly version: string | undefined;
+  readonly version: number | undefined;
   readonly sequence: number | undefined;
   readonly error: string | undefined;
 }

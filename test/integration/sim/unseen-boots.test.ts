@@ -73,7 +73,7 @@ test('a report cut over several boots (the committed slot spends a try each) end
     // The journal a power cut in `reporting` leaves (after the commit), then three boots of B, post-boot in the last
     const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
     writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({ state: 'reporting', highestSequence: 1,
-      job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { reporting: 1 }, outcome: 'installed' } }));
+      job: { noticeBase64, version: 2, sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { reporting: 1 }, outcome: 'installed' } }));
     await bootsUnseenThenAgent(t.dir, 2);
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle'], JSON.stringify(s));

@@ -55,7 +55,7 @@ async function cutInstalling(): Promise<{ device: ReturnType<typeof freshDevice>
   ports.faults.set('install', 'cutBefore');
   const m = new Machine(ports, journal);
   await m.resume(controller.signal);
-  assert.is((await m.start(fakeNotice({ version: 'v2', sequence: 1, image: 'v2-image' }), controller.signal)).kind, 'stopped');
+  assert.is((await m.start(fakeNotice({ version: 2, sequence: 1, image: 'v2-image' }), controller.signal)).kind, 'stopped');
   return { device, journal };
 }
 
@@ -67,7 +67,7 @@ test('abandon before arming: through the table to reporting, reported failed wit
   });
   const result = await m.abandon('given up by the operator', new AbortController().signal);
   assert.equal(chain, ['installing -abandon-> reporting', 'reporting -ok-> idle']);
-  assert.equal(device.reports.map((r) => [r.outcome, r.version, r.error]), [['failed', 'v2', 'given up by the operator']]);
+  assert.equal(device.reports.map((r) => [r.outcome, r.version, r.error]), [['failed', 2, 'given up by the operator']]);
   assert.is(result.kind === 'rest' && result.record.last?.outcome, 'failed');
   assert.is(result.kind === 'rest' && result.record.highestSequence, 1);
 });

@@ -92,7 +92,7 @@ async function play(s: Scenario): Promise<{ chain: string; device: DeviceState; 
   const make = (): Machine => new Machine(ports, journal, { deadlinesMs, onEnter: (st) => chain.push(st) });
   const first = make();
   await first.resume(controller.signal);
-  let result = await first.start(fakeNotice({ version: 'v2', sequence: 1, image: s.image ?? 'v2-image' }), controller.signal);
+  let result = await first.start(fakeNotice({ version: 2, sequence: 1, image: s.image ?? 'v2-image' }), controller.signal);
   for (let restarts = 0; result.kind === 'stopped'; restarts++) {
     if (restarts > 8) throw new Error(`${s.name}: no convergence: ${chain.join(' ')}`);
     chain.push('|');
@@ -172,7 +172,7 @@ function committedThenLost(): DeviceState {
   return device;
 }
 
-const RESTORE_JOB = { noticeBase64: '', version: 'v2', target: 'B', previous: 'A', progress: 0, saves: {} };
+const RESTORE_JOB = { noticeBase64: '', version: 2, target: 'B', previous: 'A', progress: 0, saves: {} };
 
 test('restore from rest: the committed slot a lost env put second is armed, booted, checked and committed again', async () => {
   const device = committedThenLost();

@@ -30,7 +30,7 @@ for (const healthy of [true, false]) {
           if (sticky) fake.sticky.add(port);
           const first = new Machine(fake, journal, { deadlinesMs });
           await first.resume(controller.signal);
-          let result = await first.start(fakeNotice({ version: 'v2', sequence: 1, image: 'v2-image' }), controller.signal);
+          let result = await first.start(fakeNotice({ version: 2, sequence: 1, image: 'v2-image' }), controller.signal);
           for (let restarts = 0; result.kind === 'stopped'; restarts++) {
             assert.ok(restarts < 12, `${where}: no convergence`);
             powerOn(device);
