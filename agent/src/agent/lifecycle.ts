@@ -64,7 +64,7 @@ async function lostCommit(device: Device, log: Logger): Promise<Job | undefined>
  * One that spent its last try reads as bad but is still in the boot order: it is refilled too; one out
  * of the order was marked bad and stays so.
  */
-async function refreshBooted(device: Device, log: Logger): Promise<void> {
+export async function refreshBooted(device: Device, log: Logger): Promise<void> {
   const booted = await device.boot.booted();
   const state = await device.boot.state(booted);
   if (state.kind === 'trying') {
