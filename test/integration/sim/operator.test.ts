@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { encodeJournal, type Job, type State } from '../../../agent/src/machine/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
-import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { agent, agentOk, armedTwo, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
 const skip = missingTools('operator commands on a simulated device', 'fw_printenv', 'fw_setenv').length > 0;
 const it = skip ? test.skip : test;
@@ -34,12 +34,7 @@ async function simBoot(dir: string): Promise<string> {
 }
 
 async function armed(dir: string): Promise<void> {
-  await fleetOk(dir, 'keygen', '--out', 'keys');
-  writeImage(dir, 'v1.img', 1024 * 1024);
-  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
-  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
-  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
-  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
+  await armedTwo(dir);
   await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
 }
 

@@ -9,19 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeJournal } from '../../../agent/src/machine/index.js';
 import { tempDir } from '../../support/tools.js';
-import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { agentOk, armedTwo, statusJson } from '../../support/sim-flow.js';
 
 const CONFIG = 'dev/agent.json';
-
-/** A device on release 1 in A with release 2 installed into B and its trial armed. */
-async function armed(dir: string): Promise<void> {
-  await fleetOk(dir, 'keygen', '--out', 'keys');
-  writeImage(dir, 'v1.img', 1024 * 1024);
-  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
-  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
-  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
-  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
-}
 
 /** `unseen` power-ons without post-boot, then one with it; what that one printed. */
 async function bootsUnseenThenAgent(dir: string, unseen: number): Promise<string> {
@@ -41,7 +31,7 @@ for (const c of cases) {
   test(`${c.unseen} boots without the agent (${c.what}): the trial is reverted and reported, not retried`, async () => {
     const t = tempDir();
     try {
-      await armed(t.dir);
+      await armedTwo(t.dir);
       const out = await bootsUnseenThenAgent(t.dir, c.unseen);
       assert.not.match(out, 'committed slot B', out);
       const s = await statusJson(t.dir, CONFIG);
@@ -58,7 +48,7 @@ for (const c of cases) {
 test('an agent restart in the arming boot still reboots into the trial (the same boot, not a failed trial)', async () => {
   const t = tempDir();
   try {
-    await armed(t.dir);
+    await armedTwo(t.dir);
     // post-boot in the boot that armed: no reboot happened, the trial has not begun
     const r = await agentOk(t.dir, '--config', CONFIG, 'post-boot');
     assert.match(r.stdout + r.stderr, 'checking -reboot-> rebooting');
@@ -68,7 +58,7 @@ test('an agent restart in the arming boot still reboots into the trial (the same
 test('a report cut over several boots (the committed slot spends a try each) ends with that slot still booting next', async () => {
   const t = tempDir();
   try {
-    await armed(t.dir);
+    await armedTwo(t.dir);
     await agentOk(t.dir, '--config', CONFIG, 'mark-good');
     // The journal a power cut in `reporting` leaves (after the commit), then three boots of B, post-boot in the last
     const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
