@@ -16,7 +16,7 @@ export type { ArtifactConsumer, ArtifactSource } from './artifacts.js';
 export { installArtifact, DELTA_FORMAT } from './install.js';
 export { Session } from './session.js';
 export type { RebootMode, SessionOptions } from './session.js';
-export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
+export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
 export { runDaemon, statusFields } from './run.js';
 export { makeLogger } from './log.js';
