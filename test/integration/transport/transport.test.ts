@@ -13,8 +13,9 @@ import { haveMosquitto, startMosquitto } from '../../support/mosquitto.js';
 import type { Broker } from '../../support/mosquitto.js';
 import { Observer } from '../../support/mqtt-observer.js';
 import { missingTools } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = !haveMosquitto() && missingTools('MQTT transport tests', 'mosquitto').length > 0;
+const skip = haveMosquitto() ? undefined : missingReason(missingTools('MQTT transport tests', 'mosquitto'));
 let broker: Broker;
 const open: Transport[] = [];
 const BACKOFF = { baseMs: 40, capMs: 400, stableAfterMs: 60_000 };
@@ -37,11 +38,11 @@ function until(t: Transport, match: (s: ConnectionState) => boolean, timeoutMs =
 }
 const connected = (s: ConnectionState): boolean => s.kind === 'connected';
 
-test.before(async () => { if (!skip) broker = await startMosquitto(); });
+test.before(async () => { if (skip === undefined) broker = await startMosquitto(); });
 test.after.each(async () => { await Promise.all(open.splice(0).map((t) => t.stop())); });
-test.after(async () => { if (!skip) await broker.stop(); });
+test.after(async () => { if (skip === undefined) await broker.stop(); });
 
-const it = skip ? test.skip : test;
+const it = gate(skip);
 
 it('connects, announces online and publishes a retained status document', async () => {
   const t = device('dev-status');
