@@ -10,6 +10,7 @@ import { Machine } from '../../../agent/src/machine/index.js';
 import type { State } from '../../../agent/src/machine/index.js';
 import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, powerOn } from '../../support/fake-device.js';
 import type { DeviceState, Fault, PortName } from '../../support/fake-device.js';
+import { idleTimers } from '../../support/idle-timers.js';
 
 const HEAD = 'verifying installing verifyingSlot arming rebooting checking';
 const OK = `${HEAD} committing reporting idle`;
@@ -81,7 +82,7 @@ async function play(s: Scenario): Promise<{ chain: string; device: DeviceState; 
   if (s.sticky === true && s.port !== undefined) ports.sticky.add(s.port);
   ports.healthy = s.healthy ?? true;
   const deadlinesMs: Partial<Record<State, number>> = { verifying: 100, installing: 100, verifyingSlot: 100, checking: 100 };
-  const make = (): Machine => new Machine(ports, journal, { deadlinesMs, onEnter: (st) => chain.push(st) });
+  const make = (): Machine => new Machine(ports, journal, { deadlinesMs, timers: idleTimers, onEnter: (st) => chain.push(st) });
   const first = make();
   await first.resume(controller.signal);
   let result = await first.start(fakeNotice({ version: 'v2', sequence: 1, image: s.image ?? 'v2-image' }), controller.signal);
@@ -204,7 +205,7 @@ test('restore refuses before the journal is resumed and while an update runs', a
   });
   const ports = new FakePorts(device, () => undefined);
   ports.faults.set('health', 'hang');
-  const busy = new Machine(ports, new MemoryJournal(), { deadlinesMs: { checking: 200 } });
+  const busy = new Machine(ports, new MemoryJournal(), { deadlinesMs: { checking: 200 }, timers: idleTimers });
   await busy.resume(new AbortController().signal);
   const running = busy.restore(RESTORE_JOB, new AbortController().signal);
   await busy.restore(RESTORE_JOB, new AbortController().signal).then(() => assert.unreachable('two at once'), (err: unknown) => {
