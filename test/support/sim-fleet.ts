@@ -218,7 +218,7 @@ export class SimDevice {
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,
     }, this.spec.deviceId, ++this.seq, new Date(this.now()));
     const seq = this.seq;
-    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => { if (err === undefined) this.ackedSeq = Math.max(this.ackedSeq, seq); });
+    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => { if (err === undefined || err === null) this.ackedSeq = Math.max(this.ackedSeq, seq); });
   }
 }
 
