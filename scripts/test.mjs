@@ -7,8 +7,8 @@
 //    `ota-test: alone` after the others, one at a time), collecting coverage with c8;
 //    before them, in a run of every file or in CI, lints (scripts/lint.mjs: a lint error fails the run);
 // 4. lists every skipped test by file, name and reason (test/support/skip.ts prints them; a skip it did not
-//    print, or a file that runs no test and skips none, fails); checks the coverage floors (runs of every file)
-//    and writes coverage/summary.txt, coverage/coverage-summary.json and coverage/lcov.info;
+//    print, or a file that runs no test and skips none, fails); checks the coverage floors (runs of every file, and CI)
+//    (in CI too) and writes coverage/summary.txt, coverage/coverage-summary.json and coverage/lcov.info;
 // 5. ends with one plain line: `N passed, N failed, N skipped`.
 // FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
 // `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
@@ -197,8 +197,9 @@ console.log(`# ${selected.length} files in ${((Date.now() - runStartedMs) / 1000
 
 const broken = [];
 if (coverageOn) {
-  // Floors only for a run of every file (with or without the emulated-ARM suite): a filtered run covers less.
-  const checked = filters.length === 0;
+  // Floors for a run of every file (with or without the emulated-ARM suite) and always in CI: a filtered run
+  // covers less, and only fails for it in CI, which must run every file.
+  const checked = filters.length === 0 || ci;
   const c8 = spawnSync(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), ...coverageArgs(root, coverageDir, checked)], { cwd: root, encoding: 'utf8' });
   const report = `${c8.stdout ?? ''}${c8.stderr ?? ''}`;
   process.stdout.write(report);
