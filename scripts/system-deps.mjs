@@ -34,7 +34,7 @@ export const systemDeps = [
   { file: '/usr/lib/u-boot/qemu_arm64/u-boot.bin', pkg: 'u-boot-qemu' },
   { file: '/usr/lib/u-boot/qemu_arm/u-boot.bin', pkg: 'u-boot-qemu' },
   { file: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
-  // securesystemslib's ed25519 keys (a Recommends, which .ci/run's --no-install-recommends leaves out)
+  // securesystemslib only recommends PyNaCl, which its ed25519 keys need (the trust interop test)
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
 ];
 
