@@ -6,10 +6,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
-const skip = missingTools('simulated device read back by fw_printenv', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('simulated device read back by fw_printenv', 'fw_printenv'));
+const it = gate(skip);
 const MiB = 1024 * 1024;
 const CONFIG = 'dev/agent.json';
 
