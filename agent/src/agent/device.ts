@@ -36,7 +36,7 @@ export async function openDevice(config: AgentConfig, nowMs: () => number): Prom
   return {
     config, env,
     boot: new UBootControl({ env, cmdlinePath: config.cmdlinePath, tries: config.tries }),
-    slots: new SlotTable(config.slots),
+    slots: new SlotTable(config.slots, { sysfsRoot: config.sysfsRoot, mountinfoPath: config.mountinfoPath }),
     records: new SlotRecordStore(config.dataDir),
     trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }) } }, nowMs),
     journal: new FileJournal(join(config.dataDir, 'journal.json')),
