@@ -7,3 +7,4 @@ export { fileIdentity, identityOf, sameStorage, type FileIdentity } from './iden
 export { DEFAULT_SYSFS_ROOT, probeEnd, realSizeBytes } from './size.js';
 export { DEFAULT_MOUNTINFO_PATH, mountPointsOf, mountsByDevice } from './mounts.js';
 export { readBounded, tooLarge, type Oversize } from './bounded.js';
+export { prepareDataDir } from './datadir.js';
