@@ -3,22 +3,20 @@
 // allowed about 30 minutes), and the encoder cuts segments so it never asks for more.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeltaApplier } from '../../../agent/src/delta/index.js';
 import {
-  DELTA_MAX_SEGMENT_GZIP_BYTES, DELTA_MAX_SEGMENT_GZIP_OPS, DEFLATE_ENGINE, decodeSegmentPayload, encodeDeltaHeader, encodeSegmentPayload,
-  parseDeltaHeader, readSegmentOps, SegmentWriter, sha256, SOURCE_KIND, type DeltaHeader,
+  DELTA_MAX_SEGMENT_GZIP_BYTES, DELTA_MAX_SEGMENT_GZIP_OPS, DEFLATE_ENGINE, decodeSegmentPayload, encodeSegmentPayload,
+  parseDeltaHeader, readSegmentOps, SegmentWriter, SOURCE_KIND, type DeltaHeader,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { ContainerBuilder } from '../../../fleet/src/delta/container.js';
-import { failingBase, randomBytes } from '../../support/delta.js';
+import { failingBase, oneSegmentHeader, randomBytes } from '../../support/delta.js';
 import { tempDir } from '../../support/tools.js';
 
 const { dir, cleanup } = tempDir('ota-delta-work-');
 test.after(cleanup);
-const digest = (b: Uint8Array): Uint8Array => createHash('sha256').update(b).digest();
 
 /** One segment of `sources` gunzip sources of the member at `at` in `base`, each followed by a copy of `copyBytes`. */
 function gunzipSegment(base: Uint8Array, at: number, packedBytes: number, sources: number, copyBytes: number): { header: DeltaHeader; payload: Uint8Array } {
@@ -28,11 +26,7 @@ function gunzipSegment(base: Uint8Array, at: number, packedBytes: number, source
     w.copy(0, copyBytes);
   }
   const payload = encodeSegmentPayload(w.finish());
-  const header = parseDeltaHeader(encodeDeltaHeader({
-    full: false, baseSizeBytes: base.length, baseSha256: digest(base), targetSizeBytes: w.outputSizeBytes, targetSha256: new Uint8Array(32),
-    segments: [{ payloadSizeBytes: payload.length, outputSizeBytes: w.outputSizeBytes, sha256: sha256(payload) }],
-  }));
-  return { header, payload };
+  return { header: oneSegmentHeader(base, payload, w.outputSizeBytes), payload };
 }
 
 async function applyOne(base: Uint8Array, d: { header: DeltaHeader; payload: Uint8Array }, name: string): Promise<unknown> {
@@ -68,11 +62,7 @@ test('a DEFLATE rebuild counts as gzip work: more rebuilds than the bound in one
   const w = new SegmentWriter();
   for (let i = 0; i <= DELTA_MAX_SEGMENT_GZIP_OPS; i++) { w.deflate({ engine: DEFLATE_ENGINE.gzip, level: 1 }, 1, 3); w.literalBytesOp(Uint8Array.of(0x61)); }
   const payload = encodeSegmentPayload(w.finish());
-  const header = parseDeltaHeader(encodeDeltaHeader({
-    full: false, baseSizeBytes: base.length, baseSha256: digest(base), targetSizeBytes: w.outputSizeBytes, targetSha256: new Uint8Array(32),
-    segments: [{ payloadSizeBytes: payload.length, outputSizeBytes: w.outputSizeBytes, sha256: sha256(payload) }],
-  }));
-  const err = await applyOne(base, { header, payload }, 'deflates.img');
+  const err = await applyOne(base, { header: oneSegmentHeader(base, payload, w.outputSizeBytes), payload }, 'deflates.img');
   assert.ok(err instanceof OtaError && err.code === 'DELTA_TOO_COSTLY', String(err));
 });
 
