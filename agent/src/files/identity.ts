@@ -16,16 +16,17 @@ export interface FileIdentity {
   readonly majorMinor?: string;
 }
 
-/** Linux's dev_t encoding (glibc `gnu_dev_major` / `gnu_dev_minor`). */
-function majorMinor(rdev: bigint): string {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+/** `MAJOR:MINOR` of a dev_t in glibc's encoding (`gnu_dev_major`, `gnu_dev_minor`), as sysfs and mountinfo name devices. */
+export function devNumber(rdev: number | bigint): string {
+  const r = BigInt(rdev);
+  const major = ((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn);
+  const minor = (r & 0xffn) | ((r >> 12n) & ~0xffn);
   return `${major}:${minor}`;
 }
 
 /** The identity of the storage of a stat result. */
 export function identityOf(st: BigIntStats): FileIdentity {
-  if (st.isBlockDevice()) return { key: `b${st.rdev}`, blockDevice: true, majorMinor: majorMinor(st.rdev) };
+  if (st.isBlockDevice()) return { key: `b${st.rdev}`, blockDevice: true, majorMinor: devNumber(st.rdev) };
   if (st.isCharacterDevice()) return { key: `c${st.rdev}`, blockDevice: false };
   return { key: `f${st.dev}:${st.ino}`, blockDevice: false };
 }

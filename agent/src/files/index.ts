@@ -3,7 +3,7 @@
  * size (files and block devices), the mounts a device backs, and the one
  * capped reader every size-limited read goes through.
  */
-export { fileIdentity, identityOf, sameStorage, type FileIdentity } from './identity.js';
+export { devNumber, fileIdentity, identityOf, sameStorage, type FileIdentity } from './identity.js';
 export { DEFAULT_SYSFS_ROOT, probeEnd, realSizeBytes } from './size.js';
 export { DEFAULT_MOUNTINFO_PATH, mountPointsOf, mountsByDevice } from './mounts.js';
 export { readBounded, tooLarge, type Oversize } from './bounded.js';
