@@ -47,6 +47,12 @@ test('a dataDir under /proc or /sys, or that is a regular file, is refused in on
   assert.not.ok(existsSync('/proc/ota-agent-test'));
 });
 
+test('sim create under /proc fails in one typed line instead of spinning in mkdir -p', async () => {
+  const r = await agent(dir, 'sim', 'create', '/proc/ota-agent-test/dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img');
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /create directory \/proc\/ota-agent-test: .*\[ENOENT\]\n$/);
+});
+
 test('status on a data directory that does not exist yet creates nothing; post-boot creates it', async () => {
   const config = withDataDir(join(dir, 'fresh', 'data'));
   const s = await agentOk(dir, '--config', config, 'status', '--json');
