@@ -12,6 +12,7 @@ import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { readCapped } from '../trust/index.js';
+import { statesIn } from '../machine/index.js';
 import { DirectorySource, configuredSource } from './artifacts.js';
 import type { ArtifactSource } from './artifacts.js';
 import { openDevice } from './device.js';
@@ -40,13 +41,13 @@ export function globalArgs(a: { readonly [key: string]: unknown }): GlobalArgs {
 export interface Opened { readonly device: Device; readonly log: Logger; readonly config: AgentConfig }
 
 /** Load the agent config named by `--config` and open the device. */
-export async function openFromArgs(ctx: CliContext, a: GlobalArgs): Promise<Opened> {
+export async function openFromArgs(ctx: CliContext, a: GlobalArgs, access: 'read' | 'write' = 'write'): Promise<Opened> {
   const config = await loadAgentConfig(a.config ?? DEFAULT_AGENT_CONFIG_PATH, ctx.cwd);
   const fromEnv = ctx.env['OTA_LOG_FORMAT'];
   const format = a['log-format'] === 'json' || a['log-format'] === 'text' ? a['log-format']
     : fromEnv === 'json' || fromEnv === 'text' || fromEnv === 'journal' ? fromEnv : config.logFormat;
   const log = makeLogger(format, ctx.stdout, () => ctx.now());
-  return { device: await openDevice(config, () => ctx.now().getTime()), log, config };
+  return { device: await openDevice(config, () => ctx.now().getTime(), access), log, config };
 }
 
 /** Open the device, take its lock (see lock.ts) for `what`, run `work`, release the lock. */
@@ -84,7 +85,7 @@ async function releaseSource(ctx: CliContext, source: string): Promise<{ notice:
 }
 
 /** States an interrupted `install` of the same release resumes from. */
-const RESUMABLE: readonly string[] = ['verifying', 'installing', 'verifyingSlot', 'arming'];
+const RESUMABLE = statesIn('install', 'arm');
 
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
   const { notice, dir } = await releaseSource(ctx, a.source);
@@ -108,7 +109,7 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
 }
 
 async function status(ctx: CliContext, a: GlobalArgs & { json: boolean }): Promise<void> {
-  const o = await openFromArgs(ctx, a);
+  const o = await openFromArgs(ctx, a, 'read');
   const s = await deviceStatus(o.device, await journalRecord(o.device));
   ctx.stdout.write(a.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
 }

@@ -18,7 +18,7 @@ export { PayloadStore, choosePayload, payloadFor } from './payload.js';
 export type { PayloadChoice, PayloadInput, PayloadKind, PayloadReason, PayloadRecord, ReadBase } from './payload.js';
 export { Session } from './session.js';
 export type { RebootMode, SessionOptions } from './session.js';
-export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
+export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
 export { runDaemon, statusFields } from './run.js';
 export { makeLogger } from './log.js';

@@ -68,6 +68,10 @@ async function installRaw(plan: InstallPlan, checkpoint: Checkpoint, signal: Abo
 
 async function installDelta(plan: InstallPlan, checkpoint: Checkpoint, signal: AbortSignal): Promise<void> {
   const head = new SavedHead(plan.spoolDir, plan.artifact);
+  // Every segment is applied and durable (a cut after the last checkpoint; the saved header may be gone):
+  // starting over would move progress back and forth and defeat the machine's crash-loop count.
+  // verifySlot reads the slot back against the release either way.
+  if (plan.fromBytes >= plan.artifact.sizeBytes) return head.remove();
   let base: BaseReader | undefined;
   const open: OpenApplier = async (header, resume) => {
     if (header.targetSizeBytes > plan.target.sizeBytes) {

@@ -69,7 +69,7 @@ function recordsChoice(release: ReleaseMetadata, recorded: ImageDigest | undefin
 
 /** The choice as saved, and as `status` reports it. */
 export interface PayloadRecord {
-  /** Release version (as the journal spells it). */
+  /** Release version, in decimal. */
   readonly version: string;
   /** The slot written. */
   readonly target: string;
@@ -125,7 +125,7 @@ function decode(v: unknown): PayloadRecord | undefined {
 /** What `payloadFor` needs. */
 export interface PayloadInput {
   readonly release: ReleaseMetadata;
-  /** The job's release version and target slot, as the journal has them. */
+  /** The job's release version (decimal) and target slot. */
   readonly version: string;
   readonly target: string;
   /** The job's durable progress (bytes of the artifact it chose). */

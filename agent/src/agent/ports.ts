@@ -9,9 +9,10 @@ import { readNotice, readRelease, readRollout } from '../formats/index.js';
 import type { ReleaseMetadata } from '../formats/index.js';
 import { runHealth, spawnCommand } from '../health/index.js';
 import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
-import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
-import { OtaError } from '../errors/index.js';
-import { hashSlot, otherSlot } from '../slots/index.js';
+import { BOOT_VARS } from '../boot/index.js';
+import type { BootCounters, Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
+import { OtaError, withContext } from '../errors/index.js';
+import { IMPLAUSIBLE_FIX, checkImageSize, hashSlot, otherSlot, verifySlotImage } from '../slots/index.js';
 import type { ArtifactSource } from './artifacts.js';
 import { asSlot, slotDigest } from './device.js';
 import type { Device } from './device.js';
@@ -46,9 +47,8 @@ function spreadWindowMsOf(job: Job): number {
 }
 
 function versionOf(job: Job): number {
-  const v = Number(job.version);
-  if (!Number.isSafeInteger(v)) throw new OtaError('JOURNAL_VERSION', `update journal: version ${JSON.stringify(job.version)} is not a release version`);
-  return v;
+  if (job.version === undefined) throw new OtaError('JOURNAL_VERSION', 'update journal: the job has no release version');
+  return job.version;
 }
 
 /** Build the machine's ports for `device`. */
@@ -58,7 +58,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
       const current = await slotDigest(device, await boot.booted(), signal);
       const accepted = await trust.accept(notice, { current });
-      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+      return { version: accepted.release.version, sequence: accepted.rollout.version };
     },
     async slots(): Promise<SlotPair> {
       const booted = await boot.booted();
@@ -66,11 +66,12 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     },
     async install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void> {
       const release = releaseOf(job);
+      checkImageSize(release.installed.sizeBytes, `release ${release.version}'s image`, IMPLAUSIBLE_FIX); // before a byte or a boot variable changes
       const previous = asSlot(job.previous, 'the previous slot');
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
       // Before any byte is fetched or written: read the base once, pick delta or full image, save the choice.
       const { choice, fromBytes } = await payloadFor({
-        release, version: job.version ?? String(release.version), target: target.slot, progressBytes: job.progress,
+        release, version: String(job.version ?? release.version), target: target.slot, progressBytes: job.progress,
         recorded: (await records.load()).slots[previous], readBase: baseReader(slots.device(previous), signal), store: device.payloads,
       });
       const artifact = choice.artifact;
@@ -96,15 +97,23 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verifySlot(job: Job, signal: AbortSignal): Promise<void> {
       const release = releaseOf(job);
       const slot = asSlot(job.target, 'the target slot');
-      const sha256 = await hashSlot(slots.device(slot), release.installed.sizeBytes, signal);
-      if (sha256 !== release.installed.sha256) {
-        throw new OtaError('SLOT_VERIFY', `slot ${slot} (${slots.device(slot)}) reads back as sha256 ${sha256}, not ${release.installed.sha256} as release ${release.version} says: the write did not stick; the update is abandoned`);
-      }
-      await records.setContent(slot, { version: release.version, ...release.installed });
+      await verifySlotImage(slots.device(slot), release.installed, `release ${release.version}'s image`, signal)
+        .catch((err: unknown) => { throw withContext(`slot ${slot} (${slots.device(slot)})`, err); });
+      const before = (await records.load()).slots[otherSlot(slot)];
+      const note = before?.sha256 === release.installed.sha256
+        ? `holds the image slot ${otherSlot(slot)} already ran (release ${before.version ?? 'unknown'}): release ${release.version} changes nothing`
+        : undefined;
+      if (note !== undefined) options.log.warn(`slot ${slot} ${note}`);
+      await records.setContent(slot, { version: release.version, ...release.installed, ...(note === undefined ? {} : { note }) });
     },
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
       options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+    },
+    async bootCounters(): Promise<BootCounters> {
+      const { bootCount } = await boot.cmdline();
+      const exhausted = parseInt((await device.env.read()).get(BOOT_VARS.exhausted) ?? '0', 16);
+      return { boot: bootCount, exhausted: Number.isSafeInteger(exhausted) ? exhausted : 0 };
     },
     async envLost(target: string): Promise<boolean> {
       const slot = asSlot(target, 'the target slot');

@@ -4,11 +4,11 @@
  * acceptance line (exit 0) or the refusal with its typed reason (exit 1).
  * Reads the two files and writes nothing.
  */
-import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Register } from '../cli/framework.js';
 import { withContext } from '../errors/index.js';
-import { METADATA_LIMITS, checkPayloadSize, type ImageDigest } from '../formats/index.js';
+import { METADATA_LIMITS, Refusal, type ImageDigest } from '../formats/index.js';
+import { readBounded } from '../files/index.js';
 import { AGENT_BUILD_TIME_MS } from './buildtime.js';
 import { loadRoot } from './rotation.js';
 import { verifyNotice, type Accepted } from './verify.js';
@@ -29,16 +29,11 @@ export function parseTimeArg(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Read a file of at most `maxBytes` (the size is checked before the content is read). */
+/** Read a file of at most `maxBytes`, capped while reading (a device or a pipe has no size to check first). */
 export async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
+  const oversize = (n: number): Error => new Refusal('oversize', `${file}: ${n} bytes is over the ${maxBytes}-byte cap; refused before parsing`);
   try {
-    const fh = await fsp.open(file, 'r');
-    try {
-      checkPayloadSize((await fh.stat()).size, maxBytes, file);
-      return await fh.readFile();
-    } finally {
-      await fh.close();
-    }
+    return await readBounded(file, maxBytes, 'read', oversize);
   } catch (err) {
     throw withContext(`read ${file}`, err);
   }

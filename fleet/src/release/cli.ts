@@ -12,7 +12,8 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { CliContext, Register } from '../../../agent/src/cli/index.js';
-import { OtaError } from '../../../agent/src/errors/index.js';
+import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/trust/index.js';
@@ -65,6 +66,9 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const segmentBytes = uintArg(a['segment-size'], '--segment-size');
     if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
     if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const imagePath = resolve(ctx.cwd, a.image);
+    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
+    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stdout);
@@ -73,9 +77,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
     const planned = await planDeltas(sources, segmentBytes, progress);
-    const imagePath = resolve(ctx.cwd, a.image);
     await fsp.mkdir(out, { recursive: true });
-    const { installed, full } = await addFullImage(out, imagePath, a.image, a['full-image'], segmentBytes, progress);
+    const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
@@ -96,14 +99,17 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     });
 
 /** The full image of a release, compressed (an otadelta without a base) or raw; and the installed image's digest. */
-async function addFullImage(out: string, imagePath: string, name: string, kind: 'compressed' | 'raw', segmentBytes: number, progress: Progress): Promise<{ installed: ImageDigest; full: JsonObject }> {
-  progress.start(`hashing image ${name}`, (await fsp.stat(imagePath).catch(() => ({ size: 0 }))).size);
+async function addFullImage(out: string, imagePath: string, name: string, sizeBytes: number, kind: 'compressed' | 'raw', segmentBytes: number, progress: Progress): Promise<{ installed: ImageDigest; full: JsonObject }> {
+  progress.start(`hashing image ${name}`, sizeBytes);
+  const asRead = (n: number): void => checkImageSize(n, `release: --image ${imagePath} (as read)`, 'name the real slot image (a device arms no smaller image)');
   if (kind === 'raw') {
     const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
+    asRead(image.sizeBytes);
     progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
     return { installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, full: artifactJson(image, RAW_FORMAT) };
   }
   const image = await hashFile(imagePath, segmentBytes, undefined, (n) => progress.advance(n));
+  asRead(image.sizeBytes);
   progress.done(`${image.sizeBytes} bytes`);
   return { installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, full: await addCompressedImage(out, imagePath, progress) };
 }
