@@ -60,7 +60,8 @@ export async function persistAccepted(dir: string, state: TrustState, accepted: 
   const next: TrustState = {
     ...state,
     trusted: accepted.trusted,
-    rolloutVersion: Math.max(state.rolloutVersion, accepted.rollout.version),
+    // Not a max with the old value: a rollout key rotation resets it (see verifyNotice).
+    rolloutVersion: accepted.rolloutVersion,
     timeFloorMs: Math.max(state.timeFloorMs, accepted.timeFloorMs),
   };
   await writeState(dir, next);

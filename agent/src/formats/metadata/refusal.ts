@@ -22,6 +22,7 @@ export const REFUSAL_REASONS = [
   'rotation-gap',        // a new root that does not follow the trusted one by exactly one version
   'expired',             // past `expires` by the time floor
   'rollback',            // a lower version than already installed or seen
+  'version-jump',        // a rollout version further above the accepted one than any fleet counts (a stolen key fast-forwarding)
   'already-installed',   // the installed version itself: nothing to do
   'failed-before',       // a version that already failed its health check here
   'mix-and-match',       // parts that were not signed together (rollout vs release, delta vs base)
