@@ -12,6 +12,7 @@ export type { BackoffOptions } from './backoff.js';
 export { statusDocument } from './status.js';
 export type { LastUpdateStatus, StatusDocument, StatusFields } from './status.js';
 export { topicsFor, TOPIC_ROOT } from './topics.js';
+export { MAX_PACKET_BYTES, PacketSizeWatch } from './packets.js';
 export { HttpRolloutResync, MAX_ROLLOUT_DOCUMENT_BYTES, nodeGet, rolloutDocumentPath } from './resync.js';
 export type { HttpGet, HttpResyncOptions } from './resync.js';
 export type { Topics } from './topics.js';
