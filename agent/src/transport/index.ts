@@ -10,7 +10,7 @@ export type { TransportConfig, TlsFiles } from './config.js';
 export { Backoff, DEFAULT_BACKOFF, fullJitterDelayMs } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { statusDocument } from './status.js';
-export type { LastUpdateStatus, StatusDocument, StatusFields } from './status.js';
+export type { LastUpdateStatus, RefusedNoticeStatus, StatusDocument, StatusFields } from './status.js';
 export { topicsFor, TOPIC_ROOT } from './topics.js';
 export { MAX_PACKET_BYTES, PacketSizeWatch } from './packets.js';
 export { HttpRolloutResync, MAX_ROLLOUT_DOCUMENT_BYTES, nodeGet, rolloutDocumentPath } from './resync.js';
