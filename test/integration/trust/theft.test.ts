@@ -12,7 +12,8 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNotice, fields, isRefusal, parseStrictJson, METADATA_LIMITS, type JsonObject, type RefusalReason } from '../../../agent/src/formats/index.js';
-import { MAX_ROLLOUT_VERSION_STEP, TrustVerifier, loadTrustState, provisionRoot } from '../../../agent/src/trust/index.js';
+import { writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { MAX_ROLLOUT_VERSION_STEP, TrustVerifier, loadTrustState, persistAccepted, provisionRoot, verifyNotice, type DurableWrite } from '../../../agent/src/trust/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { loadCurrentRoot, roleKeys, signDocument, type SigningKey } from '../../../fleet/src/keys/index.js';
 import { runMain, tempDir } from '../../support/tools.js';
@@ -91,6 +92,46 @@ test('stolen rollout key: fast-forward bounded, then rotation and a new release 
     const r3 = readFileSync(join(dir, 'R4/notice.json'));
     await dev2.accept(r3);
     assert.is((await loadTrustState(dir2)).rolloutVersion, 3);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a power cut between the two trust files while taking the recovery notice: the device still takes the next one', async () => {
+  const { dir, cleanup } = tempDir('ota-theft-');
+  try {
+    writeFileSync(join(dir, 'img3.bin'), Buffer.alloc(8192, 3));
+    writeFileSync(join(dir, 'img4.bin'), Buffer.alloc(8192, 4));
+    await fleetOk(dir, ['keygen', '--out', 'KEYS']);
+    await fleetOk(dir, ['release', '--image', 'img3.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R3']);
+    const { root } = await loadCurrentRoot(join(dir, 'KEYS'));
+    const [stolen] = await roleKeys(join(dir, 'KEYS'), root, 'rollout');
+    if (stolen === undefined) throw new Error('no rollout key');
+    const dev = join(dir, 'dev');
+    mkdirSync(dev);
+    await provisionRoot(dev, readFileSync(join(dir, 'KEYS/root.json')));
+    const verifier = new TrustVerifier({ dir: dev, device: { hardwareId: 'hw-a' }, buildTimeMs: BUILD_TIME_MS }, () => now.getTime());
+    await verifier.accept(forged(dir, 'R3', MAX_ROLLOUT_VERSION_STEP, stolen));
+    await fleetOk(dir, ['root', 'rotate', '--keys', 'KEYS', '--rotate', 'rollout']);
+    await fleetOk(dir, ['release', '--image', 'img4.bin', '--version', '4', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R4']);
+    const recovery = readFileSync(join(dir, 'R4/notice.json'));
+
+    const state = await loadTrustState(dev);
+    const accepted = verifyNotice({ notice: recovery, state, device: { hardwareId: 'hw-a' }, nowMs: now.getTime(), buildTimeMs: BUILD_TIME_MS });
+    let writes = 0;
+    const cutAfterOne: DurableWrite = async (file, bytes) => {
+      if (writes++ > 0) throw new Error('power cut');
+      await writeFileAtomic(file, bytes);
+    };
+    await persistAccepted(dev, state, accepted, cutAfterOne).then(() => assert.unreachable('no cut'), () => undefined);
+    assert.is(writes, 2);
+
+    // After the reboot: the same notice (redelivered) and the next rollout are taken.
+    const again = new TrustVerifier({ dir: dev, device: { hardwareId: 'hw-a' }, buildTimeMs: BUILD_TIME_MS }, () => now.getTime());
+    assert.is((await again.accept(recovery)).rollout.version, 2);
+    await fleetOk(dir, ['rollout', '--release', 'R4', '--keys', 'KEYS']);
+    assert.is((await again.accept(readFileSync(join(dir, 'R4/notice.json')))).rollout.version, 3);
+    assert.equal([(await loadTrustState(dev)).trusted.root.version, (await loadTrustState(dev)).rolloutVersion], [2, 3]);
   } finally {
     cleanup();
   }
