@@ -97,6 +97,8 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     throw new OtaError('MACHINE_BUSY', `an update is already in state ${before.state}: finish it first (reboot, ota-agent post-boot, or ota-agent rollback)`);
   }
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
+  // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does.
+  else await o.device.trust.check(notice);
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {

@@ -10,7 +10,8 @@ import { OtaError, describe } from '../errors/index.js';
 import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
-import type { StatusFields } from '../transport/index.js';
+import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
+import { describeRefusedNotice } from '../trust/index.js';
 import { configuredSource } from './artifacts.js';
 import { retryingProbe } from './fleet.js';
 import type { Opened } from './cli.js';
@@ -57,6 +58,7 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
   const transport = new Transport(mqtt, resync === undefined ? {} : { resync });
   const id = await bootId();
   let progress: number | null = null;
+  let refused: RefusedNoticeStatus | null = null;
   const session: Session = new Session(o.device, {
     source: configuredSource(o.config, o.device.spoolDir), rebootMode, log: o.log, fleet: retryingProbe(transport),
     // Rest is published by onRun, once the outcome is saved.
@@ -83,7 +85,7 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
     const at = progress;
     publishing = publishing.then(async () => {
       try {
-        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at });
+        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at, refusedNotice: refused });
       } catch (err) {
         o.log.warn(`status not published: ${describe(err)}`);
       }
@@ -92,8 +94,15 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
   }
   const inbox = new NoticeInbox({
     identify: async (notice) => {
-      const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
-      return { version: accepted.release.version, sequence: accepted.rollout.version };
+      try {
+        const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
+        refused = null;
+        return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
+      } catch (err) {
+        refused = describeRefusedNotice(notice, err, ctx.now());
+        void publish();
+        throw err;
+      }
     },
     machine: session.machine, signal: session.signal,
     onError: (err) => o.log.error(`update stopped: ${describe(err)}`),
