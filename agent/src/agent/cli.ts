@@ -152,7 +152,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     (a) => withDevice(ctx, a, 'rollback', async (o) => {
       ctx.stdout.write(`${await rollback(sessionFor(ctx, o, liveReboot(o.config), { healthVerdict: false }))}\n`);
     }))
-  .command('doctor', 'bring-up checks: env and canary, booted slot and root, slot devices, clock, trusted root, data directory, broker', (b) => b
+  .command('doctor', 'bring-up checks: env and canary, booted slot and root, slot devices, clock, identity, trusted root, data directory, broker', (b) => b
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
     .option('broker', { type: 'boolean', default: true, describe: 'check the broker round-trip (--no-broker skips it)' }),
   (a) => runDoctor(ctx, a))

@@ -3,7 +3,8 @@
  * hint: the env is readable and holds the canary the boot script saved for this
  * boot, the booted slot is known and is the mounted root, the slot devices exist,
  * are not the running root and fit the image, the clock is sane, the trusted
- * root is provisioned, the data directory is writable, the broker answers.
+ * root is provisioned, the identity is (device id, client certificate and key
+ * when the broker wants them), the data directory is writable, the broker answers.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { Slot } from '../boot/index.js';
 import { writeFileAtomic } from '../durable/index.js';
 import { describe } from '../errors/index.js';
 import { AGENT_BUILD_TIME_MS, loadTrustState } from '../trust/index.js';
+import { checkIdentity } from '../provision/index.js';
 import type { Device } from './device.js';
 import type { FleetProbe } from '../health/index.js';
 
@@ -70,6 +72,7 @@ export async function doctor(device: Device, deps: DoctorDeps): Promise<DoctorCh
     }]),
     ['clock', async () => deps.nowMs >= AGENT_BUILD_TIME_MS ? ['ok', new Date(deps.nowMs).toISOString()]
       : ['fail', `${new Date(deps.nowMs).toISOString()} is before this agent was built (${new Date(AGENT_BUILD_TIME_MS).toISOString()}): set the clock (NTP, RTC)`]],
+    ['identity', () => checkIdentity(config)],
     ['trusted root', async () => {
       const state = await loadTrustState(config.dataDir);
       return ['ok', `root v${state.trusted.root.version}, installed version floor ${state.installedVersion}`];

@@ -9,6 +9,7 @@ import { envCommand } from '../bootenv/cli.js';
 import { downloadCommand } from '../download/index.js';
 import { deviceCommands } from '../agent/index.js';
 import { simCommand } from '../sim/index.js';
+import { provisionCommand } from './provision.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [
@@ -18,5 +19,6 @@ export const agentCommands: readonly Register[] = [
   deltaAgentCommand,
   downloadCommand,
   deviceCommands,
+  provisionCommand,
   simCommand,
 ];
