@@ -3,46 +3,16 @@
  * [--mirror URL]... [--root ROOT.json] [--cert CERT.pem --key KEY.pem] [--ca CA.pem] [--force]`:
  * write the device's identity and config onto the data partition (agent/src/provision).
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Register } from './framework.js';
 import { DEFAULT_DATA_DIR } from '../boot/index.js';
-import { OtaError, describe } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
-import { PROVISION_FILE_KEY, applyProvision, planProvision, type ProvisionInput, type SourceFile } from '../provision/index.js';
+import { FILE_FLAGS, applyProvision, planProvision, readProvisioningFile, type FileFlag, type ProvisionInput, type SourceFile } from '../provision/index.js';
 import { readCapped } from '../trust/index.js';
 
 const MAX_PEM_BYTES = 64 * 1024;
-const FILE_FLAGS = ['root', 'cert', 'key', 'ca'] as const;
-type FileFlag = typeof FILE_FLAGS[number];
 
 type ProvisionArgs = { [K in 'from' | 'data-dir' | 'device-id' | 'hardware' | 'broker' | FileFlag]?: string | undefined } & { mirror?: (string | number)[] | undefined; force: boolean };
-
-/** The provisioning file: agent.json's fields, plus `files` naming the files to install (relative to it). */
-async function readProvisioningFile(file: string): Promise<{ base: Record<string, unknown>; files: Partial<Record<FileFlag, string>> }> {
-  const text = Buffer.from(await readCapped(file, METADATA_LIMITS.maxBytes)).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new OtaError('PROVISION_INVALID', `provision: ${file} is not valid JSON (${describe(err)}): fix the provisioning file`);
-  }
-  if (!isRecord(json)) throw new OtaError('PROVISION_INVALID', `provision: ${file} must hold a JSON object (agent.json's fields and "${PROVISION_FILE_KEY}")`);
-  const { [PROVISION_FILE_KEY]: listed, ...base } = json;
-  const files: Partial<Record<FileFlag, string>> = {};
-  if (listed !== undefined) {
-    if (!isRecord(listed)) throw new OtaError('PROVISION_INVALID', `provision: ${file}: "${PROVISION_FILE_KEY}" must be an object with root, cert, key, ca`);
-    for (const [k, v] of Object.entries(listed)) {
-      const flag = FILE_FLAGS.find((f) => f === k);
-      if (flag === undefined || typeof v !== 'string') throw new OtaError('PROVISION_INVALID', `provision: ${file}: ${PROVISION_FILE_KEY}.${k} is not one of ${FILE_FLAGS.join(', ')} naming a file path`);
-      files[flag] = resolve(dirname(file), v);
-    }
-  }
-  // The other paths are as in agent.json, relative to the data directory it is written to: that one must be absolute.
-  if (base['dataDir'] !== undefined && (typeof base['dataDir'] !== 'string' || !isAbsolute(base['dataDir']))) {
-    throw new OtaError('PROVISION_INVALID', `provision: ${file}: dataDir must be an absolute path (or leave it out and pass --data-dir)`);
-  }
-  return { base, files };
-}
 
 /** The input of planProvision from the flags and the provisioning file (flags win). */
 async function inputFrom(cwd: string, a: ProvisionArgs): Promise<ProvisionInput> {
@@ -88,8 +58,4 @@ export const provisionCommand: Register = (y, ctx) =>
 
 function stringOr(v: unknown, fallback: string): string {
   return typeof v === 'string' ? v : fallback;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -6,3 +6,5 @@ export { PROVISION_FILES, PROVISION_FILE_KEY, applyProvision, checkKeyPair, exis
 export type { ProvisionInput, ProvisionPlan, SourceFile } from './provision.js';
 export { checkIdentity } from './check.js';
 export type { IdentityVerdict } from './check.js';
+export { FILE_FLAGS, readProvisioningFile } from './file.js';
+export type { FileFlag } from './file.js';

@@ -148,6 +148,7 @@ export async function applyProvision(plan: ProvisionPlan, force: boolean): Promi
   for (const w of plan.writes) await writeFileAtomic(join(dir, w.name), w.bytes, w.mode);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -129,6 +129,19 @@ test('what provision refuses writes nothing: an invalid config, no root, mqtts w
       assert.match(r.stderr, expected, r.stderr);
       assert.is(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
     }
+    const files: [string, string][] = [
+      ['not json', 'is not valid JSON'],
+      ['[]', 'must hold a JSON object'],
+      ['{"files": {"secret": "x"}}', 'files.secret is not one of root, cert, key, ca'],
+      ['{"dataDir": "data"}', 'dataDir must be an absolute path'],
+    ];
+    for (const [text, expected] of files) {
+      writeFileSync(join(t.dir, 'odd.json'), text);
+      const r = await agent(t.dir, 'provision', '--from', 'odd.json', '--data-dir', 'pdata', '--device-id', 'd');
+      assert.is(r.code, 1, text);
+      assert.match(r.stderr, expected, r.stderr);
+      assert.match(r.stderr, /\[PROVISION_INVALID\]\n$/, r.stderr);
+    }
     assert.not.ok(existsSync(join(t.dir, 'pdata')), 'nothing written, not even the directory');
   } finally {
     t.cleanup();
