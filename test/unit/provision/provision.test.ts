@@ -57,6 +57,18 @@ test('what the plan refuses, typed', () => {
   assert.is(refusal(() => planProvision(input({ brokerUrl: 'mqtts://h:8883', base: { ...board, mqtt: { password: 'p' } } }))), 'accepted', 'a password is enough');
 });
 
+test('the provisioning file example in docs/agent-config.md plans, with the command line the doc gives', () => {
+  const doc = readFileSync(repoPath('docs/agent-config.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```json provision\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  assert.is(blocks.length, 1);
+  const parsed: unknown = JSON.parse(blocks[0] ?? '');
+  assert.ok(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'files' in parsed);
+  const { files: _, ...base } = parsed;
+  const plan = planProvision({ dataDir: '/var/lib/ota-agent', base, deviceId: 'pi-0042', root, cert: pem('device.pem'), key: pem('device.key'), ca: pem('device.pem') });
+  assert.is(plan.config.deviceId, 'pi-0042');
+  assert.is(plan.config.mqtt?.tls?.keyFile, '/var/lib/ota-agent/device.key');
+});
+
 test('checkIdentity: offline, password, certificate and key present, matching and 0600', async () => {
   const t = tempDir();
   try {
