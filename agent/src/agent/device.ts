@@ -15,6 +15,7 @@ import type { ImageDigest } from '../formats/index.js';
 import { FileJournal } from '../machine/index.js';
 import { SlotRecordStore, SlotTable, hashSlot } from '../slots/index.js';
 import { TrustVerifier } from '../trust/index.js';
+import type { Logger } from './log.js';
 
 /** Everything the agent acts on. */
 export interface Device {
@@ -28,6 +29,9 @@ export interface Device {
   /** Directory on the data partition for download state (one-segment spool, checkpoint) and a delta's saved header. */
   readonly spoolDir: string;
 }
+
+/** An opened device, its logger, and the config it was opened from. */
+export interface Opened { readonly device: Device; readonly log: Logger; readonly config: AgentConfig }
 
 /** Open the device of `config`; `nowMs` is the clock the verifier uses. */
 export async function openDevice(config: AgentConfig, nowMs: () => number): Promise<Device> {

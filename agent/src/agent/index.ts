@@ -3,12 +3,10 @@
  * BootControl + trust verifier + slots + artifact source + delta decoder +
  * health, the post-boot step, status, the daemon, and the device commands.
  */
-export { deviceCommands, globalArgs, openFromArgs, sessionFor, withDevice } from './cli.js';
 export { lockDevice } from './lock.js';
 export type { Unlock } from './lock.js';
-export type { GlobalArgs, Opened } from './cli.js';
 export { openDevice, slotDigest } from './device.js';
-export type { Device } from './device.js';
+export type { Device, Opened } from './device.js';
 export { agentPorts, releaseOf } from './ports.js';
 export type { PortOptions } from './ports.js';
 export { DirectorySource, HttpSource, NoSource, configuredSource } from './artifacts.js';

@@ -5,7 +5,6 @@
  * document after every step, and stops on SIGTERM or when it reboots the device.
  */
 import { readFile } from 'node:fs/promises';
-import type { CliContext } from '../cli/framework.js';
 import { OtaError, describe } from '../errors/index.js';
 import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
@@ -13,8 +12,8 @@ import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { StatusFields } from '../transport/index.js';
 import { configuredSource } from './artifacts.js';
 import { retryingProbe } from './fleet.js';
-import type { Opened } from './cli.js';
 import { slotDigest } from './device.js';
+import type { Opened } from './device.js';
 import { deviceStatus } from './lifecycle.js';
 import { Session } from './session.js';
 import type { RebootMode } from './session.js';
@@ -43,8 +42,8 @@ const PROGRESS_STEPS = 20;
 /** How long a reboot waits for the broker to acknowledge the last status document. */
 const STATUS_FLUSH_MS = 3000;
 
-/** Run until `ctx.signal` fires or the agent reboots the device. */
-export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMode): Promise<void> {
+/** Run until `signal` fires or the agent reboots the device. */
+export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: AbortSignal): Promise<void> {
   const mqtt = o.config.mqtt;
   if (mqtt === undefined) throw new OtaError('CONFIG_INVALID', `agent config ${o.config.source}: run needs an mqtt section (an offline device takes updates with ota-agent install)`);
   // The rollout document is resynced from the artifact mirrors after every connect; a device without mirrors takes MQTT's word.
@@ -67,7 +66,7 @@ export async function runDaemon(ctx: CliContext, o: Opened, rebootMode: RebootMo
       await publishing;
       if (!await transport.flushStatus(STATUS_FLUSH_MS)) o.log.warn(`status: the broker did not acknowledge the last document within ${STATUS_FLUSH_MS} ms; rebooting anyway`);
     },
-  }, ctx.signal);
+  }, signal);
   // One publish at a time, in order: a slow snapshot never overwrites a newer one.
   let publishing = Promise.resolve();
   function publish(phase?: State): Promise<void> {

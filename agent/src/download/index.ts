@@ -20,4 +20,3 @@ export type { SpeedLimits } from './meter.js';
 export { TokenBucket } from './throttle.js';
 export type { BandwidthCap } from './throttle.js';
 export { strongValidator } from './http.js';
-export { downloadCommand, formatProgress } from './cli.js';

@@ -7,4 +7,3 @@ export { decodeKeyFile, encodeKeyFile, generateKey, keyFromSeed, signBytes, sign
 export { initialRoot, nextRoot, rootSigned, type RoleSpec } from './root.js';
 export { keyPaths, loadCurrentRoot, roleKeys, rotationChain, savePrivateKeys, saveRoot } from './keydir.js';
 export { parseDurationMs } from './duration.js';
-export { keysCommand } from './cli.js';

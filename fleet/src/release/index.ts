@@ -5,4 +5,3 @@
 export { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile, type SegmentCut } from './artifacts.js';
 export { noticeBytes, releaseRef, signRelease, signRollout, type ReleaseSpec, type RolloutSpec } from './documents.js';
 export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollouts.js';
-export { releaseCommand } from './cli.js';

@@ -10,4 +10,3 @@ export {
 } from './state.js';
 export { applyControl, isFinal, planStep, realPorts, reconcile, runController, step, targetOf, type RunOptions, type StepPorts } from './controller.js';
 export { createRollout, newRolloutId, releaseFacts, type StartOptions } from './start.js';
-export { describeState, parseStages, rolloutControlCommands } from './cli.js';

@@ -8,14 +8,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register, SetExit } from '../cli/framework.js';
-import { EXIT_FAILURE } from '../cli/framework.js';
+import type { CliContext, Register, SetExit } from './framework.js';
+import { EXIT_FAILURE } from './framework.js';
 import { OtaError, withContext } from '../errors/index.js';
-import type { EnvChanges } from './env.js';
-import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from './open.js';
+import type { EnvChanges } from '../bootenv/env.js';
+import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from '../bootenv/open.js';
 import { envConfigFrom } from '../config/index.js';
-import { sortVars } from './state.js';
-import { envChangesFromText, envVarsFromText } from './text.js';
+import { sortVars } from '../bootenv/state.js';
+import { envChangesFromText, envVarsFromText } from '../bootenv/text.js';
 
 /** Registers `env print` and `env set`. */
 export const envCommand: Register = (y, ctx, setExit) =>

@@ -15,14 +15,14 @@ import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
-import { parseUintArg } from '../../../agent/src/trust/index.js';
+import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
-import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from './artifacts.js';
-import { addDeltas, planDeltas, type DeltaSource } from './deltas.js';
-import { Progress } from './progress.js';
-import { signRelease } from './documents.js';
-import { writeRollout } from './rollouts.js';
-import { rolloutControlCommands } from '../rollout/index.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from '../release/artifacts.js';
+import { addDeltas, planDeltas, type DeltaSource } from '../release/deltas.js';
+import { Progress } from '../release/progress.js';
+import { signRelease } from '../release/documents.js';
+import { writeRollout } from '../release/rollouts.js';
+import { rolloutControlCommands } from './rollout.js';
 
 function targetOptions<T>(b: Argv<T>) {
   return b.option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })

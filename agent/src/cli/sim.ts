@@ -7,16 +7,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliContext, Register } from '../cli/framework.js';
+import type { CliContext, Register } from './framework.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { DEFAULT_TRIES, MAX_TRIES } from '../boot/index.js';
-import { readCapped } from '../trust/index.js';
-import { globalArgs, sessionFor, withDevice } from '../agent/cli.js';
-import type { Opened } from '../agent/cli.js';
+import { readCapped } from './args.js';
+import { globalArgs, sessionFor, withDevice } from './device.js';
+import type { Opened } from '../agent/index.js';
 import { postBoot } from '../agent/lifecycle.js';
-import { SIM_FILES, createSimDevice } from './create.js';
-import { powerOn } from './power.js';
+import { SIM_FILES, createSimDevice } from '../sim/create.js';
+import { powerOn } from '../sim/power.js';
 
 /** bootloader/boot.cmd of the source tree (the build runs from build/agent/src/sim/), if present. */
 function defaultBootScript(): string | undefined {

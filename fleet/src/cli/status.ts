@@ -4,8 +4,8 @@
  */
 import type { Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { StatusBoard, connectFleet, type ProtocolVersion } from './board.js';
-import { deviceRows, formatTable } from './table.js';
+import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/board.js';
+import { deviceRows, formatTable } from '../status/table.js';
 
 /** `--protocol-version` as the fleet tools read it. */
 export function protocolArg(value: number): ProtocolVersion {

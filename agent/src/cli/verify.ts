@@ -4,45 +4,15 @@
  * acceptance line (exit 0) or the refusal with its typed reason (exit 1).
  * Reads the two files and writes nothing.
  */
-import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Register } from '../cli/framework.js';
-import { withContext } from '../errors/index.js';
-import { METADATA_LIMITS, checkPayloadSize, type ImageDigest } from '../formats/index.js';
-import { AGENT_BUILD_TIME_MS } from './buildtime.js';
-import { loadRoot } from './rotation.js';
-import { verifyNotice, type Accepted } from './verify.js';
+import type { Register } from './framework.js';
+import { METADATA_LIMITS, type ImageDigest } from '../formats/index.js';
+import { parseTimeArg, parseUintArg, readCapped } from './args.js';
+import { AGENT_BUILD_TIME_MS } from '../trust/buildtime.js';
+import { loadRoot } from '../trust/rotation.js';
+import { verifyNotice, type Accepted } from '../trust/verify.js';
 
-const UINT = /^(0|[1-9][0-9]{0,15})$/;
-const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/** A strict decimal safe non-negative integer from argv, or undefined. */
-export function parseUintArg(text: string): number | undefined {
-  const n = UINT.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-/** An ISO 8601 time from argv as epoch ms, or undefined. */
-export function parseTimeArg(text: string): number | undefined {
-  const ms = ISO.test(text) ? Date.parse(text) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-/** Read a file of at most `maxBytes` (the size is checked before the content is read). */
-export async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
-  try {
-    const fh = await fsp.open(file, 'r');
-    try {
-      checkPayloadSize((await fh.stat()).size, maxBytes, file);
-      return await fh.readFile();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    throw withContext(`read ${file}`, err);
-  }
-}
 
 /** The one-line acceptance `verify` prints. */
 export function describeAccepted(a: Accepted, hardwareId: string): string {

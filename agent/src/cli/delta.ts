@@ -4,9 +4,9 @@
  * are relative to the CLI context's cwd.
  */
 import { resolve } from 'node:path';
-import type { Register } from '../cli/index.js';
+import type { Register } from './framework.js';
 import { hex } from '../formats/index.js';
-import { applyDeltaFile } from './file.js';
+import { applyDeltaFile } from '../delta/file.js';
 
 /** Registers `delta apply`. */
 export const deltaAgentCommand: Register = (y, ctx) =>

@@ -9,11 +9,11 @@ import type { CliContext, SetExit } from '../../../agent/src/cli/index.js';
 import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { parseDurationMs } from '../keys/index.js';
-import { protocolArg } from '../status/index.js';
-import { runController } from './controller.js';
-import { PPM } from './plan.js';
-import { createRollout } from './start.js';
-import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from './state.js';
+import { protocolArg } from './status.js';
+import { runController } from '../rollout/controller.js';
+import { PPM } from '../rollout/plan.js';
+import { createRollout } from '../rollout/start.js';
+import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/state.js';
 
 const DEFAULT_STATE = 'ota-rollout.json';
 

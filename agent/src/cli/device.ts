@@ -6,25 +6,25 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register } from '../cli/framework.js';
+import type { CliContext, Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
-import { readCapped } from '../trust/index.js';
-import { DirectorySource, configuredSource } from './artifacts.js';
-import type { ArtifactSource } from './artifacts.js';
-import { openDevice } from './device.js';
-import type { Device } from './device.js';
-import { doctor } from './doctor.js';
-import { lockDevice } from './lock.js';
-import { fleetProbeFor } from './fleet.js';
-import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
-import { makeLogger } from './log.js';
-import type { Logger } from './log.js';
-import { runDaemon } from './run.js';
-import { Session, journalRecord } from './session.js';
-import type { RebootMode } from './session.js';
+import { readCapped } from './args.js';
+import { DirectorySource, configuredSource } from '../agent/artifacts.js';
+import type { ArtifactSource } from '../agent/artifacts.js';
+import { openDevice } from '../agent/device.js';
+import type { Device, Opened } from '../agent/device.js';
+import { doctor } from '../agent/doctor.js';
+import { lockDevice } from '../agent/lock.js';
+import { fleetProbeFor } from '../agent/fleet.js';
+import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from '../agent/lifecycle.js';
+import { makeLogger } from '../agent/log.js';
+import type { Logger } from '../agent/log.js';
+import { runDaemon } from '../agent/run.js';
+import { Session, journalRecord } from '../agent/session.js';
+import type { RebootMode } from '../agent/session.js';
 
 /** The global options every device command reads. */
 export interface GlobalArgs { readonly config?: string | undefined; readonly 'log-format'?: string | undefined }
@@ -35,9 +35,6 @@ export function globalArgs(a: { readonly [key: string]: unknown }): GlobalArgs {
   const format = a['log-format'];
   return { config: typeof config === 'string' ? config : undefined, 'log-format': typeof format === 'string' ? format : undefined };
 }
-
-/** An opened device, its logger, and the context. */
-export interface Opened { readonly device: Device; readonly log: Logger; readonly config: AgentConfig }
 
 /** Load the agent config named by `--config` and open the device. */
 export async function openFromArgs(ctx: CliContext, a: GlobalArgs): Promise<Opened> {
@@ -159,7 +156,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     .option('reboot', { type: 'string', choices: ['device', 'sim', 'stop'], describe: 'how to reboot after arming: the config\'s reboot command (device), the boot simulator (sim), or exit (stop); default: sim for a simulated device, else device' }),
   (a) => withDevice(ctx, a, 'run', async (o) => {
     const mode = a.reboot === 'device' || a.reboot === 'sim' || a.reboot === 'stop' ? a.reboot : liveReboot(o.config);
-    await runDaemon(ctx, o, mode);
+    await runDaemon(o, mode, ctx.signal);
   }));
 
 function globals(y: Argv): Argv<GlobalArgs> {

@@ -3,8 +3,9 @@
  */
 import { resolve } from 'node:path';
 import type { Register } from '../../../agent/src/cli/index.js';
-import { connectFleet, protocolArg } from '../status/index.js';
-import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from './publish.js';
+import { connectFleet } from '../status/index.js';
+import { protocolArg } from './status.js';
+import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/publish.js';
 
 /** Registers `publish`. */
 export const publishCommand: Register = (y, ctx) =>

@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events';
 import type { Register } from '../../../agent/src/cli/index.js';
-import { serveArtifacts } from './artifacts.js';
-import { startBroker } from './broker.js';
+import { serveArtifacts } from '../serve/artifacts.js';
+import { startBroker } from '../serve/broker.js';
 
 /** Registers `serve`. */
 export const serveCommand: Register = (y, ctx) =>

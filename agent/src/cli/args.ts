@@ -1,0 +1,37 @@
+/**
+ * Arguments as commands of both programs read them: strict numbers and times from argv, and files of a
+ * bounded size (a notice, a root) read without trusting their length.
+ */
+import { promises as fsp } from 'node:fs';
+import { withContext } from '../errors/index.js';
+import { checkPayloadSize } from '../formats/index.js';
+
+const UINT = /^(0|[1-9][0-9]{0,15})$/;
+const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A strict decimal safe non-negative integer from argv, or undefined. */
+export function parseUintArg(text: string): number | undefined {
+  const n = UINT.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** An ISO 8601 time from argv as epoch ms, or undefined. */
+export function parseTimeArg(text: string): number | undefined {
+  const ms = ISO.test(text) ? Date.parse(text) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Read a file of at most `maxBytes` (the size is checked before the content is read). */
+export async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    const fh = await fsp.open(file, 'r');
+    try {
+      checkPayloadSize((await fh.stat()).size, maxBytes, file);
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw withContext(`read ${file}`, err);
+  }
+}
