@@ -10,6 +10,7 @@ import type { AgentConfig } from '../config/index.js';
 import { OtaError } from '../errors/index.js';
 import type { FleetProbe } from '../health/index.js';
 import { Transport } from '../transport/index.js';
+import { monotonicClock, sleep } from '../time/index.js';
 
 /** What the fleet check of an offline device (no `mqtt` section) reports when it passes. */
 export const OFFLINE_FLEET_DETAIL = 'no mqtt section: an offline device has no fleet to reach';
@@ -52,7 +53,7 @@ export function retryingProbe(probe: FleetProbe, attemptMs = ROUND_TRIP_ATTEMPT_
           return;
         } catch (err) {
           if (signal.aborted) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(monotonicClock, 100, signal);
         } finally {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);

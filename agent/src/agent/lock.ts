@@ -7,17 +7,10 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtaError, errnoCode, withContext } from '../errors/index.js';
+import { bootId } from './boot-id.js';
 
 /** Releases the lock. */
 export type Unlock = () => Promise<void>;
-
-async function currentBootId(): Promise<string> {
-  try {
-    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-  } catch {
-    return '';
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -31,12 +24,12 @@ function alive(pid: number): boolean {
 /** Take the device lock in `dataDir`; refuses with AGENT_BUSY while another live agent holds it. */
 export async function lockDevice(dataDir: string, what: string): Promise<Unlock> {
   const file = join(dataDir, 'agent.lock');
-  const bootId = await currentBootId();
+  const thisBoot = await bootId();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(file, 'wx', 0o600);
       try {
-        await fh.writeFile(`${JSON.stringify({ pid: process.pid, bootId, what })}\n`);
+        await fh.writeFile(`${JSON.stringify({ pid: process.pid, bootId: thisBoot, what })}\n`);
       } finally {
         await fh.close();
       }
@@ -45,7 +38,7 @@ export async function lockDevice(dataDir: string, what: string): Promise<Unlock>
       if (errnoCode(err) !== 'EEXIST') throw withContext(`agent lock ${file}`, err);
     }
     const holder = await readHolder(file);
-    if (holder !== undefined && holder.bootId === bootId && holder.pid !== process.pid && alive(holder.pid)) {
+    if (holder !== undefined && holder.bootId === thisBoot && holder.pid !== process.pid && alive(holder.pid)) {
       throw new OtaError('AGENT_BUSY', `another ota-agent (pid ${holder.pid}, ${holder.what}) is working on this device (${file}): wait for it, or stop it first`, { transient: true });
     }
     await rm(file, { force: true });

@@ -4,27 +4,19 @@
  * a time, duplicates and stale notices ignored), publishes the retained status
  * document after every step, and stops on SIGTERM or when it reboots the device.
  */
-import { readFile } from 'node:fs/promises';
 import { OtaError, describe } from '../errors/index.js';
 import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { StatusFields } from '../transport/index.js';
 import { configuredSource } from './artifacts.js';
+import { bootId } from './boot-id.js';
 import { retryingProbe } from './fleet.js';
 import { slotDigest } from './device.js';
 import type { Opened } from './device.js';
 import { deviceStatus } from './lifecycle.js';
 import { Session } from './session.js';
 import type { RebootMode } from './session.js';
-
-async function bootId(): Promise<string> {
-  try {
-    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-  } catch {
-    return '';
-  }
-}
 
 /** The status document's fields, from the same snapshot `status --json` prints. */
 export async function statusFields(o: Opened, record: JournalRecord, id: string): Promise<StatusFields> {

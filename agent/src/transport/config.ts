@@ -3,8 +3,8 @@
  * by file path (read when the transport starts), never inlined in the config.
  */
 import { OtaError } from '../errors/index.js';
-import { DEFAULT_BACKOFF } from './backoff.js';
-import type { BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF } from '../time/index.js';
+import type { BackoffOptions } from '../time/index.js';
 import { checkLevel } from './topics.js';
 
 /** TLS files: CA bundle for the broker, client certificate and key for the device. */

@@ -1,7 +1,8 @@
 /** Transport config and topic layout. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_BACKOFF, parseTransportConfig, topicsFor } from '../../../agent/src/transport/index.js';
+import { parseTransportConfig, topicsFor } from '../../../agent/src/transport/index.js';
+import { DEFAULT_BACKOFF } from '../../../agent/src/time/index.js';
 
 test('defaults: MQTT 5, a week of session, default backoff', () => {
   const c = parseTransportConfig({ url: 'mqtts://broker.example:8883', deviceId: 'dev-1', hardware: 'rpi4' });
