@@ -2,7 +2,7 @@
  * The agent config (`agent.json`): one JSON file, validated once, every problem
  * listed with its field path. Paths in the file are relative to the file's own
  * directory, so a simulated device directory can move. The sections other
- * modules own (`health`, `machine`, `mqtt`) are validated by their parsers.
+ * modules own (`health`, `machine`, `mqtt`) are read by their parsers into the same list of problems.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
@@ -77,17 +77,17 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
   const logFormat = top['logFormat'] === undefined ? 'text' : f.oneOf(top['logFormat'], 'logFormat', ['text', 'json'] as const) ?? 'text';
   const rebootCommand = top['rebootCommand'] === undefined ? ['systemctl', 'reboot'] : f.stringArray(top['rebootCommand'], 'rebootCommand');
   if (rebootCommand.length === 0) f.problem('rebootCommand', 'must name a command');
-  const health = f.section('health', () => parseHealthConfig(top['health']));
-  const machine = f.section('machine', () => parseMachineConfig(top['machine']));
-  const mqtt = top['mqtt'] === undefined ? undefined : f.section('mqtt', () => parseTransportConfig(mqttSection(top['mqtt'], deviceId, hardware)));
+  const health = parseHealthConfig(top['health'], f);
+  const machine = parseMachineConfig(top['machine'], f);
+  const mqtt = top['mqtt'] === undefined ? undefined : parseTransportConfig(mqttSection(f, top['mqtt'], deviceId, hardware), f);
   const config: AgentConfig = {
     source, deviceId, hardware,
     dataDir: path(top['dataDir'], 'dataDir'),
     envConfigPath: path(top['env'], 'env'),
     cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
     tries, slots, artifactUrls, logFormat, rebootCommand,
-    health: health ?? parseHealthConfig(undefined),
-    machine: machine ?? parseMachineConfig(undefined),
+    health,
+    machine,
     ...(cohort === undefined ? {} : { cohort }),
     ...(top['bootScriptPath'] === undefined ? {} : { bootScriptPath: path(top['bootScriptPath'], 'bootScriptPath') }),
     ...(mqtt === undefined ? {} : { mqtt }),
@@ -117,10 +117,10 @@ function artifacts(f: Fields, value: unknown): string[] {
 }
 
 /** The `mqtt` section with the device's id and hardware, which the transport needs and the config keeps at the top. */
-function mqttSection(value: unknown, deviceId: string, hardware: string): unknown {
+function mqttSection(f: Fields, value: unknown, deviceId: string, hardware: string): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   for (const key of ['deviceId', 'hardware']) {
-    if (key in value) throw new OtaError('CONFIG_INVALID', `agent config: mqtt.${key}: set it at the top level of the config, not under mqtt`);
+    if (key in value) f.problem(`mqtt.${key}`, 'set it at the top level of the config, not under mqtt');
   }
   return { ...value, deviceId, hardware };
 }

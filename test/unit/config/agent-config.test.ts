@@ -50,10 +50,20 @@ test('every problem is listed at once, each by its field path', () => {
   assert.match(message, SOURCE);
 });
 
+test('one validator: every problem of the mqtt, health and machine sections is listed with the rest, not just the first of each', () => {
+  const message = problems({ ...minimal, tries: 0, mqtt: { url: 'http://h', protocolVersion: 3, backoff: { capMs: 0 } },
+    health: { deadlineMs: -1, checks: [{ kind: 'ping' }, { kind: 'file' }] }, machine: { maxSaves: 1, deadlinesMs: { arming: 0 } } });
+  for (const field of ['tries: 0', 'mqtt.url: "http://h"', 'mqtt.protocolVersion: 3', 'mqtt.backoff.capMs: 0', 'health.deadlineMs: -1',
+    'health.checks[0].kind', 'health.checks[1].path: is missing', 'machine.maxSaves: 1', 'machine.deadlinesMs.arming: 0']) {
+    assert.match(message, field);
+  }
+  assert.match(message, '9 problem(s)');
+});
+
 test('the mqtt, health and machine sections are checked by their modules and named', () => {
   const c = validateAgentConfig({ ...minimal, mqtt: { url: 'mqtt://127.0.0.1:1883', protocolVersion: 4 } }, SOURCE);
   assert.equal([c.mqtt?.deviceId, c.mqtt?.hardware, c.mqtt?.protocolVersion], ['dev-1', 'rpi-4', 4]);
-  assert.match(problems({ ...minimal, mqtt: { url: 'mqtt://h:1', protocolVersion: 3 } }), 'mqtt: mqtt.protocolVersion');
+  assert.match(problems({ ...minimal, mqtt: { url: 'mqtt://h:1', protocolVersion: 3 } }), 'mqtt.protocolVersion: 3: want 5');
   assert.match(problems({ ...minimal, mqtt: { url: 'mqtt://h:1', deviceId: 'x' } }), 'set it at the top level');
   assert.match(problems({ ...minimal, health: { checks: [{ kind: 'ping' }] } }), 'health.checks[0].kind');
   assert.match(problems({ ...minimal, machine: { maxSaves: 1 } }), 'machine.maxSaves');
