@@ -12,19 +12,19 @@ import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { readCapped } from './args.js';
-import { DirectorySource, configuredSource } from '../agent/artifacts.js';
-import type { ArtifactSource } from '../agent/artifacts.js';
-import { openDevice } from '../agent/device.js';
-import type { Device, Opened } from '../agent/device.js';
-import { doctor } from '../agent/doctor.js';
-import { lockDevice } from '../agent/lock.js';
-import { fleetProbeFor } from '../agent/fleet.js';
-import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from '../agent/lifecycle.js';
-import { makeLogger } from '../agent/log.js';
-import type { Logger } from '../agent/log.js';
-import { runDaemon } from '../agent/run.js';
-import { Session, journalRecord } from '../agent/session.js';
-import type { RebootMode } from '../agent/session.js';
+import { DirectorySource, configuredSource } from '../device/artifacts.js';
+import type { ArtifactSource } from '../device/artifacts.js';
+import { openDevice } from '../device/device.js';
+import type { Device, Opened } from '../device/device.js';
+import { doctor } from '../device/doctor.js';
+import { lockDevice } from '../device/lock.js';
+import { fleetProbeFor } from '../device/fleet.js';
+import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from '../device/lifecycle.js';
+import { makeLogger } from '../device/log.js';
+import type { Logger } from '../device/log.js';
+import { runDaemon } from '../device/run.js';
+import { Session, journalRecord } from '../device/session.js';
+import type { RebootMode } from '../device/session.js';
 
 /** The global options every device command reads. */
 export interface GlobalArgs { readonly config?: string | undefined; readonly 'log-format'?: string | undefined }

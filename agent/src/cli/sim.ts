@@ -13,8 +13,8 @@ import { METADATA_LIMITS } from '../formats/index.js';
 import { DEFAULT_TRIES, MAX_TRIES } from '../boot/index.js';
 import { readCapped } from './args.js';
 import { globalArgs, sessionFor, withDevice } from './device.js';
-import type { Opened } from '../agent/index.js';
-import { postBoot } from '../agent/lifecycle.js';
+import type { Opened } from '../device/index.js';
+import { postBoot } from '../device/lifecycle.js';
 import { SIM_FILES, createSimDevice } from '../sim/create.js';
 import { powerOn } from '../sim/power.js';
 
