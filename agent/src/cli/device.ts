@@ -66,9 +66,9 @@ export function sessionFor(ctx: CliContext, o: Opened, rebootMode: RebootMode, e
   }, ctx.signal);
 }
 
-/** A device on real hardware reboots through systemd; a simulated one (bootScriptPath set) through the simulator. */
+/** A device whose bootloader is U-Boot reboots through its reboot command; a simulated one through the simulator. */
 function liveReboot(config: AgentConfig): RebootMode {
-  return config.bootScriptPath === undefined ? 'device' : 'sim';
+  return config.bootloader.kind === 'u-boot' ? 'device' : 'sim';
 }
 
 /** Where a release lives: a directory with notice.json, or a notice file beside its targets/. */
@@ -122,7 +122,7 @@ async function runDoctor(ctx: CliContext, a: GlobalArgs & { json: boolean; broke
   const checks = await doctor(o.device, {
     nowMs: ctx.now().getTime(), fleetTimeoutMs: 15_000,
     fleet: a.broker && o.config.mqtt !== undefined ? fleetProbeFor(o.config, false) : null,
-    mountinfoPath: o.config.bootScriptPath === undefined ? '/proc/self/mountinfo' : null,
+    mountinfoPath: o.config.bootloader.kind === 'u-boot' ? '/proc/self/mountinfo' : null,
   });
   ctx.stdout.write(a.json ? `${JSON.stringify(checks, null, 2)}\n` : checks.map((c) => `${c.verdict.padEnd(4)} ${c.name}: ${c.detail}\n`).join(''));
   const failed = checks.filter((c) => c.verdict === 'fail').map((c) => c.name);

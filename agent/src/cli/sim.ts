@@ -52,9 +52,9 @@ async function create(ctx: CliContext, a: CreateArgs): Promise<void> {
 }
 
 async function boot(ctx: CliContext, o: Opened, a: { agent: boolean; 'fail-health': boolean }): Promise<void> {
-  const scriptPath = o.config.bootScriptPath;
-  if (scriptPath === undefined) throw new OtaError('SIM_CONFIG', `agent config ${o.config.source} has no bootScriptPath: it is not a simulated device`);
-  const script = readFileSync(scriptPath, 'utf8');
+  const bootloader = o.config.bootloader;
+  if (bootloader.kind !== 'simulator') throw new OtaError('SIM_CONFIG', `agent config ${o.config.source}: its bootloader is U-Boot, not the simulator: sim boot runs only on a device made by sim create`);
+  const script = readFileSync(bootloader.scriptPath, 'utf8');
   const booted = await powerOn(o.device.env, o.config.cmdlinePath, script);
   const count = /ota\.boot=(\S+)/.exec(booted.bootargs)?.[1] ?? '?';
   ctx.stdout.write(`U-Boot booted slot ${booted.slot} (ota.boot=${count})\n`);

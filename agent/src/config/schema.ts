@@ -23,6 +23,12 @@ export interface SlotConfig {
   readonly sizeBytes?: number;
 }
 
+/**
+ * Who runs the boot script at power-on: real U-Boot (a device; reboots go through `rebootCommand`),
+ * or the agent's boot-script simulator on a file-backed device (`sim create`; reboots are simulated).
+ */
+export type Bootloader = { readonly kind: 'u-boot' } | { readonly kind: 'simulator'; readonly scriptPath: string };
+
 /** Log output: `text` lines (journald adds the time) or one JSON object per line. */
 export type LogFormat = 'text' | 'json';
 
@@ -39,8 +45,8 @@ export interface AgentConfig {
   readonly envConfigPath: string;
   /** The kernel command line (`/proc/cmdline` on a device). */
   readonly cmdlinePath: string;
-  /** bootloader/boot.cmd, for the simulated device (`sim boot`). */
-  readonly bootScriptPath?: string;
+  /** Real U-Boot, or the simulator running bootloader/boot.cmd (`bootloader` and `bootScriptPath` in the file). */
+  readonly bootloader: Bootloader;
   /** Tries a trial slot gets before the bootloader falls back (1..9). */
   readonly tries: number;
   readonly slots: Readonly<Record<Slot, SlotConfig>>;
@@ -55,7 +61,7 @@ export interface AgentConfig {
   readonly rebootCommand: readonly string[];
 }
 
-const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'bootScriptPath', 'tries',
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'bootloader', 'bootScriptPath', 'tries',
   'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -85,11 +91,11 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     dataDir: path(top['dataDir'], 'dataDir'),
     envConfigPath: path(top['env'], 'env'),
     cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
+    bootloader: bootloader(f, top['bootloader'], top['bootScriptPath'], path),
     tries, slots, artifactUrls, logFormat, rebootCommand,
     health,
     machine,
     ...(cohort === undefined ? {} : { cohort }),
-    ...(top['bootScriptPath'] === undefined ? {} : { bootScriptPath: path(top['bootScriptPath'], 'bootScriptPath') }),
     ...(mqtt === undefined ? {} : { mqtt }),
   };
   f.finish();
@@ -106,6 +112,16 @@ function slotTable(f: Fields, value: unknown, path: (v: unknown, field: string) 
   const table = { A: one('A'), B: one('B') };
   if (table.A.device !== '' && table.A.device === table.B.device) f.problem('slots.B.device', 'is the same device as slots.A.device: the slots must differ');
   return table;
+}
+
+/** `bootloader` (default `u-boot`), and the boot script the simulator runs: set exactly when it is `simulator`. */
+function bootloader(f: Fields, kind: unknown, script: unknown, path: (v: unknown, field: string) => string): Bootloader {
+  const chosen = kind === undefined ? 'u-boot' : f.oneOf(kind, 'bootloader', ['u-boot', 'simulator'] as const);
+  if (chosen === 'simulator') return { kind: 'simulator', scriptPath: path(script, 'bootScriptPath') };
+  if (script !== undefined) {
+    f.problem('bootScriptPath', 'only a simulated device runs the boot script itself: add "bootloader": "simulator" (a device made by sim create), or remove it');
+  }
+  return { kind: 'u-boot' };
 }
 
 function artifacts(f: Fields, value: unknown): string[] {

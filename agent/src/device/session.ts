@@ -75,8 +75,9 @@ export class Session {
   private async reboot(): Promise<void> {
     const { config, env } = this.device;
     if (this.options.rebootMode === 'sim') {
-      if (config.bootScriptPath === undefined) throw new OtaError('SIM_CONFIG', `agent config ${config.source}: a simulated reboot needs bootScriptPath`);
-      const script = await readFile(config.bootScriptPath, 'utf8').catch((err: unknown) => { throw withContext(`boot script ${config.bootScriptPath ?? ''}`, err); });
+      const bootloader = config.bootloader;
+      if (bootloader.kind !== 'simulator') throw new OtaError('SIM_CONFIG', `agent config ${config.source}: a simulated reboot needs "bootloader": "simulator"`);
+      const script = await readFile(bootloader.scriptPath, 'utf8').catch((err: unknown) => { throw withContext(`boot script ${bootloader.scriptPath}`, err); });
       const booted = await powerOn(env, config.cmdlinePath, script);
       this.options.log.info(`simulated reboot: U-Boot booted slot ${booted.slot}`, { cmdline: booted.bootargs });
       return;
