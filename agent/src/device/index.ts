@@ -1,7 +1,7 @@
 /**
  * The agent wired together: the device from the agent config, MachinePorts on
  * BootControl + trust verifier + slots + artifact source + delta decoder +
- * health, the post-boot step, status, the daemon, and the device commands.
+ * health, the post-boot step, status and the daemon (the commands are in agent/src/cli).
  */
 export { lockDevice } from './lock.js';
 export type { Unlock } from './lock.js';

@@ -1,7 +1,7 @@
 /**
  * The device's trust in update metadata: the verifier the agent uses (trusted
  * root on the data partition, root rotation, anti-rollback and time floors,
- * targeting, typed refusals) and the `verify` command. docs/trust.md has the model.
+ * targeting, typed refusals). docs/trust.md has the model.
  */
 export { AGENT_BUILD_TIME, AGENT_BUILD_TIME_MS } from './buildtime.js';
 export { loadRoot, rotateRoot, type TrustedRoot } from './rotation.js';

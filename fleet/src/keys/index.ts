@@ -1,7 +1,7 @@
 /**
  * Fleet keys: ed25519 keys as securesystemslib stores them, signing into the
  * securesystemslib envelope, root metadata (initial and rotations), the key
- * directory, and the `keygen` / `root rotate` commands.
+ * directory.
  */
 export { decodeKeyFile, encodeKeyFile, generateKey, keyFromSeed, signBytes, signDocument, type SigningKey } from './keys.js';
 export { initialRoot, nextRoot, rootSigned, type RoleSpec } from './root.js';

@@ -1,7 +1,7 @@
 /**
  * Staged rollouts: the pure planner (cohorts by a stable hash, stage gates,
  * automatic halt), the facts it plans from, the controller that executes its
- * plans and keeps its state, and the `rollout start|run|status|pause|resume|abort` commands.
+ * plans and keeps its state.
  */
 export * from './plan.js';
 export { deviceFact, deviceFacts, eligible, noteAttempts, trackStage, type DeviceTrack, type Target, type Tracking } from './facts.js';
