@@ -4,5 +4,5 @@
  */
 export { createSimDevice, simAgentConfig, SIM_FILES } from './create.js';
 export type { SimSpec } from './create.js';
-export { powerOn, SIM_DEFAULT_ENV, SIM_DISTRO_BOOT_VARS } from './power.js';
-export type { PowerOn } from './power.js';
+export { bootRuns, powerOn, SIM_DEFAULT_ENV, SIM_DISTRO_BOOT_VARS } from './power.js';
+export type { PowerOn, PowerOnRuns } from './power.js';
