@@ -6,7 +6,7 @@
  * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
  * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
  * signs a new rollout of an existing release; its subcommands (start, run, status,
- * pause, resume, abort) are the staged-rollout controller's (fleet/src/rollout/cli.ts).
+ * pause, resume, abort) are the staged-rollout controller's (rollout.ts here).
  */
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
