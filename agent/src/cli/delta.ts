@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Register } from './framework.js';
 import { hex } from '../formats/index.js';
-import { applyDeltaFile } from '../delta/file.js';
+import { applyDeltaFile } from '../delta/index.js';
 
 /** Registers `delta apply`. */
 export const deltaAgentCommand: Register = (y, ctx) =>

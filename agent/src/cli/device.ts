@@ -12,19 +12,18 @@ import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { readCapped } from './args.js';
-import { DirectorySource, configuredSource } from '../install/artifacts.js';
-import type { ArtifactSource } from '../install/artifacts.js';
-import { openDevice } from '../device/device.js';
-import type { Device, Opened } from '../device/device.js';
-import { doctor } from '../device/doctor.js';
-import { lockDevice } from '../device/lock.js';
-import { fleetProbeFor } from '../device/fleet.js';
-import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from '../device/lifecycle.js';
-import { makeLogger } from '../log/log.js';
-import type { Logger } from '../log/log.js';
-import { runDaemon } from '../device/run.js';
-import { Session, journalRecord } from '../device/session.js';
-import type { RebootMode } from '../device/session.js';
+import { DirectorySource, configuredSource } from '../install/index.js';
+import type { ArtifactSource } from '../install/index.js';
+import { openDevice } from '../device/index.js';
+import type { Opened } from '../device/index.js';
+import { doctor } from '../device/index.js';
+import { lockDevice } from '../device/index.js';
+import { fleetProbeFor } from '../device/index.js';
+import { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from '../device/index.js';
+import { makeLogger } from '../log/index.js';
+import { runDaemon } from '../device/index.js';
+import { Session, journalRecord } from '../device/index.js';
+import type { RebootMode } from '../device/index.js';
 
 /** The global options every device command reads. */
 export interface GlobalArgs { readonly config?: string | undefined; readonly 'log-format'?: string | undefined }

@@ -9,9 +9,9 @@ import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliContext, Register } from './framework.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { Download } from '../download/downloader.js';
-import { parsePlan } from '../download/plan.js';
-import type { DownloadProgress } from '../download/progress.js';
+import { Download } from '../download/index.js';
+import { parsePlan } from '../download/index.js';
+import type { DownloadProgress } from '../download/index.js';
 
 function size(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;

@@ -11,11 +11,11 @@ import type { Argv } from 'yargs';
 import type { CliContext, Register, SetExit } from './framework.js';
 import { EXIT_FAILURE } from './framework.js';
 import { OtaError, withContext } from '../errors/index.js';
-import type { EnvChanges } from '../bootenv/env.js';
-import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from '../bootenv/open.js';
+import type { EnvChanges } from '../bootenv/index.js';
+import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from '../bootenv/index.js';
 import { envConfigFrom } from '../config/index.js';
-import { sortVars } from '../bootenv/state.js';
-import { envChangesFromText, envVarsFromText } from '../bootenv/text.js';
+import { sortVars } from '../bootenv/index.js';
+import { envChangesFromText, envVarsFromText } from '../bootenv/index.js';
 
 /** Registers `env print` and `env set`. */
 export const envCommand: Register = (y, ctx, setExit) =>

@@ -14,9 +14,9 @@ import { DEFAULT_TRIES, MAX_TRIES } from '../boot/index.js';
 import { readCapped } from './args.js';
 import { globalArgs, sessionFor, withDevice } from './device.js';
 import type { Opened } from '../device/index.js';
-import { postBoot } from '../device/lifecycle.js';
-import { SIM_FILES, createSimDevice } from '../sim/create.js';
-import { powerOn } from '../sim/power.js';
+import { postBoot } from '../device/index.js';
+import { SIM_FILES, createSimDevice } from '../sim/index.js';
+import { powerOn } from '../sim/index.js';
 
 /** bootloader/boot.cmd of the source tree (the build runs from build/agent/src/sim/), if present. */
 function defaultBootScript(): string | undefined {

@@ -8,9 +8,9 @@ import { resolve } from 'node:path';
 import type { Register } from './framework.js';
 import { METADATA_LIMITS, type ImageDigest } from '../formats/index.js';
 import { parseTimeArg, parseUintArg, readCapped } from './args.js';
-import { AGENT_BUILD_TIME_MS } from '../trust/buildtime.js';
-import { loadRoot } from '../trust/rotation.js';
-import { verifyNotice, type Accepted } from '../trust/verify.js';
+import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
+import { loadRoot } from '../trust/index.js';
+import { verifyNotice, type Accepted } from '../trust/index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 

@@ -9,7 +9,7 @@ export { openDevice, slotDigest } from './device.js';
 export type { Device, Opened } from './device.js';
 export { agentPorts, releaseOf } from './ports.js';
 export type { PortOptions } from './ports.js';
-export { Session } from './session.js';
+export { Session, journalRecord } from './session.js';
 export type { RebootMode, SessionOptions } from './session.js';
 export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';

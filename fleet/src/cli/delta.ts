@@ -8,7 +8,7 @@ import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
-import { encodeDelta } from '../delta/encode.js';
+import { encodeDelta } from '../delta/index.js';
 
 /** Registers `delta make` and `delta info`. */
 export const deltaFleetCommand: Register = (y, ctx) =>

@@ -10,10 +10,10 @@ import type { Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { ROLES, type RoleName } from '../../../agent/src/formats/index.js';
-import { parseDurationMs } from '../keys/duration.js';
-import { generateKey } from '../keys/keys.js';
-import { keyPaths, loadCurrentRoot, roleKeys, savePrivateKeys, saveRoot } from '../keys/keydir.js';
-import { initialRoot, nextRoot, type RoleSpec } from '../keys/root.js';
+import { parseDurationMs } from '../keys/index.js';
+import { generateKey } from '../keys/index.js';
+import { keyPaths, loadCurrentRoot, roleKeys, savePrivateKeys, saveRoot } from '../keys/index.js';
+import { initialRoot, nextRoot, type RoleSpec } from '../keys/index.js';
 
 type Counts = { [K in `${RoleName}-keys` | `${RoleName}-threshold`]?: number | undefined };
 

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { Register } from '../../../agent/src/cli/index.js';
 import { connectFleet } from '../status/index.js';
 import { protocolArg } from './status.js';
-import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/publish.js';
+import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/index.js';
 
 /** Registers `publish`. */
 export const publishCommand: Register = (y, ctx) =>

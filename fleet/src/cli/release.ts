@@ -17,11 +17,11 @@ import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/in
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
-import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from '../release/artifacts.js';
-import { addDeltas, planDeltas, type DeltaSource } from '../release/deltas.js';
-import { Progress } from '../release/progress.js';
-import { signRelease } from '../release/documents.js';
-import { writeRollout } from '../release/rollouts.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from '../release/index.js';
+import { addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
+import { Progress } from '../release/index.js';
+import { signRelease } from '../release/index.js';
+import { writeRollout } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
 
 function targetOptions<T>(b: Argv<T>) {

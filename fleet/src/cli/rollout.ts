@@ -10,10 +10,10 @@ import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { parseDurationMs } from '../keys/index.js';
 import { protocolArg } from './status.js';
-import { runController } from '../rollout/controller.js';
-import { PPM } from '../rollout/plan.js';
-import { createRollout } from '../rollout/start.js';
-import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/state.js';
+import { runController } from '../rollout/index.js';
+import { PPM } from '../rollout/index.js';
+import { createRollout } from '../rollout/index.js';
+import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/index.js';
 
 const DEFAULT_STATE = 'ota-rollout.json';
 

@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events';
 import type { Register } from '../../../agent/src/cli/index.js';
-import { serveArtifacts } from '../serve/artifacts.js';
-import { startBroker } from '../serve/broker.js';
+import { serveArtifacts } from '../serve/index.js';
+import { startBroker } from '../serve/index.js';
 
 /** Registers `serve`. */
 export const serveCommand: Register = (y, ctx) =>

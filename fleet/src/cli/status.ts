@@ -4,8 +4,8 @@
  */
 import type { Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/board.js';
-import { deviceRows, formatTable } from '../status/table.js';
+import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/index.js';
+import { deviceRows, formatTable } from '../status/index.js';
 
 /** `--protocol-version` as the fleet tools read it. */
 export function protocolArg(value: number): ProtocolVersion {
