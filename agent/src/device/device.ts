@@ -15,7 +15,7 @@ import type { ImageDigest } from '../formats/index.js';
 import { FileJournal } from '../machine/index.js';
 import { SlotRecordStore, SlotTable, hashSlot } from '../slots/index.js';
 import { TrustVerifier } from '../trust/index.js';
-import type { Logger } from '../log/log.js';
+import type { Logger } from '../log/index.js';
 
 /** Everything the agent acts on. */
 export interface Device {

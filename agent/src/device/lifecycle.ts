@@ -9,7 +9,7 @@ import { OtaError } from '../errors/index.js';
 import type { Job, JournalRecord, RunResult } from '../machine/index.js';
 import { otherSlot } from '../slots/index.js';
 import type { Device } from './device.js';
-import type { Logger } from '../log/log.js';
+import type { Logger } from '../log/index.js';
 import type { Session } from './session.js';
 
 /**

@@ -13,11 +13,11 @@ import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } 
 import { OtaError } from '../errors/index.js';
 import { hashSlot, otherSlot } from '../slots/index.js';
 import { chooseArtifact } from '../trust/index.js';
-import type { ArtifactSource } from '../install/artifacts.js';
+import type { ArtifactSource } from '../install/index.js';
 import { asSlot, slotDigest } from './device.js';
 import type { Device } from './device.js';
-import { installArtifact } from '../install/install.js';
-import type { Logger } from '../log/log.js';
+import { installArtifact } from '../install/index.js';
+import type { Logger } from '../log/index.js';
 
 /** How the ports reach the world beyond the device's files. */
 export interface PortOptions {

@@ -9,7 +9,7 @@ import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { StatusFields } from '../transport/index.js';
-import { configuredSource } from '../install/artifacts.js';
+import { configuredSource } from '../install/index.js';
 import { bootId } from './boot-id.js';
 import { retryingProbe } from './fleet.js';
 import { slotDigest } from './device.js';
