@@ -6,7 +6,8 @@
 #                                                   boardPrologue() in agent/src/boot/board-config.ts)
 #   build/bootloader/<board>/fw_env.config          the board's env location for the device's /etc
 # Install boot.scr where the board's U-Boot finds it (distro boot: /boot.scr on the boot partition).
-# OTA_BOOT_OUT=DIR writes elsewhere (tests). Needs mkimage (u-boot-tools) and node.
+# OTA_BOOT_OUT=DIR writes elsewhere (tests), OTA_BOARD_CONFIGS=DIR reads board configs from DIR.
+# Needs mkimage (u-boot-tools), node, and the agent built (npm run build: the board config validator).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -25,19 +26,18 @@ mkdir -p "$out"
 compile arm64 "$here/boot.cmd" "$out/boot-arm64.scr"
 compile arm "$here/boot.cmd" "$out/boot-arm.scr"
 
-prologue='
-const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-let text = `# board ${c.board}: settings from board-configs/${c.board}.json\n`;
-for (const [name, value] of Object.entries(c.script)) text += `setenv ${name} '"'"'${value}'"'"'\n`;
-process.stdout.write(text);
-'
-for cfg in "$root"/board-configs/*.json; do
-  board=$(basename "$cfg" .json)
-  arch=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).arch)' "$cfg")
-  mkdir -p "$out/$board"
-  { node -e "$prologue" "$cfg"; cat "$here/boot.cmd"; } > "$out/$board/boot.cmd"
-  compile "$arch" "$out/$board/boot.cmd" "$out/$board/boot.scr"
-  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-process.stdout.write(`# ${c.board}: ${c.env.source}\n${c.env.fwEnvConfig.join("\n")}\n`);' "$cfg" > "$out/$board/fw_env.config"
+# Every board config goes through the agent's validator (bootloader/board.mjs): a config it refuses
+# stops the build with its one-line reason, before anything is written for that board.
+board() { node "$here/board.mjs" "$@"; }
+configs=${OTA_BOARD_CONFIGS:-$root/board-configs}
+for cfg in "$configs"/*.json; do
+  name=$(basename "$cfg" .json)
+  prologue=$(board prologue "$cfg") || exit 1
+  fw_env=$(board fw-env "$cfg") || exit 1
+  arch=$(board field "$cfg" arch) || exit 1
+  mkdir -p "$out/$name"
+  { printf '%s\n' "$prologue"; cat "$here/boot.cmd"; } > "$out/$name/boot.cmd"
+  compile "$arch" "$out/$name/boot.cmd" "$out/$name/boot.scr"
+  printf '%s\n' "$fw_env" > "$out/$name/fw_env.config"
 done
 echo "boot scripts in ${out}"

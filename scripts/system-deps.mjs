@@ -34,6 +34,8 @@ export const systemDeps = [
   { file: '/usr/lib/u-boot/qemu_arm64/u-boot.bin', pkg: 'u-boot-qemu' },
   { file: '/usr/lib/u-boot/qemu_arm/u-boot.bin', pkg: 'u-boot-qemu' },
   { file: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
+  // securesystemslib only recommends PyNaCl, which its ed25519 keys need (the trust interop test)
+  { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

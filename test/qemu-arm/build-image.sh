@@ -49,11 +49,8 @@ log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
 
 [ -f "$BOARD_JSON" ] || die "no board config board-configs/$BOARD.json"
-board() {  # PATH.IN.JSON -> string value from the board config
-  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const v = process.argv[2].split(".").reduce((o, k) => (o == null ? undefined : o[k]), c);
-    if (typeof v !== "string") { console.error(`${process.argv[1]}: ${process.argv[2]} is not a string`); process.exit(1); }
-    process.stdout.write(v);' "$BOARD_JSON" "$1"
+board() {  # PATH.IN.JSON -> string value from the board config, once the agent's validator accepts it
+  node "$REPO/bootloader/board.mjs" field "$BOARD_JSON" "$1" || die "board config $BOARD_JSON refused (above)"
 }
 # The board's CPU: Debian architecture, kernel flavour (armmp-lpae: cortex-a15 has LPAE, and U-Boot's
 # qemu_arm is built with CONFIG_ARMV7_LPAE), multiarch triplet; arm64 keeps the cache folders it always had.

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { intBetween, pick } from './prng.js';
+import { bytesOfText, textOfBytes } from '../../agent/src/bootenv/index.js';
 
 /** The commands the differential tests need. */
 export const ENV_TOOLS = ['fw_printenv', 'fw_setenv', 'mkenvimage'] as const;
@@ -91,4 +92,14 @@ export function randomVars(rng: () => number, dataBytes: number, fill: number): 
 /** What fw_printenv prints for `vars`: `name=value` lines sorted by name in byte order. */
 export function printed(vars: ReadonlyMap<string, string>): string {
   return [...vars].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([n, v]) => `${n}=${v}\n`).join('');
+}
+
+/** `vars` of text as the env's byte strings (UTF-8), what UBootEnv and the codec take. */
+export function asBytes(vars: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...vars].map(([n, v]) => [bytesOfText(n), bytesOfText(v)]));
+}
+
+/** `vars` read from the env (byte strings) as text, to compare with fw_printenv's UTF-8 output. */
+export function asText(vars: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...vars].map(([n, v]) => [textOfBytes(n), textOfBytes(v)]));
 }

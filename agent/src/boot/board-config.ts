@@ -102,8 +102,9 @@ function scriptVars(c: Fields, json: unknown): Record<string, string> {
   const obj = c.object(json, 'script', known);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(obj)) {
-    // The prologue quotes values in '...': hush has no escape for a quote inside.
-    const v = c.string(value, `script.${name}`, /^[^'\n]*$/);
+    // The prologue quotes values in '...': hush has no escape for a quote inside, and a newline, CR
+    // or other control byte ends or hides a line; anything else stays inside the quotes.
+    const v = c.string(value, `script.${name}`, /^[^'\x00-\x1f\x7f]*$/);
     if (v === '') c.problem(`script.${name}`, 'is empty: leave it out to use the script default');
     out[name] = v;
   }

@@ -10,6 +10,7 @@
 import { OtaError } from '../errors/index.js';
 import { crc32 } from '../checksum/index.js';
 import type { EnvVars } from './env.js';
+import { byteString, isByteString, showBytes } from './names.js';
 
 /**
  * How the flags byte of a redundant env orders the two copies.
@@ -84,12 +85,10 @@ export function nextFlags(current: number, scheme: FlagScheme): number {
 /** The flags byte that marks a copy obsolete in the boolean scheme (a 1 -> 0 bit write, no erase needed). */
 export const OBSOLETE_FLAGS = 0;
 
-const utf8 = new TextDecoder('utf-8');
-const utf8Encoder = new TextEncoder();
-
 /**
  * Variables of a data area, as fw_printenv (libubootenv) sees them: entries up to the first empty
  * one; an entry without '=' or with an empty name is skipped; a later duplicate replaces the value.
+ * Names and values are byte strings (see names.ts): every byte comes back as stored.
  * Throws ENV_CORRUPT when the entries run past the end (no terminating NUL).
  */
 export function parseData(data: Uint8Array): Map<string, string> {
@@ -98,7 +97,7 @@ export function parseData(data: Uint8Array): Map<string, string> {
   while (start < data.length && data[start] !== 0) {
     const end = data.indexOf(0, start);
     if (end < 0) throw new OtaError('ENV_CORRUPT', 'the env data has a valid CRC but its last entry is not terminated: the env size in fw_env.config may be wrong');
-    const entry = utf8.decode(data.subarray(start, end));
+    const entry = byteString(data.subarray(start, end));
     const eq = entry.indexOf('=');
     if (eq > 0) vars.set(entry.slice(0, eq), entry.slice(eq + 1));
     start = end + 1;
@@ -106,27 +105,30 @@ export function parseData(data: Uint8Array): Map<string, string> {
   return vars;
 }
 
-/** Throws ENV_BAD_NAME unless `name` can be stored: non-empty, no '=', no NUL. */
-export function checkName(name: string): void {
-  if (name === '' || name.includes('=') || name.includes('\0')) {
-    throw new OtaError('ENV_BAD_NAME', `invalid env variable name ${JSON.stringify(name)}: a name is non-empty and has no '=' and no NUL`);
+/**
+ * Throws unless the entry can be stored at all: a byte-string name, non-empty, without '=' or NUL
+ * (ENV_BAD_NAME); a byte-string value without NUL (ENV_BAD_VALUE). Looser than checkName/checkValue
+ * on purpose: a variable another tool wrote (a newline in a value) is kept as it is.
+ */
+export function checkStorable(name: string, value: string): void {
+  if (name === '' || !isByteString(name) || /[=\0]/.test(name)) {
+    throw new OtaError('ENV_BAD_NAME', `invalid env variable name ${showBytes(name)}: a stored name is bytes, non-empty, without '=' and NUL`);
   }
-}
-
-/** Throws ENV_BAD_VALUE unless `value` can be stored: no NUL. */
-export function checkValue(name: string, value: string): void {
-  if (value.includes('\0')) throw new OtaError('ENV_BAD_VALUE', `invalid value for env variable ${JSON.stringify(name)}: a value cannot hold a NUL byte`);
+  if (!isByteString(value) || value.includes('\0')) {
+    throw new OtaError('ENV_BAD_VALUE', `invalid value for env variable ${showBytes(name)}: a stored value is bytes without NUL`);
+  }
 }
 
 /** Bytes `vars` take in a data area, final NUL included. */
 export function encodedDataBytes(vars: EnvVars): number {
   let total = 1;
-  for (const [name, value] of vars) total += utf8Encoder.encode(name).length + utf8Encoder.encode(value).length + 2;
+  for (const [name, value] of vars) total += name.length + value.length + 2;
   return total;
 }
 
-/** The data area of `dataSizeBytes` for `vars` in their order, zero-padded; throws ENV_TOO_SMALL when they do not fit. */
+/** The data area of `dataSizeBytes` for `vars` (byte strings) in their order, zero-padded; throws ENV_TOO_SMALL when they do not fit. */
 export function serializeData(vars: EnvVars, dataSizeBytes: number): Uint8Array {
+  for (const [name, value] of vars) checkStorable(name, value);
   const needed = encodedDataBytes(vars);
   if (needed > dataSizeBytes) {
     throw new OtaError('ENV_TOO_SMALL', `the variables need ${needed} bytes but the env data area holds ${dataSizeBytes}: delete variables or use a larger env (fw_env.config size must match U-Boot's CONFIG_ENV_SIZE)`);
@@ -134,9 +136,8 @@ export function serializeData(vars: EnvVars, dataSizeBytes: number): Uint8Array 
   const data = new Uint8Array(dataSizeBytes);
   let at = 0;
   for (const [name, value] of vars) {
-    checkName(name);
-    checkValue(name, value);
-    at += utf8Encoder.encodeInto(`${name}=${value}`, data.subarray(at)).written + 1;
+    data.set(Buffer.from(`${name}=${value}`, 'latin1'), at);
+    at += name.length + value.length + 2;
   }
   return data;
 }

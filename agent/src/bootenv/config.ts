@@ -4,7 +4,8 @@
  * one line for a single env, two for a redundant one. OFFSET is a C integer (decimal, 0x hex,
  * leading-0 octal) and may be negative: counted from the end of the device. The sizes are hex
  * with or without 0x (so `8192` means 0x8192, as in the tools). '#' starts a comment.
- * Stricter than the tools on purpose: a malformed line is an error, not silently skipped.
+ * Stricter than the tools on purpose: a malformed line is an error, not silently skipped; an env
+ * size past 16 MiB, an offset past 2^53 - 16 MiB and two copies that share a byte are refused.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -44,7 +45,29 @@ export function parseEnvConfig(text: string, cwd: string, source = 'fw_env.confi
   if (second.envSizeBytes !== first.envSizeBytes) {
     throw configError(`${source}: the two copies have different sizes (0x${first.envSizeBytes.toString(16)}, 0x${second.envSizeBytes.toString(16)}); U-Boot uses one CONFIG_ENV_SIZE for both`);
   }
+  // Offsets of opposite signs on one device are compared once the device size is known (openBootEnv).
+  if (first.device === second.device && (first.offsetBytes < 0) === (second.offsetBytes < 0)) {
+    checkApart(first.device, first.offsetBytes, second.offsetBytes, first.envSizeBytes, source);
+  }
   return { copies: [first, second] };
+}
+
+/** The largest env size accepted: see parseLine. */
+export const MAX_ENV_SIZE_BYTES = 16 * 1024 * 1024;
+
+/** The largest sector size and count accepted: the kernel's MTD interface holds them in 32 bits. */
+export const MAX_SECTOR_VALUE = 0xffffffff;
+
+/**
+ * Throws ENV_CONFIG when the copies at `offsetA` and `offsetB` (same device, absolute or both from
+ * the end) share a byte: each write of one would damage the other, both CRCs would end up bad and
+ * U-Boot would boot its built-in defaults. Checked before anything is read or written.
+ */
+export function checkApart(device: string, offsetA: number, offsetB: number, sizeBytes: number, source: string): void {
+  if (offsetA < offsetB + sizeBytes && offsetB < offsetA + sizeBytes) {
+    const range = (o: number): string => `${o < 0 ? '-' : ''}0x${Math.abs(o).toString(16)}..${o + sizeBytes < 0 ? '-' : ''}0x${Math.abs(o + sizeBytes).toString(16)}`;
+    throw configError(`${source}: the two env copies overlap on ${device} (${range(offsetA)} and ${range(offsetB)}): a write of one would corrupt the other and U-Boot would boot its defaults; give each copy its own ${sizeBytes} bytes (U-Boot's CONFIG_ENV_OFFSET and CONFIG_ENV_OFFSET_REDUND)`);
+  }
 }
 
 /** Read and parse the fw_env.config at `path`. */
@@ -67,13 +90,30 @@ function parseLine(fields: readonly string[], cwd: string, where: string): EnvDe
   if (rest.length > 1) throw configError(`${where}: too many fields`);
   const envSizeBytes = parseHex(size, `${where}: env size`);
   if (envSizeBytes === 0) throw configError(`${where}: env size is zero`);
+  // U-Boot reads the whole env into RAM and imports it at every boot: real CONFIG_ENV_SIZEs are
+  // 8 KiB to 1 MiB. The agent holds both copies and the one it writes in memory, so a size past
+  // 16 MiB is a typo, and a size past 2 GiB would abort Node rather than fail.
+  if (envSizeBytes > MAX_ENV_SIZE_BYTES) {
+    throw configError(`${where}: env size 0x${envSizeBytes.toString(16)} is larger than 16 MiB (0x${MAX_ENV_SIZE_BYTES.toString(16)}); U-Boot's CONFIG_ENV_SIZE is kilobytes: check the size field (hex)`);
+  }
+  const offsetBytes = parseCInteger(offset, `${where}: offset`);
+  // Positions must stay exact in a JS number through offset + size (and device size + a negative offset).
+  if (Math.abs(offsetBytes) > Number.MAX_SAFE_INTEGER - MAX_ENV_SIZE_BYTES) {
+    throw configError(`${where}: offset ${offset} is out of range (at most 2^53 - 16 MiB either way, past any real device)`);
+  }
   return {
     device: isAbsolute(device) ? device : resolve(cwd, device),
-    offsetBytes: parseCInteger(offset, `${where}: offset`),
+    offsetBytes,
     envSizeBytes,
-    sectorSizeBytes: sectorSize === undefined ? 0 : parseHex(sectorSize, `${where}: sector size`),
-    sectorCount: sectorCount === undefined ? 0 : parseHex(sectorCount, `${where}: sector count`),
+    sectorSizeBytes: sectorSize === undefined ? 0 : parseSector(sectorSize, `${where}: sector size`),
+    sectorCount: sectorCount === undefined ? 0 : parseSector(sectorCount, `${where}: sector count`),
   };
+}
+
+function parseSector(token: string, what: string): number {
+  const n = parseHex(token, what);
+  if (n > MAX_SECTOR_VALUE) throw configError(`${what}: ${token} is larger than 0xffffffff (the kernel's MTD erase size is 32 bits)`);
+  return n;
 }
 
 /** A C integer as `%lli` reads it: optional sign, then 0x hex, leading-0 octal, or decimal. */

@@ -4,10 +4,14 @@
  * Implementations: U-Boot env on storage (this folder), and fakes in tests.
  */
 
-/** Variables of a boot environment, in the order they are stored. */
+/**
+ * Variables of a boot environment, in the order they are stored. Names and values are byte strings
+ * (one code unit per stored byte, see names.ts): ASCII reads as itself, and any other byte survives
+ * a read and a write unchanged.
+ */
 export type EnvVars = ReadonlyMap<string, string>;
 
-/** Changes to apply in one write: a string sets a variable, `null` deletes it. */
+/** Changes to apply in one write: a byte string sets a variable, `null` deletes it. */
 export type EnvChanges = Readonly<Record<string, string | null>>;
 
 /** A boot environment with an atomic multi-variable update. */

@@ -8,11 +8,12 @@ export { UBootEnv, type UBootEnvParts, type UpdateOptions } from './uboot-env.js
 export { openBootEnv, DEFAULT_ENV_CONFIG_PATH, type OpenBootEnvOptions } from './open.js';
 export { parseEnvConfig, readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
 export {
-  chooseCopy, checkName, checkValue, encodeCopy, encodedDataBytes, headerBytes, nextFlags, parseData, serializeData, splitCopy,
+  chooseCopy, checkStorable, encodeCopy, encodedDataBytes, headerBytes, nextFlags, parseData, serializeData, splitCopy,
   OBSOLETE_FLAGS, type CopyIndex, type FlagScheme, type SplitCopy,
 } from './codec.js';
 export { applyChanges, decodeEnv, planWrite, sortVars, type EnvState, type PlannedWrite } from './state.js';
 export { crc32 } from '../checksum/index.js';
 export { FileRegion, nodeFileIo, type CopyStorage, type FileIo, type IoHandle } from './storage.js';
 export { EmmcBootRegion, MtdNorRegion } from './devices.js';
+export { bytesOfText, byteString, checkName, checkValue, isByteString, showBytes, textOfBytes } from './names.js';
 export { parseEnvText, envVarsFromText, envChangesFromText, type EnvTextEntry } from './text.js';

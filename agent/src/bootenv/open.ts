@@ -8,7 +8,8 @@
 import { basename } from 'node:path';
 import { OtaError, describe, withContext } from '../errors/index.js';
 import type { FlagScheme } from './codec.js';
-import { readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
+import { checkApart, readEnvConfig, type EnvConfig, type EnvDeviceConfig } from './config.js';
+import { extentOf } from './extent.js';
 import { EmmcBootRegion, MtdNorRegion, emmcBootName, mtdNumber, mtdType } from './devices.js';
 import { FileRegion, nodeFileIo, type CopyStorage, type FileIo } from './storage.js';
 import { UBootEnv } from './uboot-env.js';
@@ -40,12 +41,26 @@ export async function openBootEnv(options: OpenBootEnvOptions = {}): Promise<UBo
   if (second !== undefined && second.scheme !== first.scheme) {
     throw new OtaError('ENV_CONFIG', `the two env copies are on different kinds of storage (${first.storage.description}, ${second.storage.description}); U-Boot keeps both on one`);
   }
+  if (second !== undefined) await checkCopiesApart(first, second, config.copies[0].envSizeBytes, sysfsRoot, io, options.configPath ?? 'fw_env.config');
   const sizeBytes = config.copies[0].envSizeBytes;
   if (first.scheme === 'boolean' && second !== undefined) await checkSeparateEraseBlocks(config, sysfsRoot, io);
   return new UBootEnv({ sizeBytes, scheme: first.scheme, copies: second === undefined ? [first.storage] : [first.storage, second.storage] });
 }
 
-interface OpenedCopy { readonly storage: CopyStorage; readonly scheme: FlagScheme }
+interface OpenedCopy {
+  readonly storage: CopyStorage;
+  readonly scheme: FlagScheme;
+  readonly device: string;
+  /** Where the copy starts, a negative offset resolved against the device size. */
+  readonly offsetBytes: number;
+}
+
+/** Refuses (ENV_CONFIG) two copies that share a byte, whatever names fw_env.config gives their storage (extent.ts). */
+async function checkCopiesApart(a: OpenedCopy, b: OpenedCopy, sizeBytes: number, sysfsRoot: string, io: FileIo, source: string): Promise<void> {
+  const [ea, eb] = await Promise.all([extentOf(a.device, a.offsetBytes, sysfsRoot, io), extentOf(b.device, b.offsetBytes, sysfsRoot, io)]);
+  if (ea.storage !== eb.storage) return;
+  checkApart(a.device === b.device ? a.device : `${a.device} and ${b.device} (${ea.storage})`, ea.startBytes, eb.startBytes, sizeBytes, source);
+}
 
 async function openCopy(c: EnvDeviceConfig, sysfsRoot: string, io: FileIo): Promise<OpenedCopy> {
   if (/^ubi\d+[_:]/.test(basename(c.device))) {
@@ -58,13 +73,13 @@ async function openCopy(c: EnvDeviceConfig, sysfsRoot: string, io: FileIo): Prom
       throw new OtaError('ENV_UNSUPPORTED_DEVICE', `${c.device} is ${type} flash: only NOR MTD is supported (mtdblock has no bad-block handling); use fw_setenv, or put the env on a block device`);
     }
     const offset = await absoluteOffset(c, () => readSysfsNumber(io, `${sysfsRoot}/class/mtd/mtd${mtd}/size`));
-    return { storage: new MtdNorRegion(c.device, offset, c.envSizeBytes, io), scheme: 'boolean' };
+    return { storage: new MtdNorRegion(c.device, offset, c.envSizeBytes, io), scheme: 'boolean', device: c.device, offsetBytes: offset };
   }
   const offset = await absoluteOffset(c, () => deviceSize(c.device, sysfsRoot, io));
   if (emmcBootName(c.device) !== undefined) {
-    return { storage: new EmmcBootRegion(c.device, offset, c.envSizeBytes, sysfsRoot, io), scheme: 'incremental' };
+    return { storage: new EmmcBootRegion(c.device, offset, c.envSizeBytes, sysfsRoot, io), scheme: 'incremental', device: c.device, offsetBytes: offset };
   }
-  return { storage: new FileRegion(c.device, offset, c.envSizeBytes, io), scheme: 'incremental' };
+  return { storage: new FileRegion(c.device, offset, c.envSizeBytes, io), scheme: 'incremental', device: c.device, offsetBytes: offset };
 }
 
 /**

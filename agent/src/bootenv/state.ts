@@ -4,8 +4,9 @@
  * is complete), with the flags that make it current for U-Boot.
  */
 import { OtaError } from '../errors/index.js';
-import { chooseCopy, checkName, checkValue, encodeCopy, nextFlags, parseData, splitCopy, type CopyIndex, type FlagScheme, type SplitCopy } from './codec.js';
+import { checkStorable, chooseCopy, encodeCopy, nextFlags, parseData, splitCopy, type CopyIndex, type FlagScheme, type SplitCopy } from './codec.js';
 import type { EnvChanges, EnvVars } from './env.js';
+import { checkName, checkValue } from './names.js';
 
 /** The env as read: which copy is current, its flags and its variables (in stored order). */
 export interface EnvState {
@@ -61,15 +62,19 @@ export function planWrite(state: EnvState | undefined, vars: EnvVars, sizeBytes:
 
 /**
  * `vars` with `changes` applied (a string sets, null deletes), sorted by name in byte order as
- * U-Boot's saveenv and fw_setenv store them. Throws ENV_BAD_NAME / ENV_BAD_VALUE before any write.
+ * U-Boot's saveenv and fw_setenv store them. Names and values are byte strings; every variable not
+ * in `changes` keeps its bytes. Each change is checked against what may be set (checkName,
+ * checkValue: ENV_BAD_NAME / ENV_BAD_VALUE) before anything is written; a deletion only needs a name
+ * that could be stored, so a variable another tool wrote with a bad name can still be removed.
  */
 export function applyChanges(vars: EnvVars, changes: EnvChanges): Map<string, string> {
   const next = new Map(vars);
   for (const [name, value] of Object.entries(changes)) {
-    checkName(name);
     if (value === null) {
+      checkStorable(name, '');
       next.delete(name);
     } else {
+      checkName(name);
       checkValue(name, value);
       next.set(name, value);
     }
@@ -79,6 +84,7 @@ export function applyChanges(vars: EnvVars, changes: EnvChanges): Map<string, st
 
 /** `vars` sorted by name in byte (strcmp) order, the order fw_printenv prints and U-Boot saves. */
 export function sortVars(vars: EnvVars): Map<string, string> {
-  const names = [...vars.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  // byte strings: code unit order is byte order
+  const names = [...vars.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return new Map(names.map((n) => [n, vars.get(n) ?? '']));
 }

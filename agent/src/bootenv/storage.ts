@@ -17,7 +17,8 @@ export interface IoHandle {
 /** File operations the env storage uses; `nodeFileIo` is the real one, tests wrap it to inject faults. */
 export interface FileIo {
   open(path: string, mode: 'r' | 'r+'): Promise<IoHandle>;
-  stat(path: string): Promise<{ size: number; isFile(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }>;
+  /** `dev`, `ino` and `rdev` (optional for fakes) tell whether two names are one storage. */
+  stat(path: string): Promise<{ size: number; dev?: number; ino?: number; rdev?: number; isFile(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }>;
   readText(path: string): Promise<string>;
   /** Write a small text file in place (sysfs attributes). */
   writeText(path: string, text: string): Promise<void>;

@@ -2,10 +2,12 @@
  * The text form of an env: `name=value` lines, as mkenvimage reads them and `fw_setenv -s` takes
  * them. Empty lines and lines starting with '#' are skipped; a trailing CR is dropped.
  * Unlike libubootenv 0.3.2 (which silently sets an empty value for a `name value` line), a line
- * without '=' is an error naming the line.
+ * without '=' is an error naming the line. `text` is a byte string (names.ts): read a file with
+ * `latin1` so its bytes reach the env as given. Every entry is checked as a change (checkName,
+ * checkValue), so a CR inside a line or a control byte is refused with its line number.
  */
 import { OtaError } from '../errors/index.js';
-import { checkName, checkValue } from './codec.js';
+import { checkName, checkValue } from './names.js';
 
 /** One `name=value` line of a text env; `value` is '' for `name=`. */
 export interface EnvTextEntry {

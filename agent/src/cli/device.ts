@@ -12,6 +12,7 @@ import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { readCapped } from './args.js';
+import { statesIn } from '../machine/index.js';
 import { DirectorySource, configuredSource } from '../install/index.js';
 import type { ArtifactSource } from '../install/index.js';
 import { openDevice } from '../device/index.js';
@@ -80,7 +81,7 @@ async function releaseSource(ctx: CliContext, source: string): Promise<{ notice:
 }
 
 /** States an interrupted `install` of the same release resumes from. */
-const RESUMABLE: readonly string[] = ['verifying', 'installing', 'verifyingSlot', 'arming'];
+const RESUMABLE = statesIn('install', 'arm');
 
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
   const { notice, dir } = await releaseSource(ctx, a.source);

@@ -16,6 +16,7 @@ import { DEFAULT_ENV_CONFIG_PATH, openBootEnv } from '../bootenv/index.js';
 import { envConfigFrom } from '../config/index.js';
 import { sortVars } from '../bootenv/index.js';
 import { envChangesFromText, envVarsFromText } from '../bootenv/index.js';
+import { bytesOfText, textOfBytes } from '../bootenv/index.js';
 
 /** Registers `env print` and `env set`. */
 export const envCommand: Register = (y, ctx, setExit) =>
@@ -43,16 +44,16 @@ async function printEnv(ctx: CliContext, setExit: SetExit, configPath: string, n
   const env = await openBootEnv({ configPath, cwd: ctx.cwd });
   const vars = await env.read();
   if (names.length === 0) {
-    for (const [name, value] of sortVars(vars)) if (name !== '.flags') ctx.stdout.write(`${name}=${value}\n`);
+    for (const [name, value] of sortVars(vars)) if (name !== '.flags') ctx.stdout.write(textOfBytes(`${name}=${value}\n`));
     return;
   }
   for (const name of names) {
-    const value = vars.get(name);
+    const value = vars.get(bytesOfText(name));
     if (value === undefined) {
       ctx.stderr.write(`## Error: "${name}" not defined\n`);
       setExit(EXIT_FAILURE);
     } else {
-      ctx.stdout.write(valueOnly ? `${value}\n` : `${name}=${value}\n`);
+      ctx.stdout.write(valueOnly ? `${textOfBytes(value)}\n` : `${name}=${textOfBytes(value)}\n`);
     }
   }
 }
@@ -70,7 +71,7 @@ function changesFromArgs(assignments: readonly string[]): EnvChanges {
     const eq = a.indexOf('=');
     if (eq < 0) throw usage(`${JSON.stringify(a)}: expected NAME=VALUE (NAME= deletes)`);
     const value = a.slice(eq + 1);
-    return [a.slice(0, eq), value === '' ? null : value];
+    return [bytesOfText(a.slice(0, eq)), value === '' ? null : bytesOfText(value)];
   }));
 }
 
@@ -84,7 +85,8 @@ function usage(message: string): OtaError {
 
 async function readText(ctx: CliContext, file: string, what: string): Promise<string> {
   try {
-    return await readFile(resolve(ctx.cwd, file), 'utf8');
+    // latin1: the file's bytes, one code unit each (bootenv/names.ts), so they reach the env as given
+    return await readFile(resolve(ctx.cwd, file), 'latin1');
   } catch (err) {
     throw withContext(`read ${what} ${file}`, err, 'ENV_TEXT');
   }

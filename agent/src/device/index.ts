@@ -11,7 +11,7 @@ export { agentPorts, releaseOf } from './ports.js';
 export type { PortOptions } from './ports.js';
 export { Session, journalRecord } from './session.js';
 export type { RebootMode, SessionOptions } from './session.js';
-export { deviceStatus, formatStatus, operatorVerdict, postBoot, rollback } from './lifecycle.js';
+export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
 export { runDaemon, statusFields } from './run.js';
 export { doctor, rootSource } from './doctor.js';

@@ -4,8 +4,10 @@
  * running slot's tries), the operator's verdicts, and the status snapshot that
  * `status` prints and the daemon publishes.
  */
+import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
+import { machine, statesIn } from '../machine/index.js';
 import type { Job, JournalRecord, RunResult } from '../machine/index.js';
 import { otherSlot } from '../slots/index.js';
 import type { Device } from './device.js';
@@ -13,20 +15,23 @@ import type { Logger } from '../log/index.js';
 import type { Session } from './session.js';
 
 /**
- * After boot: resume an update in flight, else keep the running committed slot's tries full.
+ * After boot: resume an update in flight, then keep the running committed slot's tries full.
  * An install resumed before arming runs from the committed slot too: its tries are refilled
- * first, or a few cut installs in a row would use them all up. At rest, a committed slot the
- * env lost (see `lostCommit`) is tried again instead.
+ * first, or a few cut installs in a row would use them all up. A resumed update that ends at
+ * rest refills them too: each boot it took (a report cut again and again) spent one, and the
+ * bootloader would fall back to the other slot when they ran out. At rest, a committed slot
+ * the env lost (see `lostCommit`) is tried again instead.
  */
 export async function postBoot(session: Session, log: Logger): Promise<RunResult> {
   const before = await session.record();
   if (PRE_ARM.includes(before.state)) await refreshBooted(session.device, log);
   const result = await session.resume();
-  if (before.state === 'idle' && result.kind === 'rest') {
+  if (result.kind !== 'rest') return result;
+  if (before.state === 'idle') {
     const lost = await lostCommit(session.device, log);
     if (lost !== undefined) return session.restore(lost);
-    await refreshBooted(session.device, log);
   }
+  await refreshBooted(session.device, log);
   return result;
 }
 
@@ -51,18 +56,25 @@ async function lostCommit(device: Device, log: Logger): Promise<Job | undefined>
     return undefined;
   }
   log.warn(`the boot env lost the commit of slot ${committed} (release ${version}): the bootloader's defaults booted slot ${booted}; trying slot ${committed} again`);
-  return { noticeBase64: '', version: String(version), target: committed, previous: booted, progress: 0, saves: {} };
+  return { noticeBase64: '', version, target: committed, previous: booted, progress: 0, saves: {} };
 }
 
-/** A committed slot loses a try on every boot: give them back (one env write, only when some were used). */
-async function refreshBooted(device: Device, log: Logger): Promise<void> {
+/**
+ * A committed slot loses a try on every boot: give them back (one env write, only when some were used).
+ * One that spent its last try reads as bad but is still in the boot order: it is refilled too; one out
+ * of the order was marked bad and stays so.
+ */
+export async function refreshBooted(device: Device, log: Logger): Promise<void> {
   const booted = await device.boot.booted();
   const state = await device.boot.state(booted);
-  if (state.kind === 'good' && state.triesLeft < device.config.tries) {
+  if (state.kind === 'trying') {
+    log.warn(`slot ${booted} is on trial but no update is in flight: run ota-agent mark-good or mark-bad`);
+    return;
+  }
+  const spent = state.kind === 'bad' ? bootOrder(await device.env.read()).includes(booted) : state.triesLeft < device.config.tries;
+  if (spent) {
     await device.boot.markGood(booted);
     await device.records.setCommitted(booted);
-  } else if (state.kind === 'trying') {
-    log.warn(`slot ${booted} is on trial but no update is in flight: run ota-agent mark-good or mark-bad`);
   }
 }
 
@@ -74,7 +86,8 @@ async function refreshBooted(device: Device, log: Logger): Promise<void> {
 export async function operatorVerdict(session: Session, good: boolean, log: Logger): Promise<string> {
   const { boot, records } = session.device;
   const before = await session.record();
-  if (before.state === 'checking' || before.state === 'rebooting') {
+  // The states that resume into the health check: there the verdict replaces it.
+  if (machine[before.state].resume === 'checking') {
     const result = await session.resume();
     const last = result.kind === 'rest' ? result.record.last : undefined;
     return `update ${last?.outcome ?? 'stopped'}${last?.version === undefined ? '' : ` (release ${last.version})`}`;
@@ -96,18 +109,17 @@ export async function operatorVerdict(session: Session, good: boolean, log: Logg
 }
 
 /** States before arming: the booted slot still boots next (the install only took its target out of the boot order). */
-const PRE_ARM: readonly string[] = ['verifying', 'installing', 'verifyingSlot'];
+const PRE_ARM = statesIn('install');
 
 /** `rollback`: undo a trial in flight, or make the other (committed earlier) slot the one that boots. */
 export async function rollback(session: Session): Promise<string> {
   const { boot, records } = session.device;
   const before = await session.record();
-  if (PRE_ARM.includes(before.state)) {
-    // The booted slot still boots next: abandon the update where it stands.
-    const version = before.job?.version;
-    await session.device.journal.save({ state: 'idle', highestSequence: before.highestSequence,
-      last: { outcome: 'failed', error: 'abandoned by ota-agent rollback before the trial boot was armed', ...(version === undefined ? {} : { version }) } });
-    return `abandoned the install of release ${version ?? '?'}; slot ${await boot.primary()} boots next as before`;
+  if (machine[before.state].on.abandon !== undefined) {
+    // The booted slot still boots next: abandon the update where it stands (reported, like any end).
+    const result = await session.abandon('abandoned by ota-agent rollback before the trial boot was armed');
+    if (result.kind === 'stopped') return `stopped in ${result.state}`;
+    return `abandoned the install of release ${before.job?.version ?? '?'}; slot ${await boot.primary()} boots next as before`;
   }
   if (before.state !== 'idle') {
     const result = await session.resume();
@@ -145,8 +157,9 @@ export interface DeviceStatus {
   /** The update machine's state (`idle` at rest). */
   readonly phase: JournalRecord['state'];
   /** The update in flight: its release, target slot and durable progress (artifact bytes). */
-  readonly update: { readonly version: string | null; readonly target: string | null; readonly progressBytes: number } | null;
-  readonly lastUpdate: { readonly outcome: string; readonly version: string | null; readonly error: string | null } | null;
+  readonly update: { readonly version: number | null; readonly target: string | null; readonly progressBytes: number } | null;
+  /** The last update that reached rest; its `version` a number as the others here. */
+  readonly lastUpdate: { readonly outcome: string; readonly version: number | null; readonly error: string | null } | null;
 }
 
 /** Read the status of `device`. */

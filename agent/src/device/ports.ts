@@ -9,7 +9,8 @@ import { readNotice, readRelease, readRollout } from '../formats/index.js';
 import type { ReleaseMetadata } from '../formats/index.js';
 import { runHealth, spawnCommand } from '../health/index.js';
 import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
-import type { Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
+import { BOOT_VARS } from '../boot/index.js';
+import type { BootCounters, Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
 import { OtaError } from '../errors/index.js';
 import { hashSlot, otherSlot } from '../slots/index.js';
 import { chooseArtifact } from '../trust/index.js';
@@ -46,9 +47,8 @@ function spreadWindowMsOf(job: Job): number {
 }
 
 function versionOf(job: Job): number {
-  const v = Number(job.version);
-  if (!Number.isSafeInteger(v)) throw new OtaError('JOURNAL_VERSION', `update journal: version ${JSON.stringify(job.version)} is not a release version`);
-  return v;
+  if (job.version === undefined) throw new OtaError('JOURNAL_VERSION', 'update journal: the job has no release version');
+  return job.version;
 }
 
 /** Build the machine's ports for `device`. */
@@ -58,7 +58,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
       const current = await slotDigest(device, await boot.booted(), signal);
       const accepted = await trust.accept(notice, { current });
-      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+      return { version: accepted.release.version, sequence: accepted.rollout.version };
     },
     async slots(): Promise<SlotPair> {
       const booted = await boot.booted();
@@ -98,6 +98,11 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
       options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+    },
+    async bootCounters(): Promise<BootCounters> {
+      const { bootCount } = await boot.cmdline();
+      const exhausted = parseInt((await device.env.read()).get(BOOT_VARS.exhausted) ?? '0', 16);
+      return { boot: bootCount, exhausted: Number.isSafeInteger(exhausted) ? exhausted : 0 };
     },
     async envLost(target: string): Promise<boolean> {
       const slot = asSlot(target, 'the target slot');

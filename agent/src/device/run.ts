@@ -25,7 +25,8 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   return {
     version: s.version === null ? 'unknown' : String(s.version), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
     phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
-    lastUpdate: s.lastUpdate === null ? null : { outcome: s.lastUpdate.outcome, version: s.lastUpdate.version }, bootId: id,
+    // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
+    lastUpdate: s.lastUpdate === null ? null : { outcome: s.lastUpdate.outcome, version: s.lastUpdate.version === null ? null : String(s.lastUpdate.version) }, bootId: id,
   };
 }
 
@@ -79,7 +80,7 @@ export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: Abor
   const inbox = new NoticeInbox({
     identify: async (notice) => {
       const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
-      return { version: String(accepted.release.version), sequence: accepted.rollout.version };
+      return { version: accepted.release.version, sequence: accepted.rollout.version };
     },
     machine: session.machine, signal: session.signal,
     onError: (err) => o.log.error(`update stopped: ${describe(err)}`),

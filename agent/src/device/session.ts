@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
 import { spawnCommand } from '../health/index.js';
-import { Machine } from '../machine/index.js';
+import { Machine, corruptJournalResume } from '../machine/index.js';
 import type { Job, JournalRecord, RunResult, State } from '../machine/index.js';
 import { powerOn } from '../sim/power.js';
 import type { Device } from './device.js';
@@ -67,6 +67,11 @@ export class Session {
     return this.machine.restore(job, this.signal);
   }
 
+  /** Give up the update in flight before its trial is armed (Machine.abandon): reported, then rest. */
+  abandon(reason: string): Promise<RunResult> {
+    return this.machine.abandon(reason, this.signal);
+  }
+
   /** Start an update from rest. */
   start(notice: Uint8Array): Promise<RunResult> {
     return this.machine.start(notice, this.signal);
@@ -93,11 +98,11 @@ export class Session {
   }
 }
 
-/** The journal of `device`: `idle` when there is none; one that cannot be read shows as `reverting`, where `resume` takes it. */
+/** The journal of `device`: `idle` when there is none; one that cannot be read shows as the state `resume` takes it to. */
 export async function journalRecord(device: Device): Promise<JournalRecord> {
   const loaded = await device.journal.load();
   if (loaded.kind === 'ok') return loaded.record;
-  return { state: loaded.kind === 'corrupt' ? 'reverting' : 'idle', highestSequence: 0 };
+  return { state: loaded.kind === 'corrupt' ? corruptJournalResume : 'idle', highestSequence: 0 };
 }
 
 /** A signal that fires when any of `signals` does (AbortSignal.any is Node 20+). */

@@ -10,9 +10,9 @@ import { monotonicClock, type Clock } from '../time/index.js';
 import { opt } from './journal.js';
 import type { Job, JournalRecord, JournalStore } from './journal.js';
 import type { MachinePorts } from './ports.js';
-import { failOutcome, runnerError, steps } from './steps.js';
+import { runnerError, steps } from './steps.js';
 import type { StepResult } from './steps.js';
-import { corruptJournalResume, machine } from './table.js';
+import { corruptJournalResume, finalOutcome, machine, outcomeAfter } from './table.js';
 import type { Event, State } from './table.js';
 
 /** Injected timers (tests may pass their own): the one clock's `schedule`. */
@@ -89,14 +89,45 @@ export class Machine {
     return this.leaveRest('restore', job, signal);
   }
 
+  /**
+   * Give up the update the journal holds, from a state whose row routes `abandon` (before the trial
+   * is armed, the booted slot still boots next): it is reported `failed` with `reason`, and the
+   * machine rests. Throws `MACHINE_NOT_ABANDONABLE` in any other state, `MACHINE_BUSY` while it runs.
+   */
+  async abandon(reason: string, signal: AbortSignal): Promise<RunResult> {
+    if (this.running) throw new OtaError('MACHINE_BUSY', 'an update is running in this process: it cannot be abandoned from here', { transient: true });
+    if (!this.resumed) {
+      const loaded = await this.store.load();
+      this.resumed = true;
+      if (loaded.kind === 'ok') this.record = loaded.record;
+    }
+    const { state, job } = this.record;
+    if (machine[state].on.abandon === undefined || job === undefined) {
+      throw new OtaError('MACHINE_NOT_ABANDONABLE', `the update journal is in state ${state}: only an update whose trial is not armed yet can be abandoned; resume it (ota-agent post-boot) or roll back once it rests`);
+    }
+    return this.leave(state, 'abandon', { ...job, error: reason }, signal);
+  }
+
   private async leaveRest(event: 'notice' | 'restore', job: Job, signal: AbortSignal): Promise<RunResult> {
     const what = event === 'notice' ? 'starts a notice' : 'restores a slot';
     if (!this.resumed) throw new OtaError('MACHINE_NOT_RESUMED', `the update machine must resume its journal before it ${what}`);
     if (this.busy) throw new OtaError('MACHINE_BUSY', `an update is already running: ${event === 'notice' ? 'the notice waits for it to finish' : 'no slot is restored'}`, { transient: true });
-    const next = machine.idle.on[event];
-    if (next === undefined) throw new OtaError('MACHINE_TABLE', `state table: idle has no ${event} transition`);
-    this.options.onTransition?.('idle', event, next);
-    return this.run(next, job, signal);
+    return this.leave('idle', event, job, signal);
+  }
+
+  /** Follow `event` out of `state` (not running), then run from where it leads. */
+  private leave(state: State, event: Event, job: Job, signal: AbortSignal): Promise<RunResult> {
+    const next = this.transition(state, event, job);
+    return this.run(next.state, next.job, signal);
+  }
+
+  /** The one way from a state to the next: the table's route for `event`, and the outcome its columns decide. */
+  private transition(state: State, event: Event, job: Job): { state: State; job: Job } {
+    // The handlers' types allow only the events their row routes; this guards the runner's own and the callers'.
+    const to = machine[state].on[event];
+    if (to === undefined) throw new OtaError('MACHINE_TABLE', `state table: ${state} has no ${event} transition`);
+    this.options.onTransition?.(state, event, to);
+    return { state: to, job: { ...job, ...opt('outcome', outcomeAfter(state, event, job.outcome)) } };
   }
 
   private async run(first: State, firstJob: Job, signal: AbortSignal): Promise<RunResult> {
@@ -109,11 +140,7 @@ export class Machine {
         this.options.onEnter?.(state);
         const result = await this.step(state, job, signal);
         if (result === 'stopped') return { kind: 'stopped', state };
-        const to = machine[state].on[result.event] ?? machine[state].on.fail;
-        if (to === undefined) throw new OtaError('MACHINE_TABLE', `state table: ${state} has no ${result.event} or fail transition`);
-        this.options.onTransition?.(state, result.event, to);
-        state = to;
-        job = result.job;
+        ({ state, job } = this.transition(state, result.event, result.job));
       }
       return await this.rest(job, signal);
     } finally {
@@ -125,7 +152,7 @@ export class Machine {
   private async step(state: Exclude<State, 'idle'>, job: Job, signal: AbortSignal): Promise<StepResult | 'stopped'> {
     const saves = (job.saves[state] ?? 0) + 1;
     if (machine[state].persist) {
-      if (saves > this.maxSaves) return this.failed(state, job, 'loop', runnerError(state, 'loop', this.maxSaves));
+      if (saves > this.maxSaves) return this.failed('loop', job, runnerError(state, 'loop', this.maxSaves));
       job = { ...job, saves: { ...job.saves, [state]: saves } };
       await this.save(state, job);
       if (signal.aborted) return 'stopped';
@@ -141,13 +168,13 @@ export class Machine {
     const outcome = await this.withDeadline(state, signal, (stepSignal) =>
       steps[state](current, { ports: this.ports, signal: stepSignal, checkpoint }));
     if (outcome.kind === 'stopped' || signal.aborted) return 'stopped';
-    if (outcome.kind === 'timeout') return this.failed(state, current, 'timeout', runnerError(state, 'timeout', outcome.limitMs));
-    if (outcome.kind === 'error') return this.failed(state, current, 'fail', outcome.error);
+    if (outcome.kind === 'timeout') return this.failed('timeout', current, runnerError(state, 'timeout', outcome.limitMs));
+    if (outcome.kind === 'error') return this.failed('fail', current, outcome.error);
     return outcome.result;
   }
 
-  private failed(state: State, job: Job, event: Event, err: unknown): StepResult {
-    return { event, job: { ...job, outcome: failOutcome[state] ?? job.outcome ?? 'failed', error: describe(err) } };
+  private failed(event: Event, job: Job, err: unknown): StepResult {
+    return { event, job: { ...job, error: describe(err) } };
   }
 
   /** Run `work` until it settles, the state's deadline passes, or the runner stops. */
@@ -181,7 +208,7 @@ export class Machine {
   private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { kind: 'stopped', state: 'idle' };
     this.options.onEnter?.('idle');
-    const last = { outcome: job.outcome ?? 'failed', ...opt('version', job.version), ...opt('error', job.error) };
+    const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error) };
     const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
     const record: JournalRecord = { state: 'idle', highestSequence, last };
     await this.store.save(record);

@@ -4,7 +4,7 @@
  * rollout controller plans from it; `ota-fleet status` prints it.
  */
 import { EventEmitter } from 'node:events';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { OtaError, describe } from '../../../agent/src/errors/index.js';
 import { AVAILABILITY_FILTER, STATUS_FILTER, deviceOfTopic, parseStatus, type DeviceReport } from './report.js';
 
@@ -44,10 +44,14 @@ export class StatusBoard extends EventEmitter<BoardEvents> {
   /** Devices whose last status document could not be read, and why. */
   readonly problems = new Map<string, string>();
   private lastMessageMs = Date.now();
+  /** Topics that got a live (not retained) message since the last (re)subscribe. */
+  private readonly liveSinceSubscribe = new Set<string>();
 
   private constructor(readonly client: MqttClient) {
     super();
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    // mqtt.js resubscribes on every connect: the broker then sends the retained documents again
+    client.on('connect', () => this.liveSinceSubscribe.clear());
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
   }
 
   /** Subscribe `client` to every status and availability topic. */
@@ -69,8 +73,13 @@ export class StatusBoard extends EventEmitter<BoardEvents> {
     }
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'retain'>): void {
     this.lastMessageMs = Date.now();
+    // A broker sends a subscription's retained messages beside the live ones, and may deliver a retained
+    // document after a newer live one of the same device (aedes does under load): that one is stale.
+    const retainedAfterLive = packet.retain && this.liveSinceSubscribe.has(topic);
+    if (!packet.retain) this.liveSinceSubscribe.add(topic);
+    if (retainedAfterLive) return;
     const statusOf = deviceOfTopic(topic, 'status');
     if (statusOf !== undefined) {
       if (payload.length === 0) this.reports.delete(statusOf);
@@ -86,10 +95,17 @@ export class StatusBoard extends EventEmitter<BoardEvents> {
 
   private readStatus(deviceId: string, payload: Buffer): void {
     try {
-      this.reports.set(deviceId, parseStatus(deviceId, payload));
+      const report = parseStatus(deviceId, payload);
+      if (supersedes(this.reports.get(deviceId), report)) return;
+      this.reports.set(deviceId, report);
       this.problems.delete(deviceId);
     } catch (err) {
       this.problems.set(deviceId, describe(err));
     }
   }
+}
+
+/** True when `held` is newer than `incoming`: the same boot of the agent, a higher sequence number. */
+export function supersedes(held: DeviceReport | undefined, incoming: DeviceReport): boolean {
+  return held !== undefined && held.bootId === incoming.bootId && held.seq > incoming.seq;
 }

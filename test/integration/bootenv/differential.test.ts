@@ -7,10 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeCopy, openBootEnv, parseData, sortVars, splitCopy, type UBootEnv } from '../../../agent/src/bootenv/index.js';
+import { bytesOfText, encodeCopy, openBootEnv, parseData, sortVars, splitCopy, type UBootEnv } from '../../../agent/src/bootenv/index.js';
 import { mulberry32, pick } from '../../support/prng.js';
 import { missingTools, tempDir } from '../../support/tools.js';
-import { ENV_TOOLS, fwPrintenv, fwSetenv, mkenvimage, printed, randomValue, randomVars, writeEnvConfig } from '../../support/uboot-env-tools.js';
+import { ENV_TOOLS, asBytes, asText, fwPrintenv, fwSetenv, mkenvimage, printed, randomValue, randomVars, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
 const SIZES = [0x2000, 0x4000, 0x10000, 0x40000];
 const skip = missingTools('U-Boot env differential tests', ...ENV_TOOLS).length > 0;
@@ -34,14 +34,14 @@ it('what we write, fw_printenv reads identically (sizes 8..256 KiB, single and r
       try {
         const dataBytes = sizeBytes - (redundant ? 5 : 4);
         let vars = randomVars(rng, dataBytes, pick(rng, [0.3, 0.9, 0.99]));
-        await s.env.update(Object.fromEntries(vars), { defaultsWhenInvalid: new Map() });
+        await s.env.update(Object.fromEntries(asBytes(vars)), { defaultsWhenInvalid: new Map() });
         for (let round = 0; round < 3; round++) {
           assert.is(fwPrintenv(s.config), printed(vars), `size ${sizeBytes} redundant ${redundant} round ${round}`);
           const names = [...vars.keys()];
           const changes: Record<string, string | null> = { [pick(rng, names)]: null, [`round_${round}`]: randomValue(rng, 40) };
           vars = new Map(vars);
           for (const [n, v] of Object.entries(changes)) if (v === null) vars.delete(n); else vars.set(n, v);
-          await s.env.update(changes);
+          await s.env.update(Object.fromEntries(Object.entries(changes).map(([n, v]) => [bytesOfText(n), v === null ? null : bytesOfText(v)])));
         }
         assert.is(fwPrintenv(s.config), printed(vars));
       } finally { s.cleanup(); }
@@ -61,7 +61,7 @@ it('what mkenvimage writes (single, 0xFF or 0x00 padding), we read identically t
         const image = mkenvimage(t.dir, lines, sizeBytes, pad === undefined ? {} : { pad });
         const config = writeEnvConfig(join(t.dir, 'fw_env.config'), [[image, 0]], sizeBytes);
         const ours = await (await openBootEnv({ configPath: config })).read();
-        assert.is(printed(ours), fwPrintenv(config), `size ${sizeBytes} pad ${String(pad)}`);
+        assert.is(printed(asText(ours)), fwPrintenv(config), `size ${sizeBytes} pad ${String(pad)}`);
         assert.is(ours.get(dup), 'replaced', 'a later duplicate wins, as in fw_printenv');
       }
     } finally { t.cleanup(); }
@@ -84,7 +84,7 @@ it('two mkenvimage -r copies: the copy fw_printenv shows is the one we read', as
         writeFileSync(image, Buffer.concat([a, b]));
         const config = writeEnvConfig(join(t.dir, 'fw_env.config'), [[image, 0], [image, sizeBytes]], sizeBytes);
         const ours = await (await openBootEnv({ configPath: config })).read();
-        assert.is(printed(ours), fwPrintenv(config), `flags (${f1}, ${f2})`);
+        assert.is(printed(asText(ours)), fwPrintenv(config), `flags (${f1}, ${f2})`);
       }
     } finally { t.cleanup(); }
   }
@@ -97,8 +97,8 @@ it('what fw_setenv writes (arguments and -s script), we read identically, across
       const vars = randomVars(rng, sizeBytes - 5, 0.5);
       // Start the redundant env at flags 0xFE so that fw_setenv's writes cross 0xFF -> 0.
       const initial = redundant
-        ? Buffer.concat([encodeCopy(vars, sizeBytes, true, 0xfe), new Uint8Array(sizeBytes)])
-        : encodeCopy(vars, sizeBytes, false);
+        ? Buffer.concat([encodeCopy(asBytes(vars), sizeBytes, true, 0xfe), new Uint8Array(sizeBytes)])
+        : encodeCopy(asBytes(vars), sizeBytes, false);
       const s = await setup(sizeBytes, redundant, initial);
       try {
         const flagsSeen: number[] = [];
@@ -108,7 +108,7 @@ it('what fw_setenv writes (arguments and -s script), we read identically, across
           writeFileSync(script, `# round ${round}\nset_${round}=${randomValue(rng, 30).trim() || 'x'}\n${name}=\n`);
           if (round % 2 === 0) fwSetenv(s.config, '-s', script); else fwSetenv(s.config, `arg_${round}`, 'a value with spaces');
           const ours = await s.env.readState();
-          assert.is(printed(ours.vars), fwPrintenv(s.config), `size ${sizeBytes} redundant ${redundant} round ${round}`);
+          assert.is(printed(asText(ours.vars)), fwPrintenv(s.config), `size ${sizeBytes} redundant ${redundant} round ${round}`);
           flagsSeen.push(ours.flags);
         }
         if (redundant) assert.equal(flagsSeen, [0xff, 0, 1, 2], 'fw_setenv increments and wraps as we expect');

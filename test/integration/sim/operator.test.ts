@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { encodeJournal, type Job, type State } from '../../../agent/src/machine/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
-import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { agent, agentOk, armedTwo, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
 const skip = missingTools('operator commands on a simulated device', 'fw_printenv', 'fw_setenv').length > 0;
 const it = skip ? test.skip : test;
@@ -17,7 +17,7 @@ const CONFIG = 'dev/agent.json';
 function cutJournal(dir: string, state: State, progress: number, saves: Job['saves']): void {
   const noticeBase64 = readFileSync(join(dir, 'rel2/notice.json')).toString('base64');
   writeFileSync(join(dir, 'dev/data/journal.json'), encodeJournal({
-    state, highestSequence: 1, job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress, saves },
+    state, highestSequence: 1, job: { noticeBase64, version: 2, sequence: 1, target: 'B', previous: 'A', progress, saves },
   }));
 }
 
@@ -34,12 +34,7 @@ async function simBoot(dir: string): Promise<string> {
 }
 
 async function armed(dir: string): Promise<void> {
-  await fleetOk(dir, 'keygen', '--out', 'keys');
-  writeImage(dir, 'v1.img', 1024 * 1024);
-  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
-  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
-  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
-  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
+  await armedTwo(dir);
   await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
 }
 
@@ -58,7 +53,7 @@ it('mark-good during a trial commits without the health check; rollback then mak
     await armed(t.dir);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'mark-good')).stdout, 'update installed (release 2)');
     let s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'rollback')).stdout, 'slot A (release 1) boots next');
     assert.match(await simBoot(t.dir), 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
@@ -110,7 +105,7 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
     const abandoned = await agentOk(t.dir, '--config', CONFIG, 'rollback');
     assert.match(abandoned.stdout, 'abandoned the install of release 2');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: '2', error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
+    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: 2, error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
     cutJournal(t.dir, 'installing', MiB, { verifying: 1, installing: 1 });
     const r = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(r.stdout, 'resuming the interrupted install of release 2');
@@ -159,7 +154,7 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
     assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
     assert.match(out, 'checking -ok-> committing', 'the trial boot of B ran its health check again');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false], 'B committed first in the boot order');
   } finally { t.cleanup(); }
@@ -178,7 +173,7 @@ it('the env lost during the trial boot: the agent on A arms the trial again; B b
     assert.match(out, 'checking -rearm-> arming');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
   } finally { t.cleanup(); }
 });
 
@@ -199,7 +194,7 @@ it('the env lost at rest after a commit: post-boot on A tries the committed slot
     assert.match(out, 'U-Boot booted slot B');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false]);
   } finally { t.cleanup(); }

@@ -155,10 +155,10 @@ it('duplicate, stale and retained re-deliveries of notices are ignored; installs
   const ports = new FakePorts(freshDevice(), () => undefined);
   const machine = new Machine(ports, new MemoryJournal());
   await machine.resume(new AbortController().signal);
-  const identify = async (b: Uint8Array): Promise<{ version: string; sequence: number }> => {
+  const identify = async (b: Uint8Array): Promise<{ version: number; sequence: number }> => {
     const n: unknown = JSON.parse(Buffer.from(b).toString());
     if (typeof n !== 'object' || n === null || !('sequence' in n) || typeof n.sequence !== 'number') throw new Error('not a notice');
-    return { version: 'v', sequence: n.sequence };
+    return { version: n.sequence, sequence: n.sequence };
   };
   const inbox = new NoticeInbox({ identify, machine, signal: new AbortController().signal });
   const offered: Offered[] = [];
@@ -168,7 +168,7 @@ it('duplicate, stale and retained re-deliveries of notices are ignored; installs
   await until(t, connected);
   const o = await Observer.open(broker.url);
   try {
-    const n = (seq: number): string => Buffer.from(fakeNotice({ version: `v${seq}`, sequence: seq, image: `img-${seq}` })).toString();
+    const n = (seq: number): string => Buffer.from(fakeNotice({ version: seq, sequence: seq, image: `img-${seq}` })).toString();
     for (const seq of [2, 2, 1, 3]) await o.publish('ota/v1/dev-dedupe/notice', n(seq));
     await o.publish('ota/v1/rollout/test-board', n(3), { retain: true });
     for (let i = 0; i < 200 && offered.length < 5; i++) await new Promise((r) => setTimeout(r, 20));

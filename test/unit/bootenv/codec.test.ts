@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  chooseCopy, crc32, encodeCopy, encodedDataBytes, nextFlags, parseData, serializeData, splitCopy, type FlagScheme,
+  bytesOfText, chooseCopy, crc32, encodeCopy, encodedDataBytes, nextFlags, parseData, serializeData, splitCopy, type FlagScheme,
 } from '../../../agent/src/bootenv/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 
@@ -65,9 +65,12 @@ test('parseData of an unterminated area is ENV_CORRUPT', () => {
   assert.equal([...parseData(new Uint8Array(16))], [], 'an all-zero area is an empty env');
 });
 
-test('values keep UTF-8, spaces, = and control characters other than NUL', () => {
-  const vars = new Map([['bootargs', 'console=ttyS0,115200 root=/dev/mmcblk0p2 ota.slot=A'], ['name', 'é€😀'], ['tab', 'a\tb\nc']]);
-  assert.equal([...parseData(serializeData(vars, 256))], [...vars]);
+test('values are bytes: UTF-8, bytes that are not UTF-8, spaces, = and control characters other than NUL round-trip', () => {
+  const vars = new Map([['bootargs', 'console=ttyS0,115200 root=/dev/mmcblk0p2 ota.slot=A'], ['name', bytesOfText('é€😀')], ['lat', 'caf\xe9'], ['bin', '\x80\xff\xc3('], ['tab', 'a\tb\nc']]);
+  const data = serializeData(vars, 256);
+  assert.equal([...parseData(data)], [...vars]);
+  assert.equal([...data.subarray(0, 30)], [...Buffer.from('bootargs=console=ttyS0,115200 ')]);
+  assert.ok(Buffer.from(data).includes(Buffer.from([0x6c, 0x61, 0x74, 0x3d, 0x63, 0x61, 0x66, 0xe9, 0])), 'lat=caf\\xe9 stored as those 8 bytes');
 });
 
 test('serializeData: exact fit succeeds, one byte less is ENV_TOO_SMALL', () => {
@@ -80,11 +83,13 @@ test('serializeData: exact fit succeeds, one byte less is ENV_TOO_SMALL', () => 
   assert.ok(encodeCopy(vars, 15, true).length === 15);
 });
 
-test('names must be non-empty without = or NUL; values without NUL', () => {
+test('stored names must be non-empty bytes without = or NUL; values bytes without NUL', () => {
   assert.is(codeOf(() => serializeData(new Map([['', 'x']]), 64)), 'ENV_BAD_NAME');
   assert.is(codeOf(() => serializeData(new Map([['a=b', 'x']]), 64)), 'ENV_BAD_NAME');
   assert.is(codeOf(() => serializeData(new Map([['a\0', 'x']]), 64)), 'ENV_BAD_NAME');
+  assert.is(codeOf(() => serializeData(new Map([['\u20ac', 'x']]), 64)), 'ENV_BAD_NAME', 'a code unit above 0xFF is not a byte');
   assert.is(codeOf(() => serializeData(new Map([['a', 'x\0y']]), 64)), 'ENV_BAD_VALUE');
+  assert.is(codeOf(() => serializeData(new Map([['a', '\u20ac']]), 64)), 'ENV_BAD_VALUE');
 });
 
 function copyWith(flags: number, valid: boolean): ReturnType<typeof splitCopy> {

@@ -61,4 +61,28 @@ test('malformed configs are errors that name the line', () => {
   assert.match(configError('/dev/a 0 0x2000\n/dev/b 0 0x2000\n/dev/c 0 0x2000\n'), 'more than two');
 });
 
+test('two copies that share a byte on one device are refused, whatever the offsets\' form; apart, even adjacent, they are fine', () => {
+  for (const [a, b] of [['0', '0'], ['0', '0x1000'], ['0x1000', '0'], ['0x3fff', '0x2000'], ['-0x4000', '-0x4000'], ['-0x4000', '-0x3000'], ['0', '00'], ['16384', '0x4000']]) {
+    assert.match(configError(`/dev/mmcblk0 ${a} 0x2000\n/dev/mmcblk0 ${b} 0x2000\n`), 'overlap on /dev/mmcblk0', `${a} / ${b}`);
+  }
+  assert.match(configError('env.img 0 0x2000\n./env.img 0x1000 0x2000\n'), 'overlap on /cwd/env.img', 'one file under two spellings');
+  assert.match(configError('/dev/mtd0 0x0 0x10000 0x10000\n/dev/mtd0 0x8000 0x10000 0x10000\n'), 'overlap', 'MTD');
+  for (const [a, b] of [['0', '0x2000'], ['0x2000', '0'], ['-0x2000', '-0x4000'], ['0', '-0x2000']]) {
+    assert.is(parseEnvConfig(`/dev/mmcblk0 ${a} 0x2000\n/dev/mmcblk0 ${b} 0x2000\n`, '/cwd').copies.length, 2, `${a} / ${b}`);
+  }
+  assert.is(parseEnvConfig('/dev/a 0 0x2000\n/dev/b 0 0x2000\n', '/cwd').copies.length, 2, 'same offset on two devices');
+});
+
+test('sizes and offsets are bounded (16 MiB env, 2^53 - 16 MiB offset, 32-bit sectors): a typed refusal, never a crash', () => {
+  assert.is(parseEnvConfig('/dev/x 0 0x1000000', '/cwd').copies[0].envSizeBytes, 16 * 1024 * 1024, '16 MiB is accepted');
+  for (const size of ['0x1000001', '0x80000000', '0x7fffffffffff', '0xffffffffffffffff', 'ffffffffffffffffffffffff']) {
+    assert.match(configError(`/dev/x 0 ${size}\n`), /env size|out of range/, size);
+  }
+  for (const offset of ['0x20000000000000', '-0x1fffffffffffff', '0x7fffffffffffffff', '99999999999999999999']) {
+    assert.match(configError(`/dev/x ${offset} 0x2000\n`), 'out of range', offset);
+  }
+  assert.match(configError('/dev/mtd0 0 0x2000 0x100000000\n'), 'sector size');
+  assert.match(configError('/dev/mtd0 0 0x2000 0x10000 0x100000000\n'), 'sector count');
+});
+
 test.run();

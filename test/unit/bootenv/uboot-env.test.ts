@@ -88,6 +88,25 @@ test('too many variables: ENV_TOO_SMALL and nothing written; bad names and value
   assert.equal(writes(io), []);
 });
 
+test('what may be set: a newline, CR, control byte, space or = in a name, a control byte or DEL in a value, or a non-byte is refused, nothing written', async () => {
+  const io = new MemoryIo();
+  const env = await fileEnv(io);
+  await env.update({ a: '1' }, { defaultsWhenInvalid: new Map() });
+  io.log.length = 0;
+  const names = ['x\nBOOT_ORDER', 'x\rBOOT_ORDER', 'a\tb', 'a b', 'a\x7f', '\x01', 'caf\xe9', '\u20ac', 'a=b'];
+  for (const name of names) {
+    const err = await rejection(env.update({ ok: '1', [name]: '1' }));
+    assert.is(err.code, 'ENV_BAD_NAME', JSON.stringify(name));
+    assert.not.match(err.message, /\n/, 'the message is one line');
+  }
+  for (const value of ['B A\nBOOT_ORDER=B A', 'a\rb', 'a\tb', '\x1b[2J', 'del\x7f', '\u20ac']) {
+    assert.is((await rejection(env.update({ ok: value }))).code, 'ENV_BAD_VALUE', JSON.stringify(value));
+  }
+  assert.equal(writes(io), []);
+  await env.update({ v: 'caf\xe9 =x~', '.flags': 'a:sa', 'ota_x-1.y': '' });
+  assert.is((await env.read()).get('v'), 'caf\xe9 =x~', 'bytes above 0x7F, space, = and ~ in a value are fine');
+});
+
 test('a failing fsync fails the update with its errno code and where it happened', async () => {
   const io = new MemoryIo();
   const env = await fileEnv(io);
