@@ -76,6 +76,10 @@ export class SimDevice {
   private seq = 0;
   /** The last status it published (for failure reports). */
   lastPublished = '';
+  /** The sequence number of the last status document the broker acknowledged (QoS 1). */
+  ackedSeq = 0;
+  /** True when the broker acknowledged the last status document this device published. */
+  get statusAcked(): boolean { return this.ackedSeq === this.seq; }
   private client: MqttClient | undefined;
   private readonly topics: Topics;
   private readonly backoff: Backoff;
@@ -214,7 +218,8 @@ export class SimDevice {
       version: String(this.version), hardware: this.o.hardware, lastUpdate: this.lastUpdate, slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,
     }, this.spec.deviceId, ++this.seq, new Date(this.now()));
-    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true });
+    const seq = this.seq;
+    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => { if (err === undefined || err === null) this.ackedSeq = Math.max(this.ackedSeq, seq); });
   }
 }
 

@@ -2,9 +2,9 @@
  * Arguments as commands of both programs read them: strict numbers and times from argv, and files of a
  * bounded size (a notice, a root) read without trusting their length.
  */
-import { promises as fsp } from 'node:fs';
 import { withContext } from '../errors/index.js';
-import { checkPayloadSize } from '../formats/index.js';
+import { Refusal } from '../formats/index.js';
+import { readBounded } from '../files/index.js';
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -21,16 +21,11 @@ export function parseTimeArg(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Read a file of at most `maxBytes` (the size is checked before the content is read). */
+/** Read a file of at most `maxBytes`, capped while reading (a device or a pipe has no size to check first). */
 export async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
+  const oversize = (n: number): Error => new Refusal('oversize', `${file}: ${n} bytes is over the ${maxBytes}-byte cap; refused before parsing`);
   try {
-    const fh = await fsp.open(file, 'r');
-    try {
-      checkPayloadSize((await fh.stat()).size, maxBytes, file);
-      return await fh.readFile();
-    } finally {
-      await fh.close();
-    }
+    return await readBounded(file, maxBytes, 'read', oversize);
   } catch (err) {
     throw withContext(`read ${file}`, err);
   }

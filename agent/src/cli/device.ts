@@ -37,13 +37,13 @@ export function globalArgs(a: { readonly [key: string]: unknown }): GlobalArgs {
 }
 
 /** Load the agent config named by `--config` and open the device. */
-export async function openFromArgs(ctx: CliContext, a: GlobalArgs): Promise<Opened> {
+export async function openFromArgs(ctx: CliContext, a: GlobalArgs, access: 'read' | 'write' = 'write'): Promise<Opened> {
   const config = await loadAgentConfig(a.config ?? DEFAULT_AGENT_CONFIG_PATH, ctx.cwd);
   const fromEnv = ctx.env['OTA_LOG_FORMAT'];
   const format = a['log-format'] === 'json' || a['log-format'] === 'text' ? a['log-format']
     : fromEnv === 'json' || fromEnv === 'text' || fromEnv === 'journal' ? fromEnv : config.logFormat;
   const log = makeLogger(format, ctx.stdout, () => ctx.now());
-  return { device: await openDevice(config, () => ctx.now().getTime()), log, config };
+  return { device: await openDevice(config, () => ctx.now().getTime(), access), log, config };
 }
 
 /** Open the device, take its lock (see lock.ts) for `what`, run `work`, release the lock. */
@@ -105,7 +105,7 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
 }
 
 async function status(ctx: CliContext, a: GlobalArgs & { json: boolean }): Promise<void> {
-  const o = await openFromArgs(ctx, a);
+  const o = await openFromArgs(ctx, a, 'read');
   const s = await deviceStatus(o.device, await journalRecord(o.device));
   ctx.stdout.write(a.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
 }

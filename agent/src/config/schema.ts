@@ -15,6 +15,8 @@ import type { MachineConfig } from '../machine/index.js';
 import { parseTransportConfig } from '../transport/index.js';
 import type { TransportConfig } from '../transport/index.js';
 import { Fields } from '../validate/index.js';
+import { parseStrictJson } from '../formats/index.js';
+import { DEFAULT_MOUNTINFO_PATH, DEFAULT_SYSFS_ROOT } from '../files/index.js';
 
 /** One slot: the file or block device holding it. */
 export interface SlotConfig {
@@ -45,6 +47,10 @@ export interface AgentConfig {
   readonly envConfigPath: string;
   /** The kernel command line (`/proc/cmdline` on a device). */
   readonly cmdlinePath: string;
+  /** Which devices back which mounts (`/proc/self/mountinfo`): a slot backing a mount is never written. */
+  readonly mountinfoPath: string;
+  /** Where sysfs is mounted (`/sys`): block device sizes. */
+  readonly sysfsRoot: string;
   /** Real U-Boot, or the simulator running bootloader/boot.cmd (`bootloader` and `bootScriptPath` in the file). */
   readonly bootloader: Bootloader;
   /** Tries a trial slot gets before the bootloader falls back (1..9). */
@@ -61,7 +67,7 @@ export interface AgentConfig {
   readonly rebootCommand: readonly string[];
 }
 
-const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'bootloader', 'bootScriptPath', 'tries',
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
   'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -91,6 +97,8 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     dataDir: path(top['dataDir'], 'dataDir'),
     envConfigPath: path(top['env'], 'env'),
     cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
+    mountinfoPath: path(top['mountinfoPath'], 'mountinfoPath', DEFAULT_MOUNTINFO_PATH),
+    sysfsRoot: path(top['sysfsRoot'], 'sysfsRoot', DEFAULT_SYSFS_ROOT),
     bootloader: bootloader(f, top['bootloader'], top['bootScriptPath'], path),
     tries, slots, artifactUrls, logFormat, rebootCommand,
     health,
@@ -141,13 +149,21 @@ function mqttSection(f: Fields, value: unknown, deviceId: string, hardware: stri
   return { ...value, deviceId, hardware };
 }
 
-/** Parse and validate the text of an agent config file. */
-export function parseAgentConfig(text: string, source: string): AgentConfig {
+/** The largest agent config read (a few KiB in practice). */
+export const AGENT_CONFIG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Parse and validate an agent config file's bytes: strict JSON (the metadata reader's parser: a member
+ * named twice in one object is refused, never resolved to its last value), then the schema.
+ */
+export function parseAgentConfig(text: string | Uint8Array, source: string): AgentConfig {
   let json: unknown;
+  const what = `agent config ${source}`;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, { maxBytes: AGENT_CONFIG_MAX_BYTES, maxDepth: 32 }, what);
   } catch (err) {
-    throw new OtaError('CONFIG_INVALID', `agent config ${source}: not valid JSON (${describe(err)}): fix the file`);
+    const detail = describe(err).startsWith(`${what}: `) ? describe(err).slice(what.length + 2) : describe(err);
+    throw new OtaError('CONFIG_INVALID', `${what}: not valid JSON (${detail}): fix the file`, { cause: err });
   }
   return validateAgentConfig(json, source);
 }

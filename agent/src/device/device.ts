@@ -3,7 +3,7 @@
  * BootControl on it, the slot table and slot records, the trust verifier and
  * the update journal, all rooted at paths from the config.
  */
-import { mkdirDurable } from '../durable/index.js';
+import { prepareDataDir } from '../files/index.js';
 import { join } from 'node:path';
 import { UBootControl, SLOTS } from '../boot/index.js';
 import type { Slot } from '../boot/index.js';
@@ -33,14 +33,17 @@ export interface Device {
 /** An opened device, its logger, and the config it was opened from. */
 export interface Opened { readonly device: Device; readonly log: Logger; readonly config: AgentConfig }
 
-/** Open the device of `config`; `nowMs` is the clock the verifier uses. */
-export async function openDevice(config: AgentConfig, nowMs: () => number): Promise<Device> {
-  await mkdirDurable(config.dataDir);
+/**
+ * Open the device of `config`; `nowMs` is the clock the verifier uses. `access: 'read'` (status) creates
+ * nothing: the data directory is checked but not made.
+ */
+export async function openDevice(config: AgentConfig, nowMs: () => number, access: 'read' | 'write' = 'write'): Promise<Device> {
+  await prepareDataDir(config.dataDir, access === 'write');
   const env = await openBootEnv({ configPath: config.envConfigPath });
   return {
     config, env,
     boot: new UBootControl({ env, cmdlinePath: config.cmdlinePath, tries: config.tries }),
-    slots: new SlotTable(config.slots),
+    slots: new SlotTable(config.slots, { sysfsRoot: config.sysfsRoot, mountinfoPath: config.mountinfoPath }),
     records: new SlotRecordStore(config.dataDir),
     trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }) } }, nowMs),
     journal: new FileJournal(join(config.dataDir, 'journal.json')),

@@ -142,6 +142,8 @@ export interface SlotStatus {
   /** Release version written there, null when unknown. */
   readonly version: number | null;
   readonly device: string;
+  /** What is odd about the slot's image (it is the one the other slot ran before), or null. */
+  readonly warning: string | null;
 }
 
 /** The status `ota-agent status --json` prints. */
@@ -168,7 +170,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const rec = await records.load();
   const one = async (s: Slot): Promise<SlotStatus> => {
     const st = await boot.state(s);
-    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, device: device.slots.device(s) };
+    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, device: device.slots.device(s), warning: rec.slots[s]?.note ?? null };
   };
   const slots = { A: await one('A'), B: await one('B') };
   const booted = await boot.booted();
@@ -185,7 +187,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
 export function formatStatus(s: DeviceStatus): string {
   const slot = (n: Slot): string => {
     const x = s.slots[n];
-    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}`;
+    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}${x.warning === null ? '' : `; warning: ${x.warning}`}`;
   };
   const last = s.lastUpdate === null ? 'none' : `${s.lastUpdate.outcome}${s.lastUpdate.version === null ? '' : ` (release ${s.lastUpdate.version})`}${s.lastUpdate.error === null ? '' : `: ${s.lastUpdate.error}`}`;
   return [

@@ -11,8 +11,8 @@ import { runHealth, spawnCommand } from '../health/index.js';
 import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
 import { BOOT_VARS } from '../boot/index.js';
 import type { BootCounters, Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
-import { OtaError } from '../errors/index.js';
-import { hashSlot, otherSlot } from '../slots/index.js';
+import { OtaError, withContext } from '../errors/index.js';
+import { IMPLAUSIBLE_FIX, checkImageSize, otherSlot, verifySlotImage } from '../slots/index.js';
 import { chooseArtifact } from '../trust/index.js';
 import type { ArtifactSource } from '../install/index.js';
 import { asSlot, slotDigest } from './device.js';
@@ -66,6 +66,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     },
     async install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void> {
       const release = releaseOf(job);
+      checkImageSize(release.installed.sizeBytes, `release ${release.version}'s image`, IMPLAUSIBLE_FIX); // before a byte or a boot variable changes
       const previous = asSlot(job.previous, 'the previous slot');
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
       const artifact = chooseArtifact(release, await slotDigest(device, previous, signal));
@@ -89,11 +90,14 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verifySlot(job: Job, signal: AbortSignal): Promise<void> {
       const release = releaseOf(job);
       const slot = asSlot(job.target, 'the target slot');
-      const sha256 = await hashSlot(slots.device(slot), release.installed.sizeBytes, signal);
-      if (sha256 !== release.installed.sha256) {
-        throw new OtaError('SLOT_VERIFY', `slot ${slot} (${slots.device(slot)}) reads back as sha256 ${sha256}, not ${release.installed.sha256} as release ${release.version} says: the write did not stick; the update is abandoned`);
-      }
-      await records.setContent(slot, { version: release.version, ...release.installed });
+      await verifySlotImage(slots.device(slot), release.installed, `release ${release.version}'s image`, signal)
+        .catch((err: unknown) => { throw withContext(`slot ${slot} (${slots.device(slot)})`, err); });
+      const before = (await records.load()).slots[otherSlot(slot)];
+      const note = before?.sha256 === release.installed.sha256
+        ? `holds the image slot ${otherSlot(slot)} already ran (release ${before.version ?? 'unknown'}): release ${release.version} changes nothing`
+        : undefined;
+      if (note !== undefined) options.log.warn(`slot ${slot} ${note}`);
+      await records.setContent(slot, { version: release.version, ...release.installed, ...(note === undefined ? {} : { note }) });
     },
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));

@@ -12,7 +12,8 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { CliContext, Register } from '../../../agent/src/cli/index.js';
-import { OtaError } from '../../../agent/src/errors/index.js';
+import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/cli/index.js';
@@ -64,6 +65,9 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const segmentBytes = uintArg(a['segment-size'], '--segment-size');
     if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
     if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const imagePath = resolve(ctx.cwd, a.image);
+    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
+    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stdout);
@@ -72,10 +76,10 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
     const planned = await planDeltas(sources, segmentBytes, progress);
-    const imagePath = resolve(ctx.cwd, a.image);
     await fsp.mkdir(out, { recursive: true });
-    progress.start(`hashing image ${a.image}`, (await fsp.stat(imagePath).catch(() => ({ size: 0 }))).size);
+    progress.start(`hashing image ${a.image}`, imageStat.size);
     const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
+    checkImageSize(image.sizeBytes, `release: --image ${imagePath} (as read)`, 'name the real slot image (a device arms no smaller image)');
     progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const release = signRelease({

@@ -13,9 +13,10 @@ import { haveMosquitto, startMosquitto, type Broker } from '../../support/mosqui
 import { Observer } from '../../support/mqtt-observer.js';
 import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = !haveMosquitto() && missingTools('the agent daemon against mosquitto', 'mosquitto').length > 0;
-const it = skip ? test.skip : test;
+const skip = haveMosquitto() ? undefined : missingReason(missingTools('the agent daemon against mosquitto', 'mosquitto'));
+const it = gate(skip);
 const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
 const MiB = 1024 * 1024;
 

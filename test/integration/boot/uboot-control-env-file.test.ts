@@ -13,9 +13,10 @@ import { OtaError } from '../../../agent/src/errors/index.js';
 import { bootRuns } from '../../../agent/src/sim/index.js';
 import { QEMU_DEFAULT_ENV, bootScript } from '../../support/boot-device.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = missingTools('UBootControl on a real env file', 'fw_printenv', 'fw_setenv', 'mkenvimage').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('UBootControl on a real env file', 'fw_printenv', 'fw_setenv', 'mkenvimage'));
+const it = gate(skip);
 const script = bootScript();
 
 /** A device whose env is a QEMU flash bank image, as fw_env.config `env.img 0x0 0x40000 0x40000` describes. */

@@ -6,10 +6,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
-const skip = missingTools('simulated device read back by fw_printenv', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('simulated device read back by fw_printenv', 'fw_printenv'));
+const it = gate(skip);
 const MiB = 1024 * 1024;
 const CONFIG = 'dev/agent.json';
 
@@ -40,7 +41,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(install.stdout, 'armed its trial boot');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['phase']], ['A', 'B', 'rebooting']);
-    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img') });
+    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img'), warning: null });
 
     const boot = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.match(boot.stdout, 'U-Boot booted slot B');

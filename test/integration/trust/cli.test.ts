@@ -135,7 +135,7 @@ test('release with a delta: verify picks it for its base and refuses it for anot
   const { dir, cleanup } = tempDir();
   try {
     const base = image(dir, 'base.bin', 4000, 3);
-    image(dir, 'img.bin', 4000, 4);
+    image(dir, 'img.bin', 8000, 4); // a release image is at least 4096 bytes (MIN_IMAGE_BYTES)
     image(dir, 'd.delta', 900, 5);
     await fleetOk(dir, ['keygen', '--out', 'KEYS']);
     // Placeholder bytes, not an otadelta container (which the fleet cuts on its own boundaries): another format name.

@@ -81,6 +81,19 @@ test('a file that is not JSON, or not an object, is refused with the file named'
   assert.match(problems([]), '(top level): must be an object');
 });
 
+test('a member named twice in one object is refused (never its last value), at any depth', () => {
+  const text = JSON.stringify(minimal);
+  const cases = [
+    text.replace('"deviceId":"dev-1"', '"deviceId":"dev-1","deviceId":"dev-2"'),
+    text.replace('"B":{"device":"/dev/mmcblk0p3"}', '"B":{"device":"/dev/mmcblk0p3","device":"/dev/mmcblk0p2"}'),
+  ];
+  for (const dup of cases) {
+    assert.throws(() => parseAgentConfig(dup, SOURCE), (e: unknown) => e instanceof OtaError && e.code === 'CONFIG_INVALID'
+      && /not valid JSON \(member "(deviceId|device)" appears twice in one object\): fix the file$/.test(e.message) && e.message.includes(SOURCE), dup);
+  }
+  assert.is(parseAgentConfig(text, SOURCE).deviceId, 'dev-1');
+});
+
 test('every example in docs/agent-config.md is a valid config', () => {
   const doc = readFileSync(new URL('../../../../docs/agent-config.md', import.meta.url), 'utf8');
   const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
