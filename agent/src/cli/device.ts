@@ -93,6 +93,8 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     throw new OtaError('MACHINE_BUSY', `an update is already in state ${before.state}: finish it first (reboot, ota-agent post-boot, or ota-agent rollback)`);
   }
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
+  // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does.
+  else await o.device.trust.check(notice);
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
@@ -156,7 +158,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     .option('reboot', { type: 'string', choices: ['device', 'sim', 'stop'], describe: 'how to reboot after arming: the config\'s reboot command (device), the boot simulator (sim), or exit (stop); default: sim for a simulated device, else device' }),
   (a) => withDevice(ctx, a, 'run', async (o) => {
     const mode = a.reboot === 'device' || a.reboot === 'sim' || a.reboot === 'stop' ? a.reboot : liveReboot(o.config);
-    await runDaemon(o, mode, ctx.signal);
+    await runDaemon(ctx, o, mode);
   }));
 
 function globals(y: Argv): Argv<GlobalArgs> {

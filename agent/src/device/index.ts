@@ -14,6 +14,7 @@ export type { RebootMode, SessionOptions } from './session.js';
 export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
 export { runDaemon, statusFields } from './run.js';
+export type { DaemonContext } from './run.js';
 export { doctor, rootSource } from './doctor.js';
 export type { DoctorCheck, DoctorDeps } from './doctor.js';
 export { fleetProbeFor, retryingProbe, OFFLINE_FLEET_DETAIL, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';

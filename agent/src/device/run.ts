@@ -8,7 +8,8 @@ import { OtaError, describe } from '../errors/index.js';
 import { NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
-import type { StatusFields } from '../transport/index.js';
+import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
+import { describeRefusedNotice } from '../trust/index.js';
 import { configuredSource } from '../install/index.js';
 import { bootId } from './boot-id.js';
 import { retryingProbe } from './fleet.js';
@@ -35,8 +36,14 @@ const PROGRESS_STEPS = 20;
 /** How long a reboot waits for the broker to acknowledge the last status document. */
 const STATUS_FLUSH_MS = 3000;
 
-/** Run until `signal` fires or the agent reboots the device. */
-export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: AbortSignal): Promise<void> {
+/** What the daemon takes from its caller (the CLI context has both): the wall clock, and the signal that stops it. */
+export interface DaemonContext {
+  now(): Date;
+  readonly signal?: AbortSignal;
+}
+
+/** Run until `ctx.signal` fires or the agent reboots the device. */
+export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: RebootMode): Promise<void> {
   const mqtt = o.config.mqtt;
   if (mqtt === undefined) throw new OtaError('CONFIG_INVALID', `agent config ${o.config.source}: run needs an mqtt section (an offline device takes updates with ota-agent install)`);
   // The rollout document is resynced from the artifact mirrors after every connect; a device without mirrors takes MQTT's word.
@@ -44,6 +51,7 @@ export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: Abor
   const transport = new Transport(mqtt, resync === undefined ? {} : { resync });
   const id = await bootId();
   let progress: number | null = null;
+  let refused: RefusedNoticeStatus | null = null;
   const session: Session = new Session(o.device, {
     source: configuredSource(o.config, o.device.spoolDir), rebootMode, log: o.log, fleet: retryingProbe(transport),
     // Rest is published by onRun, once the outcome is saved.
@@ -59,7 +67,7 @@ export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: Abor
       await publishing;
       if (!await transport.flushStatus(STATUS_FLUSH_MS)) o.log.warn(`status: the broker did not acknowledge the last document within ${STATUS_FLUSH_MS} ms; rebooting anyway`);
     },
-  }, signal);
+  }, ctx.signal);
   // One publish at a time, in order: a slow snapshot never overwrites a newer one.
   let publishing = Promise.resolve();
   function publish(phase?: State): Promise<void> {
@@ -70,7 +78,7 @@ export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: Abor
     const at = progress;
     publishing = publishing.then(async () => {
       try {
-        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at });
+        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at, refusedNotice: refused });
       } catch (err) {
         o.log.warn(`status not published: ${describe(err)}`);
       }
@@ -79,8 +87,15 @@ export async function runDaemon(o: Opened, rebootMode: RebootMode, signal?: Abor
   }
   const inbox = new NoticeInbox({
     identify: async (notice) => {
-      const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
-      return { version: accepted.release.version, sequence: accepted.rollout.version };
+      try {
+        const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
+        refused = null;
+        return { version: accepted.release.version, sequence: accepted.rollout.version };
+      } catch (err) {
+        refused = describeRefusedNotice(notice, err, ctx.now());
+        void publish();
+        throw err;
+      }
     },
     machine: session.machine, signal: session.signal,
     onError: (err) => o.log.error(`update stopped: ${describe(err)}`),

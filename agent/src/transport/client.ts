@@ -19,6 +19,7 @@ import type { TransportConfig } from './config.js';
 import { statusDocument } from './status.js';
 import type { StatusFields } from './status.js';
 import { topicsFor } from './topics.js';
+import { MAX_PACKET_BYTES, PacketSizeWatch } from './packets.js';
 import type { Topics } from './topics.js';
 
 /** The one value that says how the connection stands. */
@@ -177,6 +178,12 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     this.client = client;
     let lastError = 'connection closed';
+    const watch = new PacketSizeWatch(MAX_PACKET_BYTES, (packetBytes) => {
+      lastError = `an incoming packet of ${packetBytes} bytes is over the ${MAX_PACKET_BYTES}-byte limit; dropped with the connection (set the broker's message_size_limit, or use MQTT 5)`;
+      this.emit('warning', lastError);
+      client.stream.destroy();
+    });
+    client.stream.on('data', (chunk: Buffer) => watch.feed(chunk));
     client.on('connect', (connack) => { if (client === this.client) this.onConnect(client, connack.sessionPresent); });
     client.on('message', (topic, payload) => { if (client === this.client) this.onMessage(topic, payload); });
     client.on('error', (err) => { lastError = describe(err); });
@@ -281,7 +288,8 @@ export class Transport extends EventEmitter<TransportEvents> {
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~8 MB of heap) on the first packet.
       writeCache: false,
       will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
-      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec } } : {}),
+      // MQTT 5: the broker drops a message over the limit for this client instead of sending it.
+      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec, maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       ...(c.username === undefined ? {} : { username: c.username }),
       ...(c.password === undefined ? {} : { password: c.password }),
       ...(c.tls?.caFile === undefined ? {} : { ca: read(c.tls.caFile) }),

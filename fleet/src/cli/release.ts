@@ -21,8 +21,8 @@ import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from '../release/index.js';
 import { addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
 import { Progress } from '../release/index.js';
-import { signRelease } from '../release/index.js';
-import { writeRollout } from '../release/index.js';
+import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
+import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
 
 function targetOptions<T>(b: Argv<T>) {
@@ -68,6 +68,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const imagePath = resolve(ctx.cwd, a.image);
     const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
+    rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stdout);
@@ -102,11 +103,19 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
 
 type TargetArgs = { device: string[]; cohort: string[]; 'rollout-expires': string; spread: string | undefined };
 
-async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+function rolloutOptions(a: TargetArgs, nowMs: number): RolloutOptions {
   const spreadSeconds = a.spread === undefined ? 0 : parseDurationMs(a.spread, '--spread') / 1000;
-  const r = await writeRollout(keysDir, dir, noticeFile, {
-    devices: a.device, cohorts: a.cohort, expiresMs: nowMs + parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds, nowMs,
-  });
+  return { devices: a.device, cohorts: a.cohort, expiresMs: nowMs + parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds, nowMs };
+}
+
+/** The rollout `release` would sign for `a`, naming `release` (for the device's check before any file is written). */
+function rolloutSpec(a: TargetArgs, nowMs: number, release: RolloutSpec['release'], version: number): RolloutSpec {
+  const o = rolloutOptions(a, nowMs);
+  return { version, issuedMs: nowMs, expiresMs: o.expiresMs, release, devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds };
+}
+
+async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+  const r = await writeRollout(keysDir, dir, noticeFile, rolloutOptions(a, nowMs));
   const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
   ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes)\n`);
 }

@@ -69,8 +69,8 @@ test('a signed release of an empty image is never armed: the install fails, slot
     assert.match(r.stderr, /release 2's image has 0 bytes, less than the 4096/);
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['A', 'A', 1, 'idle']);
-    const last = s['lastUpdate'] as { outcome: string; version: string; error: string };
-    assert.equal([last.outcome, last.version], ['failed', '2']);
+    const last = s['lastUpdate'] as { outcome: string; version: number; error: string };
+    assert.equal([last.outcome, last.version], ['failed', 2]);
     assert.match(last.error, /has 0 bytes, less than the 4096/);
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(slotB), 'slot B untouched');
     assert.equal((s['slots'] as Record<string, { state: string }>)['B']?.state, 'bad', 'slot B was never bootable');
