@@ -90,7 +90,7 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
       try {
         const accepted = await o.device.trust.check(notice, { current: await slotDigest(o.device, await o.device.boot.booted()) });
         refused = null;
-        return { version: accepted.release.version, sequence: accepted.rollout.version };
+        return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
       } catch (err) {
         refused = describeRefusedNotice(notice, err, ctx.now());
         void publish();

@@ -8,6 +8,7 @@
 import { describe, OtaError } from '../errors/index.js';
 import { monotonicClock, type Clock } from '../time/index.js';
 import { opt } from './journal.js';
+import { advance } from './sequence.js';
 import type { Job, JournalRecord, JournalStore } from './journal.js';
 import type { MachinePorts } from './ports.js';
 import { runnerError, steps } from './steps.js';
@@ -199,18 +200,23 @@ export class Machine {
   }
 
   private async save(state: State, job: Job): Promise<void> {
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state, job, highestSequence, ...opt('last', this.record.last) };
+    const record: JournalRecord = { state, job, ...this.highest(job), ...opt('last', this.record.last) };
     await this.store.save(record);
     this.record = record;
+  }
+
+  /** The journal's notice order after `job` (sequence.ts: a new epoch of rollout keys restarts it). */
+  private highest(job: Job): Pick<JournalRecord, 'highestSequence' | 'sequenceEpoch'> {
+    const held = { sequence: this.record.highestSequence, epoch: this.record.sequenceEpoch };
+    const mark = advance(held, job.sequence === undefined ? undefined : { sequence: job.sequence, epoch: job.sequenceEpoch });
+    return { highestSequence: mark.sequence, ...opt('sequenceEpoch', mark.epoch) };
   }
 
   private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { kind: 'stopped', state: 'idle' };
     this.options.onEnter?.('idle');
     const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error) };
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state: 'idle', highestSequence, last };
+    const record: JournalRecord = { state: 'idle', ...this.highest(job), last };
     await this.store.save(record);
     this.record = record;
     return { kind: 'rest', record };

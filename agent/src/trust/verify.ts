@@ -58,6 +58,8 @@ export interface Accepted {
   readonly timeFloorMs: number;
   /** The rollout version to persist: the accepted one (the old one is forgotten when the rollout keys rotated). */
   readonly rolloutVersion: number;
+  /** Which rollout keys signed it (`roleEpoch` of the trusted root): rollout versions order notices within one epoch. */
+  readonly rolloutEpoch: string;
 }
 
 /** Decide on a notice; throws a Refusal (nothing is written either way). */
@@ -92,7 +94,8 @@ export function verifyNotice(input: VerifyInput): Accepted {
   installable(release, state);
   const artifact = chooseArtifact(release, input.current, input.artifactPath);
   const timeFloorMs = nextTimeFloorMs(state.timeFloorMs, rollout.issuedMs, Math.max(input.nowMs, input.buildTimeMs));
-  return { trusted, rotated: trusted !== state.trusted, release, rollout, artifact, timeFloorMs, rolloutVersion: Math.max(rolloutFloor, rollout.version) };
+  return { trusted, rotated: trusted !== state.trusted, release, rollout, artifact, timeFloorMs,
+    rolloutVersion: Math.max(rolloutFloor, rollout.version), rolloutEpoch: roleEpoch(trusted.root, 'rollout') };
 }
 
 /**
@@ -115,8 +118,13 @@ function rolloutFloorUnder(state: TrustState, root: RootMetadata): number {
 }
 
 function sameRoleKeys(a: RootMetadata, b: RootMetadata, role: RoleName): boolean {
-  const material = (r: RootMetadata): string[] => r.roles[role].keyids.map((id) => Buffer.from(r.keys.get(id)?.publicKey ?? []).toString('hex')).sort();
-  return a.roles[role].threshold === b.roles[role].threshold && material(a).join() === material(b).join();
+  return roleEpoch(a, role) === roleEpoch(b, role);
+}
+
+/** A fingerprint of `role`'s threshold and key material in `root`: it changes exactly when those keys rotate. */
+export function roleEpoch(root: RootMetadata, role: RoleName): string {
+  const material = root.roles[role].keyids.map((id) => Buffer.from(root.keys.get(id)?.publicKey ?? []).toString('hex')).sort();
+  return createHash('sha256').update(`${root.roles[role].threshold}:${material.join(',')}`).digest('hex').slice(0, 16);
 }
 
 /** How far past max(clock, build time) a rollout's `issued` may raise the time floor. */

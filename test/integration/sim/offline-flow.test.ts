@@ -70,7 +70,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(again.stderr, /older than .*\[rollback\]\n$/, again.stderr);
     const same = await agent(t.dir, '--config', CONFIG, 'install', 'rel3');
     assert.match(same.stderr, /\[already-installed\]\n$/, same.stderr);
-    assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: '3', error: null }, 'a refused install wrote to the journal');
+    assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: 3, error: null }, 'a refused install wrote to the journal');
   } finally { t.cleanup(); }
 });
 

@@ -74,7 +74,7 @@ test('stolen rollout key: fast-forward bounded, then rotation and a new release 
     await refused(dev1, dir1, forged(dir, 'R3', Number.MAX_SAFE_INTEGER, stolen), 'version-jump');
     await refused(dev1, dir1, forged(dir, 'R3', 1 + MAX_ROLLOUT_VERSION_STEP + 1, stolen), 'version-jump');
     await dev1.accept(forged(dir, 'R3', 1 + MAX_ROLLOUT_VERSION_STEP, stolen));
-    await dev2.accept(forged(dir, 'R3', Number.MAX_SAFE_INTEGER, stolen));
+    const stolenEpoch = (await dev2.accept(forged(dir, 'R3', Number.MAX_SAFE_INTEGER, stolen))).rolloutEpoch;
     assert.is((await loadTrustState(dir2)).rolloutVersion, Number.MAX_SAFE_INTEGER);
 
     // Recovery, as docs/trust.md says: rotate the rollout key, release again (the fleet's counter goes on at 2).
@@ -83,6 +83,8 @@ test('stolen rollout key: fast-forward bounded, then rotation and a new release 
     for (const [k, verifier] of verifiers.entries()) {
       const a = await verifier.accept(readFileSync(join(dir, 'R4/notice.json')));
       assert.equal([a.trusted.root.version, a.rollout.version, a.release.version], [2, 2, 4], `device ${k + 1}`);
+      // the daemon's notice order (journal, inbox) restarts with the epoch: test/unit/machine/sequence.test.ts
+      assert.is.not(a.rolloutEpoch, stolenEpoch, `device ${k + 1}: the rotated keys start a new epoch`);
       const state = await loadTrustState(devices[k] ?? '');
       assert.equal([state.trusted.root.version, state.rolloutVersion], [2, 2], `device ${k + 1} forgot the stolen key's versions`);
     }
@@ -90,8 +92,9 @@ test('stolen rollout key: fast-forward bounded, then rotation and a new release 
     await refused(dev2, dir2, forged(dir, 'R4', Number.MAX_SAFE_INTEGER, stolen), 'unknown-key');
     await fleetOk(dir, ['rollout', '--release', 'R4', '--keys', 'KEYS']);
     const r3 = readFileSync(join(dir, 'R4/notice.json'));
-    await dev2.accept(r3);
+    const next = await dev2.accept(r3);
     assert.is((await loadTrustState(dir2)).rolloutVersion, 3);
+    assert.is.not(next.rolloutEpoch, stolenEpoch);
   } finally {
     cleanup();
   }
