@@ -30,7 +30,7 @@ export interface DeviceState {
 }
 
 /** The notice the fake verifier understands (JSON). */
-export interface FakeNotice { version: number; sequence: number; image: string; valid?: boolean }
+export interface FakeNotice { version: number; sequence: number; image: string; valid?: boolean; epoch?: string }
 
 /** Encode a fake notice. */
 export function fakeNotice(n: FakeNotice): Uint8Array {
@@ -63,7 +63,7 @@ export function loseEnv(d: DeviceState): void {
 }
 
 /**
- * What post-boot does once the machine rests (agent/src/agent/lifecycle.ts, refreshBooted): the running
+ * What post-boot does once the machine rests (agent/src/device/lifecycle.ts, refreshBooted): the running
  * committed slot gets its tries back, which the boots an update took have spent.
  */
 export function refreshBooted(d: DeviceState): void {
@@ -161,7 +161,8 @@ export class FakePorts implements MachinePorts {
     if ('valid' in n && n.valid === false) throw new Error('notice signature invalid');
     if (typeof n.version !== 'number' || typeof n.sequence !== 'number') throw new Error('bad fake notice');
     await this.done(f);
-    return { version: n.version, sequence: n.sequence };
+    const epoch = 'epoch' in n && typeof n.epoch === 'string' ? { epoch: n.epoch } : {};
+    return { version: n.version, sequence: n.sequence, ...epoch };
   }
 
   async slots(): Promise<SlotPair> {

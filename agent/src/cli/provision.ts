@@ -8,7 +8,7 @@ import type { Register } from './framework.js';
 import { DEFAULT_DATA_DIR } from '../boot/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
 import { FILE_FLAGS, applyProvision, planProvision, readProvisioningFile, type FileFlag, type ProvisionInput, type SourceFile } from '../provision/index.js';
-import { readCapped } from '../trust/index.js';
+import { readBounded } from '../files/index.js';
 
 const MAX_PEM_BYTES = 64 * 1024;
 
@@ -19,7 +19,7 @@ async function inputFrom(cwd: string, a: ProvisionArgs): Promise<ProvisionInput>
   const fromFile = a.from === undefined ? { base: {}, files: {} } : await readProvisioningFile(resolve(cwd, a.from));
   const read = async (flag: FileFlag): Promise<SourceFile | undefined> => {
     const f = a[flag] !== undefined ? resolve(cwd, a[flag]) : fromFile.files[flag];
-    return f === undefined ? undefined : { bytes: await readCapped(f, flag === 'root' ? METADATA_LIMITS.maxBytes : MAX_PEM_BYTES), source: f };
+    return f === undefined ? undefined : { bytes: await readBounded(f, flag === 'root' ? METADATA_LIMITS.maxBytes : MAX_PEM_BYTES, `--${flag}`), source: f };
   };
   const [root, cert, key, ca] = await Promise.all(FILE_FLAGS.map(read));
   return {

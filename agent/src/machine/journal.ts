@@ -18,6 +18,8 @@ export interface Job {
   /** The release version (a number, as in the release metadata and the status). */
   readonly version?: number;
   readonly sequence?: number;
+  /** The epoch of `sequence` (the rollout keys that signed the notice; sequence.ts). */
+  readonly sequenceEpoch?: string;
   /** The slot being written and tried. */
   readonly target?: string;
   /** The slot that ran when the update began: the one to revert to. */
@@ -41,6 +43,8 @@ export interface JournalRecord {
   readonly job?: Job;
   /** The highest notice sequence ever accepted: older or equal notices are ignored. */
   readonly highestSequence: number;
+  /** The epoch of `highestSequence` (sequence.ts); absent in journals written before epochs. */
+  readonly sequenceEpoch?: string;
   /** The last finished update, for `status`. */
   readonly last?: { readonly outcome: Outcome; readonly version?: number; readonly error?: string };
 }
@@ -100,7 +104,7 @@ function releaseVersion(v: unknown): number | undefined | null {
 }
 
 function parseRecord(v: unknown): JournalRecord | undefined {
-  if (!isObject(v) || !isState(v['state']) || !count(v['highestSequence'])) return undefined;
+  if (!isObject(v) || !isState(v['state']) || !count(v['highestSequence']) || !optString(v['sequenceEpoch'])) return undefined;
   const job = v['job'] === undefined ? undefined : parseJob(v['job']);
   if (v['job'] !== undefined && job === undefined) return undefined;
   const last = v['last'];
@@ -110,14 +114,14 @@ function parseRecord(v: unknown): JournalRecord | undefined {
     if (!isObject(last) || !isOutcome(last['outcome']) || version === null || !optString(last['error'])) return undefined;
     parsedLast = { outcome: last['outcome'], ...opt('version', version), ...opt('error', last['error']) };
   }
-  return { state: v['state'], highestSequence: v['highestSequence'], ...opt('job', job), ...opt('last', parsedLast) };
+  return { state: v['state'], highestSequence: v['highestSequence'], ...opt('sequenceEpoch', v['sequenceEpoch']), ...opt('job', job), ...opt('last', parsedLast) };
 }
 
 function parseJob(v: unknown): Job | undefined {
   if (!isObject(v) || typeof v['noticeBase64'] !== 'string' || !count(v['progress']) || !isObject(v['saves'])) return undefined;
-  const { target, previous, error, sequence, outcome, armedBoot, armedExhausted } = v;
+  const { target, previous, error, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted } = v;
   const version = releaseVersion(v['version']);
-  if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(armedBoot)) return undefined;
+  if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(armedBoot) || !optString(sequenceEpoch)) return undefined;
   if ((sequence !== undefined && !count(sequence)) || (armedExhausted !== undefined && !count(armedExhausted))) return undefined;
   if (outcome !== undefined && !isOutcome(outcome)) return undefined;
   const saves: Partial<Record<State, number>> = {};
@@ -127,7 +131,7 @@ function parseJob(v: unknown): Job | undefined {
   }
   return {
     noticeBase64: v['noticeBase64'], progress: v['progress'], saves,
-    ...opt('version', version), ...opt('sequence', sequence), ...opt('target', target),
+    ...opt('version', version), ...opt('sequence', sequence), ...opt('sequenceEpoch', sequenceEpoch), ...opt('target', target),
     ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error),
     ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted),
   };

@@ -13,6 +13,8 @@ export interface VerifiedNotice {
   readonly version: number;
   /** Monotonic notice sequence from the fleet; orders notices (duplicates, stale ones). */
   readonly sequence: number;
+  /** The rollout keys that signed it: sequences order notices within one such epoch (see sequence.ts). */
+  readonly epoch?: string;
 }
 
 /** Which slot runs now and which one an update writes into. */

@@ -6,7 +6,9 @@
  * Stopping (an aborted `signal`) models a power cut: nothing more is written.
  */
 import { describe, OtaError } from '../errors/index.js';
+import { monotonicClock, type Clock } from '../time/index.js';
 import { opt } from './journal.js';
+import { advance } from './sequence.js';
 import type { Job, JournalRecord, JournalStore } from './journal.js';
 import type { MachinePorts } from './ports.js';
 import { runnerError, steps } from './steps.js';
@@ -14,10 +16,8 @@ import type { StepResult } from './steps.js';
 import { corruptJournalResume, finalOutcome, machine, outcomeAfter } from './table.js';
 import type { Event, State } from './table.js';
 
-/** Injected timers (tests may pass their own): `schedule` returns its cancel function. */
-export interface Timers {
-  schedule(fn: () => void, delayMs: number): () => void;
-}
+/** Injected timers (tests may pass their own): the one clock's `schedule`. */
+export type Timers = Pick<Clock, 'schedule'>;
 
 /** Runner settings (from the agent config). */
 export interface MachineOptions {
@@ -36,13 +36,6 @@ export interface MachineOptions {
 export type RunResult = { readonly kind: 'rest'; readonly record: JournalRecord }
   | { readonly kind: 'stopped'; readonly state: State };
 
-const defaultTimers: Timers = {
-  schedule: (fn, delayMs) => {
-    const handle = setTimeout(fn, delayMs);
-    return () => clearTimeout(handle);
-  },
-};
-
 /** The update state machine over a journal store and the ports. One update at a time. */
 export class Machine {
   private record: JournalRecord = { state: 'idle', highestSequence: 0 };
@@ -54,7 +47,7 @@ export class Machine {
   constructor(private readonly ports: MachinePorts, private readonly store: JournalStore,
     private readonly options: MachineOptions = {}) {
     this.maxSaves = options.maxSaves ?? 3;
-    this.timers = options.timers ?? defaultTimers;
+    this.timers = options.timers ?? monotonicClock;
   }
 
   /** The last record saved or loaded (state, job, highest sequence, last outcome). */
@@ -207,18 +200,23 @@ export class Machine {
   }
 
   private async save(state: State, job: Job): Promise<void> {
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state, job, highestSequence, ...opt('last', this.record.last) };
+    const record: JournalRecord = { state, job, ...this.highest(job), ...opt('last', this.record.last) };
     await this.store.save(record);
     this.record = record;
+  }
+
+  /** The journal's notice order after `job` (sequence.ts: a new epoch of rollout keys restarts it). */
+  private highest(job: Job): Pick<JournalRecord, 'highestSequence' | 'sequenceEpoch'> {
+    const held = { sequence: this.record.highestSequence, epoch: this.record.sequenceEpoch };
+    const mark = advance(held, job.sequence === undefined ? undefined : { sequence: job.sequence, epoch: job.sequenceEpoch });
+    return { highestSequence: mark.sequence, ...opt('sequenceEpoch', mark.epoch) };
   }
 
   private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { kind: 'stopped', state: 'idle' };
     this.options.onEnter?.('idle');
     const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error) };
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state: 'idle', highestSequence, last };
+    const record: JournalRecord = { state: 'idle', ...this.highest(job), last };
     await this.store.save(record);
     this.record = record;
     return { kind: 'rest', record };

@@ -6,7 +6,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
 import { METADATA_LIMITS } from '../formats/index.js';
-import { readCapped } from '../trust/index.js';
+import { readBounded } from '../files/index.js';
 import { PROVISION_FILE_KEY, isRecord } from './provision.js';
 
 /** The files a provisioning installs, by the flag (and `files` member) naming each. */
@@ -17,7 +17,7 @@ export type FileFlag = typeof FILE_FLAGS[number];
 
 /** The provisioning file: agent.json's fields, plus `files` naming the files to install (relative to it). */
 export async function readProvisioningFile(file: string): Promise<{ base: Record<string, unknown>; files: Partial<Record<FileFlag, string>> }> {
-  const text = Buffer.from(await readCapped(file, METADATA_LIMITS.maxBytes)).toString('utf8');
+  const text = Buffer.from(await readBounded(file, METADATA_LIMITS.maxBytes, 'provisioning file')).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -13,9 +13,10 @@ import { haveMosquitto, startMosquitto, type Broker } from '../../support/mosqui
 import { Observer } from '../../support/mqtt-observer.js';
 import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = !haveMosquitto() && missingTools('the agent daemon against mosquitto', 'mosquitto').length > 0;
-const it = skip ? test.skip : test;
+const skip = haveMosquitto() ? undefined : missingReason(missingTools('the agent daemon against mosquitto', 'mosquitto'));
+const it = gate(skip);
 const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
 const MiB = 1024 * 1024;
 
@@ -131,11 +132,20 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   assert.match(reverted.text, '"phase":"idle"');
   assert.match(reverted.text, '"booted":"A"');
   assert.match(reverted.text, '"version":"1"');
+  // The same release again is refused, and the status document says why the device did not move.
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel2/notice.json'), 'utf8'));
+  const refused = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"refusedNotice":{'), 30_000);
+  const refusedDoc: unknown = JSON.parse(refused.text);
+  assert.ok(typeof refusedDoc === 'object' && refusedDoc !== null);
+  const notice: unknown = Reflect.get(refusedDoc, 'refusedNotice');
+  assert.ok(typeof notice === 'object' && notice !== null);
+  assert.equal([Reflect.get(notice, 'reason'), Reflect.get(notice, 'release'), Reflect.get(notice, 'rollout')], ['failed-before', 2, 1]);
 
   writeFileSync(join(rig.dir, 'app-ready'), 'ok\n');
   await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel3/notice.json'), 'utf8'));
   const committed = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"3"') && m.text.includes('"phase":"idle"'), 30_000);
   assert.match(committed.text, '"lastError":null');
+  assert.match(committed.text, '"refusedNotice":null', 'a notice taken clears the refusal');
   assert.match(committed.text, '"booted":"B"');
   const s = await statusJson(rig.dir, 'dev/agent.json');
   assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null }]);

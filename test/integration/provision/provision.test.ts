@@ -21,7 +21,7 @@ async function setup(dir: string): Promise<void> {
   const dev = (f: string): string => join(dir, 'dev', f);
   writeFileSync(join(dir, 'prov.json'), JSON.stringify({
     hardware: 'sim-board',
-    env: dev('fw_env.config'), cmdlinePath: dev('cmdline'), bootScriptPath: dev('boot.cmd'),
+    env: dev('fw_env.config'), cmdlinePath: dev('cmdline'), bootloader: 'simulator', bootScriptPath: dev('boot.cmd'),
     slots: { A: { device: dev('slot-A.img') }, B: { device: dev('slot-B.img') } },
     mqtt: { url: 'mqtts://127.0.0.1:8883' },
     files: { root: 'keys/root.json', cert: fixture('device.pem'), key: fixture('device.key') },
@@ -44,14 +44,14 @@ test('provision writes the identity and config; doctor names what is missing bef
     await setup(t.dir);
     const before = await agent(t.dir, '--config', 'pdata/agent.json', 'doctor', '--no-broker');
     assert.is(before.code, 1);
-    assert.match(before.stderr, `agent config ${join(t.dir, 'pdata/agent.json')}: read: ENOENT`, before.stderr);
+    assert.match(before.stderr, /agent config .*pdata\/agent\.json.*ENOENT/, before.stderr);
 
     const r = await agentOk(t.dir, ...['provision', '--from', 'prov.json', '--data-dir', 'pdata', '--device-id', 'pi-0042', '--mirror', 'http://127.0.0.1:8080/', '--mirror', 'http://127.0.0.1:8081/']);
     assert.match(r.stdout, 'provisioned device pi-0042 (hardware sim-board)');
     const pdata = join(t.dir, 'pdata');
     const config: unknown = JSON.parse(readFileSync(join(pdata, 'agent.json'), 'utf8'));
     assert.equal(config, {
-      hardware: 'sim-board', env: join(t.dir, 'dev/fw_env.config'), cmdlinePath: join(t.dir, 'dev/cmdline'), bootScriptPath: join(t.dir, 'dev/boot.cmd'),
+      hardware: 'sim-board', env: join(t.dir, 'dev/fw_env.config'), cmdlinePath: join(t.dir, 'dev/cmdline'), bootloader: 'simulator', bootScriptPath: join(t.dir, 'dev/boot.cmd'),
       slots: { A: { device: join(t.dir, 'dev/slot-A.img') }, B: { device: join(t.dir, 'dev/slot-B.img') } },
       mqtt: { url: 'mqtts://127.0.0.1:8883', tls: { certFile: join(pdata, 'device.pem'), keyFile: join(pdata, 'device.key') } },
       dataDir: pdata, deviceId: 'pi-0042', artifacts: { urls: ['http://127.0.0.1:8080/', 'http://127.0.0.1:8081/'] },

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fwPrintenv, patchImage, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = missingTools('the simulated device through the bin files', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('the simulated device through the bin files', 'fw_printenv'));
+const it = gate(skip);
 const binDir = fileURLToPath(new URL('../../../../bin/', import.meta.url));
 
 function run(cwd: string, program: 'ota-agent' | 'ota-fleet', ...argv: string[]): { code: number | null; stdout: string; stderr: string } {

@@ -10,6 +10,7 @@ import { DEFAULT_DATA_DIR, OTA_UNITS, parseBoardConfig, sandboxDropIn, writtenPa
 import type { BoardConfig } from '../../../agent/src/boot/index.js';
 import { repoPath } from '../../support/boot-device.js';
 import { canWrite, serviceSettings } from '../../support/systemd-sandbox.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 
 const boardDir = repoPath('board-configs');
@@ -75,8 +76,9 @@ test('the eMMC boot partition env needs its sysfs force_ro switch, which the uni
   for (const unit of OTA_UNITS) assert.equal(refused(serviceSettings(unitText(unit)), paths), [], unit);
 });
 
-test('systemd-analyze verify accepts both units and a board drop-in', () => {
-  if (missingTools('systemd-analyze verify', 'systemd-analyze').length > 0) return;
+const verify = gate(missingReason(missingTools('systemd-analyze verify', 'systemd-analyze')));
+
+verify('systemd-analyze verify accepts both units and a board drop-in', () => {
   const { dir, cleanup } = tempDir('ota-units-');
   try {
     const board = boards.find((b) => b.board === 'qemu-virt-arm64-redundant') ?? boards[0]!;

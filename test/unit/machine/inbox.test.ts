@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Machine, NoticeInbox } from '../../../agent/src/machine/index.js';
 import type { VerifiedNotice } from '../../../agent/src/machine/index.js';
 import { FakePorts, MemoryJournal, fakeNotice, freshDevice } from '../../support/fake-device.js';
+import { idleTimers } from '../../support/idle-timers.js';
 
 /** The fake verifier's identity of a fake notice. */
 async function identify(bytes: Uint8Array): Promise<VerifiedNotice> {
@@ -77,7 +78,7 @@ test('the machine refuses to start before resuming, and a second start while bus
   const device = freshDevice();
   const ports = new FakePorts(device, () => undefined);
   ports.faults.set('install', 'hang');
-  const machine = new Machine(ports, new MemoryJournal(), { deadlinesMs: { installing: 50 } });
+  const machine = new Machine(ports, new MemoryJournal(), { deadlinesMs: { installing: 50 }, timers: idleTimers });
   try {
     await machine.start(n(1), new AbortController().signal);
     assert.unreachable('started before resuming the journal');

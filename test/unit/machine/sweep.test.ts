@@ -9,6 +9,7 @@ import { Machine, states } from '../../../agent/src/machine/index.js';
 import type { State } from '../../../agent/src/machine/index.js';
 import { FakePorts, MemoryJournal, fakeNotice, freshDevice, nextBoot, powerOn, refreshBooted } from '../../support/fake-device.js';
 import type { Fault, PortName } from '../../support/fake-device.js';
+import { idleTimers } from '../../support/idle-timers.js';
 
 const ports: PortName[] = ['verify', 'install', 'verifySlot', 'arm', 'reboot', 'health', 'commit', 'revert', 'report'];
 const faults: Fault[] = ['error', 'hang', 'cutBefore', 'cutAfter'];
@@ -28,14 +29,14 @@ for (const healthy of [true, false]) {
           fake.healthy = healthy;
           fake.faults.set(port, fault);
           if (sticky) fake.sticky.add(port);
-          const first = new Machine(fake, journal, { deadlinesMs });
+          const first = new Machine(fake, journal, { deadlinesMs, timers: idleTimers });
           await first.resume(controller.signal);
           let result = await first.start(fakeNotice({ version: 2, sequence: 1, image: 'v2-image' }), controller.signal);
           for (let restarts = 0; result.kind === 'stopped'; restarts++) {
             assert.ok(restarts < 12, `${where}: no convergence`);
             powerOn(device);
             controller = new AbortController();
-            result = await new Machine(fake, journal, { deadlinesMs }).resume(controller.signal);
+            result = await new Machine(fake, journal, { deadlinesMs, timers: idleTimers }).resume(controller.signal);
           }
           refreshBooted(device);
           assert.is(nextBoot(device), device.booted, `${where}: bootloader boots the running slot`);
