@@ -140,6 +140,12 @@ if (filters.length === 0 || ci) {
   }
 }
 if (typeErrors) console.log('# type errors above; running the selected tests anyway (a full run fails on them)');
+// The folder layout (scripts/check-imports.mjs, which prints what it finds): an import cycle between
+// folders or fleet code in device code fails a full run, as a type error does.
+if (run(process.execPath, [join(root, 'scripts', 'check-imports.mjs')]) !== 0 && filters.length === 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const all = findTests(join(root, 'build', 'test'));
 const selected = all.filter((f) => {

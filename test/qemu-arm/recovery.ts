@@ -19,7 +19,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFFLINE_FLEET_DETAIL } from '../../agent/src/agent/index.js';
+import { OFFLINE_FLEET_DETAIL } from '../../agent/src/device/index.js';
 import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { fleetOk } from '../support/fleet-rig.js';
 import { MOSQUITTO } from '../support/mosquitto.js';

@@ -63,7 +63,7 @@ export function loseEnv(d: DeviceState): void {
 }
 
 /**
- * What post-boot does once the machine rests (agent/src/agent/lifecycle.ts, refreshBooted): the running
+ * What post-boot does once the machine rests (agent/src/device/lifecycle.ts, refreshBooted): the running
  * committed slot gets its tries back, which the boots an update took have spent.
  */
 export function refreshBooted(d: DeviceState): void {

@@ -15,7 +15,8 @@ import { connect, type MqttClient } from 'mqtt';
 import {
   Refusal, audienceIncludes, isRefusal, readNotice, readRelease, readRollout, type ReleaseMetadata, type RolloutMetadata,
 } from '../../agent/src/formats/index.js';
-import { Backoff, DEFAULT_BACKOFF, statusDocument, topicsFor, type BackoffOptions, type LastUpdateStatus, type Topics } from '../../agent/src/transport/index.js';
+import { statusDocument, topicsFor, type LastUpdateStatus, type Topics } from '../../agent/src/transport/index.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../../agent/src/time/index.js';
 import { loadRoot, verifyNotice, type TrustState, type TrustedRoot } from '../../agent/src/trust/index.js';
 
 /** How the simulated devices behave. */
@@ -90,7 +91,7 @@ export class SimDevice {
     this.version = spec.version;
     this.topics = topicsFor(spec.deviceId, o.hardware);
     this.trust = { trusted, installedVersion: spec.version, rolloutVersion: 0, timeFloorMs: 0, failedVersions: [] };
-    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, Math.random, () => this.now());
+    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, Math.random, { nowMs: () => this.now() });
   }
 
   /** The device's id (its MQTT client id). */

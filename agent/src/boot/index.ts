@@ -13,3 +13,5 @@ export { parseHush } from './hush.js';
 export type { HushNode, Word, WordPart } from './hush.js';
 export { boardPrologue, parseBoardConfig, validateBoardConfig } from './board-config.js';
 export type { BoardConfig, BoardPartition, EnvPlacement } from './board-config.js';
+export { DEFAULT_DATA_DIR, OTA_UNITS, sandboxDropIn, sandboxWritablePaths, writtenPaths } from './unit-sandbox.js';
+export type { WrittenPath } from './unit-sandbox.js';

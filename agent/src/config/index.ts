@@ -9,7 +9,7 @@ import { AGENT_CONFIG_MAX_BYTES, parseAgentConfig } from './schema.js';
 import type { AgentConfig } from './schema.js';
 
 export { parseAgentConfig, validateAgentConfig } from './schema.js';
-export type { AgentConfig, LogFormat, SlotConfig } from './schema.js';
+export type { AgentConfig, Bootloader, LogFormat, SlotConfig } from './schema.js';
 
 /** Where a device keeps its agent config unless `--config` says otherwise. */
 export const DEFAULT_AGENT_CONFIG_PATH = '/etc/ota-agent/agent.json';

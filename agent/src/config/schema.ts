@@ -2,7 +2,7 @@
  * The agent config (`agent.json`): one JSON file, validated once, every problem
  * listed with its field path. Paths in the file are relative to the file's own
  * directory, so a simulated device directory can move. The sections other
- * modules own (`health`, `machine`, `mqtt`) are validated by their parsers.
+ * modules own (`health`, `machine`, `mqtt`) are read by their parsers into the same list of problems.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
@@ -25,6 +25,12 @@ export interface SlotConfig {
   readonly sizeBytes?: number;
 }
 
+/**
+ * Who runs the boot script at power-on: real U-Boot (a device; reboots go through `rebootCommand`),
+ * or the agent's boot-script simulator on a file-backed device (`sim create`; reboots are simulated).
+ */
+export type Bootloader = { readonly kind: 'u-boot' } | { readonly kind: 'simulator'; readonly scriptPath: string };
+
 /** Log output: `text` lines (journald adds the time) or one JSON object per line. */
 export type LogFormat = 'text' | 'json';
 
@@ -45,8 +51,8 @@ export interface AgentConfig {
   readonly mountinfoPath: string;
   /** Where sysfs is mounted (`/sys`): block device sizes. */
   readonly sysfsRoot: string;
-  /** bootloader/boot.cmd, for the simulated device (`sim boot`). */
-  readonly bootScriptPath?: string;
+  /** Real U-Boot, or the simulator running bootloader/boot.cmd (`bootloader` and `bootScriptPath` in the file). */
+  readonly bootloader: Bootloader;
   /** Tries a trial slot gets before the bootloader falls back (1..9). */
   readonly tries: number;
   readonly slots: Readonly<Record<Slot, SlotConfig>>;
@@ -61,7 +67,7 @@ export interface AgentConfig {
   readonly rebootCommand: readonly string[];
 }
 
-const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootScriptPath', 'tries',
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
   'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -83,9 +89,9 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
   const logFormat = top['logFormat'] === undefined ? 'text' : f.oneOf(top['logFormat'], 'logFormat', ['text', 'json'] as const) ?? 'text';
   const rebootCommand = top['rebootCommand'] === undefined ? ['systemctl', 'reboot'] : f.stringArray(top['rebootCommand'], 'rebootCommand');
   if (rebootCommand.length === 0) f.problem('rebootCommand', 'must name a command');
-  const health = f.section('health', () => parseHealthConfig(top['health']));
-  const machine = f.section('machine', () => parseMachineConfig(top['machine']));
-  const mqtt = top['mqtt'] === undefined ? undefined : f.section('mqtt', () => parseTransportConfig(mqttSection(top['mqtt'], deviceId, hardware)));
+  const health = parseHealthConfig(top['health'], f);
+  const machine = parseMachineConfig(top['machine'], f);
+  const mqtt = top['mqtt'] === undefined ? undefined : parseTransportConfig(mqttSection(f, top['mqtt'], deviceId, hardware), f);
   const config: AgentConfig = {
     source, deviceId, hardware,
     dataDir: path(top['dataDir'], 'dataDir'),
@@ -93,11 +99,11 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
     mountinfoPath: path(top['mountinfoPath'], 'mountinfoPath', DEFAULT_MOUNTINFO_PATH),
     sysfsRoot: path(top['sysfsRoot'], 'sysfsRoot', DEFAULT_SYSFS_ROOT),
+    bootloader: bootloader(f, top['bootloader'], top['bootScriptPath'], path),
     tries, slots, artifactUrls, logFormat, rebootCommand,
-    health: health ?? parseHealthConfig(undefined),
-    machine: machine ?? parseMachineConfig(undefined),
+    health,
+    machine,
     ...(cohort === undefined ? {} : { cohort }),
-    ...(top['bootScriptPath'] === undefined ? {} : { bootScriptPath: path(top['bootScriptPath'], 'bootScriptPath') }),
     ...(mqtt === undefined ? {} : { mqtt }),
   };
   f.finish();
@@ -116,6 +122,16 @@ function slotTable(f: Fields, value: unknown, path: (v: unknown, field: string) 
   return table;
 }
 
+/** `bootloader` (default `u-boot`), and the boot script the simulator runs: set exactly when it is `simulator`. */
+function bootloader(f: Fields, kind: unknown, script: unknown, path: (v: unknown, field: string) => string): Bootloader {
+  const chosen = kind === undefined ? 'u-boot' : f.oneOf(kind, 'bootloader', ['u-boot', 'simulator'] as const);
+  if (chosen === 'simulator') return { kind: 'simulator', scriptPath: path(script, 'bootScriptPath') };
+  if (script !== undefined) {
+    f.problem('bootScriptPath', 'only a simulated device runs the boot script itself: add "bootloader": "simulator" (a device made by sim create), or remove it');
+  }
+  return { kind: 'u-boot' };
+}
+
 function artifacts(f: Fields, value: unknown): string[] {
   if (value === undefined) return [];
   const o = f.object(value, 'artifacts', ['urls']);
@@ -125,10 +141,10 @@ function artifacts(f: Fields, value: unknown): string[] {
 }
 
 /** The `mqtt` section with the device's id and hardware, which the transport needs and the config keeps at the top. */
-function mqttSection(value: unknown, deviceId: string, hardware: string): unknown {
+function mqttSection(f: Fields, value: unknown, deviceId: string, hardware: string): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   for (const key of ['deviceId', 'hardware']) {
-    if (key in value) throw new OtaError('CONFIG_INVALID', `agent config: mqtt.${key}: set it at the top level of the config, not under mqtt`);
+    if (key in value) f.problem(`mqtt.${key}`, 'set it at the top level of the config, not under mqtt');
   }
   return { ...value, deviceId, hardware };
 }

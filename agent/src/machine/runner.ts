@@ -6,6 +6,7 @@
  * Stopping (an aborted `signal`) models a power cut: nothing more is written.
  */
 import { describe, OtaError } from '../errors/index.js';
+import { monotonicClock, type Clock } from '../time/index.js';
 import { opt } from './journal.js';
 import { advance } from './sequence.js';
 import type { Job, JournalRecord, JournalStore } from './journal.js';
@@ -15,10 +16,8 @@ import type { StepResult } from './steps.js';
 import { corruptJournalResume, finalOutcome, machine, outcomeAfter } from './table.js';
 import type { Event, State } from './table.js';
 
-/** Injected timers (tests may pass their own): `schedule` returns its cancel function. */
-export interface Timers {
-  schedule(fn: () => void, delayMs: number): () => void;
-}
+/** Injected timers (tests may pass their own): the one clock's `schedule`. */
+export type Timers = Pick<Clock, 'schedule'>;
 
 /** Runner settings (from the agent config). */
 export interface MachineOptions {
@@ -37,13 +36,6 @@ export interface MachineOptions {
 export type RunResult = { readonly kind: 'rest'; readonly record: JournalRecord }
   | { readonly kind: 'stopped'; readonly state: State };
 
-const defaultTimers: Timers = {
-  schedule: (fn, delayMs) => {
-    const handle = setTimeout(fn, delayMs);
-    return () => clearTimeout(handle);
-  },
-};
-
 /** The update state machine over a journal store and the ports. One update at a time. */
 export class Machine {
   private record: JournalRecord = { state: 'idle', highestSequence: 0 };
@@ -55,7 +47,7 @@ export class Machine {
   constructor(private readonly ports: MachinePorts, private readonly store: JournalStore,
     private readonly options: MachineOptions = {}) {
     this.maxSaves = options.maxSaves ?? 3;
-    this.timers = options.timers ?? defaultTimers;
+    this.timers = options.timers ?? monotonicClock;
   }
 
   /** The last record saved or loaded (state, job, highest sequence, last outcome). */

@@ -47,7 +47,7 @@ export function simAgentConfig(spec: SimSpec): Record<string, unknown> {
   return {
     comment: 'A simulated device made by ota-agent sim create: file-backed slots and U-Boot env; boot with ota-agent sim boot.',
     deviceId: spec.deviceId, hardware: spec.hardware, dataDir: SIM_FILES.data, env: SIM_FILES.envConfig,
-    cmdlinePath: SIM_FILES.cmdline, bootScriptPath: SIM_FILES.bootScript, tries: spec.tries,
+    cmdlinePath: SIM_FILES.cmdline, bootloader: 'simulator', bootScriptPath: SIM_FILES.bootScript, tries: spec.tries,
     slots: { A: { device: SIM_FILES.slotA }, B: { device: SIM_FILES.slotB } },
     ...(spec.mqtt === undefined ? {} : { mqtt: { url: spec.mqtt.url, protocolVersion: spec.mqtt.protocolVersion, backoff: { baseMs: 200, capMs: 5000 } } }),
     ...(spec.artifactUrls.length === 0 ? {} : { artifacts: { urls: spec.artifactUrls } }),

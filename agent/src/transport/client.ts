@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { describe, OtaError } from '../errors/index.js';
-import { Backoff } from './backoff.js';
+import { Backoff, wallClock, type Clock } from '../time/index.js';
 import type { TransportConfig } from './config.js';
 import { statusDocument } from './status.js';
 import type { StatusFields } from './status.js';
@@ -40,16 +40,11 @@ export interface RolloutResync {
   fetchCurrent(signal: AbortSignal): Promise<Uint8Array | undefined>;
 }
 
-/** Injected time: the clock and timers the reconnect uses. */
-export interface TransportClock {
-  nowMs(): number;
-  schedule(fn: () => void, delayMs: number): () => void;
-}
-
 /** Optional dependencies; defaults are the real ones. */
 export interface TransportDeps {
   readonly random?: () => number;
-  readonly clock?: TransportClock;
+  /** The clock and timers the reconnect uses; the wall clock by default (it dates the status documents). */
+  readonly clock?: Clock;
   readonly resync?: RolloutResync;
   /** Reads TLS files; default fs.readFileSync. */
   readonly readFile?: (path: string) => Buffer;
@@ -65,14 +60,6 @@ export interface TransportEvents {
   resynced: [{ readonly found: boolean }];
 }
 
-const realClock: TransportClock = {
-  nowMs: () => Date.now(),
-  schedule: (fn, delayMs) => {
-    const h = setTimeout(fn, delayMs);
-    return () => clearTimeout(h);
-  },
-};
-
 const ONLINE = 'online';
 const OFFLINE = 'offline';
 
@@ -87,7 +74,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   private cancelResyncRetry: (() => void) | undefined;
   private readonly backoff: Backoff;
   private readonly resyncBackoff: Backoff;
-  private readonly clock: TransportClock;
+  private readonly clock: Clock;
   private status: StatusFields | undefined;
   private statusSeq = 0;
   /** Settles when the broker acknowledged (or refused) the last status document sent. */
@@ -97,9 +84,9 @@ export class Transport extends EventEmitter<TransportEvents> {
   constructor(private readonly config: TransportConfig, private readonly deps: TransportDeps = {}) {
     super();
     this.topics = topicsFor(config.deviceId, config.hardware);
-    this.clock = deps.clock ?? realClock;
-    this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
-    this.resyncBackoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
+    this.clock = deps.clock ?? wallClock;
+    this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, this.clock);
+    this.resyncBackoff = new Backoff(config.backoff, deps.random ?? Math.random, this.clock);
   }
 
   /** How the connection stands now. */

@@ -31,7 +31,7 @@ export async function loadTrustState(dir: string, cache: RootCache = {}): Promis
   const rootFile = join(dir, TRUST_FILES.root);
   const rootBytes = await readFileIfExists(rootFile);
   if (rootBytes === undefined) {
-    throw new OtaError('TRUST_NOT_PROVISIONED', `trust store ${dir}: no ${TRUST_FILES.root}; provision the device with the fleet's root.json (ota-agent trust provision)`);
+    throw new OtaError('TRUST_NOT_PROVISIONED', `trust store ${dir}: no ${TRUST_FILES.root}; provision the device with the fleet's root.json (ota-agent provision --root ROOT.json)`);
   }
   const trusted = cache.trusted !== undefined && cache.bytes?.equals(rootBytes) === true ? cache.trusted
     : wrap(rootFile, () => loadRoot(rootBytes, rootFile));

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirectorySource, installArtifact } from '../../../agent/src/agent/index.js';
+import { DirectorySource, installArtifact } from '../../../agent/src/install/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readEnvelope, readRelease, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { fleetOk, patchImage, writeImage } from '../../support/sim-flow.js';

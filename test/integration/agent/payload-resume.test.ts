@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PayloadStore, payloadFor, type ReadBase } from '../../../agent/src/agent/index.js';
+import { PayloadStore, payloadFor, type ReadBase } from '../../../agent/src/device/index.js';
 import type { Artifact, ImageDigest, ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { tempDir } from '../../support/tools.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { HttpSource } from '../../../agent/src/agent/index.js';
+import { HttpSource } from '../../../agent/src/install/index.js';
 import type { Artifact } from '../../../agent/src/formats/index.js';
 import { ManualClock, planFor, randomBytesSeeded } from '../../support/download.js';
 import { RangeServer } from '../../support/range-server.js';

@@ -5,7 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Backoff, Download, type DownloadOptions } from '../../../agent/src/download/index.js';
+import { Download, type DownloadOptions } from '../../../agent/src/download/index.js';
+import { Backoff } from '../../../agent/src/time/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { RangeServer } from '../../support/range-server.js';
 import { ManualClock, planFor, randomBytesSeeded, seededRandom } from '../../support/download.js';
@@ -27,7 +28,7 @@ async function drive(clock: ManualClock, options: DownloadOptions | Download, be
   while (!settled) {
     await new Promise((r) => setTimeout(r, 1));
     const due = clock.pending().find((t) => t < FAR / 2);
-    if (due !== undefined) { beforeAdvance(due); clock.advance(due - clock.now()); }
+    if (due !== undefined) { beforeAdvance(due); clock.advance(due - clock.nowMs()); }
   }
   await run;
   return error;
@@ -75,7 +76,7 @@ test('the bandwidth cap holds: 64 KiB at 8 KiB/s with a 4 KiB burst takes 7.5 s 
     const error = await drive(clock, { plan: planFor(BODY, [s.url()], 16 * 1024), stateDir: t.dir, onSegment: async () => undefined,
       clock, limits: LIMITS, bandwidthCap: { bytesPerSecond: 8192, burstBytes: 4096 } });
     assert.is(error, undefined);
-    assert.is(clock.now(), ((BODY.length - 4096) * 1000) / 8192);
+    assert.is(clock.nowMs(), ((BODY.length - 4096) * 1000) / 8192);
   } finally { t.cleanup(); await s.close(); }
 });
 

@@ -2,7 +2,7 @@
 // image, with the reason. The base is read once (a fake reader counts the reads).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { choosePayload, type ReadBase } from '../../../agent/src/agent/index.js';
+import { choosePayload, type ReadBase } from '../../../agent/src/device/index.js';
 import type { Artifact, DeltaArtifact, ImageDigest, ReleaseMetadata } from '../../../agent/src/formats/index.js';
 
 const h = (c: string): string => c.repeat(64);

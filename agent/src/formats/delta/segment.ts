@@ -20,7 +20,6 @@
  */
 import * as zlib from 'node:zlib';
 import { OtaError } from '../../errors/index.js';
-import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from '../../delta/gzip/index.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /** Most decoded bytes (ops + add + literal streams) a segment may hold: bounds the decoder's memory. */
@@ -80,6 +79,10 @@ export interface Extent { readonly offsetBytes: number; readonly lengthBytes: nu
 
 /** Deflate engines a rebuild can name. */
 export const DEFLATE_ENGINE = { gzip: 1 } as const;
+
+/** Lowest and highest gzip level (`gzip -1` .. `gzip -9`) a DEFLATE op can name; the decoder's gzip port has each. */
+export const GZIP_MIN_LEVEL = 1;
+export const GZIP_MAX_LEVEL = 9;
 
 
 /** What rebuilds a deflate stream bit-exactly: the engine and its level. */
