@@ -7,17 +7,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { cohortPpm, loadState, runController } from '../../../fleet/src/rollout/index.js';
-import { brokerKinds, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { brokerKinds, deviceSpecs, fleetOk, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
 import { until, untilAsync } from '../../support/sim-fleet.js';
 
 for (const kind of brokerKinds()) test(`${kind}: pause holds the rollout after its stage, resume moves on, abort publishes a halt`, async () => {
   const rig = await makeRig();
   const broker = await openBroker(kind);
+  const server = await serveRelease(rig);
   const devices = await startDevices(rig, broker, deviceSpecs(20));
   const file = join(rig.dir, 'ota-rollout.json');
   try {
     await fleetOk(rig.dir, ['rollout', 'start', 'R', '--stages', '10,50,100', '--min-devices', '2', '--soak', '1s', '--broker', broker.url,
-      '--keys', 'KEYS', '--id', 'control-test', '--detach', '--settle-ms', '300']);
+      '--keys', 'KEYS', '--artifacts-url', server.url, '--id', 'control-test', '--detach', '--settle-ms', '300']);
     assert.match(await fleetOk(rig.dir, ['rollout', 'pause', '--settle-ms', '300']), /paused/, 'applied at once: no controller runs');
     const running = runController(file, { tickMs: 100, settleMs: 300, log: () => undefined });
     const s0 = await loadState(file);
@@ -41,6 +42,7 @@ for (const kind of brokerKinds()) test(`${kind}: pause holds the rollout after i
     assert.ok(devices.devices.filter((d) => cohortPpm('control-test', d.deviceId) >= stage2Ppm).every((d) => d.installs.length === 0), 'nobody outside stage 2 installed');
   } finally {
     await devices.stop();
+    await server.close();
     await broker.close();
     rig.cleanup();
   }
