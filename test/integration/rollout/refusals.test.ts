@@ -13,20 +13,11 @@ import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { loadState, runController } from '../../../fleet/src/rollout/index.js';
 import { serveArtifacts } from '../../../fleet/src/serve/index.js';
 import { HW, deviceSpecs, fleetOk, makeRig, openBroker, type Rig, type RigBroker } from '../../support/fleet-rig.js';
-import { Observer } from '../../support/mqtt-observer.js';
+import { retainedTopics } from '../../support/mqtt-observer.js';
 import { SimFleet } from '../../support/sim-fleet.js';
 import { runMain } from '../../support/tools.js';
 
 const fast = ['--tick-ms', '50', '--settle-ms', '300'];
-
-/** The rollout topics' messages a fresh subscriber gets (retained ones), fenced by a marker published after it subscribed. */
-async function retainedRollouts(url: string): Promise<string[]> {
-  const observer = await Observer.open(url, 'ota/v1/rollout/#');
-  await observer.client.publishAsync('ota/v1/rollout/marker', 'm', { qos: 1 });
-  await observer.waitFor((m) => m.topic === 'ota/v1/rollout/marker');
-  await observer.client.endAsync();
-  return observer.seen.map((m) => m.topic).filter((t) => t !== 'ota/v1/rollout/marker');
-}
 
 async function withFleet(body: (rig: Rig, broker: RigBroker, heard: string[]) => Promise<void>): Promise<void> {
   const rig = await makeRig();
@@ -55,7 +46,7 @@ test('rollout start refuses artifacts that are not served: one typed line naming
     assert.is(lines.length, 1, r.stderr);
     assert.match(lines[0] ?? '', new RegExp(`artifact ${server.url}/?targets/\\S+: HTTP 404: copy the release's targets/ there \\(ota-fleet publish --copy-to the served directory\\) before any device is targeted \\[ARTIFACT_UNREACHABLE\\]`));
     assert.not.ok(existsSync(join(rig.dir, 'ota-rollout.json')), 'no state written');
-    assert.equal(await retainedRollouts(broker.url), [], 'nothing retained on the rollout topics');
+    assert.equal(await retainedTopics(broker.url, 'ota/v1/rollout'), [], 'nothing retained on the rollout topics');
     assert.equal(heard, [], 'no device heard of the release');
   } finally {
     await server.close();
@@ -73,7 +64,7 @@ test('rollout start refuses a release whose hardware no device reports (a --hard
     assert.is(lines.length, 1, r.stderr);
     assert.match(lines[0] ?? '', /no device of hardware sim-wh reported on mqtt:\/\/127\.0\.0\.1:\d+ within 300 ms \(devices seen: 5 of hardware sim-hw\): check the release's --hardware and that the devices are online, or pass --force to start anyway \[ROLLOUT_NO_DEVICES\]/);
     assert.not.ok(existsSync(join(rig.dir, 'ota-rollout.json')), 'no state written');
-    assert.equal(await retainedRollouts(broker.url), [], 'nothing published');
+    assert.equal(await retainedTopics(broker.url, 'ota/v1/rollout'), [], 'nothing published');
 
     const forced = await runMain(fleet, [...argv, '--force'], { cwd: rig.dir });
     assert.is(forced.code, 0, forced.stdout + forced.stderr);
@@ -88,7 +79,7 @@ test('rollout start refuses a release whose hardware no device reports (a --hard
     assert.is(s.rollout.stageIndex, 0);
     assert.is(s.tally.inStage, 0);
     assert.is((await loadState(file)).rollout.status, 'running');
-    assert.equal(await retainedRollouts(broker.url), ['ota/v1/rollout/sim-wh'], 'the forced first stage is published for its hardware only');
+    assert.equal(await retainedTopics(broker.url, 'ota/v1/rollout'), ['ota/v1/rollout/sim-wh'], 'the forced first stage is published for its hardware only');
     assert.equal(heard, [], 'no device of another hardware heard of it');
   } finally {
     await server.close();
