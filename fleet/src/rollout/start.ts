@@ -80,7 +80,7 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
     hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
-    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }),
+    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl,
   };
   await saveState(o.stateFile, state);
   return state;

@@ -7,19 +7,19 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
-import { loadState, runController } from '../../../fleet/src/rollout/index.js';
+import { cohortPpm, loadState, runController } from '../../../fleet/src/rollout/index.js';
 import { serveArtifacts } from '../../../fleet/src/serve/index.js';
 import { HW, deviceSpecs, fleetOk, makeRig, openBroker, type Rig, type RigBroker } from '../../support/fleet-rig.js';
 import { retainedTopics } from '../../support/mqtt-observer.js';
-import { SimFleet } from '../../support/sim-fleet.js';
+import { SimFleet, until } from '../../support/sim-fleet.js';
 import { runMain } from '../../support/tools.js';
 
 const fast = ['--tick-ms', '50', '--settle-ms', '300'];
 
-async function withFleet(body: (rig: Rig, broker: RigBroker, heard: string[]) => Promise<void>): Promise<void> {
+async function withFleet(body: (rig: Rig, broker: RigBroker, heard: string[], devices: SimFleet) => Promise<void>): Promise<void> {
   const rig = await makeRig();
   const broker = await openBroker('aedes');
   const heard: string[] = [];
@@ -28,7 +28,7 @@ async function withFleet(body: (rig: Rig, broker: RigBroker, heard: string[]) =>
   });
   await devices.start();
   try {
-    await body(rig, broker, heard);
+    await body(rig, broker, heard, devices);
   } finally {
     await devices.stop();
     await broker.close();
@@ -81,6 +81,36 @@ test('rollout start refuses a release whose hardware no device reports (a --hard
     assert.is((await loadState(file)).rollout.status, 'running');
     assert.equal(await retainedTopics(broker.url, 'ota/v1/rollout'), ['ota/v1/rollout/sim-wh'], 'the forced first stage is published for its hardware only');
     assert.equal(heard, [], 'no device of another hardware heard of it');
+  } finally {
+    await server.close();
+  }
+}));
+
+test('a stage does not widen while an artifact is missing: the controller stops with one typed line, the published stage stays, run resumes once it is back', () => withFleet(async (rig, broker, _heard, devices) => {
+  const server = await serveArtifacts(join(rig.dir, 'served'));
+  try {
+    await fleetOk(rig.dir, ['publish', '--release', 'R', '--artifacts-url', server.url, '--copy-to', 'served']);
+    await fleetOk(rig.dir, ['rollout', 'start', 'R', '--stages', '10,100', '--min-devices', '2', '--broker', broker.url, '--keys', 'KEYS',
+      '--artifacts-url', server.url, '--id', 'gone-test', '--detach', ...fast]);
+    const file = join(rig.dir, 'ota-rollout.json');
+    const stage1Ppm = (await loadState(file)).published?.ppm ?? 0;
+    const stage1 = devices.devices.filter((d) => cohortPpm('gone-test', d.deviceId) < stage1Ppm);
+    assert.is(stage1.length, 2);
+    await until(() => stage1.every((d) => d.version === 2), 15_000, 'stage 1 committed');
+    rmSync(join(rig.dir, 'served', 'targets'), { recursive: true });
+    const r = await runMain(fleet, ['rollout', 'run', ...fast], { cwd: rig.dir });
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0] ?? '', /artifact http:\/\/127\.0\.0\.1:\d+\/targets\/\S+: HTTP 404: .* \[ARTIFACT_UNREACHABLE\]/);
+    const held = await loadState(file);
+    assert.is(held.published?.ppm, stage1Ppm, 'the second stage was not published');
+    assert.ok(devices.devices.filter((d) => !stage1.includes(d)).every((d) => d.installs.length === 0), 'nobody outside stage 1 installed');
+
+    await fleetOk(rig.dir, ['publish', '--release', 'R', '--artifacts-url', server.url, '--copy-to', 'served']);
+    await fleetOk(rig.dir, ['rollout', 'run', ...fast]);
+    assert.is((await loadState(file)).rollout.status, 'completed');
+    await until(() => devices.devices.every((d) => d.version === 2), 15_000, 'every device on release 2');
   } finally {
     await server.close();
   }
