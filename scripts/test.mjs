@@ -5,14 +5,21 @@
 // 3. runs every test file under build/test in its own process (OTA_TEST_JOBS at once, default 2;
 //    files marked `ota-test: seconds N` longest first among themselves, and files marked
 //    `ota-test: alone` after the others, one at a time), collecting coverage with c8;
-// 4. ends with one plain line: `N passed, N failed` (`, N skipped` when any).
+//    before them, in a run of every file or in CI, lints (scripts/lint.mjs: a lint error fails the run);
+// 4. lists every skipped test by file, name and reason (test/support/skip.ts prints them; a skip it did not
+//    print, or a file that runs no test and skips none, fails); checks the coverage floors (runs of every file, and CI)
+//    (in CI too) and writes coverage/summary.txt, coverage/coverage-summary.json and coverage/lcov.info;
+// 5. ends with one plain line: `N passed, N failed, N skipped`.
 // FILTER words select test files whose path contains one of them (e.g. `npm test -- unit bootenv`);
 // `--no-qemu` leaves out test/qemu-arm (the daily quick run: `npm run test:quick`).
+// In CI (CI=true, as .ci/run): a skip not listed in .ci/allowed-skips fails the run, the emulated-ARM suite
+// must have run (not --no-qemu, not OTA_SKIP_QEMU=1, not skipped by its files), and coverage must be measured.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCi, collectSkips, coverageArgs, noTestRun, skipBlock } from './test-rules.mjs';
 import { systemDeps } from './system-deps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,6 +28,8 @@ const noQemu = args.includes('--no-qemu');
 const filters = args.filter((a) => !a.startsWith('--'));
 const jobs = Math.max(1, Number(process.env.OTA_TEST_JOBS ?? 2));
 const fileTimeoutMs = Number(process.env.OTA_TEST_FILE_TIMEOUT_MS ?? 12 * 60_000);
+const ci = process.env.CI === 'true';
+const coverageOn = !process.env.OTA_NO_COVERAGE;
 
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', ...opts });
@@ -106,9 +115,10 @@ function countsOf(result) {
     return m ? Number(m[1]) : undefined;
   };
   const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') ?? 0;
-  if (total === undefined || passed === undefined) return { passed: 0, failed: 1, skipped: 0 }; // crashed before its summary
-  const failed = total - passed + (result.code !== 0 && total === passed ? 1 : 0);
-  return { passed, failed, skipped };
+  if (total === undefined || passed === undefined) return { passed: 0, failed: 1, skipped: 0, problems: [] }; // crashed before its summary
+  const problems = noTestRun(total, skipped, collectSkips('', result.output).length);
+  const failed = total - passed + (result.code !== 0 && total === passed ? 1 : 0) + problems.length;
+  return { passed, failed, skipped, problems };
 }
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
@@ -118,10 +128,24 @@ ensureSystemDeps();
 console.log('# building');
 const typeErrors = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0;
 if (typeErrors && filters.length === 0) {
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(1);
+}
+if (filters.length === 0 || ci) {
+  console.log('# linting (npm run lint)');
+  if (run(process.execPath, [join(root, 'scripts/lint.mjs')]) !== 0) {
+    console.log('# lint errors above: the run stops here (fix them, or run one file: npm test -- WORD)');
+    console.log('0 passed, 1 failed, 0 skipped');
+    process.exit(1);
+  }
+}
+if (typeErrors) console.log('# type errors above; running the selected tests anyway (a full run fails on them)');
+// The folder layout (scripts/check-imports.mjs, which prints what it finds): an import cycle between
+// folders or fleet code in device code fails a full run, as a type error does.
+if (run(process.execPath, [join(root, 'scripts', 'check-imports.mjs')]) !== 0 && filters.length === 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-if (typeErrors) console.log('# type errors above; running the selected tests anyway (a full run fails on them)');
 
 const all = findTests(join(root, 'build', 'test'));
 const selected = all.filter((f) => {
@@ -131,6 +155,10 @@ const selected = all.filter((f) => {
 });
 const coverageDir = mkdtempSync(join(tmpdir(), 'ota-cov-'));
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** Every named skip: `{ file, name, reason }`. */
+const skips = [];
+/** Per emulated-ARM file: the tests it ran. */
+const qemuRan = new Map();
 // A file marked `ota-test: alone` runs after the others, with the machine to itself: its figure is a byte
 // count that depends on scheduling (download/kill: bytes sitting in a killed client's socket buffers count as
 // sent, and another test's fsyncs stall the client so those buffers fill).
@@ -157,6 +185,9 @@ async function runAndReport(file) {
   const c = countsOf(result);
   totals.passed += c.passed; totals.failed += c.failed; totals.skipped += c.skipped;
   const name = relative(join(root, 'build'), file);
+  skips.push(...collectSkips(name, result.output));
+  if (file.includes('qemu-arm')) qemuRan.set(name, c.passed + c.failed);
+  for (const p of c.problems) result.output += `\n# ${p}`;
   const verdict = c.failed > 0 ? 'FAIL' : 'ok';
   console.log(`# ${verdict} ${name} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${(result.ms / 1000).toFixed(1)} s${aloneFiles.has(file) ? ', alone' : ''})`);
   if (c.failed > 0 || process.env.OTA_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    '));
@@ -170,11 +201,25 @@ for (const file of last) await runAndReport(file);
 const qemuWall = qemuSpan.endedMs > qemuSpan.startedMs ? `; test/qemu-arm ${((qemuSpan.endedMs - qemuSpan.startedMs) / 1000).toFixed(0)} s of it` : '';
 console.log(`# ${selected.length} files in ${((Date.now() - runStartedMs) / 1000).toFixed(0)} s on ${jobs} jobs${qemuWall}`);
 
-if (!process.env.OTA_NO_COVERAGE) {
-  run(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), 'report', '--temp-directory', coverageDir,
-    '--reporter=text-summary', '--src', root, '--exclude=build/test/**', '--exclude=node_modules/**']);
+const broken = [];
+if (coverageOn) {
+  // Floors for a run of every file (with or without the emulated-ARM suite) and always in CI: a filtered run
+  // covers less, and only fails for it in CI, which must run every file.
+  const checked = filters.length === 0 || ci;
+  const c8 = spawnSync(process.execPath, [join(root, 'node_modules/c8/bin/c8.js'), ...coverageArgs(root, coverageDir, checked)], { cwd: root, encoding: 'utf8' });
+  const report = `${c8.stdout ?? ''}${c8.stderr ?? ''}`;
+  process.stdout.write(report);
+  mkdirSync(join(root, 'coverage'), { recursive: true });
+  writeFileSync(join(root, 'coverage', 'summary.txt'), report);
+  const status = c8.status ?? 1;
+  if (status !== 0) broken.push(`coverage below its floor (the ERROR lines above; report in coverage/summary.txt): add tests, never lower the floor in scripts/test-rules.mjs to pass`);
+  else console.log(`# coverage report: coverage/summary.txt, coverage/coverage-summary.json, coverage/lcov.info${checked ? '' : ' (floors not checked: filtered run)'}`);
 }
 rmSync(coverageDir, { recursive: true, force: true });
-const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
-console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
-process.exit(totals.failed > 0 || selected.length === 0 ? 1 : 0);
+if (ci) broken.push(...checkCi({ root, noQemu, skipQemu: process.env.OTA_SKIP_QEMU === '1', skips, qemuRan, coverageOn }));
+if (selected.length === 0) broken.push(`no test file matches ${filters.join(' ')}`);
+console.log(skipBlock(skips));
+for (const b of broken) console.log(`# FAIL ${b}`);
+totals.failed += broken.length;
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.failed > 0 ? 1 : 0);

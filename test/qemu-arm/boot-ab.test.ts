@@ -17,6 +17,7 @@ import {
   Machine, QEMU_BOARDS, blankFlash, boardRuns, copyDisk, ensureImage, fatEnvStore, flashEnvStore, logDirFor,
   replaceFileInPartition, simulateRuns, stateVars, type BoardCase, type EnvStore, type ImageLayout,
 } from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
 
 // Generous: the 2-core CI machine runs other tests beside these, and nothing here is a timing claim.
 const STEP_TIMEOUT_MS = 90_000;
@@ -92,7 +93,7 @@ function boardSuite(c: BoardCase): void {
     console.log(`# ${c.board}: image ready in ${seconds(started)} s (kernel ${layout.kernelVersion})`);
   });
 
-  const t = skip === undefined ? s : s.skip;
+  const t = gateIn(s, skip, c.title);
 
   t('a fresh image: U-Boot runs the A/B script, boots slot A to its init, and spends a try of A at each boot', async () => {
     const d = device('fresh');

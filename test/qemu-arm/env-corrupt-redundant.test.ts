@@ -25,6 +25,7 @@ import {
   GuestDevice, REDUNDANT_ENV_BOARD, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, buildRedundantUboot, ensureImage, envState, flashEnvCopies, flipBytes,
   logDirFor, onBoard, readEnvAgreeing, seconds, simulateRuns, stateVars, type FlashEnvCopy, type ImageLayout, type Machine,
 } from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
 
 const temp = tempDir('ota-qemu-env-redundant-');
 const GUEST_FW_ENV = '-c /etc/fw_env.config';
@@ -82,7 +83,7 @@ s.before(() => {
   bios = built;
   layout = ensureImage(REDUNDANT_ENV_BOARD.board);
 });
-const t = skip === undefined ? s : s.skip;
+const t = gateIn(s, skip, `env copies, ${REDUNDANT_ENV_BOARD.title}`);
 
 t('scenario 5: the newer of two env copies damaged between boots; U-Boot, the host readers, the simulator and the agent all use the older copy, no default env', async () => {
   if (layout === undefined || bios === undefined) throw new Error(`the image or U-Boot of ${REDUNDANT_ENV_BOARD.board} was not built`);

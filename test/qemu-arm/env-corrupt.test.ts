@@ -24,6 +24,7 @@ import {
   GuestDevice, Machine, QEMU_BOARDS, STEP_TIMEOUT_MS, boardRuns, bootsToAgent, ensureImage, envState, logDirFor, onBoard, readEnvAgreeing,
   seconds, simulateRuns, stateVars, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
 
 const temp = tempDir('ota-qemu-env-corrupt-');
 
@@ -34,7 +35,7 @@ function boardSuite(c: BoardCase): void {
   s.before(() => {
     if (skip === undefined) layout = ensureImage(c.board);
   });
-  const t = skip === undefined ? s : s.skip;
+  const t = gateIn(s, skip, `env copy corrupted, ${c.title}`);
 
   t('scenario 5, single copy: the only env copy damaged between boots; U-Boot, the simulator and the agent all start from the default state', async () => {
     if (layout === undefined) throw new Error(`the image of ${c.board} was not built`);

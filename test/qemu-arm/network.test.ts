@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { missingTools, tempDir } from '../support/tools.js';
 import { Machine, copyDisk, ensureImage, logDirFor, qemuSkipReason, type ImageLayout } from '../support/qemu/index.js';
+import { gate } from '../support/skip.js';
 
 const STEP_TIMEOUT_MS = 90_000;
 const BOARD = 'qemu-virt-arm64-file-env';
@@ -39,7 +40,7 @@ test.after(async () => {
   temp.cleanup();
 });
 
-const t = skip === undefined ? test : test.skip;
+const t = gate(skip);
 
 t('the guest reaches a 127.0.0.1 server through guestfwd, and nothing else (restrict=on)', async () => {
   if (layout === undefined || server === undefined) throw new Error('not set up');

@@ -11,6 +11,7 @@ import { tempDir } from '../support/tools.js';
 import { QEMU_BOARDS, boardRuns, ensureImage, openGuestFleet, type ImageLayout } from '../support/qemu/index.js';
 import { printTable, runPowerCuts } from './power-cut.js';
 import { PHASES, cutPlan, runSeed } from './power-cut-plan.js';
+import { gateIn } from '../support/skip.js';
 
 /** Registers and runs the power-cut suite on QEMU_BOARDS[index]. */
 export function powerCutSuite(index: number): void {
@@ -28,7 +29,7 @@ export function powerCutSuite(index: number): void {
   s.before(() => {
     if (skip === undefined) layout = ensureImage(c.board);
   });
-  const t = skip === undefined ? s : s.skip;
+  const t = gateIn(s, skip, `power cuts, ${c.title}`);
 
   t('the plan cuts every phase, in the order the update meets them', () => {
     const plan = cutPlan(boardSeed, cuts);

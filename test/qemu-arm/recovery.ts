@@ -19,7 +19,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFFLINE_FLEET_DETAIL } from '../../agent/src/agent/index.js';
+import { OFFLINE_FLEET_DETAIL } from '../../agent/src/device/index.js';
 import { BOOT_VARS } from '../../agent/src/boot/index.js';
 import { fleetOk } from '../support/fleet-rig.js';
 import { MOSQUITTO } from '../support/mosquitto.js';
@@ -29,6 +29,7 @@ import {
   logDirFor, makeGuestRelease, makeStick, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing, seconds, simulateRuns, stateVars,
   versionFiles, type Ext4File, type GuestFleet, type ImageLayout, type Machine, type QemuBuild,
 } from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
 
 
 /** Release 2's own self-test, which the device's required health check runs: it fails. */
@@ -282,7 +283,7 @@ export function recoverySuite(index: number): void {
     layout = ensureImage(c.board);
     base = baseSlotImage(layout, join(temp.dir, 'base.img'));
   });
-  const t = skip === undefined ? s : s.skip;
+  const t = gateIn(s, skip, `recovery, ${c.title}`);
   const setup = (name: string): Setup => {
     if (layout === undefined || base === undefined) throw new Error(`the image of ${c.board} was not built`);
     // fw_env.config cannot name a path with a space

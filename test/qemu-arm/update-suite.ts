@@ -21,6 +21,7 @@ import {
   GuestDevice, QEMU_HARDWARE, STEP_TIMEOUT_MS, agentConnected, agentLines, baseSlotImage, boardRuns, bootsToAgent, ensureImage, envState, installsOverMqtt, logDirFor,
   makeGuestRelease, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing as readEnv, seconds, type BoardCase, type ImageLayout,
 } from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
 
 /** Registers and runs scenario 1 on the board `c`. */
 export function updateSuite(c: BoardCase): void {
@@ -35,7 +36,7 @@ export function updateSuite(c: BoardCase): void {
     layout = ensureImage(c.board);
     console.log(`# ${c.board}: image ready in ${seconds(started)} s`);
   });
-  const t = skip === undefined ? s : s.skip;
+  const t = gateIn(s, skip, `update, ${c.title}`);
 
   t('a good update over MQTT and HTTP: A installs release 2 into B, U-Boot boots B, health passes, commit, B stays; the env lost at rest, the agent restores B', async () => {
     if (layout === undefined) throw new Error(`the image of ${c.board} was not built`);

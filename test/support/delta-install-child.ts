@@ -9,7 +9,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { HttpSource, installArtifact } from '../../agent/src/agent/index.js';
+import { HttpSource, installArtifact } from '../../agent/src/install/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../agent/src/durable/index.js';
 import { describe } from '../../agent/src/errors/index.js';
 import { readEnvelope, readRelease } from '../../agent/src/formats/index.js';

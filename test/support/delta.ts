@@ -4,7 +4,9 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { applyDeltaFile, type BaseReader } from '../../agent/src/delta/index.js';
+import { encodeDeltaHeader, parseDeltaHeader, sha256, type DeltaHeader } from '../../agent/src/formats/index.js';
 import { encodeDelta, type EncodeOptions } from '../../fleet/src/delta/index.js';
 
 /** Encode old -> neu, apply it from files in `dir`; resolves to the delta and the rebuilt image. */
@@ -44,4 +46,12 @@ export function failingBase(bytes: Uint8Array, failAt: number): BaseReader {
     },
     async close() { /* nothing held */ },
   };
+}
+
+/** The parsed header of a one-segment delta from `base` whose segment is `payload`, writing `outputSizeBytes`. */
+export function oneSegmentHeader(base: Uint8Array, payload: Uint8Array, outputSizeBytes: number, targetSha256 = new Uint8Array(32)): DeltaHeader {
+  return parseDeltaHeader(encodeDeltaHeader({
+    full: false, baseSizeBytes: base.length, baseSha256: createHash('sha256').update(base).digest(), targetSizeBytes: outputSizeBytes, targetSha256,
+    segments: [{ payloadSizeBytes: payload.length, outputSizeBytes, sha256: sha256(payload) }],
+  }));
 }

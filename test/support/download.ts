@@ -1,9 +1,11 @@
 /**
  * Helpers for downloader tests: plans cut from a buffer, a seeded random
- * source, a consumer that checks every byte it is handed, and a manual clock.
+ * source, a consumer that checks every byte it is handed, and (re-exported) the manual clock.
  */
 import { createHash } from 'node:crypto';
-import type { Clock, DownloadPlan, Random } from '../../agent/src/download/index.js';
+import type { DownloadPlan } from '../../agent/src/download/index.js';
+import type { Random } from '../../agent/src/time/index.js';
+export { ManualClock } from './manual-clock.js';
 import { mulberry32 } from './prng.js';
 
 /** A plan for `body` served at `urls`, in segments of `segmentBytes` (the last may be shorter). */
@@ -46,36 +48,3 @@ export function checkingConsumer(expected: Buffer, plan: DownloadPlan): {
   return { onSegment, indexes, unverified };
 }
 
-/** A clock that moves only when told; timers fire in time order during `advance`. */
-export class ManualClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { atMs: number; fn: () => void }>();
-
-  now(): number { return this.t; }
-
-  setTimer(delayMs: number, fn: () => void): () => void {
-    const id = this.seq++;
-    this.timers.set(id, { atMs: this.t + Math.max(0, delayMs), fn });
-    return () => { this.timers.delete(id); };
-  }
-
-  /** Timers still pending, by due time. */
-  pending(): number[] {
-    return [...this.timers.values()].map((t) => t.atMs).sort((a, b) => a - b);
-  }
-
-  /** Move time forward by `ms`, firing due timers in order. */
-  advance(ms: number): void {
-    const target = this.t + ms;
-    for (;;) {
-      let next: [number, { atMs: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].atMs <= target && (next === undefined || e[1].atMs < next[1].atMs)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].atMs;
-      next[1].fn();
-    }
-    this.t = target;
-  }
-}

@@ -10,6 +10,8 @@ import { serveArtifacts, startBroker, type ArtifactServer } from '../../fleet/sr
 import { haveMosquitto, startMosquitto } from './mosquitto.js';
 import { SimFleet, type SimDeviceSpec } from './sim-fleet.js';
 import { runMain, tempDir } from './tools.js';
+import type { Context } from 'uvu';
+import { gate, type Registrar } from './skip.js';
 
 /** The hardware id of the test fleet. */
 export const HW = 'sim-hw';
@@ -28,6 +30,14 @@ export interface RigBroker {
 /** The brokers available here: aedes always, mosquitto when installed. */
 export function brokerKinds(): readonly string[] {
   return haveMosquitto() ? ['aedes', 'mosquitto'] : ['aedes'];
+}
+
+/**
+ * Every broker the fleet tests run against, each with its test registrar: mosquitto's tests are skipped by
+ * name (test/support/skip.ts) where it is not installed, never dropped from the run without a trace.
+ */
+export function eachBroker(): readonly (readonly [kind: string, it: Registrar<Context>])[] {
+  return [['aedes', gate(undefined)], ['mosquitto', gate(haveMosquitto() ? undefined : 'missing mosquitto')]];
 }
 
 /** Start a broker of `kind`. */

@@ -50,6 +50,6 @@ const machine = new Machine(ports, new AnnouncingJournal(join(dir, 'journal.json
 const signal = new AbortController().signal;
 let result = await machine.resume(signal);
 if (result.kind === 'rest' && result.record.last === undefined) {
-  result = await machine.start(fakeNotice({ version: 'v2', sequence: 1, image: 'v2-image' }), signal);
+  result = await machine.start(fakeNotice({ version: 2, sequence: 1, image: 'v2-image' }), signal);
 }
 writeSync(1, `rest ${result.kind === 'rest' ? result.record.last?.outcome ?? 'none' : 'stopped'}\n`);

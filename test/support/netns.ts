@@ -61,6 +61,22 @@ function installExitHook(): void {
   }
 }
 
+/**
+ * Why no link can be made here (not root, `ip` or `tc` missing, no namespace support), or undefined when
+ * one can: decided before a test registers, so a test that cannot run is skipped by name (test/support/skip.ts)
+ * instead of returning early and counting as passed.
+ */
+export function linkSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
+  const missing = ['ip', 'tc'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { env: { ...process.env, PATH } }).status !== 0);
+  if (missing.length > 0) return `missing ${missing.join(', ')}`;
+  const ns = `ota-dl-probe-${process.pid % 100_000}`;
+  const probe = ip(['netns', 'add', ns]);
+  if (!probe.ok) return `ip netns add failed (${probe.err.trim()}): no network namespaces here`;
+  ip(['netns', 'del', ns]);
+  return undefined;
+}
+
 /** Make the link, or return why it cannot be made here (not root, no netns support). */
 export function createLink(options: LinkOptions): Link | { skip: string } {
   if (process.getuid?.() !== 0) return { skip: 'needs root to create network namespaces' };

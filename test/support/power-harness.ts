@@ -57,7 +57,8 @@ export async function makeFixture(root: string): Promise<Fixture> {
 
 /** Which command the child runs, and what the device went through before. */
 export type Command = 'install' | 'boot' | 'boot-fail';
-export type Prep = 'fresh' | 'armed' | 'installing';
+/** `spent`: armed, then B's three tries and two of A's pass without the agent: the command boots A's last try. */
+export type Prep = 'fresh' | 'armed' | 'installing' | 'spent';
 
 /** One scenario: a command under a kill point or faults, and where the device must end. */
 export interface Scenario {
@@ -231,7 +232,8 @@ function envStatesNow(dir: string): string[] {
 async function prepare(dir: string, fx: Fixture, s: Scenario, build: string): Promise<void> {
   await agentOk(fx.root, 'sim', 'create', join(dir, 'dev'), '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img',
     '--version', '1', '--env', 'redundant', '--artifacts-url', `${fx.server.url}${s.release}/`);
-  if (s.prep === 'armed') await agentOk(dir, ...argvOf('install', resolve(fx.root, s.release)));
+  if (s.prep === 'armed' || s.prep === 'spent') await agentOk(dir, ...argvOf('install', resolve(fx.root, s.release)));
+  if (s.prep === 'spent') for (let i = 0; i < 5; i++) await agentOk(dir, ...argvOf('boot', s.release), '--no-agent');
   if (s.prep === 'installing') {
     // A process kill (not a power cut) at the first slot write leaves the journal in `installing`.
     const plan: FaultPlan = { deviceDir: join(dir, 'dev'), logPath: join(dir, 'prep.log'), faults: [], kill: { kind: 'write', path: 'slot-B.img', nth: 1 } };

@@ -31,6 +31,12 @@ export function killPoints(release: Release): Scenario[] {
       kill: (r) => (r() < 0.5
         ? { kind: 'write', path: 'env.img', afterText: 'checking -ok-> committing', nth: 1, keepBytes: intBetween(r, 0, 0x4000) }
         : { kind: 'any', afterText: 'checking -ok-> committing', nth: intBetween(r, 1, 14) }) },
+    // Issue 19: the trial's tries and the fall-back slot's ran out unseen; cuts during the fall-back slot's
+    // last boot (the script's save, post-boot) and after: the failed trial is reverted, never retried and committed.
+    { name: 'during the fall-back slot\'s boots', release, prep: 'spent', command: 'boot', expect: { version: 1, reinstall: false },
+      kill: (r) => (r() < 0.5
+        ? { kind: 'write', path: 'env.img', nth: intBetween(r, 1, 3), keepBytes: intBetween(r, 0, 0x4000) }
+        : { kind: 'any', afterText: 'U-Boot booted slot', nth: intBetween(r, 1, 10) }) },
     { name: 'during revert', release, prep: 'armed', command: 'boot-fail', expect: { version: 1, reinstall: false },
       kill: (r) => (r() < 0.5
         ? { kind: 'write', path: 'env.img', afterText: 'checking -fail-> reverting', nth: intBetween(r, 1, 2), keepBytes: intBetween(r, 0, 0x4000) }

@@ -4,19 +4,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { gate, missingReason } from './skip.js';
 import { missingTools, tempDir } from './tools.js';
 import { makeFixture, runScenario, type Fixture, type RunResult, type Scenario } from './power-harness.js';
 import { faultCases, killPoints } from './power-scenarios.js';
 
 /** Seeds per scenario. */
 export const SEEDS = Number(process.env['OTA_POWER_SEEDS'] ?? 5);
-const skip = missingTools('the power-loss harness', 'fw_printenv').length > 0;
+const skip = missingReason(missingTools('the power-loss harness', 'fw_printenv'));
 
 /** A fixture for the file's tests, made once. */
 export function fixtureHooks(): { fx: () => Fixture } {
   const t = tempDir('ota-power-');
   let fixture: Fixture | undefined;
-  test.before(async () => { if (!skip) fixture = await makeFixture(t.dir); });
+  test.before(async () => { if (skip === undefined) fixture = await makeFixture(t.dir); });
   test.after(async () => { await fixture?.server.close(); t.cleanup(); });
   return { fx: () => { if (fixture === undefined) throw new Error('no fixture'); return fixture; } };
 }
@@ -28,7 +29,7 @@ function summary(results: readonly RunResult[]): string {
 }
 
 function suite(scenarios: readonly Scenario[], fx: () => Fixture): void {
-  const it = skip ? test.skip : test;
+  const it = gate(skip);
   for (const s of scenarios) {
     it(`${s.name} [${s.release}], ${SEEDS} seeds: power cut, boot, fresh agent to rest; invariants hold`, async () => {
       const results: RunResult[] = [];

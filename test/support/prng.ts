@@ -26,3 +26,16 @@ export function pick<T>(rng: () => number, items: readonly T[]): T {
   if (item === undefined) throw new Error('pick from an empty list');
   return item;
 }
+
+/**
+ * The seed of a randomized test run: the integer in the environment variable `envName` replays a run, else a
+ * fresh one. Printed at once (`# seed N (envName=N replays it)`), so a run that crashes still names it; a value
+ * that is not an integer is refused rather than read as NaN (which would seed every run alike).
+ */
+export function runSeed(envName: string, env: NodeJS.ProcessEnv = process.env, fresh: () => number = Math.random): number {
+  const fixed = env[envName];
+  const seed = fixed === undefined || fixed === '' ? Math.floor(fresh() * 1_000_000) : Number(fixed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`${envName}=${String(fixed)}: want a non-negative integer (the seed a run printed)`);
+  console.log(`# seed ${seed} (${envName}=${seed} replays it)`);
+  return seed;
+}

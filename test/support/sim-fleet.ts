@@ -15,7 +15,8 @@ import { connect, type MqttClient } from 'mqtt';
 import {
   Refusal, audienceIncludes, isRefusal, readNotice, readRelease, readRollout, type ReleaseMetadata, type RolloutMetadata,
 } from '../../agent/src/formats/index.js';
-import { Backoff, DEFAULT_BACKOFF, statusDocument, topicsFor, type BackoffOptions, type LastUpdateStatus, type Topics } from '../../agent/src/transport/index.js';
+import { statusDocument, topicsFor, type LastUpdateStatus, type Topics } from '../../agent/src/transport/index.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../../agent/src/time/index.js';
 import { loadRoot, verifyNotice, type TrustState, type TrustedRoot } from '../../agent/src/trust/index.js';
 
 /** How the simulated devices behave. */
@@ -75,6 +76,10 @@ export class SimDevice {
   private seq = 0;
   /** The last status it published (for failure reports). */
   lastPublished = '';
+  /** The sequence number of the last status document the broker acknowledged (QoS 1). */
+  ackedSeq = 0;
+  /** True when the broker acknowledged the last status document this device published. */
+  get statusAcked(): boolean { return this.ackedSeq === this.seq; }
   private client: MqttClient | undefined;
   private readonly topics: Topics;
   private readonly backoff: Backoff;
@@ -86,7 +91,7 @@ export class SimDevice {
     this.version = spec.version;
     this.topics = topicsFor(spec.deviceId, o.hardware);
     this.trust = { trusted, installedVersion: spec.version, rolloutVersion: 0, timeFloorMs: 0, failedVersions: [] };
-    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, Math.random, () => this.now());
+    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, Math.random, { nowMs: () => this.now() });
   }
 
   /** The device's id (its MQTT client id). */
@@ -213,7 +218,8 @@ export class SimDevice {
       version: String(this.version), hardware: this.o.hardware, lastUpdate: this.lastUpdate, slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,
     }, this.spec.deviceId, ++this.seq, new Date(this.now()));
-    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true });
+    const seq = this.seq;
+    c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => { if (err === undefined || err === null) this.ackedSeq = Math.max(this.ackedSeq, seq); });
   }
 }
 

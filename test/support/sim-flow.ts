@@ -59,3 +59,16 @@ export function fwPrintenv(config: string): Map<string, string> {
   const out = execFileSync('fw_printenv', ['-c', config], { encoding: 'utf8' });
   return new Map(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
+
+/**
+ * In `dir`: keys, a 1 MiB image v1 on a simulated device `dev` (slot A), release 2 of it in `rel2`,
+ * installed into slot B with its trial armed (`install` stops before the reboot).
+ */
+export async function armedTwo(dir: string): Promise<void> {
+  await fleetOk(dir, 'keygen', '--out', 'keys');
+  writeImage(dir, 'v1.img', 1024 * 1024);
+  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
+  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
+  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+  await agentOk(dir, '--config', 'dev/agent.json', 'install', 'rel2');
+}

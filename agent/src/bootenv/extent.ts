@@ -6,6 +6,7 @@
  * fails falls back to a weaker key (the path, the node's own dev_t): the read that follows reports
  * a missing device.
  */
+import { devNumber } from '../files/index.js';
 import { mtdNumber } from './devices.js';
 import type { FileIo } from './storage.js';
 
@@ -23,14 +24,6 @@ export async function extentOf(device: string, offsetBytes: number, sysfsRoot: s
   if (st?.isBlockDevice() === true && st.rdev !== undefined) return blockExtent(devNumber(st.rdev), offsetBytes, sysfsRoot, io);
   if (st?.ino !== undefined) return { storage: `inode ${st.dev ?? 0}:${st.ino}`, startBytes: offsetBytes };
   return { storage: `path ${device}`, startBytes: offsetBytes };
-}
-
-/** `MAJOR:MINOR` of a dev_t, in glibc's encoding (gnu_dev_major, gnu_dev_minor), as sysfs names devices. */
-export function devNumber(rdev: number): string {
-  const r = BigInt(rdev);
-  const major = ((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn);
-  const minor = (r & 0xffn) | ((r >> 12n) & ~0xffn);
-  return `${major}:${minor}`;
 }
 
 async function blockExtent(own: string, offsetBytes: number, sysfsRoot: string, io: FileIo): Promise<Extent> {

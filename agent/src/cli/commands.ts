@@ -1,14 +1,14 @@
 /**
- * The list of `ota-agent` commands. Each concern adds its command here, one line each.
+ * The list of `ota-agent` commands. Each command lives in this folder (one file per concern) and composes the functions its area exports; it is listed here, one line each.
  */
 import type { Register } from './framework.js';
 import { versionCommand } from './version.js';
-import { deltaAgentCommand } from '../delta/cli.js';
-import { verifyCommand } from '../trust/index.js';
-import { envCommand } from '../bootenv/cli.js';
-import { downloadCommand } from '../download/index.js';
-import { deviceCommands } from '../agent/index.js';
-import { simCommand } from '../sim/index.js';
+import { deltaAgentCommand } from './delta.js';
+import { verifyCommand } from './verify.js';
+import { envCommand } from './env.js';
+import { downloadCommand } from './download.js';
+import { deviceCommands } from './device.js';
+import { simCommand } from './sim.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [

@@ -7,6 +7,7 @@ import { runCli, type CliContext } from './framework.js';
 
 export { runCli, processContext, signalOnTermination, EXIT_FAILURE, EXIT_USAGE } from './framework.js';
 export type { CliContext, Register, SetExit } from './framework.js';
+export { parseTimeArg, parseUintArg, readCapped } from './args.js';
 
 /** Run `ota-agent` with `argv` (without the node and script paths). */
 export function main(argv: readonly string[], ctx: CliContext): Promise<number> {

@@ -2,14 +2,14 @@
  * The agent config (`agent.json`): schema, validation, loading. docs/agent-config.md
  * documents every field.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { withContext } from '../errors/index.js';
-import { parseAgentConfig } from './schema.js';
+import { OtaError, withContext } from '../errors/index.js';
+import { readBounded } from '../files/index.js';
+import { AGENT_CONFIG_MAX_BYTES, parseAgentConfig } from './schema.js';
 import type { AgentConfig } from './schema.js';
 
 export { parseAgentConfig, validateAgentConfig } from './schema.js';
-export type { AgentConfig, LogFormat, SlotConfig } from './schema.js';
+export type { AgentConfig, Bootloader, LogFormat, SlotConfig } from './schema.js';
 
 /** Where a device keeps its agent config unless `--config` says otherwise. */
 export const DEFAULT_AGENT_CONFIG_PATH = '/etc/ota-agent/agent.json';
@@ -17,13 +17,14 @@ export const DEFAULT_AGENT_CONFIG_PATH = '/etc/ota-agent/agent.json';
 /** Read and validate the agent config at `file` (relative to `cwd`). */
 export async function loadAgentConfig(file: string, cwd: string): Promise<AgentConfig> {
   const source = resolve(cwd, file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(source, 'utf8');
+    bytes = await readBounded(source, AGENT_CONFIG_MAX_BYTES, 'agent config');
   } catch (err) {
+    if (err instanceof OtaError && err.code === 'FILE_TOO_LARGE') throw err;
     throw withContext(`agent config ${source}: read`, err, 'CONFIG_MISSING');
   }
-  return parseAgentConfig(text, source);
+  return parseAgentConfig(bytes, source);
 }
 
 /**
@@ -32,12 +33,12 @@ export async function loadAgentConfig(file: string, cwd: string): Promise<AgentC
  */
 export async function envConfigFrom(file: string, cwd: string): Promise<string> {
   const path = resolve(cwd, file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readBounded(path, AGENT_CONFIG_MAX_BYTES, 'config');
   } catch {
     return path; // the env module reports a missing fw_env.config in its own words
   }
-  if (!text.trimStart().startsWith('{')) return path;
-  return (parseAgentConfig(text, path)).envConfigPath;
+  if (!bytes.toString('utf8').trimStart().startsWith('{')) return path;
+  return (parseAgentConfig(bytes, path)).envConfigPath;
 }

@@ -2,7 +2,7 @@
  * The agent config (`agent.json`): one JSON file, validated once, every problem
  * listed with its field path. Paths in the file are relative to the file's own
  * directory, so a simulated device directory can move. The sections other
- * modules own (`health`, `machine`, `mqtt`) are validated by their parsers.
+ * modules own (`health`, `machine`, `mqtt`) are read by their parsers into the same list of problems.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
@@ -15,6 +15,8 @@ import type { MachineConfig } from '../machine/index.js';
 import { parseTransportConfig } from '../transport/index.js';
 import type { TransportConfig } from '../transport/index.js';
 import { Fields } from '../validate/index.js';
+import { parseStrictJson } from '../formats/index.js';
+import { DEFAULT_MOUNTINFO_PATH, DEFAULT_SYSFS_ROOT } from '../files/index.js';
 
 /** One slot: the file or block device holding it. */
 export interface SlotConfig {
@@ -22,6 +24,12 @@ export interface SlotConfig {
   /** The slot's usable size; default: the file's or block device's size. */
   readonly sizeBytes?: number;
 }
+
+/**
+ * Who runs the boot script at power-on: real U-Boot (a device; reboots go through `rebootCommand`),
+ * or the agent's boot-script simulator on a file-backed device (`sim create`; reboots are simulated).
+ */
+export type Bootloader = { readonly kind: 'u-boot' } | { readonly kind: 'simulator'; readonly scriptPath: string };
 
 /** Log output: `text` lines (journald adds the time) or one JSON object per line. */
 export type LogFormat = 'text' | 'json';
@@ -39,8 +47,12 @@ export interface AgentConfig {
   readonly envConfigPath: string;
   /** The kernel command line (`/proc/cmdline` on a device). */
   readonly cmdlinePath: string;
-  /** bootloader/boot.cmd, for the simulated device (`sim boot`). */
-  readonly bootScriptPath?: string;
+  /** Which devices back which mounts (`/proc/self/mountinfo`): a slot backing a mount is never written. */
+  readonly mountinfoPath: string;
+  /** Where sysfs is mounted (`/sys`): block device sizes. */
+  readonly sysfsRoot: string;
+  /** Real U-Boot, or the simulator running bootloader/boot.cmd (`bootloader` and `bootScriptPath` in the file). */
+  readonly bootloader: Bootloader;
   /** Tries a trial slot gets before the bootloader falls back (1..9). */
   readonly tries: number;
   readonly slots: Readonly<Record<Slot, SlotConfig>>;
@@ -55,7 +67,7 @@ export interface AgentConfig {
   readonly rebootCommand: readonly string[];
 }
 
-const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'bootScriptPath', 'tries',
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
   'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -77,19 +89,21 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
   const logFormat = top['logFormat'] === undefined ? 'text' : f.oneOf(top['logFormat'], 'logFormat', ['text', 'json'] as const) ?? 'text';
   const rebootCommand = top['rebootCommand'] === undefined ? ['systemctl', 'reboot'] : f.stringArray(top['rebootCommand'], 'rebootCommand');
   if (rebootCommand.length === 0) f.problem('rebootCommand', 'must name a command');
-  const health = f.section('health', () => parseHealthConfig(top['health']));
-  const machine = f.section('machine', () => parseMachineConfig(top['machine']));
-  const mqtt = top['mqtt'] === undefined ? undefined : f.section('mqtt', () => parseTransportConfig(mqttSection(top['mqtt'], deviceId, hardware)));
+  const health = parseHealthConfig(top['health'], f);
+  const machine = parseMachineConfig(top['machine'], f);
+  const mqtt = top['mqtt'] === undefined ? undefined : parseTransportConfig(mqttSection(f, top['mqtt'], deviceId, hardware), f);
   const config: AgentConfig = {
     source, deviceId, hardware,
     dataDir: path(top['dataDir'], 'dataDir'),
     envConfigPath: path(top['env'], 'env'),
     cmdlinePath: path(top['cmdlinePath'], 'cmdlinePath', '/proc/cmdline'),
+    mountinfoPath: path(top['mountinfoPath'], 'mountinfoPath', DEFAULT_MOUNTINFO_PATH),
+    sysfsRoot: path(top['sysfsRoot'], 'sysfsRoot', DEFAULT_SYSFS_ROOT),
+    bootloader: bootloader(f, top['bootloader'], top['bootScriptPath'], path),
     tries, slots, artifactUrls, logFormat, rebootCommand,
-    health: health ?? parseHealthConfig(undefined),
-    machine: machine ?? parseMachineConfig(undefined),
+    health,
+    machine,
     ...(cohort === undefined ? {} : { cohort }),
-    ...(top['bootScriptPath'] === undefined ? {} : { bootScriptPath: path(top['bootScriptPath'], 'bootScriptPath') }),
     ...(mqtt === undefined ? {} : { mqtt }),
   };
   f.finish();
@@ -108,6 +122,16 @@ function slotTable(f: Fields, value: unknown, path: (v: unknown, field: string) 
   return table;
 }
 
+/** `bootloader` (default `u-boot`), and the boot script the simulator runs: set exactly when it is `simulator`. */
+function bootloader(f: Fields, kind: unknown, script: unknown, path: (v: unknown, field: string) => string): Bootloader {
+  const chosen = kind === undefined ? 'u-boot' : f.oneOf(kind, 'bootloader', ['u-boot', 'simulator'] as const);
+  if (chosen === 'simulator') return { kind: 'simulator', scriptPath: path(script, 'bootScriptPath') };
+  if (script !== undefined) {
+    f.problem('bootScriptPath', 'only a simulated device runs the boot script itself: add "bootloader": "simulator" (a device made by sim create), or remove it');
+  }
+  return { kind: 'u-boot' };
+}
+
 function artifacts(f: Fields, value: unknown): string[] {
   if (value === undefined) return [];
   const o = f.object(value, 'artifacts', ['urls']);
@@ -117,21 +141,29 @@ function artifacts(f: Fields, value: unknown): string[] {
 }
 
 /** The `mqtt` section with the device's id and hardware, which the transport needs and the config keeps at the top. */
-function mqttSection(value: unknown, deviceId: string, hardware: string): unknown {
+function mqttSection(f: Fields, value: unknown, deviceId: string, hardware: string): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   for (const key of ['deviceId', 'hardware']) {
-    if (key in value) throw new OtaError('CONFIG_INVALID', `agent config: mqtt.${key}: set it at the top level of the config, not under mqtt`);
+    if (key in value) f.problem(`mqtt.${key}`, 'set it at the top level of the config, not under mqtt');
   }
   return { ...value, deviceId, hardware };
 }
 
-/** Parse and validate the text of an agent config file. */
-export function parseAgentConfig(text: string, source: string): AgentConfig {
+/** The largest agent config read (a few KiB in practice). */
+export const AGENT_CONFIG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Parse and validate an agent config file's bytes: strict JSON (the metadata reader's parser: a member
+ * named twice in one object is refused, never resolved to its last value), then the schema.
+ */
+export function parseAgentConfig(text: string | Uint8Array, source: string): AgentConfig {
   let json: unknown;
+  const what = `agent config ${source}`;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, { maxBytes: AGENT_CONFIG_MAX_BYTES, maxDepth: 32 }, what);
   } catch (err) {
-    throw new OtaError('CONFIG_INVALID', `agent config ${source}: not valid JSON (${describe(err)}): fix the file`);
+    const detail = describe(err).startsWith(`${what}: `) ? describe(err).slice(what.length + 2) : describe(err);
+    throw new OtaError('CONFIG_INVALID', `${what}: not valid JSON (${detail}): fix the file`, { cause: err });
   }
   return validateAgentConfig(json, source);
 }

@@ -15,7 +15,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
 import {
-  DELTA_MAX_DEFLATE_BYTES, equalBytes, hex, readSegmentOps, sha256, SOURCE_KIND, splitSegmentPayload,
+  DELTA_MAX_DEFLATE_BYTES, equalBytes, hex, readSegmentOps, SegmentGzipWork, sha256, SOURCE_KIND, splitSegmentPayload,
   type DeltaHeader, type DeltaOp, type SegmentStreams,
 } from '../formats/index.js';
 import { Arena, inflateInto } from './inflate.js';
@@ -150,17 +150,33 @@ export class DeltaApplier {
 
   private async run(streams: SegmentStreams): Promise<void> {
     let source = this.image;
+    const work = new SegmentGzipWork();
     for (const op of readSegmentOps(streams)) {
-      if (op.op === 'source') source = await this.chooseSource(op);
-      else await this.execute(op, source);
+      if (op.op === 'source') source = await this.chooseSource(op, work);
+      else {
+        if (op.op === 'deflate') work.charge(1, op.rawSizeBytes, `deflate rebuild of ${op.rawSizeBytes} bytes`);
+        await this.execute(op, source);
+      }
     }
   }
 
-  private async chooseSource(op: Extract<DeltaOp, { op: 'source' }>): Promise<Source> {
+  private async chooseSource(op: Extract<DeltaOp, { op: 'source' }>, work: SegmentGzipWork): Promise<Source> {
     const image = this.requireImage();
     if (op.kind === SOURCE_KIND.image) return image;
     if (op.kind === SOURCE_KIND.extents) return new ExtentSource(image, op.extents);
-    return gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, DELTA_MAX_DEFLATE_BYTES);
+    const packedBytes = op.extents.reduce((sum, e) => sum + e.lengthBytes, 0);
+    work.charge(1, packedBytes, `gunzip source of ${packedBytes} bytes`);
+    // Inflate no further than the bound allows: a member that inflates past it is refused as it inflates.
+    if (work.remainingBytes >= DELTA_MAX_DEFLATE_BYTES) {
+      const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, DELTA_MAX_DEFLATE_BYTES);
+      work.charge(0, text.sizeBytes, `gunzip source inflating to ${text.sizeBytes} bytes`);
+      return text;
+    }
+    const remaining = work.remainingBytes;
+    const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, remaining,
+      () => work.refusal(`gunzip source inflating past the ${remaining} bytes left`));
+    work.charge(0, text.sizeBytes, `gunzip source inflating to ${text.sizeBytes} bytes`);
+    return text;
   }
 
   private async execute(op: Exclude<DeltaOp, { op: 'source' }>, source: Source | undefined): Promise<void> {

@@ -11,6 +11,7 @@ import {
 import { DeltaApplier } from './applier.js';
 import { Arena } from './inflate.js';
 import { openBaseFile, type BaseReader } from './source.js';
+import { realSizeBytes, sameStorage } from '../files/index.js';
 
 /** Read and verify the header of a delta file; refuses a file shorter or longer than its header says. */
 export async function readDeltaFileHeader(path: string): Promise<DeltaHeader> {
@@ -61,6 +62,7 @@ export interface ApplyFileOptions {
 
 /** Apply a delta file end to end; resolves to the header once the slot is verified. */
 export async function applyDeltaFile(options: ApplyFileOptions): Promise<DeltaHeader> {
+  await refuseInputAsOutput(options);
   const header = await readDeltaFileHeader(options.deltaPath);
   const base = header.full || options.basePath === undefined ? undefined : await openBase(options.basePath);
   try {
@@ -80,6 +82,16 @@ export async function applyDeltaFile(options: ApplyFileOptions): Promise<DeltaHe
     await base?.close();
   }
   return header;
+}
+
+/** Refuse an output that is one of the inputs (same device and inode, or the same block device) before anything is written. */
+async function refuseInputAsOutput(options: ApplyFileOptions): Promise<void> {
+  const inputs: [string, string | undefined][] = [['--base', options.basePath], ['--delta', options.deltaPath]];
+  for (const [flag, path] of inputs) {
+    if (path !== undefined && await sameStorage(path, options.targetPath, 'delta apply')) {
+      throw new OtaError('DELTA_OUT_IS_INPUT', `delta apply: --out ${options.targetPath} is ${flag} ${path} (the same file or device): writing it would destroy the input; write the new image elsewhere`);
+    }
+  }
 }
 
 /** Split a byte stream holding a delta into its header and segment payloads. */
@@ -114,28 +126,5 @@ export async function* splitDeltaStream(chunks: AsyncIterable<Uint8Array>): Asyn
 }
 
 async function openBase(path: string): Promise<BaseReader> {
-  const stat = await fsp.stat(path).catch((err: unknown) => { throw withContext(`base image (${path})`, err); });
-  let size = stat.size;
-  if (stat.isBlockDevice()) {
-    const fh = await fsp.open(path, 'r');
-    try {
-      size = await blockDeviceSize(fh);
-    } finally {
-      await fh.close();
-    }
-  }
-  return openBaseFile(path, size);
-}
-
-async function blockDeviceSize(fh: fsp.FileHandle): Promise<number> {
-  // No BLKGETSIZE64 ioctl in Node: find the end by reading (binary search over 512-byte sectors).
-  const probe = Buffer.alloc(1);
-  let lo = 0;
-  let hi = 2 ** 44;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi + 1) / 2);
-    const { bytesRead } = await fh.read(probe, 0, 1, mid * 512 - 1);
-    if (bytesRead === 1) lo = mid; else hi = mid - 1;
-  }
-  return lo * 512;
+  return openBaseFile(path, await realSizeBytes(path, 'base image'));
 }

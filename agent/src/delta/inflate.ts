@@ -34,16 +34,17 @@ export class Arena {
 /**
  * Inflate `input` (brotli or gzip) into `arena`, refusing more than `maxBytes`;
  * resolves to a view of the output. `expectedBytes` sizes the arena up front
- * (it grows if the output is larger).
+ * (it grows if the output is larger). `oversize` makes the error for output past `maxBytes`.
  */
-export async function inflateInto(kind: 'brotli' | 'gzip', input: Uint8Array, arena: Arena, maxBytes: number, what: string, expectedBytes = maxBytes): Promise<Uint8Array> {
+export async function inflateInto(kind: 'brotli' | 'gzip', input: Uint8Array, arena: Arena, maxBytes: number, what: string, expectedBytes = maxBytes,
+  oversize: () => OtaError = () => new OtaError('DELTA_CORRUPT', `${what} inflates to more than ${maxBytes} bytes: the delta is corrupt; download it again`)): Promise<Uint8Array> {
   const stream = kind === 'brotli' ? zlib.createBrotliDecompress({ chunkSize: CHUNK_BYTES }) : zlib.createGunzip({ chunkSize: CHUNK_BYTES });
   let out = arena.take(Math.min(maxBytes, expectedBytes));
   let size = 0;
   const done = new Promise<void>((resolve, reject) => {
     stream.on('data', (chunk: Buffer) => {
       if (size + chunk.length > maxBytes) {
-        stream.destroy(new OtaError('DELTA_CORRUPT', `${what} inflates to more than ${maxBytes} bytes: the delta is corrupt; download it again`));
+        stream.destroy(oversize());
         return;
       }
       if (size + chunk.length > out.length) out = arena.grow(Math.min(maxBytes, Math.max(out.length * 2, size + chunk.length)), size);

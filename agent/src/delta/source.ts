@@ -118,15 +118,15 @@ export class MemorySource implements Source {
   }
 }
 
-/** Inflate the gzip member stored in `extents` of the base into reused buffers (bounded in size). */
-export async function gunzipSource(image: Source, extents: readonly Extent[], packedArena: Arena, textArena: Arena, maxBytes: number): Promise<MemorySource> {
+/** Inflate the gzip member stored in `extents` of the base into reused buffers (at most `maxBytes`, else `oversize()`). */
+export async function gunzipSource(image: Source, extents: readonly Extent[], packedArena: Arena, textArena: Arena, maxBytes: number, oversize?: () => OtaError): Promise<MemorySource> {
   const file = new ExtentSource(image, extents);
   if (file.sizeBytes > DELTA_MAX_DEFLATE_BYTES) throw corruptOp(`gzip source of ${file.sizeBytes} bytes is too large`);
   const packed = packedArena.take(file.sizeBytes);
   await file.read(packed, 0);
   // The gzip trailer's ISIZE (size mod 2^32) sizes the buffer; it grows if a multi-member file says less.
   const isize = packed.length >= 4 ? new DataView(packed.buffer, packed.byteOffset + packed.length - 4).getUint32(0, true) : 0;
-  return new MemorySource(await inflateInto('gzip', packed, textArena, maxBytes, 'a gzip file of the base', isize + 1));
+  return new MemorySource(await inflateInto('gzip', packed, textArena, maxBytes, 'a gzip file of the base', isize + 1, oversize));
 }
 
 function badRead(offsetBytes: number, lengthBytes: number, sizeBytes: number): OtaError {

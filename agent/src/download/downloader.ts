@@ -8,8 +8,8 @@ import { EventEmitter } from 'node:events';
 import { OtaError } from '../errors/index.js';
 import { SegmentAssembler, type SegmentConsumer } from './assembler.js';
 import { BodyQueue } from './body.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import { abortError, sleep, systemClock, type Clock, type Random } from './clock.js';
+import { Backoff, monotonicClock, type BackoffOptions, type Clock, type Random } from '../time/index.js';
+import { abortError, pause } from './abort.js';
 import { DownloadError } from './errors.js';
 import { openRange } from './http.js';
 import { SpeedMeter, type SpeedLimits } from './meter.js';
@@ -97,7 +97,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   constructor(private readonly options: DownloadOptions) {
     super();
     checkPlan(options.plan);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? monotonicClock;
     this.random = options.random ?? Math.random;
     this.backoff = new Backoff(options.backoff ?? DOWNLOAD_DEFAULTS.backoff, this.random);
     const state = new DownloadState(options.stateDir, planId(options.plan));
@@ -117,7 +117,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       const fresh = await this.assembler.restore();
       startSegment = this.assembler.next;
       const spreadMs = this.options.plan.spreadWindowMs ?? 0;
-      if (fresh && spreadMs > 0) await sleep(this.clock, Math.floor(this.random() * spreadMs), this.options.signal);
+      if (fresh && spreadMs > 0) await pause(this.clock, Math.floor(this.random() * spreadMs), this.options.signal);
       while (!this.assembler.done()) {
         const mirror = this.mirrors.find((m) => !m.dead);
         if (mirror === undefined) throw this.exhausted();
@@ -138,7 +138,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     const signal = this.options.signal;
     if (signal?.aborted === true) throw abortError(signal);
     if (!(err instanceof DownloadError)) throw err;
-    const streamed = this.streamStartedMs === undefined ? 0 : this.clock.now() - this.streamStartedMs;
+    const streamed = this.streamStartedMs === undefined ? 0 : this.clock.nowMs() - this.streamStartedMs;
     if (streamed >= (this.options.stablePeriodMs ?? DOWNLOAD_DEFAULTS.stablePeriodMs) && err.code !== 'DOWNLOAD_TRICKLE') {
       this.backoff.reset();
       mirror.failures = 0;
@@ -156,7 +156,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       delayMs = retryAfterMs + this.backoff.nextDelayMs();
     }
     this.emit('retry', { url: mirror.url, code: err.code, reaction: mirror.dead ? 'next-mirror' : err.reaction, delayMs, message: err.message });
-    if (delayMs > 0) await sleep(this.clock, delayMs, signal);
+    if (delayMs > 0) await pause(this.clock, delayMs, signal);
   }
 
   private exhausted(): OtaError {
@@ -208,7 +208,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         throw new DownloadError('DOWNLOAD_CHANGED', `${label}: validator changed from ${held.validator ?? '-'} to ${res.validator ?? '-'}; fetching segment ${this.assembler.next} again`, 'restart-segment');
       }
       this.assembler.newPiece();
-      this.streamStartedMs = this.clock.now();
+      this.streamStartedMs = this.clock.nowMs();
       await this.stream(res.body, meter, controller, { url: mirror.url, validator: res.validator, startBytes, endBytes, label });
     } finally {
       this.options.signal?.removeEventListener('abort', onAbort);

@@ -3,7 +3,7 @@
  * status, Content-Range, Content-Length, Content-Encoding, validators.
  */
 import type { Response } from 'node-fetch';
-import { parseRetryAfterMs } from './backoff.js';
+import { parseRetryAfterMs } from './retry-after.js';
 import { DownloadError } from './errors.js';
 import type { SpeedMeter } from './meter.js';
 

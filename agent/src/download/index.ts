@@ -8,10 +8,7 @@ export type { DownloadEvents, DownloadOptions, DownloadSummary } from './downloa
 export type { SegmentConsumer } from './assembler.js';
 export { checkPlan, parsePlan } from './plan.js';
 export type { DownloadPlan, PlanSegment } from './plan.js';
-export { Backoff, parseRetryAfterMs } from './backoff.js';
-export type { BackoffOptions } from './backoff.js';
-export { systemClock, sleep } from './clock.js';
-export type { Clock, Random } from './clock.js';
+export { parseRetryAfterMs } from './retry-after.js';
 export { DownloadError } from './errors.js';
 export type { DownloadErrorCode, Reaction } from './errors.js';
 export type { DownloadProgress } from './progress.js';
@@ -20,4 +17,3 @@ export type { SpeedLimits } from './meter.js';
 export { TokenBucket } from './throttle.js';
 export type { BandwidthCap } from './throttle.js';
 export { strongValidator } from './http.js';
-export { downloadCommand, formatProgress } from './cli.js';

@@ -4,7 +4,7 @@
  * Uptane's slow-retrieval attack). Only time spent waiting for the network counts:
  * time the caller spends in the consumer or the bandwidth cap is not charged.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 import { DownloadError } from './errors.js';
 
 /** Stall and trickle limits. */
@@ -27,20 +27,20 @@ export class SpeedMeter {
 
   /** Await `read`, rejecting with DOWNLOAD_STALL or DOWNLOAD_TRICKLE (and calling `onTimeout`) when a limit is hit first. */
   wait<T>(read: Promise<T>, onTimeout: () => void): Promise<T> {
-    const startedMs = this.clock.now();
+    const startedMs = this.clock.nowMs();
     return new Promise<T>((resolve, reject) => {
       let cancel = (): void => undefined;
       const arm = (): void => {
-        const active = this.activeMs + this.clock.now() - startedMs;
+        const active = this.activeMs + this.clock.nowMs() - startedMs;
         const failure = this.check(active);
         if (failure !== undefined) { onTimeout(); reject(failure); return; }
         const stallLeft = this.limits.stallTimeoutMs - (active - this.lastByteAtMs);
         const windowLeft = this.limits.windowMs - (active - this.windowStartMs);
-        cancel = this.clock.setTimer(Math.max(1, Math.min(stallLeft, windowLeft)), arm);
+        cancel = this.clock.schedule(arm, Math.max(1, Math.min(stallLeft, windowLeft)));
       };
       arm();
       read.then(
-        (v) => { cancel(); this.activeMs += this.clock.now() - startedMs; resolve(v); },
+        (v) => { cancel(); this.activeMs += this.clock.nowMs() - startedMs; resolve(v); },
         (e: unknown) => { cancel(); reject(e); },
       );
     });

@@ -2,7 +2,7 @@
  * Progress figures for the agent's status and the CLI's progress bar: bytes
  * held, rate over a sliding window, and the time left at that rate.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 
 /** One progress event. */
 export interface DownloadProgress {
@@ -26,13 +26,13 @@ export class RateMeter {
 
   /** Count bytes received now. */
   add(sizeBytes: number): void {
-    this.samples.push({ atMs: this.clock.now(), sizeBytes });
+    this.samples.push({ atMs: this.clock.nowMs(), sizeBytes });
     this.windowBytes += sizeBytes;
   }
 
   /** Bytes per second over the window ending now. */
   rateBytesPerSecond(): number {
-    const now = this.clock.now();
+    const now = this.clock.nowMs();
     while (this.samples.length > 0 && (this.samples[0]?.atMs ?? now) < now - this.windowMs) {
       this.windowBytes -= this.samples.shift()?.sizeBytes ?? 0;
     }

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode, withContext } from '../errors/index.js';
+import { OtaError, errnoCode, withContext } from '../errors/index.js';
 
 /** Atomically replace `file` with `data`; on return the new content is durable. */
 export async function writeFileAtomic(file: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
@@ -40,17 +40,33 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * `mkdir -p` whose new directories survive a power cut: each directory it created is made
  * durable by an fsync of its parent (a create is only durable once its directory is synced).
+ * One directory at a time, never `recursive: true`: under /proc that spins forever (libuv retries
+ * the parent's EEXIST and the child's ENOENT in turn), and each error here names its directory.
  */
 export async function mkdirDurable(dir: string): Promise<void> {
-  const first = await fsp.mkdir(dir, { recursive: true });
-  if (first === undefined) return; // it existed already
-  const created: string[] = [];
+  const missing: string[] = [];
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    created.push(p);
-    if (p === path.resolve(first) || p === path.dirname(p)) break;
+    if (await isDirectory(p)) break;
+    missing.push(p);
+    if (p === path.dirname(p)) break;
   }
   // parents first: a synced child entry in a directory that itself is not durable would be lost with it
-  for (const p of created.reverse()) await fsyncDir(path.dirname(p));
+  for (const p of missing.reverse()) {
+    await fsp.mkdir(p).catch((err: unknown) => { throw withContext(`create directory ${p}`, err); });
+    await fsyncDir(path.dirname(p));
+  }
+}
+
+/** True when `p` is a directory; false when it does not exist; refuses anything else in its way. */
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    const st = await fsp.stat(p);
+    if (st.isDirectory()) return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw withContext(`directory ${p}`, err);
+  }
+  throw new OtaError('ENOTDIR', `${p} is not a directory: a directory was to be created under it; move it away or choose another path`);
 }
 
 /** Read a file, or undefined when it does not exist. Other errors propagate. */

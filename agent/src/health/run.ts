@@ -5,6 +5,7 @@
  * every required check passed; wanted checks are reported only.
  */
 import { describe } from '../errors/index.js';
+import { monotonicClock, type Clock } from '../time/index.js';
 import { FLEET_CHECK } from './config.js';
 import type { HealthCheck, HealthConfig, Level } from './config.js';
 import { probeCommand, probeFile, probeHttp, probeUnit } from './probes.js';
@@ -25,10 +26,8 @@ export interface HealthResult {
   readonly checks: readonly CheckOutcome[];
 }
 
-/** Injected timers: `schedule` returns its cancel function. */
-export interface HealthTimers {
-  schedule(fn: () => void, delayMs: number): () => void;
-}
+/** Injected timers: the one clock's `schedule`. */
+export type HealthTimers = Pick<Clock, 'schedule'>;
 
 /** What the checks run on. */
 export interface HealthDeps {
@@ -39,20 +38,13 @@ export interface HealthDeps {
   readonly timers?: HealthTimers;
 }
 
-const realTimers: HealthTimers = {
-  schedule: (fn, delayMs) => {
-    const h = setTimeout(fn, delayMs);
-    return () => clearTimeout(h);
-  },
-};
-
 /** Run all checks under `config.deadlineMs` (or until `signal` fires). */
 export async function runHealth(config: HealthConfig, deps: HealthDeps, signal?: AbortSignal): Promise<HealthResult> {
   const controller = new AbortController();
   const onOuter = (): void => controller.abort();
   signal?.addEventListener('abort', onOuter, { once: true });
   if (signal?.aborted === true) controller.abort();
-  const cancel = (deps.timers ?? realTimers).schedule(() => controller.abort(), config.deadlineMs);
+  const cancel = (deps.timers ?? monotonicClock).schedule(() => controller.abort(), config.deadlineMs);
   const expired = new Promise<string>((resolve) => {
     if (controller.signal.aborted) resolve('aborted');
     controller.signal.addEventListener('abort', () => resolve('aborted'), { once: true });

@@ -4,8 +4,8 @@
  * has no default deadline: a download over a slow link may take hours and the
  * downloader detects stalls itself.
  */
-import { OtaError } from '../errors/index.js';
-import { isState } from './table.js';
+import { Fields } from '../validate/index.js';
+import { isState, states } from './table.js';
 import type { State } from './table.js';
 
 /** Validated machine settings (MachineOptions takes them as they are). */
@@ -20,29 +20,26 @@ export const DEFAULT_DEADLINES_MS: Readonly<Partial<Record<State, number>>> = {
   committing: 60_000, reverting: 60_000, rebootingBack: 300_000, reporting: 60_000,
 };
 
-function bad(field: string, want: string): never {
-  throw new OtaError('CONFIG_INVALID', `agent config: machine.${field}: want ${want}: fix the config file`);
-}
+const MAX = Number.MAX_SAFE_INTEGER;
+const WORKING_STATES = states.filter((s) => s !== 'idle');
 
-const positiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-
-/** Validate the `machine` section (undefined gives the defaults). */
-export function parseMachineConfig(value: unknown): MachineConfig {
+/**
+ * Validate the `machine` section (undefined gives the defaults) into `f`, the agent config's problems.
+ * Without `f`, the section stands alone and its problems are thrown together.
+ */
+export function parseMachineConfig(value: unknown, f?: Fields): MachineConfig {
   if (value === undefined) return { maxSaves: 3, deadlinesMs: { ...DEFAULT_DEADLINES_MS } };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('', 'an object');
-  const rec = Object.fromEntries(Object.entries(value));
-  const extra = Object.keys(rec).find((k) => k !== 'maxSaves' && k !== 'deadlinesMs');
-  if (extra !== undefined) bad(extra, 'nothing: unknown field (known: maxSaves, deadlinesMs)');
-  const maxSaves = rec['maxSaves'] ?? 3;
-  if (!positiveInt(maxSaves) || maxSaves < 2) bad('maxSaves', 'an integer >= 2 (a normal revert saves `reverting` twice)');
+  const fields = f ?? new Fields('machine section', { code: 'CONFIG_INVALID', what: 'agent config' });
+  const o = fields.object(value, 'machine', ['maxSaves', 'deadlinesMs']);
+  // A normal revert saves `reverting` twice.
+  const maxSaves = fields.optionalInteger(o['maxSaves'], 'machine.maxSaves', 2, MAX, 3);
   const deadlinesMs: Partial<Record<State, number>> = { ...DEFAULT_DEADLINES_MS };
-  const given = rec['deadlinesMs'] ?? {};
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) bad('deadlinesMs', 'an object of state -> milliseconds');
+  const given = o['deadlinesMs'] === undefined ? {} : fields.object(o['deadlinesMs'], 'machine.deadlinesMs', WORKING_STATES);
   for (const [state, ms] of Object.entries(given)) {
-    if (!isState(state) || state === 'idle') bad(`deadlinesMs.${state}`, 'a working state name');
+    if (!isState(state)) continue; // object() kept only working states
     if (ms === null) delete deadlinesMs[state];
-    else if (positiveInt(ms)) deadlinesMs[state] = ms;
-    else bad(`deadlinesMs.${state}`, 'a positive integer, or null for no deadline');
+    else deadlinesMs[state] = fields.integer(ms, `machine.deadlinesMs.${state}`, 1, MAX);
   }
+  if (f === undefined) fields.finish();
   return { maxSaves, deadlinesMs };
 }

@@ -3,13 +3,15 @@
  * installs at once. The rule (documented in docs/mqtt.md):
  * - a notice is keyed by the sequence the verifier reads from it; a sequence at or
  *   below the highest one accepted (or the one installing now) is a duplicate or
- *   stale and is ignored, so redelivery and out-of-order delivery are safe;
+ *   stale and is ignored, so redelivery and out-of-order delivery are safe; sequences
+ *   compare within one epoch of rollout keys (sequence.ts: a rotation restarts them);
  * - a notice arriving during an install waits; only the newest waiting notice is
  *   kept (a newer one supersedes it); it starts when the install reaches rest.
  * Memory is bounded: at most one waiting notice.
  */
 import type { RunResult } from './runner.js';
 import type { VerifiedNotice } from './ports.js';
+import { floorFor, type SequenceMark } from './sequence.js';
 
 /** What `offer` did with a notice. */
 export type Offered = 'started' | 'queued' | 'superseded' | 'duplicate' | 'stale' | 'invalid';
@@ -17,7 +19,7 @@ export type Offered = 'started' | 'queued' | 'superseded' | 'duplicate' | 'stale
 /** The part of the Machine the inbox uses. */
 export interface InboxMachine {
   readonly busy: boolean;
-  readonly current: { readonly highestSequence: number };
+  readonly current: { readonly highestSequence: number; readonly sequenceEpoch?: string };
   start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult>;
 }
 
@@ -41,7 +43,7 @@ interface Waiting extends VerifiedNotice { readonly notice: Uint8Array }
 /** Serializes notices into the machine; see the module comment for the rule. */
 export class NoticeInbox {
   private waiting: Waiting | undefined;
-  private inFlight: number | undefined;
+  private inFlight: SequenceMark | undefined;
   private draining: Promise<void> | undefined;
 
   constructor(private readonly deps: InboxDeps) {}
@@ -55,11 +57,12 @@ export class NoticeInbox {
       this.deps.onInvalid?.(err);
       return 'invalid';
     }
-    const floor = Math.max(this.deps.machine.current.highestSequence, this.inFlight ?? 0, this.waiting?.sequence ?? 0);
+    const { highestSequence, sequenceEpoch } = this.deps.machine.current;
+    const floor = floorFor(id.epoch, [{ sequence: highestSequence, epoch: sequenceEpoch }, this.inFlight, this.waiting]);
     if (id.sequence < floor) return 'stale';
     if (id.sequence === floor) return 'duplicate';
     const superseded = this.waiting !== undefined;
-    this.waiting = { notice: Uint8Array.from(notice), version: id.version, sequence: id.sequence };
+    this.waiting = { ...id, notice: Uint8Array.from(notice) };
     if (this.draining !== undefined || this.deps.machine.busy) return superseded ? 'superseded' : 'queued';
     this.kick();
     return 'started';
@@ -82,7 +85,7 @@ export class NoticeInbox {
   private async drain(): Promise<void> {
     for (let next = this.waiting; next !== undefined && !this.deps.signal.aborted; next = this.waiting) {
       this.waiting = undefined;
-      this.inFlight = next.sequence;
+      this.inFlight = next;
       try {
         const result = await this.deps.machine.start(next.notice, this.deps.signal);
         this.deps.onRun?.(result);

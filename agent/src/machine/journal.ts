@@ -7,21 +7,27 @@
 import { createHash } from 'node:crypto';
 import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import { isState } from './table.js';
-import type { State } from './table.js';
+import type { Outcome, State } from './table.js';
 
-/** How an update ended. */
-export type Outcome = 'installed' | 'reverted' | 'rejected' | 'failed';
+export type { Outcome } from './table.js';
 
 /** The update in flight. Everything a resumed process needs. */
 export interface Job {
   /** The notice as received (base64), re-verified when resuming `verifying`. */
   readonly noticeBase64: string;
-  readonly version?: string;
+  /** The release version (a number, as in the release metadata and the status). */
+  readonly version?: number;
   readonly sequence?: number;
+  /** The epoch of `sequence` (the rollout keys that signed the notice; sequence.ts). */
+  readonly sequenceEpoch?: string;
   /** The slot being written and tried. */
   readonly target?: string;
   /** The slot that ran when the update began: the one to revert to. */
   readonly previous?: string;
+  /** The boot in which the trial was armed (BootCounters.boot): a later boot that runs another slot ended the trial. */
+  readonly armedBoot?: string;
+  /** BootCounters.exhausted when the trial was armed: a refill since means the trial slot's tries ran out. */
+  readonly armedExhausted?: number;
   /** Durable progress of `installing` (bytes applied), from its checkpoints. */
   readonly progress: number;
   /** Saves per state since the last progress: ends reboot loops. */
@@ -37,8 +43,10 @@ export interface JournalRecord {
   readonly job?: Job;
   /** The highest notice sequence ever accepted: older or equal notices are ignored. */
   readonly highestSequence: number;
+  /** The epoch of `highestSequence` (sequence.ts); absent in journals written before epochs. */
+  readonly sequenceEpoch?: string;
   /** The last finished update, for `status`. */
-  readonly last?: { readonly outcome: Outcome; readonly version?: string; readonly error?: string };
+  readonly last?: { readonly outcome: Outcome; readonly version?: number; readonly error?: string };
 }
 
 /** The result of reading a journal. */
@@ -86,24 +94,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const optString = (v: unknown): v is string | undefined => v === undefined || typeof v === 'string';
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+/**
+ * A release version: a count; a journal an agent before 2026-12 wrote (still read after the update
+ * that installs this one) holds it as a decimal string. Null when it is neither.
+ */
+function releaseVersion(v: unknown): number | undefined | null {
+  if (v === undefined || count(v)) return v;
+  return typeof v === 'string' && /^(0|[1-9][0-9]{0,14})$/.test(v) ? Number(v) : null;
+}
+
 function parseRecord(v: unknown): JournalRecord | undefined {
-  if (!isObject(v) || !isState(v['state']) || !count(v['highestSequence'])) return undefined;
+  if (!isObject(v) || !isState(v['state']) || !count(v['highestSequence']) || !optString(v['sequenceEpoch'])) return undefined;
   const job = v['job'] === undefined ? undefined : parseJob(v['job']);
   if (v['job'] !== undefined && job === undefined) return undefined;
   const last = v['last'];
   let parsedLast: JournalRecord['last'];
   if (last !== undefined) {
-    if (!isObject(last) || !isOutcome(last['outcome']) || !optString(last['version']) || !optString(last['error'])) return undefined;
-    parsedLast = { outcome: last['outcome'], ...opt('version', last['version']), ...opt('error', last['error']) };
+    const version = isObject(last) ? releaseVersion(last['version']) : null;
+    if (!isObject(last) || !isOutcome(last['outcome']) || version === null || !optString(last['error'])) return undefined;
+    parsedLast = { outcome: last['outcome'], ...opt('version', version), ...opt('error', last['error']) };
   }
-  return { state: v['state'], highestSequence: v['highestSequence'], ...opt('job', job), ...opt('last', parsedLast) };
+  return { state: v['state'], highestSequence: v['highestSequence'], ...opt('sequenceEpoch', v['sequenceEpoch']), ...opt('job', job), ...opt('last', parsedLast) };
 }
 
 function parseJob(v: unknown): Job | undefined {
   if (!isObject(v) || typeof v['noticeBase64'] !== 'string' || !count(v['progress']) || !isObject(v['saves'])) return undefined;
-  const { version, target, previous, error, sequence, outcome } = v;
-  if (!optString(version) || !optString(target) || !optString(previous) || !optString(error)) return undefined;
-  if (sequence !== undefined && !count(sequence)) return undefined;
+  const { target, previous, error, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted } = v;
+  const version = releaseVersion(v['version']);
+  if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(armedBoot) || !optString(sequenceEpoch)) return undefined;
+  if ((sequence !== undefined && !count(sequence)) || (armedExhausted !== undefined && !count(armedExhausted))) return undefined;
   if (outcome !== undefined && !isOutcome(outcome)) return undefined;
   const saves: Partial<Record<State, number>> = {};
   for (const [key, n] of Object.entries(v['saves'])) {
@@ -112,8 +131,9 @@ function parseJob(v: unknown): Job | undefined {
   }
   return {
     noticeBase64: v['noticeBase64'], progress: v['progress'], saves,
-    ...opt('version', version), ...opt('sequence', sequence), ...opt('target', target),
+    ...opt('version', version), ...opt('sequence', sequence), ...opt('sequenceEpoch', sequenceEpoch), ...opt('target', target),
     ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error),
+    ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted),
   };
 }
 

@@ -10,9 +10,11 @@ import type { Job, Outcome } from './journal.js';
 /** What the trust verifier tells the machine about an accepted notice. */
 export interface VerifiedNotice {
   /** The release version the notice offers (for the status document and the version floor). */
-  readonly version: string;
+  readonly version: number;
   /** Monotonic notice sequence from the fleet; orders notices (duplicates, stale ones). */
   readonly sequence: number;
+  /** The rollout keys that signed it: sequences order notices within one such epoch (see sequence.ts). */
+  readonly epoch?: string;
 }
 
 /** Which slot runs now and which one an update writes into. */
@@ -25,13 +27,25 @@ export interface SlotPair {
   readonly primary: string;
 }
 
+/**
+ * The bootloader's counters of the running boot: which boot this is, and how often every slot
+ * ran out of tries. Recorded when a trial is armed, they tell a trial that never began (the same
+ * boot) from one whose boots came and went without the agent (another boot, or a refill).
+ */
+export interface BootCounters {
+  /** This boot's number as the bootloader passed it (`ota.boot=`); null when it passed none. */
+  readonly boot: string | null;
+  /** How many times the bootloader found no slot with tries left and refilled them (`OTA_EXHAUSTED`). */
+  readonly exhausted: number;
+}
+
 /** Called by a long step to record durable progress; resets the step's save counter. */
 export type Checkpoint = (progress: number) => Promise<void>;
 
 /** The final report of one update, recorded for the status document. */
 export interface Report {
   readonly outcome: Outcome;
-  readonly version: string | undefined;
+  readonly version: number | undefined;
   readonly sequence: number | undefined;
   readonly error: string | undefined;
 }
@@ -42,6 +56,8 @@ export interface MachinePorts {
   verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice>;
   /** The booted and the inactive slot. */
   slots(): Promise<SlotPair>;
+  /** The bootloader's counters of the running boot. */
+  bootCounters(): Promise<BootCounters>;
   /**
    * During a trial that the old slot booted: true when the bootloader holds `target` as a committed slot
    * (in the boot order, tries left, not on trial). No fall-back does that; the boot script's defaults

@@ -6,18 +6,18 @@
  * Stopping (an aborted `signal`) models a power cut: nothing more is written.
  */
 import { describe, OtaError } from '../errors/index.js';
+import { monotonicClock, type Clock } from '../time/index.js';
 import { opt } from './journal.js';
+import { advance } from './sequence.js';
 import type { Job, JournalRecord, JournalStore } from './journal.js';
 import type { MachinePorts } from './ports.js';
-import { failOutcome, runnerError, steps } from './steps.js';
+import { runnerError, steps } from './steps.js';
 import type { StepResult } from './steps.js';
-import { corruptJournalResume, machine } from './table.js';
+import { corruptJournalResume, finalOutcome, machine, outcomeAfter } from './table.js';
 import type { Event, State } from './table.js';
 
-/** Injected timers (tests may pass their own): `schedule` returns its cancel function. */
-export interface Timers {
-  schedule(fn: () => void, delayMs: number): () => void;
-}
+/** Injected timers (tests may pass their own): the one clock's `schedule`. */
+export type Timers = Pick<Clock, 'schedule'>;
 
 /** Runner settings (from the agent config). */
 export interface MachineOptions {
@@ -36,13 +36,6 @@ export interface MachineOptions {
 export type RunResult = { readonly kind: 'rest'; readonly record: JournalRecord }
   | { readonly kind: 'stopped'; readonly state: State };
 
-const defaultTimers: Timers = {
-  schedule: (fn, delayMs) => {
-    const handle = setTimeout(fn, delayMs);
-    return () => clearTimeout(handle);
-  },
-};
-
 /** The update state machine over a journal store and the ports. One update at a time. */
 export class Machine {
   private record: JournalRecord = { state: 'idle', highestSequence: 0 };
@@ -54,7 +47,7 @@ export class Machine {
   constructor(private readonly ports: MachinePorts, private readonly store: JournalStore,
     private readonly options: MachineOptions = {}) {
     this.maxSaves = options.maxSaves ?? 3;
-    this.timers = options.timers ?? defaultTimers;
+    this.timers = options.timers ?? monotonicClock;
   }
 
   /** The last record saved or loaded (state, job, highest sequence, last outcome). */
@@ -97,14 +90,45 @@ export class Machine {
     return this.leaveRest('restore', job, signal);
   }
 
+  /**
+   * Give up the update the journal holds, from a state whose row routes `abandon` (before the trial
+   * is armed, the booted slot still boots next): it is reported `failed` with `reason`, and the
+   * machine rests. Throws `MACHINE_NOT_ABANDONABLE` in any other state, `MACHINE_BUSY` while it runs.
+   */
+  async abandon(reason: string, signal: AbortSignal): Promise<RunResult> {
+    if (this.running) throw new OtaError('MACHINE_BUSY', 'an update is running in this process: it cannot be abandoned from here', { transient: true });
+    if (!this.resumed) {
+      const loaded = await this.store.load();
+      this.resumed = true;
+      if (loaded.kind === 'ok') this.record = loaded.record;
+    }
+    const { state, job } = this.record;
+    if (machine[state].on.abandon === undefined || job === undefined) {
+      throw new OtaError('MACHINE_NOT_ABANDONABLE', `the update journal is in state ${state}: only an update whose trial is not armed yet can be abandoned; resume it (ota-agent post-boot) or roll back once it rests`);
+    }
+    return this.leave(state, 'abandon', { ...job, error: reason }, signal);
+  }
+
   private async leaveRest(event: 'notice' | 'restore', job: Job, signal: AbortSignal): Promise<RunResult> {
     const what = event === 'notice' ? 'starts a notice' : 'restores a slot';
     if (!this.resumed) throw new OtaError('MACHINE_NOT_RESUMED', `the update machine must resume its journal before it ${what}`);
     if (this.busy) throw new OtaError('MACHINE_BUSY', `an update is already running: ${event === 'notice' ? 'the notice waits for it to finish' : 'no slot is restored'}`, { transient: true });
-    const next = machine.idle.on[event];
-    if (next === undefined) throw new OtaError('MACHINE_TABLE', `state table: idle has no ${event} transition`);
-    this.options.onTransition?.('idle', event, next);
-    return this.run(next, job, signal);
+    return this.leave('idle', event, job, signal);
+  }
+
+  /** Follow `event` out of `state` (not running), then run from where it leads. */
+  private leave(state: State, event: Event, job: Job, signal: AbortSignal): Promise<RunResult> {
+    const next = this.transition(state, event, job);
+    return this.run(next.state, next.job, signal);
+  }
+
+  /** The one way from a state to the next: the table's route for `event`, and the outcome its columns decide. */
+  private transition(state: State, event: Event, job: Job): { state: State; job: Job } {
+    // The handlers' types allow only the events their row routes; this guards the runner's own and the callers'.
+    const to = machine[state].on[event];
+    if (to === undefined) throw new OtaError('MACHINE_TABLE', `state table: ${state} has no ${event} transition`);
+    this.options.onTransition?.(state, event, to);
+    return { state: to, job: { ...job, ...opt('outcome', outcomeAfter(state, event, job.outcome)) } };
   }
 
   private async run(first: State, firstJob: Job, signal: AbortSignal): Promise<RunResult> {
@@ -117,11 +141,7 @@ export class Machine {
         this.options.onEnter?.(state);
         const result = await this.step(state, job, signal);
         if (result === 'stopped') return { kind: 'stopped', state };
-        const to = machine[state].on[result.event] ?? machine[state].on.fail;
-        if (to === undefined) throw new OtaError('MACHINE_TABLE', `state table: ${state} has no ${result.event} or fail transition`);
-        this.options.onTransition?.(state, result.event, to);
-        state = to;
-        job = result.job;
+        ({ state, job } = this.transition(state, result.event, result.job));
       }
       return await this.rest(job, signal);
     } finally {
@@ -133,7 +153,7 @@ export class Machine {
   private async step(state: Exclude<State, 'idle'>, job: Job, signal: AbortSignal): Promise<StepResult | 'stopped'> {
     const saves = (job.saves[state] ?? 0) + 1;
     if (machine[state].persist) {
-      if (saves > this.maxSaves) return this.failed(state, job, 'loop', runnerError(state, 'loop', this.maxSaves));
+      if (saves > this.maxSaves) return this.failed('loop', job, runnerError(state, 'loop', this.maxSaves));
       job = { ...job, saves: { ...job.saves, [state]: saves } };
       await this.save(state, job);
       if (signal.aborted) return 'stopped';
@@ -149,13 +169,13 @@ export class Machine {
     const outcome = await this.withDeadline(state, signal, (stepSignal) =>
       steps[state](current, { ports: this.ports, signal: stepSignal, checkpoint }));
     if (outcome.kind === 'stopped' || signal.aborted) return 'stopped';
-    if (outcome.kind === 'timeout') return this.failed(state, current, 'timeout', runnerError(state, 'timeout', outcome.limitMs));
-    if (outcome.kind === 'error') return this.failed(state, current, 'fail', outcome.error);
+    if (outcome.kind === 'timeout') return this.failed('timeout', current, runnerError(state, 'timeout', outcome.limitMs));
+    if (outcome.kind === 'error') return this.failed('fail', current, outcome.error);
     return outcome.result;
   }
 
-  private failed(state: State, job: Job, event: Event, err: unknown): StepResult {
-    return { event, job: { ...job, outcome: failOutcome[state] ?? job.outcome ?? 'failed', error: describe(err) } };
+  private failed(event: Event, job: Job, err: unknown): StepResult {
+    return { event, job: { ...job, error: describe(err) } };
   }
 
   /** Run `work` until it settles, the state's deadline passes, or the runner stops. */
@@ -180,18 +200,23 @@ export class Machine {
   }
 
   private async save(state: State, job: Job): Promise<void> {
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state, job, highestSequence, ...opt('last', this.record.last) };
+    const record: JournalRecord = { state, job, ...this.highest(job), ...opt('last', this.record.last) };
     await this.store.save(record);
     this.record = record;
+  }
+
+  /** The journal's notice order after `job` (sequence.ts: a new epoch of rollout keys restarts it). */
+  private highest(job: Job): Pick<JournalRecord, 'highestSequence' | 'sequenceEpoch'> {
+    const held = { sequence: this.record.highestSequence, epoch: this.record.sequenceEpoch };
+    const mark = advance(held, job.sequence === undefined ? undefined : { sequence: job.sequence, epoch: job.sequenceEpoch });
+    return { highestSequence: mark.sequence, ...opt('sequenceEpoch', mark.epoch) };
   }
 
   private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { kind: 'stopped', state: 'idle' };
     this.options.onEnter?.('idle');
-    const last = { outcome: job.outcome ?? 'failed', ...opt('version', job.version), ...opt('error', job.error) };
-    const highestSequence = Math.max(this.record.highestSequence, job.sequence ?? 0);
-    const record: JournalRecord = { state: 'idle', highestSequence, last };
+    const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error) };
+    const record: JournalRecord = { state: 'idle', ...this.highest(job), last };
     await this.store.save(record);
     this.record = record;
     return { kind: 'rest', record };

@@ -4,9 +4,11 @@
  * business (table.ts), never the handler's.
  */
 import { OtaError } from '../errors/index.js';
-import type { Job, Outcome } from './journal.js';
+import { opt } from './journal.js';
+import type { Job } from './journal.js';
 import type { Checkpoint, MachinePorts } from './ports.js';
-import type { Event, State } from './table.js';
+import { finalOutcome } from './table.js';
+import type { Event, EventOf, State } from './table.js';
 
 /** What a handler gets besides the job. */
 export interface StepContext {
@@ -16,23 +18,28 @@ export interface StepContext {
   readonly checkpoint: Checkpoint;
 }
 
-/** What a handler returns. */
-export interface StepResult {
-  readonly event: Event;
+/** What a handler returns: one of the events its row leads somewhere. */
+export interface StepResult<E extends Event = Event> {
+  readonly event: E;
   readonly job: Job;
 }
 
-/** A handler. Throwing is the `fail` event (the runner records the error). */
-export type Step = (job: Job, ctx: StepContext) => Promise<StepResult>;
+/**
+ * The handler of state `S`. It may return only the events `S`'s row lists: an event the table
+ * does not route is a type error here, not a failure at run time. Throwing is the `fail` event
+ * (the runner records the error).
+ */
+export type Step<S extends State = State> = (job: Job, ctx: StepContext) => Promise<StepResult<EventOf<S>>>;
 
-const ok = (job: Job): StepResult => ({ event: 'ok', job });
+const ok = (job: Job): StepResult<'ok'> => ({ event: 'ok', job });
+const fellBack = (job: Job, error: string): StepResult<'fellBack'> => ({ event: 'fellBack', job: { ...job, error } });
 
 /** The handler of every state but `idle` (which does nothing: the runner stops there). */
-export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
+export const steps: { readonly [S in Exclude<State, 'idle'>]: Step<S> } = {
   verifying: async (job, { ports, signal }) => {
     const verified = await ports.verify(Buffer.from(job.noticeBase64, 'base64'), signal);
     const { booted, inactive } = await ports.slots();
-    return ok({ ...job, version: verified.version, sequence: verified.sequence, target: inactive, previous: booted });
+    return ok({ ...job, version: verified.version, sequence: verified.sequence, ...opt('sequenceEpoch', verified.epoch), target: inactive, previous: booted });
   },
   installing: async (job, { ports, signal, checkpoint }) => {
     await ports.install(job, signal, checkpoint);
@@ -44,7 +51,9 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   arming: async (job, { ports }) => {
     await ports.arm(job);
-    return ok(job);
+    // The boot that armed the trial and the refills so far: `checking` tells from them whether the trial ran.
+    const at = await ports.bootCounters();
+    return ok({ ...job, armedExhausted: at.exhausted, ...opt('armedBoot', at.boot ?? undefined) });
   },
   rebooting: async (job, { ports }) => {
     await ports.reboot(job);
@@ -52,11 +61,19 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
   },
   checking: async (job, { ports, signal }) => {
     const { booted, primary } = await ports.slots();
+    const now = await ports.bootCounters();
+    const target = job.target ?? '?';
+    // Every slot ran out of tries since arming, the trial slot's included: the bootloader refilled them
+    // (and may boot the trial slot again, first in its order), but the trial failed its boots.
+    if (job.armedExhausted !== undefined && now.exhausted > job.armedExhausted) {
+      return fellBack(job, `trial boot of slot ${target} used all its tries without reaching a verdict (the bootloader ran out of slots and refilled them; it booted ${booted})`);
+    }
     if (booted !== job.target) {
-      // The agent restarted but the device did not reboot: the trial has not begun.
-      if (primary === job.target) return { event: 'reboot', job };
-      if (job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
-      return { event: 'fellBack', job: { ...job, error: `trial boot of slot ${job.target ?? '?'} did not reach the agent: the bootloader booted ${booted}` } };
+      // Still the boot that armed the trial (the agent restarted, the device did not): the trial has not begun.
+      // A journal from before boots were recorded has no armedBoot: it keeps the old reading.
+      if (primary === job.target && (job.armedBoot === undefined || now.boot === job.armedBoot)) return { event: 'reboot', job };
+      if (primary !== job.target && job.target !== undefined && await ports.envLost(job.target)) return { event: 'rearm', job };
+      return fellBack(job, `trial boot of slot ${target} did not reach the agent: the bootloader booted ${booted}`);
     }
     if (await ports.health(job, signal)) return ok(job);
     return { event: 'fail', job: { ...job, error: `required health check failed on slot ${booted}` } };
@@ -67,32 +84,23 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step } = {
     // and it falls back to its default env, which boots the old slot): the commit made the new slot
     // primary again; reboot into it rather than report an install the device does not run.
     const { booted } = await ports.slots();
-    return { event: booted === job.target ? 'ok' : 'reboot', job: { ...job, outcome: 'installed' } };
+    return { event: booted === job.target ? 'ok' : 'reboot', job };
   },
   reverting: async (job, { ports }) => {
     await ports.revert(job);
     // Still running a slot the bootloader will no longer boot: reboot into the primary one.
     const { booted, primary } = await ports.slots();
-    return { event: booted === primary ? 'ok' : 'reboot', job: { ...job, outcome: 'reverted' } };
+    return { event: booted === primary ? 'ok' : 'reboot', job };
   },
   rebootingBack: async (job, { ports }) => {
     await ports.reboot(job);
     return ok(job);
   },
   reporting: async (job, { ports }) => {
-    const outcome = job.outcome ?? 'failed';
+    const outcome = finalOutcome(job.outcome);
     await ports.report({ outcome, version: job.version, sequence: job.sequence, error: job.error });
     return ok({ ...job, outcome });
   },
-};
-
-/**
- * The outcome recorded when a state fails, times out or loops (a later revert may
- * change it). `reporting` is absent: a report that fails does not change what happened.
- */
-export const failOutcome: { readonly [S in State]?: Outcome } = {
-  idle: 'failed', verifying: 'rejected', installing: 'failed', verifyingSlot: 'failed', arming: 'failed',
-  rebooting: 'failed', checking: 'failed', committing: 'failed', reverting: 'failed', rebootingBack: 'failed',
 };
 
 /** The error recorded for a runner-made event. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UBootControl } from '../boot/index.js';
 import { openBootEnv } from '../bootenv/index.js';
 import { withContext } from '../errors/index.js';
-import { writeFileAtomic } from '../durable/index.js';
+import { mkdirDurable, writeFileAtomic } from '../durable/index.js';
 import { SlotRecordStore } from '../slots/index.js';
 import { loadTrustState, provisionRoot, recordInstalled } from '../trust/index.js';
 import { SIM_DEFAULT_ENV, powerOn } from './power.js';
@@ -47,7 +47,7 @@ export function simAgentConfig(spec: SimSpec): Record<string, unknown> {
   return {
     comment: 'A simulated device made by ota-agent sim create: file-backed slots and U-Boot env; boot with ota-agent sim boot.',
     deviceId: spec.deviceId, hardware: spec.hardware, dataDir: SIM_FILES.data, env: SIM_FILES.envConfig,
-    cmdlinePath: SIM_FILES.cmdline, bootScriptPath: SIM_FILES.bootScript, tries: spec.tries,
+    cmdlinePath: SIM_FILES.cmdline, bootloader: 'simulator', bootScriptPath: SIM_FILES.bootScript, tries: spec.tries,
     slots: { A: { device: SIM_FILES.slotA }, B: { device: SIM_FILES.slotB } },
     ...(spec.mqtt === undefined ? {} : { mqtt: { url: spec.mqtt.url, protocolVersion: spec.mqtt.protocolVersion, backoff: { baseMs: 200, capMs: 5000 } } }),
     ...(spec.artifactUrls.length === 0 ? {} : { artifacts: { urls: spec.artifactUrls } }),
@@ -59,7 +59,7 @@ export function simAgentConfig(spec: SimSpec): Record<string, unknown> {
 /** Create the device; resolves to the slot the first boot ran (A). */
 export async function createSimDevice(spec: SimSpec): Promise<string> {
   const at = (name: string): string => join(spec.dir, name);
-  await fsp.mkdir(at(SIM_FILES.data), { recursive: true });
+  await mkdirDurable(at(SIM_FILES.data));
   const imageSize = await copyImage(spec.imagePath, at(SIM_FILES.slotA));
   await fsp.writeFile(at(SIM_FILES.slotB), '');
   await fsp.truncate(at(SIM_FILES.slotB), imageSize.sizeBytes);

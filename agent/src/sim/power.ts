@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { simulateBoot } from '../boot/index.js';
-import type { BootRun } from '../boot/index.js';
+import type { BootRun, BootWorld } from '../boot/index.js';
 import type { EnvVars, UBootEnv } from '../bootenv/index.js';
 import { OtaError, withContext } from '../errors/index.js';
 
@@ -31,27 +31,53 @@ export interface PowerOn {
   readonly runs: readonly BootRun[];
 }
 
+/** The runs of one power-on, computed without I/O. */
+export interface PowerOnRuns {
+  /** The kernel booted (its slot null when the script named none), or null when none did: `failure` says why. */
+  readonly kernel: { readonly slot: string | null; readonly bootargs: string } | null;
+  readonly failure: string;
+  /** Each run of the script in order; each started from the env the one before saved (`nativeEnv`). */
+  readonly runs: readonly BootRun[];
+}
+
 const MAX_RESETS = 20;
 
-/** Run the boot script on `env` until it boots a kernel; write the command line to `cmdlinePath`. */
-export async function powerOn(env: UBootEnv, cmdlinePath: string, script: string): Promise<PowerOn> {
+/**
+ * The one model of a power-on: U-Boot runs `script` on the env it finds (`stored`; null: none valid),
+ * and again after each `reset`, each time on what the last run saved, until a kernel boots. `world`
+ * changes the defaults (QEMU virt's built-in env, distro boot's variables). Pure, and it does not throw
+ * for a script that boots nothing: storing each run's env and writing the command line are the caller's.
+ */
+export function bootRuns(script: string, stored: EnvVars | null, world: Partial<Omit<BootWorld, 'nativeEnv'>> = {}, maxResets = MAX_RESETS): PowerOnRuns {
   const runs: BootRun[] = [];
-  for (let i = 0; i <= MAX_RESETS; i++) {
-    const before = await readOrNull(env);
-    const run = simulateBoot(script, { nativeEnv: before, defaultEnv: SIM_DEFAULT_ENV, bootVars: SIM_DISTRO_BOOT_VARS });
+  let current = stored;
+  for (let i = 0; i <= maxResets; i++) {
+    const run = simulateBoot(script, { defaultEnv: SIM_DEFAULT_ENV, bootVars: SIM_DISTRO_BOOT_VARS, ...world, nativeEnv: current });
     runs.push(run);
-    if (run.saves > 0 && run.nativeEnv !== null) await save(env, before, run.nativeEnv);
+    if (run.saves > 0 && run.nativeEnv !== null) current = run.nativeEnv;
     const outcome = run.outcome;
-    if (outcome.kind === 'boot') {
-      if (outcome.slot === null) throw new OtaError('SIM_BOOT', 'boot script booted a kernel without naming a slot: check the board settings');
-      await writeFile(cmdlinePath, `${outcome.bootargs}\n`).catch((err: unknown) => { throw withContext(`simulated kernel command line ${cmdlinePath}`, err); });
-      return { slot: outcome.slot, bootargs: outcome.bootargs, runs };
-    }
+    if (outcome.kind === 'boot') return { kernel: { slot: outcome.slot, bootargs: outcome.bootargs }, failure: '', runs };
     if (outcome.kind !== 'reset') {
-      throw new OtaError('SIM_BOOT', `boot script ended with ${outcome.kind} instead of booting a slot: ${run.output.slice(-3).join(' / ')}`);
+      return { kernel: null, failure: `boot script ended with ${outcome.kind} instead of booting a slot: ${run.output.slice(-3).join(' / ')}`, runs };
     }
   }
-  throw new OtaError('SIM_BOOT', `no kernel booted after ${MAX_RESETS} resets of the boot script`);
+  return { kernel: null, failure: `no kernel booted after ${maxResets} resets of the boot script`, runs };
+}
+
+/** Power on the file-backed device: the runs of `bootRuns` on `env` (each run's `saveenv` one env write), then the command line to `cmdlinePath`. */
+export async function powerOn(env: UBootEnv, cmdlinePath: string, script: string): Promise<PowerOn> {
+  let before = await readOrNull(env);
+  const booted = bootRuns(script, before);
+  for (const run of booted.runs) {
+    if (run.saves === 0 || run.nativeEnv === null) continue;
+    await save(env, before, run.nativeEnv);
+    before = run.nativeEnv;
+  }
+  const kernel = booted.kernel;
+  if (kernel === null) throw new OtaError('SIM_BOOT', booted.failure);
+  if (kernel.slot === null) throw new OtaError('SIM_BOOT', 'boot script booted a kernel without naming a slot: check the board settings');
+  await writeFile(cmdlinePath, `${kernel.bootargs}\n`).catch((err: unknown) => { throw withContext(`simulated kernel command line ${cmdlinePath}`, err); });
+  return { slot: kernel.slot, bootargs: kernel.bootargs, runs: booted.runs };
 }
 
 async function readOrNull(env: UBootEnv): Promise<EnvVars | null> {

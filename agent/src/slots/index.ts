@@ -4,5 +4,6 @@
  */
 export { SlotTable, SlotWriter, hashSlot, otherSlot } from './table.js';
 export type { SlotTarget } from './table.js';
+export { IMPLAUSIBLE_FIX, MIN_IMAGE_BYTES, checkImageSize, verifySlotImage } from './image.js';
 export { SlotRecordStore, decodeSlotRecords } from './records.js';
 export type { SlotContent, SlotRecords } from './records.js';

@@ -16,6 +16,8 @@ export interface SlotContent {
   readonly version: number | null;
   readonly sizeBytes: number;
   readonly sha256: string;
+  /** Something worth a warning about this image (e.g. the other slot ran the same one before), shown by `status`. */
+  readonly note?: string;
 }
 
 /** Everything recorded. */
@@ -34,11 +36,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function content(v: unknown): SlotContent | undefined {
   if (!isRecord(v)) return undefined;
-  const { version, sizeBytes, sha256 } = v;
+  const { version, sizeBytes, sha256, note } = v;
   if (version !== null && (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)) return undefined;
   if (typeof sizeBytes !== 'number' || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) return undefined;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-  return { version, sizeBytes, sha256 };
+  return typeof note === 'string' && note.length <= 500 ? { version, sizeBytes, sha256, note } : { version, sizeBytes, sha256 };
 }
 
 /** Decode `slots.json`; anything malformed reads as empty. */

@@ -4,9 +4,9 @@
  * never a write target.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, realpathSync } from 'node:fs';
-import { basename } from 'node:path';
-import { OtaError, describe, withContext } from '../errors/index.js';
+import { promises as fsp } from 'node:fs';
+import { OtaError, withContext } from '../errors/index.js';
+import { DEFAULT_MOUNTINFO_PATH, DEFAULT_SYSFS_ROOT, fileIdentity, mountPointsOf, realSizeBytes, sameStorage } from '../files/index.js';
 import type { Slot } from '../boot/index.js';
 import type { SlotConfig } from '../config/index.js';
 
@@ -22,43 +22,65 @@ export function otherSlot(slot: Slot): Slot {
   return slot === 'A' ? 'B' : 'A';
 }
 
+/** Where the slot table looks at the running system (from the agent config; tests use temp files). */
+export interface SlotTableOptions {
+  readonly sysfsRoot?: string;
+  readonly mountinfoPath?: string;
+}
+
 /** Slots by name, from the config. */
 export class SlotTable {
-  constructor(private readonly slots: Readonly<Record<Slot, SlotConfig>>, private readonly sysfsRoot = '/sys') {}
+  private readonly sysfsRoot: string;
+  private readonly mountinfoPath: string;
+
+  constructor(private readonly slots: Readonly<Record<Slot, SlotConfig>>, options: SlotTableOptions = {}) {
+    this.sysfsRoot = options.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
+    this.mountinfoPath = options.mountinfoPath ?? DEFAULT_MOUNTINFO_PATH;
+  }
 
   /** The device (file or block device) of `slot`. */
   device(slot: Slot): string {
     return this.slots[slot].device;
   }
 
-  /** The size of `slot`: from the config, else the file's size or the block device's (sysfs). */
+  /**
+   * The size of `slot`: the file's or block device's real size, or the config's `sizeBytes` when smaller;
+   * a `sizeBytes` larger than the device is refused (an image would grow a slot file past its size).
+   */
   async sizeBytes(slot: Slot): Promise<number> {
     const { device, sizeBytes } = this.slots[slot];
-    if (sizeBytes !== undefined) return sizeBytes;
-    const st = await fsp.stat(device).catch((err: unknown) => {
-      throw new OtaError('SLOT_MISSING', `slot ${slot} (${device}): ${describe(err)}: check slots.${slot}.device in the agent config`, { cause: err });
-    });
-    if (!st.isBlockDevice()) return st.size;
-    const text = await fsp.readFile(`${this.sysfsRoot}/class/block/${basename(realpathSync(device))}/size`, 'utf8')
-      .catch((err: unknown) => { throw withContext(`slot ${slot} (${device}): size from sysfs; set slots.${slot}.sizeBytes in the agent config`, err, 'SLOT_SIZE'); });
-    return 512 * Number(text.trim());
+    if (await fileIdentity(device, `slot ${slot}`) === undefined) {
+      throw new OtaError('SLOT_MISSING', `slot ${slot} (${device}) does not exist: check slots.${slot}.device in the agent config`);
+    }
+    const real = await realSizeBytes(device, `slot ${slot}`, this.sysfsRoot);
+    if (sizeBytes === undefined) return real;
+    if (sizeBytes > real) {
+      throw new OtaError('SLOT_SIZE', `slot ${slot} (${device}) has ${real} bytes but slots.${slot}.sizeBytes says ${sizeBytes}: set it to ${real} or less in the agent config`);
+    }
+    return sizeBytes;
   }
 
-  /** `slot` as a write target; refuses the booted slot (or a device that is the booted slot's under another name). */
+  /**
+   * `slot` as a write target. Refuses the booted slot, a device that is the booted slot's under another
+   * name (symlink, hard link, second device node: device and inode or st_rdev compared), and a block
+   * device that backs a mount (the running root above all).
+   */
   async target(slot: Slot, booted: Slot): Promise<SlotTarget> {
     const device = this.device(slot);
-    if (slot === booted || sameFile(device, this.device(booted))) {
+    if (slot === booted || await sameStorage(device, this.device(booted), `slot ${slot}`)) {
       throw new OtaError('SLOT_BOOTED', `refusing to write slot ${slot} (${device}): it is the slot the device runs from; updates go to the other slot`);
     }
+    const id = await fileIdentity(device, `slot ${slot}`);
+    if (id?.majorMinor !== undefined) {
+      const points = await mountPointsOf(id.majorMinor, this.mountinfoPath);
+      if (points.includes('/')) {
+        throw new OtaError('SLOT_BOOTED', `refusing to write slot ${slot} (${device}): it backs the mounted root filesystem (${this.mountinfoPath}); check slots.${slot}.device and the boot script's ota_root_${slot}`);
+      }
+      if (points.length > 0) {
+        throw new OtaError('SLOT_MOUNTED', `refusing to write slot ${slot} (${device}): it is mounted on ${points.join(', ')}; unmount it first`);
+      }
+    }
     return { slot, device, sizeBytes: await this.sizeBytes(slot) };
-  }
-}
-
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return a === b;
   }
 }
 

@@ -14,11 +14,12 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { describe, OtaError } from '../errors/index.js';
-import { Backoff } from './backoff.js';
+import { Backoff, wallClock, type Clock } from '../time/index.js';
 import type { TransportConfig } from './config.js';
 import { statusDocument } from './status.js';
 import type { StatusFields } from './status.js';
 import { topicsFor } from './topics.js';
+import { MAX_PACKET_BYTES, PacketSizeWatch } from './packets.js';
 import type { Topics } from './topics.js';
 
 /** The one value that says how the connection stands. */
@@ -39,16 +40,11 @@ export interface RolloutResync {
   fetchCurrent(signal: AbortSignal): Promise<Uint8Array | undefined>;
 }
 
-/** Injected time: the clock and timers the reconnect uses. */
-export interface TransportClock {
-  nowMs(): number;
-  schedule(fn: () => void, delayMs: number): () => void;
-}
-
 /** Optional dependencies; defaults are the real ones. */
 export interface TransportDeps {
   readonly random?: () => number;
-  readonly clock?: TransportClock;
+  /** The clock and timers the reconnect uses; the wall clock by default (it dates the status documents). */
+  readonly clock?: Clock;
   readonly resync?: RolloutResync;
   /** Reads TLS files; default fs.readFileSync. */
   readonly readFile?: (path: string) => Buffer;
@@ -64,14 +60,6 @@ export interface TransportEvents {
   resynced: [{ readonly found: boolean }];
 }
 
-const realClock: TransportClock = {
-  nowMs: () => Date.now(),
-  schedule: (fn, delayMs) => {
-    const h = setTimeout(fn, delayMs);
-    return () => clearTimeout(h);
-  },
-};
-
 const ONLINE = 'online';
 const OFFLINE = 'offline';
 
@@ -86,7 +74,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   private cancelResyncRetry: (() => void) | undefined;
   private readonly backoff: Backoff;
   private readonly resyncBackoff: Backoff;
-  private readonly clock: TransportClock;
+  private readonly clock: Clock;
   private status: StatusFields | undefined;
   private statusSeq = 0;
   /** Settles when the broker acknowledged (or refused) the last status document sent. */
@@ -96,9 +84,9 @@ export class Transport extends EventEmitter<TransportEvents> {
   constructor(private readonly config: TransportConfig, private readonly deps: TransportDeps = {}) {
     super();
     this.topics = topicsFor(config.deviceId, config.hardware);
-    this.clock = deps.clock ?? realClock;
-    this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
-    this.resyncBackoff = new Backoff(config.backoff, deps.random ?? Math.random, () => this.clock.nowMs());
+    this.clock = deps.clock ?? wallClock;
+    this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, this.clock);
+    this.resyncBackoff = new Backoff(config.backoff, deps.random ?? Math.random, this.clock);
   }
 
   /** How the connection stands now. */
@@ -190,6 +178,12 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     this.client = client;
     let lastError = 'connection closed';
+    const watch = new PacketSizeWatch(MAX_PACKET_BYTES, (packetBytes) => {
+      lastError = `an incoming packet of ${packetBytes} bytes is over the ${MAX_PACKET_BYTES}-byte limit; dropped with the connection (set the broker's message_size_limit, or use MQTT 5)`;
+      this.emit('warning', lastError);
+      client.stream.destroy();
+    });
+    client.stream.on('data', (chunk: Buffer) => watch.feed(chunk));
     client.on('connect', (connack) => { if (client === this.client) this.onConnect(client, connack.sessionPresent); });
     client.on('message', (topic, payload) => { if (client === this.client) this.onMessage(topic, payload); });
     client.on('error', (err) => { lastError = describe(err); });
@@ -294,7 +288,8 @@ export class Transport extends EventEmitter<TransportEvents> {
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~8 MB of heap) on the first packet.
       writeCache: false,
       will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
-      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec } } : {}),
+      // MQTT 5: the broker drops a message over the limit for this client instead of sending it.
+      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec, maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       ...(c.username === undefined ? {} : { username: c.username }),
       ...(c.password === undefined ? {} : { password: c.password }),
       ...(c.tls?.caFile === undefined ? {} : { ca: read(c.tls.caFile) }),

@@ -2,10 +2,10 @@
  * The `mqtt` section of the agent config, validated once. TLS material is named
  * by file path (read when the transport starts), never inlined in the config.
  */
-import { OtaError } from '../errors/index.js';
-import { DEFAULT_BACKOFF } from './backoff.js';
-import type { BackoffOptions } from './backoff.js';
-import { checkLevel } from './topics.js';
+import { DEFAULT_BACKOFF } from '../time/index.js';
+import type { BackoffOptions } from '../time/index.js';
+import { Fields } from '../validate/index.js';
+import { isTopicLevel } from './topics.js';
 
 /** TLS files: CA bundle for the broker, client certificate and key for the device. */
 export interface TlsFiles {
@@ -35,74 +35,57 @@ export interface TransportConfig {
   readonly backoff: BackoffOptions;
 }
 
-function bad(field: string, want: string): never {
-  throw new OtaError('CONFIG_INVALID', `agent config: mqtt.${field}: want ${want}: fix the config file`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** An unknown field is an error: a typo never silently falls back to a default. */
-function onlyKeys(o: Record<string, unknown>, prefix: string, allowed: readonly string[]): void {
-  const extra = Object.keys(o).find((k) => !allowed.includes(k));
-  if (extra !== undefined) bad(`${prefix}${extra}`, `nothing: unknown field (known: ${allowed.join(', ')})`);
-}
-
 const KEYS = ['url', 'deviceId', 'hardware', 'protocolVersion', 'username', 'password', 'tls', 'sessionExpirySec',
   'keepaliveSec', 'connectTimeoutMs', 'backoff'] as const;
+const MAX = Number.MAX_SAFE_INTEGER;
 
-function optString(o: Record<string, unknown>, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') bad(key, 'a non-empty string');
-  return v;
-}
-
-function positive(o: Record<string, unknown>, key: string, fallback: number): number {
-  const v = o[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(key, 'a positive integer');
-  return v;
-}
-
-/** Validate the `mqtt` section. */
-export function parseTransportConfig(value: unknown): TransportConfig {
-  if (!isRecord(value)) bad('', 'an object');
-  onlyKeys(value, '', KEYS);
-  const url = optString(value, 'url') ?? bad('url', 'mqtt://HOST:PORT or mqtts://HOST:PORT');
-  if (!/^mqtts?:\/\/[^/]+/.test(url)) bad('url', 'mqtt://HOST:PORT or mqtts://HOST:PORT');
-  const deviceId = checkLevel(optString(value, 'deviceId') ?? bad('deviceId', 'the device id'), 'mqtt.deviceId');
-  const hardware = checkLevel(optString(value, 'hardware') ?? bad('hardware', 'the hardware type'), 'mqtt.hardware');
-  const protocolVersion = value['protocolVersion'] ?? 5;
-  if (protocolVersion !== 4 && protocolVersion !== 5) bad('protocolVersion', '5 (MQTT 5) or 4 (MQTT 3.1.1)');
-  const b = value['backoff'] ?? {};
-  if (!isRecord(b)) bad('backoff', 'an object');
-  onlyKeys(b, 'backoff.', ['baseMs', 'capMs', 'stableAfterMs']);
+/**
+ * Validate the `mqtt` section into `f` (the agent config's problems; its field paths start with `mqtt.`).
+ * Without `f`, the section stands alone and its problems are thrown together.
+ */
+export function parseTransportConfig(value: unknown, f?: Fields): TransportConfig {
+  const fields = f ?? new Fields('mqtt section', { code: 'CONFIG_INVALID', what: 'agent config' });
+  const o = fields.object(value, 'mqtt', KEYS);
+  const url = fields.string(o['url'], 'mqtt.url');
+  if (url !== '' && !/^mqtts?:\/\/[^/]+/.test(url)) fields.problem('mqtt.url', `${JSON.stringify(url)}: want mqtt://HOST:PORT or mqtts://HOST:PORT`);
+  const deviceId = topicLevel(fields, o['deviceId'], 'mqtt.deviceId');
+  const hardware = topicLevel(fields, o['hardware'], 'mqtt.hardware');
+  const protocolVersion = o['protocolVersion'] ?? 5;
+  if (protocolVersion !== 4 && protocolVersion !== 5) fields.problem('mqtt.protocolVersion', `${JSON.stringify(protocolVersion)}: want 5 (MQTT 5) or 4 (MQTT 3.1.1)`);
+  const b = o['backoff'] === undefined ? {} : fields.object(o['backoff'], 'mqtt.backoff', ['baseMs', 'capMs', 'stableAfterMs']);
   const backoff: BackoffOptions = {
-    baseMs: positive(b, 'baseMs', DEFAULT_BACKOFF.baseMs),
-    capMs: positive(b, 'capMs', DEFAULT_BACKOFF.capMs),
-    stableAfterMs: positive(b, 'stableAfterMs', DEFAULT_BACKOFF.stableAfterMs),
+    baseMs: fields.optionalInteger(b['baseMs'], 'mqtt.backoff.baseMs', 1, MAX, DEFAULT_BACKOFF.baseMs),
+    capMs: fields.optionalInteger(b['capMs'], 'mqtt.backoff.capMs', 1, MAX, DEFAULT_BACKOFF.capMs),
+    stableAfterMs: fields.optionalInteger(b['stableAfterMs'], 'mqtt.backoff.stableAfterMs', 1, MAX, DEFAULT_BACKOFF.stableAfterMs),
   };
-  const tls = value['tls'];
-  if (tls !== undefined && !isRecord(tls)) bad('tls', 'an object with caFile, certFile, keyFile');
-  const username = optString(value, 'username');
-  const password = optString(value, 'password');
-  return {
-    url, deviceId, hardware, protocolVersion, backoff,
-    sessionExpirySec: positive(value, 'sessionExpirySec', 7 * 24 * 3600),
-    keepaliveSec: positive(value, 'keepaliveSec', 60),
-    connectTimeoutMs: positive(value, 'connectTimeoutMs', 30_000),
+  const username = fields.optionalString(o['username'], 'mqtt.username');
+  const password = fields.optionalString(o['password'], 'mqtt.password');
+  const tls = o['tls'] === undefined ? undefined : parseTls(fields, o['tls']);
+  const config: TransportConfig = {
+    url, deviceId, hardware, protocolVersion: protocolVersion === 4 ? 4 : 5, backoff,
+    sessionExpirySec: fields.optionalInteger(o['sessionExpirySec'], 'mqtt.sessionExpirySec', 1, MAX, 7 * 24 * 3600),
+    keepaliveSec: fields.optionalInteger(o['keepaliveSec'], 'mqtt.keepaliveSec', 1, MAX, 60),
+    connectTimeoutMs: fields.optionalInteger(o['connectTimeoutMs'], 'mqtt.connectTimeoutMs', 1, MAX, 30_000),
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
-    ...(tls === undefined ? {} : { tls: parseTls(tls) }),
+    ...(tls === undefined ? {} : { tls }),
   };
+  if (f === undefined) fields.finish();
+  return config;
 }
 
-function parseTls(tls: Record<string, unknown>): TlsFiles {
-  onlyKeys(tls, 'tls.', ['caFile', 'certFile', 'keyFile']);
-  const caFile = optString(tls, 'caFile');
-  const certFile = optString(tls, 'certFile');
-  const keyFile = optString(tls, 'keyFile');
-  if ((certFile === undefined) !== (keyFile === undefined)) bad('tls', 'certFile and keyFile together');
+/** A non-empty string that can be one MQTT topic level. */
+function topicLevel(f: Fields, value: unknown, path: string): string {
+  const text = f.string(value, path);
+  if (text !== '' && !isTopicLevel(text)) f.problem(path, `${JSON.stringify(text)} cannot be an MQTT topic level (has / + # or NUL)`);
+  return text;
+}
+
+function parseTls(f: Fields, value: unknown): TlsFiles {
+  const tls = f.object(value, 'mqtt.tls', ['caFile', 'certFile', 'keyFile']);
+  const caFile = f.optionalString(tls['caFile'], 'mqtt.tls.caFile');
+  const certFile = f.optionalString(tls['certFile'], 'mqtt.tls.certFile');
+  const keyFile = f.optionalString(tls['keyFile'], 'mqtt.tls.keyFile');
+  if ((certFile === undefined) !== (keyFile === undefined)) f.problem('mqtt.tls', 'want certFile and keyFile together');
   return { ...(caFile === undefined ? {} : { caFile }), ...(certFile === undefined ? {} : { certFile }), ...(keyFile === undefined ? {} : { keyFile }) };
 }

@@ -12,6 +12,14 @@ export interface LastUpdateStatus {
   readonly version: string | null;
 }
 
+/** The last notice the device refused (see RefusedNotice in formats): reason code, release and rollout versions, time. */
+export interface RefusedNoticeStatus {
+  readonly reason: string;
+  readonly release: number | null;
+  readonly rollout: number | null;
+  readonly at: string;
+}
+
 /** What the agent reports. */
 export interface StatusFields {
   /** The committed (or running) release version. */
@@ -30,6 +38,8 @@ export interface StatusFields {
   readonly lastUpdate: LastUpdateStatus | null;
   /** The kernel's boot id (/proc/sys/kernel/random/boot_id). */
   readonly bootId: string;
+  /** The last notice refused since the agent started (cleared when one is taken), so the fleet sees why a device did not move. */
+  readonly refusedNotice?: RefusedNoticeStatus | null;
 }
 
 /** The document on the wire. */

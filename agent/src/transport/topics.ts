@@ -22,9 +22,14 @@ export interface Topics {
   readonly rollout: string;
 }
 
+/** Whether `value` can be one topic level: non-empty, without `/`, `+`, `#` or NUL. */
+export function isTopicLevel(value: string): boolean {
+  return value.length > 0 && !/[/+#\u0000]/.test(value);
+}
+
 /** A topic level from config: non-empty, without `/`, `+`, `#` or NUL. */
 export function checkLevel(value: string, what: string): string {
-  if (value.length === 0 || /[/+#\u0000]/.test(value)) {
+  if (!isTopicLevel(value)) {
     throw new OtaError('CONFIG_INVALID', `${what} "${value}" cannot be an MQTT topic level (empty, or has / + # NUL): fix the agent config`);
   }
   return value;

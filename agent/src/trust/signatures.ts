@@ -1,7 +1,8 @@
 /**
  * Threshold signature checks, TUF style: a document is trusted for a role when
  * at least `threshold` distinct keys of that role signed its canonical
- * `signed` bytes. Each key counts once however often it is listed; malformed
+ * `signed` bytes. Each key counts once however often it is listed, and keys
+ * are told apart by their public key bytes, not their keyids; malformed
  * or malleated (S >= L) signatures refuse the whole document.
  */
 import {
@@ -14,7 +15,7 @@ const SIG = /^[0-9a-f]{128}$/;
 /** Refuse unless `env` is signed by a threshold of `root`'s keys for `role`; `what` names the document and the key set. */
 export function verifyRole(env: Envelope, root: RootMetadata, role: RoleName, what: string): void {
   const { keyids, threshold } = root.roles[role];
-  const good = new Set<string>();
+  const good = new Set<string>(); // public keys (hex) with a good signature
   let bad = 0;
   let unknown = 0;
   let foreign: RoleName | undefined;
@@ -27,7 +28,7 @@ export function verifyRole(env: Envelope, root: RootMetadata, role: RoleName, wh
     const key = root.keys.get(s.keyid);
     if (key === undefined) { unknown++; continue; }
     if (!keyids.includes(s.keyid)) { foreign = roleOf(root, s.keyid); continue; }
-    if (verifyEd25519(env.signedBytes, sig, key.publicKey)) good.add(s.keyid);
+    if (verifyEd25519(env.signedBytes, sig, key.publicKey)) good.add(Buffer.from(key.publicKey).toString('hex'));
     else bad++;
   }
   if (good.size >= threshold) return;

@@ -54,16 +54,27 @@ export async function provisionRoot(dir: string, rootBytes: Uint8Array): Promise
   return trusted;
 }
 
-/** Persist what an accepted notice changes: the rotated root first, then the rollout version and time floor. */
-export async function persistAccepted(dir: string, state: TrustState, accepted: Accepted): Promise<TrustState> {
-  if (accepted.rotated) await writeFileAtomic(join(dir, TRUST_FILES.root), canonicalBytes(accepted.trusted.envelope.document));
+/** Writes one file durably (writeFileAtomic; tests pass one that stops part way, as a power cut would). */
+export type DurableWrite = (file: string, bytes: Uint8Array) => Promise<void>;
+
+/**
+ * Persist what an accepted notice changes: the rollout version and time floor
+ * first, then the rotated root. In that order a power cut between the two
+ * leaves the old root, which the next notice rotates again (resetting the
+ * rollout version again if the rollout keys changed); the other order would
+ * leave the new root beside the version the lost rollout key signed, and no
+ * later rotation would tell them apart.
+ */
+export async function persistAccepted(dir: string, state: TrustState, accepted: Accepted, write: DurableWrite = writeFileAtomic): Promise<TrustState> {
   const next: TrustState = {
     ...state,
     trusted: accepted.trusted,
-    rolloutVersion: Math.max(state.rolloutVersion, accepted.rollout.version),
+    // Not a max with the old value: a rollout key rotation resets it (see verifyNotice).
+    rolloutVersion: accepted.rolloutVersion,
     timeFloorMs: Math.max(state.timeFloorMs, accepted.timeFloorMs),
   };
-  await writeState(dir, next);
+  await writeState(dir, next, write);
+  if (accepted.rotated) await write(join(dir, TRUST_FILES.root), canonicalBytes(accepted.trusted.envelope.document));
   return next;
 }
 
@@ -82,8 +93,8 @@ export async function recordFailed(dir: string, state: TrustState, version: numb
   return next;
 }
 
-async function writeState(dir: string, s: TrustState): Promise<void> {
-  await writeFileAtomic(join(dir, TRUST_FILES.state), canonicalBytes({
+async function writeState(dir: string, s: TrustState, write: DurableWrite = writeFileAtomic): Promise<void> {
+  await write(join(dir, TRUST_FILES.state), canonicalBytes({
     installedVersion: s.installedVersion,
     rolloutVersion: s.rolloutVersion,
     timeFloor: formatUtcTime(s.timeFloorMs),

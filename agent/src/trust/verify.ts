@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   Refusal, audienceIncludes, deltaFor, readNotice, readRelease, readRollout,
-  type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata, type RolloutMetadata,
+  type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata, type RoleName, type RolloutMetadata, type RootMetadata,
 } from '../formats/index.js';
 import { rotateRoot, type TrustedRoot } from './rotation.js';
 import { verifyRole } from './signatures.js';
@@ -56,6 +56,10 @@ export interface Accepted {
   readonly artifact: Artifact | DeltaArtifact;
   /** The time floor to persist (see nextTimeFloorMs). */
   readonly timeFloorMs: number;
+  /** The rollout version to persist: the accepted one (the old one is forgotten when the rollout keys rotated). */
+  readonly rolloutVersion: number;
+  /** Which rollout keys signed it (`roleEpoch` of the trusted root): rollout versions order notices within one epoch. */
+  readonly rolloutEpoch: string;
 }
 
 /** Decide on a notice; throws a Refusal (nothing is written either way). */
@@ -75,8 +79,12 @@ export function verifyNotice(input: VerifyInput): Accepted {
   expiry(`release ${release.version}`, release.expiresMs, floorMs);
   expiry(`rollout ${rollout.version}`, rollout.expiresMs, floorMs);
 
-  if (rollout.version < state.rolloutVersion) {
-    throw new Refusal('rollback', `notice: rollout ${rollout.version} is older than rollout ${state.rolloutVersion} already accepted (a replayed notice)`);
+  const rolloutFloor = rolloutFloorUnder(state, root);
+  if (rollout.version < rolloutFloor) {
+    throw new Refusal('rollback', `notice: rollout ${rollout.version} is older than rollout ${rolloutFloor} already accepted (a replayed notice)`);
+  }
+  if (rolloutFloor > 0 && rollout.version - rolloutFloor > MAX_ROLLOUT_VERSION_STEP) {
+    throw new Refusal('version-jump', `notice: rollout ${rollout.version} is more than ${MAX_ROLLOUT_VERSION_STEP} above rollout ${rolloutFloor} already accepted (a stolen rollout key fast-forwarding?); rotate the rollout key (ota-fleet root rotate --rotate rollout)`);
   }
   const releaseSha256 = createHash('sha256').update(notice.release.signedBytes).digest('hex');
   if (rollout.release.version !== release.version || rollout.release.sha256 !== releaseSha256) {
@@ -85,7 +93,38 @@ export function verifyNotice(input: VerifyInput): Accepted {
   targeting(release, rollout, device);
   installable(release, state);
   const artifact = chooseArtifact(release, input.current, input.artifactPath);
-  return { trusted, rotated: trusted !== state.trusted, release, rollout, artifact, timeFloorMs: nextTimeFloorMs(state.timeFloorMs, rollout.issuedMs, Math.max(input.nowMs, input.buildTimeMs)) };
+  const timeFloorMs = nextTimeFloorMs(state.timeFloorMs, rollout.issuedMs, Math.max(input.nowMs, input.buildTimeMs));
+  return { trusted, rotated: trusted !== state.trusted, release, rollout, artifact, timeFloorMs,
+    rolloutVersion: Math.max(rolloutFloor, rollout.version), rolloutEpoch: roleEpoch(trusted.root, 'rollout') };
+}
+
+/**
+ * Most a rollout version may rise above the one accepted before (fleets count
+ * rollouts one by one: a million is decades of stage changes and re-signings).
+ * A stolen rollout key can then raise the floor only step by step, one accepted
+ * notice each, never to 2^53-1 at once.
+ */
+export const MAX_ROLLOUT_VERSION_STEP = 1_000_000;
+
+/**
+ * The rollout version a notice must reach under `root`: the one accepted
+ * before, or 0 when `root` gives the rollout role other keys (or threshold)
+ * than the trusted root did. TUF 5.3.11 deletes the trusted timestamp when its
+ * keys rotate: whatever a stolen rollout key signed (a version of 2^53-1
+ * included) stops counting once the fleet rotates that key out.
+ */
+function rolloutFloorUnder(state: TrustState, root: RootMetadata): number {
+  return sameRoleKeys(state.trusted.root, root, 'rollout') ? state.rolloutVersion : 0;
+}
+
+function sameRoleKeys(a: RootMetadata, b: RootMetadata, role: RoleName): boolean {
+  return roleEpoch(a, role) === roleEpoch(b, role);
+}
+
+/** A fingerprint of `role`'s threshold and key material in `root`: it changes exactly when those keys rotate. */
+export function roleEpoch(root: RootMetadata, role: RoleName): string {
+  const material = root.roles[role].keyids.map((id) => Buffer.from(root.keys.get(id)?.publicKey ?? []).toString('hex')).sort();
+  return createHash('sha256').update(`${root.roles[role].threshold}:${material.join(',')}`).digest('hex').slice(0, 16);
 }
 
 /** How far past max(clock, build time) a rollout's `issued` may raise the time floor. */

@@ -2,8 +2,10 @@
  * Typed reads of a JSON config file (the agent config, a board config) that
  * collect problems, each with the field's path, instead of throwing at the
  * first, so a user sees every mistake in a file at once; `finish` throws them together.
+ * The one validator of `agent.json`: the modules that own a section (`mqtt`, `health`)
+ * read it into the same `Fields`, so their problems are listed with the rest.
  */
-import { OtaError, describe } from '../errors/index.js';
+import { OtaError } from '../errors/index.js';
 
 /** How `finish` reports: the error code and what the file is (`agent config /etc/ota-agent/agent.json`). */
 export interface FieldsReport {
@@ -55,6 +57,16 @@ export class Fields {
     return value.map((v: unknown, i) => this.string(v, `${path}[${i}]`, pattern));
   }
 
+  /** A non-empty string (matching `pattern`), or undefined when absent. */
+  optionalString(value: unknown, path: string, pattern?: RegExp): string | undefined {
+    return value === undefined ? undefined : this.string(value, path, pattern);
+  }
+
+  /** An integer in [min, max], or `fallback` when absent. */
+  optionalInteger(value: unknown, path: string, min: number, max: number, fallback: number): number {
+    return value === undefined ? fallback : this.integer(value, path, min, max);
+  }
+
   /** An integer in [min, max]; `min` when it is not. */
   integer(value: unknown, path: string, min: number, max: number): number {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
@@ -69,16 +81,6 @@ export class Fields {
     const found = choices.find((c) => c === value);
     if (found === undefined) this.problem(path, `${JSON.stringify(value) ?? 'undefined'}: must be one of ${choices.join(', ')}`);
     return found;
-  }
-
-  /** Run another module's parser for a section; its error becomes one problem. */
-  section<T>(path: string, parse: () => T): T | undefined {
-    try {
-      return parse();
-    } catch (err) {
-      this.problem(path, describe(err).replace(/^agent config: /, ''));
-      return undefined;
-    }
   }
 
   /** Throw every problem found, if any. */

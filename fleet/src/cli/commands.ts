@@ -1,13 +1,13 @@
 /**
- * The list of `ota-fleet` commands. Each concern adds its command here, one line each.
+ * The list of `ota-fleet` commands. Each command lives in this folder (one file per concern) and composes the functions its area exports; it is listed here, one line each.
  */
 import type { Register } from '../../../agent/src/cli/index.js';
-import { deltaFleetCommand } from '../delta/cli.js';
-import { serveCommand } from '../serve/index.js';
-import { keysCommand } from '../keys/index.js';
-import { releaseCommand } from '../release/index.js';
-import { publishCommand } from '../publish/index.js';
-import { statusCommand } from '../status/index.js';
+import { deltaFleetCommand } from './delta.js';
+import { serveCommand } from './serve.js';
+import { keysCommand } from './keys.js';
+import { releaseCommand } from './release.js';
+import { publishCommand } from './publish.js';
+import { statusCommand } from './status.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [

@@ -2,10 +2,11 @@
  * Writes ops into a segmented delta container: cuts a new segment when the
  * decoded streams would pass the bound (or the output passes 64 MiB, to keep
  * resumption cheap), re-states the current source at the start of each segment
- * (segments decode on their own), and keeps a deflate rebuild inside one segment.
+ * (segments decode on their own), keeps a deflate rebuild inside one segment, and keeps each
+ * segment's gzip work (gunzip sources, deflate rebuilds) within the decoder's bound.
  */
 import {
-  DELTA_MAX_SEGMENT_DECODED_BYTES, encodeDeltaHeader, encodeSegmentPayload, SegmentWriter, sha256, SOURCE_KIND,
+  DELTA_MAX_SEGMENT_DECODED_BYTES, encodeDeltaHeader, encodeSegmentPayload, SegmentGzipWork, SegmentWriter, sha256, SOURCE_KIND,
   type DeflateParams, type DeltaSegmentEntry, type Extent,
 } from '../../../agent/src/formats/index.js';
 
@@ -20,6 +21,7 @@ export interface StreamTotals { opsBytes: number; addBytes: number; literalBytes
 /** Accumulates ops and produces the container. */
 export class ContainerBuilder {
   private current = new SegmentWriter();
+  private work = new SegmentGzipWork();
   private readonly payloads: Uint8Array[] = [];
   private readonly entries: DeltaSegmentEntry[] = [];
   private source: { kind: number; extents: readonly Extent[] } = { kind: SOURCE_KIND.image, extents: [] };
@@ -69,9 +71,14 @@ export class ContainerBuilder {
     this.current.source(kind, extents);
   }
 
-  /** Run `body` (which writes exactly `rawSizeBytes`) as one deflate rebuild in one segment. */
-  deflate(params: DeflateParams, rawSizeBytes: number, deflatedSizeBytes: number, maxDecodedBytes: number, body: () => void): void {
-    this.room(maxDecodedBytes);
+  /**
+   * Run `body` (which writes exactly `rawSizeBytes`, reading one gunzip source of `gunzipBytes`: its
+   * packed plus inflated bytes) as one deflate rebuild in one segment.
+   */
+  deflate(params: DeflateParams, rawSizeBytes: number, deflatedSizeBytes: number, maxDecodedBytes: number, gunzipBytes: number, body: () => void): void {
+    const gzipBytes = rawSizeBytes + gunzipBytes;
+    this.room(maxDecodedBytes, gzipBytes);
+    this.work.charge(2, gzipBytes, `of ${this.entries.length}: one rebuild`);
     this.current.deflate(params, rawSizeBytes, deflatedSizeBytes);
     this.inDeflate = true;
     try { body(); } finally { this.inDeflate = false; }
@@ -89,13 +96,17 @@ export class ContainerBuilder {
   /** Number of segments so far. */
   get segmentCount(): number { return this.entries.length; }
 
-  private room(moreBytes: number): void {
+  private room(moreBytes: number, gzipBytes = 0): void {
     if (this.inDeflate) return;
     const c = this.current;
-    if (c.decodedSizeBytes + moreBytes <= this.segmentDecodedBytes && c.outputSizeBytes < OUTPUT_TARGET_BYTES) return;
-    if (c.decodedSizeBytes === 0) return;
+    const gzipFits = gzipBytes === 0 || this.work.fits(2, gzipBytes);
+    if (c.decodedSizeBytes + moreBytes <= this.segmentDecodedBytes && c.outputSizeBytes < OUTPUT_TARGET_BYTES && gzipFits) return;
+    if (c.decodedSizeBytes === 0 && this.work.ops === 0) return;
     this.cut();
-    if (this.source.kind !== SOURCE_KIND.image) this.current.source(this.source.kind, this.source.extents);
+    // A gunzip source serves only the rebuild that chose it (never cut): a new segment starts on the image
+    // rather than inflate it again for nothing; an extents source is re-stated.
+    if (this.source.kind === SOURCE_KIND.gunzip) this.source = { kind: SOURCE_KIND.image, extents: [] };
+    else if (this.source.kind !== SOURCE_KIND.image) this.current.source(this.source.kind, this.source.extents);
   }
 
   private cut(): void {
@@ -106,5 +117,6 @@ export class ContainerBuilder {
     this.payloads.push(payload);
     this.entries.push({ payloadSizeBytes: payload.length, outputSizeBytes: this.current.outputSizeBytes, sha256: sha256(payload) });
     this.current = new SegmentWriter();
+    this.work = new SegmentGzipWork();
   }
 }

@@ -76,7 +76,8 @@ export class FileDiffer {
     const { rebuild } = g;
     this.out.literal(rebuild.head);
     const decoded = rebuild.text.length + g.pieces.length * 16 + 1024;
-    this.out.deflate(rebuild.params, rebuild.text.length, rebuild.deflatedSizeBytes, decoded, () => {
+    const gunzipBytes = plan.oldExtents.reduce((sum, e) => sum + e.lengthBytes, 0) + g.oldText.length;
+    this.out.deflate(rebuild.params, rebuild.text.length, rebuild.deflatedSizeBytes, decoded, gunzipBytes, () => {
       this.emitPieces(plan, g.pieces, g.oldText, rebuild.text, 0, rebuild.text.length, SOURCE_KIND.gunzip);
     });
     this.out.literal(rebuild.tail);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { main as fleetMain } from '../cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { cohortPpm } from '../../../agent/src/formats/index.js';
+import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
 import { copyArtifacts, readReleaseDir } from '../publish/index.js';
 import { createRollout, isFinal, runController, type RolloutPolicy } from '../rollout/index.js';
 import { serveArtifacts, startBroker } from '../serve/index.js';
@@ -51,12 +52,8 @@ const ROLLOUT_TIMEOUT_MS = 90_000;
 const POLICY: RolloutPolicy = { stagesPercent: [25, 50, 100], successThresholdPercent: 75, failureThresholdPercent: 25, minDevices: 2, soakMs: 5000 };
 
 /** Sleep `ms`, or less when `signal` fires (then throws). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { signal.removeEventListener('abort', stop); resolve(); }, ms);
-    function stop(): void { clearTimeout(t); reject(new OtaError('INTERRUPTED', 'demo interrupted')); }
-    signal.addEventListener('abort', stop, { once: true });
-  });
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (await sleep(monotonicClock, ms, signal) === 'aborted') throw new OtaError('INTERRUPTED', 'demo interrupted');
 }
 
 /** Poll `cond` every 100 ms until true; throws DEMO_TIMEOUT naming `what` after `timeoutMs`, or when an agent ended. */
@@ -65,7 +62,7 @@ async function until(cond: () => boolean, timeoutMs: number, what: string, signa
   while (!cond()) {
     await agents.throwIfExited();
     if (Date.now() > end) throw new OtaError('DEMO_TIMEOUT', `demo: ${what} did not happen within ${timeoutMs / 1000} s: see the agent.log of each device (--keep)`);
-    await sleep(100, signal);
+    await pause(100, signal);
   }
 }
 

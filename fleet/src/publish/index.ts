@@ -2,4 +2,3 @@
  * Publishing a release: artifacts where devices fetch them, the signed notice on the broker.
  */
 export { artifactsOf, checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument, type ReleaseFiles } from './publish.js';
-export { publishCommand } from './cli.js';

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  canonicalBytes, encodeNotice, formatUtcTime, parseStrictJson, METADATA_LIMITS, type JsonObject, type JsonValue, type StagedCohort,
+  canonicalBytes, encodeNotice, formatUtcTime, isRefusal, parseStrictJson, readNotice, readRelease, readRollout, METADATA_LIMITS,
+  type Envelope, type JsonObject, type JsonValue, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { signDocument, type SigningKey } from '../keys/index.js';
@@ -34,19 +35,50 @@ export interface RolloutSpec {
   readonly spreadSeconds: number;
 }
 
-/** The signed release metadata. */
-export function signRelease(spec: ReleaseSpec, keys: readonly SigningKey[]): JsonObject {
-  return signDocument({
-    _type: 'release', version: spec.version, expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
-    installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
-  }, keys);
+/**
+ * Run a device's validator (`readRelease`, `readRollout`, `readNotice`) on what
+ * the fleet is about to sign or publish: a document every device would refuse
+ * is an OtaError `code` here, before any key signs it.
+ */
+export function deviceCheck<T>(code: 'RELEASE_INVALID' | 'ROLLOUT_INVALID' | 'NOTICE_INVALID', fix: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!isRefusal(err)) throw err;
+    throw new OtaError(code, `refusing to sign what every device would refuse [${err.reason}]: ${err.message}; ${fix}`, { cause: err });
+  }
 }
 
-/** The signed rollout document (every device when no device, cohort or stage is named). */
+/** `signed` in an envelope with no signature yet, as the device's readers take it. */
+function unsigned(signed: JsonObject): Envelope {
+  return { document: { signed, signatures: [] }, signed, signedBytes: canonicalBytes(signed), signatures: [] };
+}
+
+/** The release's `signed` part, checked with the device's reader. */
+export function releaseSigned(spec: ReleaseSpec): JsonObject {
+  const signed: JsonObject = {
+    _type: 'release', version: spec.version, expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
+    installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
+  };
+  deviceCheck('RELEASE_INVALID', 'check --version, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
+  return signed;
+}
+
+/** The signed release metadata (checked with the device's reader first). */
+export function signRelease(spec: ReleaseSpec, keys: readonly SigningKey[]): JsonObject {
+  return signDocument(releaseSigned(spec), keys);
+}
+
+/** The signed rollout document (every device when no device, cohort or stage is named; checked with the device's reader first). */
 export function signRollout(spec: RolloutSpec, keys: readonly SigningKey[]): JsonObject {
+  return signDocument(rolloutSigned(spec), keys);
+}
+
+/** The rollout's `signed` part, checked with the device's reader. */
+export function rolloutSigned(spec: RolloutSpec): JsonObject {
   const stage = spec.stage;
   const all = spec.devices.length === 0 && spec.cohorts.length === 0 && stage === undefined;
-  return signDocument({
+  const signed: JsonObject = {
     _type: 'rollout', version: spec.version, issued: formatUtcTime(spec.issuedMs), expires: formatUtcTime(spec.expiresMs),
     release: { version: spec.release.version, sha256: spec.release.sha256 },
     audience: {
@@ -54,7 +86,9 @@ export function signRollout(spec: RolloutSpec, keys: readonly SigningKey[]): Jso
       ...(stage === undefined ? {} : { stage: { rollout: stage.rollout, ppm: stage.ppm } }),
     },
     spreadSeconds: spec.spreadSeconds,
-  }, keys);
+  };
+  deviceCheck('ROLLOUT_INVALID', 'check --device, --cohort, --spread and the expiry', () => readRollout(unsigned(signed), 'rollout'));
+  return signed;
 }
 
 /** How a rollout names a release: its version and the sha256 of its canonical `signed` part. */
@@ -65,8 +99,13 @@ export function releaseRef(release: JsonObject): { version: number; sha256: stri
   return { version, sha256: createHash('sha256').update(canonicalBytes(signed)).digest('hex') };
 }
 
-/** The notice bytes for a release, a rollout and the rotated roots (canonical bytes each). */
+/** The notice bytes for a release, a rollout and the rotated roots (canonical bytes each), read back as a device reads them. */
 export function noticeBytes(release: JsonObject, rollout: JsonObject, roots: readonly Uint8Array[]): Uint8Array {
   const parsed: JsonValue[] = roots.map((r, k) => parseStrictJson(r, METADATA_LIMITS, `root ${k}`));
-  return encodeNotice({ roots: parsed, release, rollout });
+  const bytes = encodeNotice({ roots: parsed, release, rollout });
+  if (bytes.byteLength > METADATA_LIMITS.maxBytes) {
+    throw new OtaError('NOTICE_TOO_LARGE', `the notice would be ${bytes.byteLength} bytes, over the devices' ${METADATA_LIMITS.maxBytes}-byte cap: fewer deltas or rotations per release`);
+  }
+  deviceCheck('NOTICE_INVALID', 're-make the release and the rollout with ota-fleet', () => readNotice(bytes));
+  return bytes;
 }

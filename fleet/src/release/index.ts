@@ -1,8 +1,9 @@
 /**
  * Releases: artifacts hashed in segments, signed release metadata, signed
- * rollouts, and the notice a device receives; the `release` and `rollout` commands.
+ * rollouts, and the notice a device receives.
  */
 export { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile, type SegmentCut } from './artifacts.js';
-export { noticeBytes, releaseRef, signRelease, signRollout, type ReleaseSpec, type RolloutSpec } from './documents.js';
+export { noticeBytes, releaseRef, rolloutSigned, signRelease, signRollout, type ReleaseSpec, type RolloutSpec } from './documents.js';
 export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollouts.js';
-export { releaseCommand } from './cli.js';
+export { addDeltas, planDeltas, type DeltaSource } from './deltas.js';
+export { Progress } from './progress.js';

@@ -10,7 +10,7 @@ import {
   MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { loadCurrentRoot, roleKeys, rotationChain } from '../keys/index.js';
-import { noticeBytes, releaseRef, signRollout } from './documents.js';
+import { noticeBytes, releaseRef, rolloutSigned, signRollout, type RolloutSpec } from './documents.js';
 
 /** Targeting and timing of a rollout. */
 export interface RolloutOptions {
@@ -44,16 +44,15 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   if (o.expiresMs <= o.nowMs) throw new OtaError('USAGE', 'the rollout would already be expired');
   const { root } = await loadCurrentRoot(keysDir);
   const keys = await roleKeys(keysDir, root, 'rollout');
-  const version = await nextRolloutVersion(keysDir);
-  const rollout = signRollout({
+  const spec = (version: number): RolloutSpec => ({
     version, issuedMs: o.nowMs, expiresMs: Math.min(o.expiresMs, release.expiresMs), release: releaseRef(envelope.document),
     devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds, ...(o.stage === undefined ? {} : { stage: o.stage }),
-  }, keys);
+  });
+  rolloutSigned(spec(0)); // the device's check before the counter moves: a refused rollout uses up no version
+  const version = await nextRolloutVersion(keysDir);
+  const rollout = signRollout(spec(version), keys);
   await writeFileAtomic(join(releaseDir, 'rollout.json'), canonicalBytes(rollout));
   const notice = noticeBytes(envelope.document, rollout, await rotationChain(keysDir, MAX_NOTICE_ROOTS));
-  if (notice.byteLength > METADATA_LIMITS.maxBytes) {
-    throw new OtaError('NOTICE_TOO_LARGE', `the notice would be ${notice.byteLength} bytes, over the devices' ${METADATA_LIMITS.maxBytes}-byte cap: fewer deltas or rotations per release`);
-  }
   await writeFileAtomic(noticeFile, notice);
   return { version, noticeBytes: notice };
 }

@@ -10,6 +10,7 @@
 import type { MqttClient } from 'mqtt';
 import { topicsFor } from '../../../agent/src/transport/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
+import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
 import { checkArtifacts, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
 import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
@@ -153,7 +154,7 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
       for (;;) {
         s = await step(file, s, [...board.reports.values()], ports);
         if (isFinal(s) || o.once === true || o.signal?.aborted === true) return s;
-        await sleep(o.tickMs, o.signal);
+        await sleep(monotonicClock, o.tickMs, o.signal); // an abort ends the wait; the check above ends the loop
       }
     } finally {
       await client.endAsync();
@@ -161,12 +162,4 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
   } finally {
     await release();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

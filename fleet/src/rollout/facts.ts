@@ -8,6 +8,7 @@
  * followed an attempt, failed this release.
  */
 import { cohortPpm } from '../../../agent/src/formats/index.js';
+import { statesIn } from '../../../agent/src/machine/index.js';
 import type { DeviceReport } from '../status/index.js';
 import type { DeviceFact, DeviceOutcome } from './plan.js';
 
@@ -27,7 +28,8 @@ export interface Target {
   readonly hardware: readonly string[];
 }
 
-const TRYING = new Set(['checking', 'committing']);
+/** Device phases of a trial under way: the device runs the new release, not yet committed. */
+const TRYING: ReadonlySet<string> = new Set(statesIn('trial'));
 const FAILED_OUTCOMES = new Set(['reverted', 'failed']);
 
 /** True when a report may take part (same hardware, when the document says). */

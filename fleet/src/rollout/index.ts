@@ -1,7 +1,7 @@
 /**
  * Staged rollouts: the pure planner (cohorts by a stable hash, stage gates,
  * automatic halt), the facts it plans from, the controller that executes its
- * plans and keeps its state, and the `rollout start|run|status|pause|resume|abort` commands.
+ * plans and keeps its state.
  */
 export * from './plan.js';
 export { deviceFact, deviceFacts, eligible, noteAttempts, trackStage, type DeviceTrack, type Target, type Tracking } from './facts.js';
@@ -10,4 +10,3 @@ export {
 } from './state.js';
 export { applyControl, isFinal, planStep, realPorts, reconcile, runController, step, targetOf, type RunOptions, type StepPorts } from './controller.js';
 export { createRollout, newRolloutId, releaseFacts, type StartOptions } from './start.js';
-export { describeState, parseStages, rolloutControlCommands } from './cli.js';

@@ -3,4 +3,3 @@
  */
 export { serveArtifacts, parseRange, type ArtifactServer, type ByteRange } from './artifacts.js';
 export { startBroker, type EmbeddedBroker } from './broker.js';
-export { serveCommand } from './cli.js';

@@ -4,4 +4,3 @@
 export { AVAILABILITY_FILTER, STATUS_FILTER, deviceOfTopic, parseStatus, versionOf, type DeviceReport, type LastUpdate } from './report.js';
 export { StatusBoard, connectFleet, supersedes, type BoardEvents, type FleetMqttOptions, type ProtocolVersion } from './board.js';
 export { deviceRows, formatTable, type DeviceRow } from './table.js';
-export { protocolArg, statusCommand } from './cli.js';

@@ -5,6 +5,7 @@
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { TOPIC_ROOT, topicsFor } from '../../../agent/src/transport/index.js';
+import { readRefusedNotice, type RefusedNotice } from '../../../agent/src/formats/index.js';
 
 /** Every device's status document. */
 export const STATUS_FILTER = `${TOPIC_ROOT}/+/status`;
@@ -32,6 +33,8 @@ export interface DeviceReport {
   /** Optional members a newer agent may add: its hardware id and its last update's outcome. */
   readonly hardware?: string;
   readonly lastUpdate?: LastUpdate;
+  /** The last notice the device refused, and why (an agent that reports it). */
+  readonly refusedNotice?: RefusedNotice;
 }
 
 /** The device id of a status (or availability) topic, or undefined for another topic. */
@@ -87,6 +90,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
   if (progress !== null && (typeof progress !== 'number' || !(progress >= 0 && progress <= 1))) bad(deviceId, '"progress" must be 0..1 or null');
   const hardware = v['hardware'];
   const last = v['lastUpdate'];
+  const refused = readRefusedNotice(v['refusedNotice']);
   return {
     deviceId, version: versionOf(str(v, 'version', deviceId)), phase: str(v, 'phase', deviceId), progress,
     lastError: strOrNull(v, 'lastError', deviceId), booted: str(v, 'booted', deviceId), seq,
@@ -94,6 +98,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
     ...(typeof hardware === 'string' ? { hardware } : {}),
     ...(isObj(last) && typeof last['outcome'] === 'string'
       ? { lastUpdate: { outcome: last['outcome'], version: lastVersion(last['version']) } } : {}),
+    ...(refused === undefined ? {} : { refusedNotice: refused }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `ota-fleet status` output: one row per device, or the JSON form.
  */
+import type { RefusedNotice } from '../../../agent/src/formats/index.js';
 import type { DeviceReport } from './report.js';
 
 /** One device row of `ota-fleet status --json`. */
@@ -12,6 +13,8 @@ export interface DeviceRow {
   readonly booted: string;
   readonly online: boolean | null;
   readonly lastError: string | null;
+  /** The last notice the device refused (only when it reports one). */
+  readonly refusedNotice?: RefusedNotice;
   /** Why the status document could not be read (the other fields are then empty). */
   readonly problem?: string;
 }
@@ -24,18 +27,27 @@ export function deviceRows(reports: ReadonlyMap<string, DeviceReport>, online: R
     const on = online.get(id) ?? null;
     const problem = problems.get(id);
     if (r === undefined) return { deviceId: id, version: null, phase: '?', progress: null, booted: '?', online: on, lastError: null, ...(problem === undefined ? {} : { problem }) };
-    return { deviceId: id, version: r.version, phase: r.phase, progress: r.progress, booted: r.booted, online: on, lastError: r.lastError, ...(problem === undefined ? {} : { problem }) };
+    return {
+      deviceId: id, version: r.version, phase: r.phase, progress: r.progress, booted: r.booted, online: on, lastError: r.lastError,
+      ...(r.refusedNotice === undefined ? {} : { refusedNotice: r.refusedNotice }), ...(problem === undefined ? {} : { problem }),
+    };
   });
+}
+
+/** A refused notice in the table: reason, what it named, when. */
+function refusedText(n: RefusedNotice): string {
+  return `refused notice (release ${n.release ?? '?'}, rollout ${n.rollout ?? '?'}) at ${n.at}: [${n.reason}]`;
 }
 
 const HEADERS = ['DEVICE', 'VERSION', 'PHASE', 'PROGRESS', 'BOOTED', 'ONLINE', 'LAST ERROR'] as const;
 
-/** The human table: aligned columns, the last error last (it may be long). */
+/** The human table: aligned columns, the last refused notice and the last error last (they may be long). */
 export function formatTable(rows: readonly DeviceRow[]): string {
   const cells = rows.map((r) => [
     r.deviceId, r.version === null ? 'unknown' : String(r.version), r.phase,
     r.progress === null ? '-' : `${Math.round(r.progress * 100)} %`, r.booted,
-    r.online === null ? '?' : r.online ? 'yes' : 'no', r.problem ?? r.lastError ?? '-',
+    r.online === null ? '?' : r.online ? 'yes' : 'no',
+    r.problem ?? ([r.refusedNotice === undefined ? null : refusedText(r.refusedNotice), r.lastError].filter((x) => x !== null).join('; ') || '-'),
   ]);
   const widths = HEADERS.map((h, k) => Math.max(h.length, ...cells.map((c) => (c[k] ?? '').length)));
   const line = (c: readonly string[]): string => c.map((x, k) => (k === c.length - 1 ? x : x.padEnd(widths[k] ?? 0))).join('  ').trimEnd();

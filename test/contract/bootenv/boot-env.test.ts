@@ -1,8 +1,9 @@
 /**
  * The BootEnv contract, written once and run against every implementation: the U-Boot env on real
- * files (single and redundant), and on the in-memory FileIo. What the boot layer relies on:
- * an update is seen whole by the next read, null deletes, the result is the state after, and an
- * env with no valid copy fails reads and updates with ENV_NO_VALID_COPY.
+ * files (single and redundant), on the in-memory FileIo, and the fake the boot-layer unit tests use
+ * (test/support/fake-boot-env.ts), so what those tests assume of the fake holds for the real thing.
+ * What the boot layer relies on: an update is seen whole by the next read, null deletes, the result
+ * is the state after, and an env with no valid copy fails reads and updates with ENV_NO_VALID_COPY.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBootEnv, parseEnvConfig, type BootEnv } from '../../../agent/src/bootenv/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
+import { FakeBootEnv } from '../../support/fake-boot-env.js';
 import { MemoryIo } from '../../support/memory-io.js';
 import { tempDir } from '../../support/tools.js';
 
@@ -27,6 +29,10 @@ const implementations: Record<string, (initial: ReadonlyMap<string, string>) => 
     const env = await openBootEnv({ config: parseEnvConfig(`/env 0 0x2000\n/env 0x2000 0x2000\n`, '/'), io });
     await env.update(Object.fromEntries(initial), { defaultsWhenInvalid: new Map() });
     return { env, corrupt: () => io.files.set('/env', new Uint8Array(2 * SIZE).fill(0xff)), cleanup: () => undefined };
+  },
+  'fake (memory, for the boot-layer unit tests)': async (initial) => {
+    const env = new FakeBootEnv(initial);
+    return { env, corrupt: () => { env.invalid = true; }, cleanup: () => undefined };
   },
 };
 
@@ -62,6 +68,15 @@ for (const [name, make] of Object.entries(implementations)) {
       assert.equal(sorted(after), expected);
       assert.equal(sorted(await s.env.read()), expected);
       assert.ok(s.env.description.length > 0);
+    } finally { s.cleanup(); }
+  });
+
+  test(`${name}: read returns only what is stored`, async () => {
+    const s = await make(new Map([['BOOT_ORDER', 'A B'], ['BOOT_A_LEFT', '3']]));
+    try {
+      const vars = await s.env.read();
+      assert.is(vars.get('BOOT_B_LEFT'), undefined);
+      assert.is(vars.size, 2);
     } finally { s.cleanup(); }
   });
 

@@ -12,9 +12,9 @@ import { tempDir } from '../../support/tools.js';
 
 const records: JournalRecord[] = [
   { state: 'idle', highestSequence: 0 },
-  { state: 'installing', highestSequence: 4, job: { noticeBase64: 'AA==', sequence: 4, version: '4', target: 'B', previous: 'A', progress: 123, saves: { installing: 2, verifying: 1 } } },
+  { state: 'installing', highestSequence: 4, job: { noticeBase64: 'AA==', sequence: 4, version: 4, target: 'B', previous: 'A', progress: 123, saves: { installing: 2, verifying: 1 } } },
   { state: 'reverting', highestSequence: 4, job: { noticeBase64: '', progress: 0, saves: {}, error: 'journal unreadable' } },
-  { state: 'idle', highestSequence: 9, last: { outcome: 'reverted', version: '9', error: 'required health check failed' } },
+  { state: 'idle', highestSequence: 9, last: { outcome: 'reverted', version: 9, error: 'required health check failed' } },
 ];
 
 const implementations: { name: string; make: () => { store: JournalStore; cleanup: () => void } }[] = [

@@ -13,9 +13,10 @@ import { haveMosquitto, startMosquitto, type Broker } from '../../support/mosqui
 import { Observer } from '../../support/mqtt-observer.js';
 import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = !haveMosquitto() && missingTools('the agent daemon against mosquitto', 'mosquitto').length > 0;
-const it = skip ? test.skip : test;
+const skip = haveMosquitto() ? undefined : missingReason(missingTools('the agent daemon against mosquitto', 'mosquitto'));
+const it = gate(skip);
 const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
 const MiB = 1024 * 1024;
 
@@ -110,7 +111,7 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
   const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
   assert.match(boot.stdout, 'health check fleet (required): passed');
   const done = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
   assert.ok(readFileSync(join(rig.dir, 'dev/slot-B.img')).equals(readFileSync(join(rig.dir, 'v2.img'))));
 }));
 
@@ -131,14 +132,23 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   assert.match(reverted.text, '"phase":"idle"');
   assert.match(reverted.text, '"booted":"A"');
   assert.match(reverted.text, '"version":"1"');
+  // The same release again is refused, and the status document says why the device did not move.
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel2/notice.json'), 'utf8'));
+  const refused = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"refusedNotice":{'), 30_000);
+  const refusedDoc: unknown = JSON.parse(refused.text);
+  assert.ok(typeof refusedDoc === 'object' && refusedDoc !== null);
+  const notice: unknown = Reflect.get(refusedDoc, 'refusedNotice');
+  assert.ok(typeof notice === 'object' && notice !== null);
+  assert.equal([Reflect.get(notice, 'reason'), Reflect.get(notice, 'release'), Reflect.get(notice, 'rollout')], ['failed-before', 2, 1]);
 
   writeFileSync(join(rig.dir, 'app-ready'), 'ok\n');
   await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'pub/rel3/notice.json'), 'utf8'));
   const committed = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"3"') && m.text.includes('"phase":"idle"'), 30_000);
   assert.match(committed.text, '"lastError":null');
+  assert.match(committed.text, '"refusedNotice":null', 'a notice taken clears the refusal');
   assert.match(committed.text, '"booted":"B"');
   const s = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: '3', error: null }]);
+  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null }]);
   // The retained document says what status --json says: hardware, and the last update's outcome and release.
   const published: unknown = JSON.parse(committed.text);
   assert.ok(typeof published === 'object' && published !== null);
@@ -221,7 +231,7 @@ it('the broker dies after the trial boot is armed and comes back: the health rou
   await rig.broker.restart();
   writeFileSync(gate, '');
   const done = await statusUntil(rig.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
   rig.observer = await Observer.open(rig.broker.url);
   await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
   daemon.term();

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirectorySource, installArtifact, type ArtifactSource } from '../../../agent/src/agent/index.js';
+import { DirectorySource, installArtifact, type ArtifactSource } from '../../../agent/src/install/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { readEnvelope, readRelease, type DeltaArtifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { encodeDelta } from '../../../fleet/src/delta/index.js';

@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoPath } from '../../support/boot-device.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = missingTools('bootloader/build.sh refusals', 'mkimage').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('bootloader/build.sh refusals', 'mkimage'));
+const it = gate(skip);
 
 const BOARD = 'qemu-virt-arm64';
 type Json = Record<string, unknown>;

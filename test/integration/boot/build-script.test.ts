@@ -9,9 +9,10 @@ import { boardPrologue, parseBoardConfig } from '../../../agent/src/boot/index.j
 import { parseEnvConfig } from '../../../agent/src/bootenv/index.js';
 import { bootScript, repoPath } from '../../support/boot-device.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = missingTools('bootloader/build.sh', 'mkimage').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('bootloader/build.sh', 'mkimage'));
+const it = gate(skip);
 
 const IH_ARCH = { arm: 2, arm64: 22 } as const;
 const IH_TYPE_SCRIPT = 6;

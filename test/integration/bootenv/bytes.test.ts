@@ -12,11 +12,12 @@ import { main } from '../../../agent/src/cli/index.js';
 import { openBootEnv } from '../../../agent/src/bootenv/index.js';
 import { UBootControl } from '../../../agent/src/boot/index.js';
 import { missingTools, runMain, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { ENV_TOOLS, mkenvimage, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
 const SIZE = 0x4000;
-const skip = missingTools('env bytes kept through agent writes', ...ENV_TOOLS).length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('env bytes kept through agent writes', ...ENV_TOOLS));
+const it = gate(skip);
 
 /** fw_printenv's output as raw bytes (runTool decodes UTF-8, which would hide the bug). */
 function printenvBytes(config: string, ...names: string[]): Buffer {

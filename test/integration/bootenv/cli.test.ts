@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../../agent/src/cli/index.js';
 import { missingTools, runMain, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { ENV_TOOLS, fwPrintenv, mkenvimage, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
 const SIZE = 0x4000;
-const skip = missingTools('ota-agent env CLI tests against fw_printenv', ...ENV_TOOLS).length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('ota-agent env CLI tests against fw_printenv', ...ENV_TOOLS));
+const it = gate(skip);
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 const LINES = ['bootcmd=run distro_bootcmd', 'BOOT_ORDER=A B', 'bootargs=console=ttyAMA0 root=/dev/vda2 rw', 'zz_last=é€', 'a=first', 'a=second', '.flags=a:sa'];

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { encodeCopy, openBootEnv } from '../../../agent/src/bootenv/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { ENV_TOOLS, runTool, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
 const SIZE = 0x2000;
 const FLAGS = [0, 1, 2, 3, 0x3f, 0x40, 0x7e, 0x7f, 0x80, 0x81, 0xc0, 0xfc, 0xfd, 0xfe, 0xff];
-const skip = missingTools('U-Boot env copy choice tests', ...ENV_TOOLS).length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('U-Boot env copy choice tests', ...ENV_TOOLS));
+const it = gate(skip);
 
 function copy(which: string, flags: number, crcValid: boolean): Uint8Array {
   const bytes = encodeCopy(new Map([['which', which]]), SIZE, true, flags);

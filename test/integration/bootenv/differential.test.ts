@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { bytesOfText, encodeCopy, openBootEnv, parseData, sortVars, splitCopy, type UBootEnv } from '../../../agent/src/bootenv/index.js';
 import { mulberry32, pick } from '../../support/prng.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { ENV_TOOLS, asBytes, asText, fwPrintenv, fwSetenv, mkenvimage, printed, randomValue, randomVars, writeEnvConfig } from '../../support/uboot-env-tools.js';
 
 const SIZES = [0x2000, 0x4000, 0x10000, 0x40000];
-const skip = missingTools('U-Boot env differential tests', ...ENV_TOOLS).length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('U-Boot env differential tests', ...ENV_TOOLS));
+const it = gate(skip);
 
 interface Setup { dir: string; config: string; image: string; env: UBootEnv; cleanup: () => void }
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as agentMain } from '../../../agent/src/cli/index.js';
 import { main as fleetMain } from '../../../fleet/src/cli/index.js';
@@ -59,6 +59,28 @@ test('apply with the wrong base exits 1 with a message naming the base', async (
   const r = await runMain(agentMain, ['delta', 'apply', '--base', p('new.img'), '--delta', p('y.delta'), '--out', p('bad.img')]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /base image .* \[DELTA_WRONG_BASE\]/);
+});
+
+test('--out that is --base or --delta (same path, a symlink, a hard link) is refused before a byte is written', async () => {
+  await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('z.delta')]);
+  writeFileSync(p('base.img'), old);
+  linkSync(p('base.img'), p('base-link.img'));
+  symlinkSync(p('base.img'), p('base-sym.img'));
+  linkSync(p('z.delta'), p('z-link.delta'));
+  const cases: [string, string, RegExp][] = [
+    ['base.img', 'base.img', /--out .*base\.img is --base/], ['base-link.img', 'base.img', /is --base/], ['base-sym.img', 'base.img', /is --base/],
+    ['z-link.delta', 'z.delta', /is --delta/],
+  ];
+  for (const [out, input, message] of cases) {
+    const before = readFileSync(p(input));
+    const r = await runMain(agentMain, ['delta', 'apply', '--base', 'base.img', '--delta', 'z.delta', '--out', out], { cwd: dir });
+    assert.is(r.code, 1, out);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /\[DELTA_OUT_IS_INPUT\]\n$/);
+    assert.is(r.stderr.split('\n').length, 2, 'one line');
+    assert.ok(Buffer.compare(readFileSync(p(input)), before) === 0, `${input} unchanged`);
+  }
+  assert.ok(Buffer.compare(readFileSync(p('base.img')), old) === 0);
 });
 
 test('a corrupt delta exits 1; a missing file exits 1; no subcommand exits 2', async () => {

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectGzip, gzipMember } from '../../../agent/src/delta/gzip/index.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
 // The .debs of the security-fix pair (../shared/bench/debs beside the repository).
 const debsDir = fileURLToPath(new URL('../../../../../shared/bench/debs/', import.meta.url));
 const allDebs = existsSync(debsDir) ? readdirSync(debsDir).filter((f) => f.endsWith('.deb')).sort() : [];
 const debs = allDebs.filter((f) => /^(openssl|libssl3)_3\.0\.22-.*\.deb$/.test(f));
 const missing = missingTools('gzip port on Debian packages', 'dpkg-deb', 'tar');
-if (debs.length === 0) console.log(`# skipping gzip port on Debian packages: no openssl/libssl3 3.0.22 .debs in ${debsDir}`);
-const gated = missing.length > 0 || debs.length === 0 ? test.skip : test;
+const gated = gate(missingReason(missing) ?? (debs.length === 0 ? 'no openssl/libssl3 3.0.22 .debs in ../shared/bench/debs beside the repository' : undefined));
 
 /** Paths of the .gz files under `root`: regular files, and symlinks (man page aliases) apart. */
 function gzFiles(root: string, into = { files: [] as string[], links: [] as string[] }): { files: string[]; links: string[] } {

@@ -7,6 +7,7 @@ import { randomBytes } from '../../support/delta.js';
 import { gnuGzipMember, textLike } from '../../support/gnu-gzip.js';
 import { debianNode18, repoRoot } from '../../support/node18.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
 // Runs on the device's runtime: detect the level, rebuild the member, compare, at each gzip level.
 const script = `
@@ -23,8 +24,7 @@ console.log(JSON.stringify({ node: process.version, results }));
 
 const node18 = debianNode18();
 const missing = missingTools('the gzip port on Node 18', 'gzip');
-if ('reason' in node18) console.log(`# skipping the gzip port on Node 18: ${node18.reason}`);
-const gated = 'reason' in node18 || missing.length > 0 ? test.skip : test;
+const gated = gate('reason' in node18 ? node18.reason : missingReason(missing));
 
 gated("the gzip port rebuilds gzip -1..-9 output bit-exactly on Debian 12's Node.js 18", () => {
   if ('reason' in node18) return;

@@ -5,10 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { gate } from '../../support/skip.js';
 import { haveMosquitto, startMosquitto } from '../../support/mosquitto.js';
 import { assertCompletedStory, runDemo } from '../../support/demo-run.js';
 
-const it = haveMosquitto() ? test : test.skip;
+const it = gate(haveMosquitto() ? undefined : 'missing mosquitto');
 
 it('npm run demo -- --devices 4 --broker mosquitto: the failing device reverts on its own, the others commit v2, the delta is what is sent', async () => {
   const broker = await startMosquitto();

@@ -7,6 +7,7 @@ import { freePort } from '../../support/mosquitto.js';
 import { debianNode18, repoRoot } from '../../support/node18.js';
 import { agentOk, fleetOk, writeImage } from '../../support/sim-flow.js';
 import { tempDir } from '../../support/tools.js';
+import { skipNamed } from '../../support/skip.js';
 
 const bundle = join(repoRoot, 'dist', 'device', 'ota-agent.mjs');
 
@@ -82,8 +83,7 @@ if ('path' in node18) {
     assert.match(r.stdout, /\(node 18\.\d+\.\d+\)/);
   });
 } else {
-  console.log(`# skipping the Node 18 run: ${node18.reason}`);
-  test.skip("the bundle runs on Debian 12's Node.js 18");
+  skipNamed(test, "the bundle runs on Debian 12's Node.js 18", node18.reason);
 }
 
 test.run();

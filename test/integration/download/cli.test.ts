@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../agent/src/cli/index.js';
-import { formatProgress } from '../../../agent/src/download/index.js';
+import { formatProgress } from '../../../agent/src/cli/download.js';
 import { RangeServer } from '../../support/range-server.js';
 import { planFor, randomBytesSeeded } from '../../support/download.js';
 import { runMain, tempDir } from '../../support/tools.js';

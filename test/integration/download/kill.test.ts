@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { DownloadPlan } from '../../../agent/src/download/index.js';
 import { RangeServer } from '../../support/range-server.js';
 import { planFor, randomBytesSeeded, seededRandom } from '../../support/download.js';
+import { runSeed } from '../../support/prng.js';
 import { tempDir } from '../../support/tools.js';
 
 const CHILD = fileURLToPath(new URL('../../support/download-child.js', import.meta.url));
@@ -24,7 +25,7 @@ const SIZE = 4 * 1024 * 1024;
 const SEGMENT = 256 * 1024;
 const LINK_BYTES_PER_SECOND = 512 * 1024; // the link (server pacing): 8 s of transfer, killable anywhere
 const KILLS = 20;
-const SEED = Number(process.env['OTA_KILL_SEED'] ?? Date.now() % 1_000_000);
+const SEED = runSeed('OTA_KILL_SEED');
 
 /** Run the child; kill -9 it once its verified-or-spooled bytes reach `killAtBytes` (never, when undefined). */
 function runChild(args: object, killAtBytes: number | undefined): Promise<{ killed: boolean; lines: string[] }> {
@@ -67,7 +68,7 @@ test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash
   try {
     const random = seededRandom(SEED);
     const points = Array.from({ length: KILLS }, () => Math.floor(random() * SIZE)).sort((a, b) => a - b);
-    console.log(`# seed ${SEED} (OTA_KILL_SEED=${SEED} repeats it); kill points: ${points.join(' ')}`);
+    console.log(`# kill points: ${points.join(' ')}`);
     const plan = planFor(body, [server.url()], SEGMENT);
     const args = { plan, stateDir: t.dir, outFile: join(t.dir, 'slot.img') };
     let kills = 0;
@@ -96,10 +97,10 @@ test(`kill -9 at ${KILLS} random points: resumes from the checkpoint, right hash
     assert.is(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(body).digest('hex'));
     const ratio = server.bodyBytesSent / SIZE;
     console.log(`# kills ${kills}, requests ${server.requests.length}, body bytes sent ${server.bodyBytesSent} for ${SIZE}: ${ratio.toFixed(3)} x`);
-    assert.ok(kills >= KILLS - 2, `only ${kills} kills landed before the download finished`);
+    assert.ok(kills >= KILLS - 2, `seed ${SEED}: only ${kills} kills landed before the download finished`);
     const worst = [...runs].sort((a, b) => b.waste - a.waste).slice(0, 3)
       .map((r) => `start ${r.start} kill at ${String(r.point)}: sent ${r.sent}, ${r.waste} not kept (last line: ${r.last})`);
-    assert.ok(ratio <= 1.05, `sent ${ratio.toFixed(3)} x the size; the runs that lost most:\n${worst.join('\n')}`);
+    assert.ok(ratio <= 1.05, `seed ${SEED}: sent ${ratio.toFixed(3)} x the size; the runs that lost most:\n${worst.join('\n')}`);
   } finally {
     await server.close();
     t.cleanup();

@@ -6,12 +6,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseHealthConfig, runHealth, spawnCommand } from '../../../agent/src/health/index.js';
-import type { FleetProbe, HealthResult } from '../../../agent/src/health/index.js';
+import type { CommandRunner, FleetProbe, HealthResult } from '../../../agent/src/health/index.js';
+import { until } from '../../support/sim-fleet.js';
 import { tempDir } from '../../support/tools.js';
 
 const t = tempDir('ota-health-');
+let hangs = 0;
 const server = createServer((req, res) => {
-  if (req.url === '/hang') return; // never answers: the deadline must end it
+  if (req.url === '/hang') { hangs += 1; return; } // never answers: the deadline must end it
   res.statusCode = req.url === '/ok' ? 200 : 503;
   res.end('x');
 });
@@ -70,7 +72,20 @@ test('hung checks (command, HTTP, fleet) fail at the deadline and the rest still
     { name: 'http-hang', kind: 'http', url: `${base}/hang`, level: 'wanted' },
     { name: 'quick', kind: 'command', argv: ['true'] },
   ] });
-  const r = await runHealth(config, { run: spawnCommand, fleet: fleetHung, systemctl });
+  // The deadline fires when the test says: once the quick check has finished and the hung request reached the
+  // server, however long a loaded machine took to get there (a real 700 ms could end the quick check too).
+  let deadline: (() => void) | undefined;
+  const timers = { schedule: (fn: () => void, delayMs: number) => { assert.is(delayMs, 700); deadline = fn; return () => { deadline = undefined; }; } };
+  let quickDone = false;
+  const run: CommandRunner = async (argv, signal) => {
+    const result = await spawnCommand(argv, signal);
+    if (argv[0] === 'true') quickDone = true;
+    return result;
+  };
+  const running = runHealth(config, { run, fleet: fleetHung, systemctl, timers });
+  await until(() => quickDone && hangs > 0 && deadline !== undefined, 30_000, 'the quick check done, the hung request at the server');
+  deadline?.();
+  const r = await running;
   assert.equal(byName(r), { sleeper: false, 'http-hang': false, quick: true, fleet: false });
   assert.is(r.healthy, false, 'the fleet round-trip is required');
   assert.match(r.checks.find((c) => c.name === 'fleet')?.detail ?? '', 'deadline');

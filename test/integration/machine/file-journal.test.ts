@@ -8,7 +8,7 @@ import type { JournalRecord } from '../../../agent/src/machine/index.js';
 import { tempDir } from '../../support/tools.js';
 
 const record: JournalRecord = { state: 'arming', highestSequence: 3,
-  job: { noticeBase64: 'eyJ9', version: '3', sequence: 3, target: 'B', previous: 'A', progress: 10, saves: { arming: 1 } } };
+  job: { noticeBase64: 'eyJ9', version: 3, sequence: 3, target: 'B', previous: 'A', progress: 10, saves: { arming: 1 } } };
 
 test('save then load; the file is private and no temp file stays behind', async () => {
   const t = tempDir();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileJournal } from '../../../agent/src/machine/index.js';
 import type { State } from '../../../agent/src/machine/index.js';
-import { freshDevice, parseDevice, powerOn } from '../../support/fake-device.js';
+import { freshDevice, nextBoot, parseDevice, powerOn } from '../../support/fake-device.js';
 import { tempDir } from '../../support/tools.js';
 
 const child = fileURLToPath(new URL('../../support/machine-child.js', import.meta.url));
@@ -60,7 +60,7 @@ async function converge(killAt: State, seed: number, unhealthy: boolean): Promis
     const d = parseDevice(readFileSync(join(t.dir, 'device.json'), 'utf8'));
     const want = unhealthy ? 'A' : 'B';
     assert.is(d.booted, want, 'running the expected slot');
-    assert.is(d.primary, want, 'the bootloader boots the running slot');
+    assert.is(nextBoot(d), want, 'the bootloader boots the running slot');
     assert.is(d.slots[want]?.state, 'good');
     if (!unhealthy) assert.is(d.slots['B']?.content, 'v2-image', 'the committed slot holds the complete image');
     assert.equal(d.reports.map((x) => x.outcome), [unhealthy ? 'reverted' : 'installed'], 'reported exactly once');

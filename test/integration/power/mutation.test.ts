@@ -4,13 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { missingTools } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { BUILD_ROOT, runScenario, type Scenario } from '../../support/power-harness.js';
 import { killPoints } from '../../support/power-scenarios.js';
 import { fixtureHooks, SEEDS } from '../../support/power-suite.js';
 import { APPLY_FINISH_FSYNC, ENV_FSYNC, RAW_SLOT_FSYNC, SINK_FSYNC, makeMutant, type Mutation } from '../../support/mutant.js';
 
-const skip = missingTools('the power-loss mutation checks', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('the power-loss mutation checks', 'fw_printenv'));
+const it = gate(skip);
 const { fx } = fixtureHooks();
 
 function scenario(release: Scenario['release'], name: string): Scenario {

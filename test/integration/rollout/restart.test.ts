@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadState, type ControllerState } from '../../../fleet/src/rollout/index.js';
-import { brokerKinds, deviceSpecs, fleetOk, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
+import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
 import { until, untilAsync } from '../../support/sim-fleet.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/ota-fleet.js', import.meta.url));
@@ -35,8 +35,8 @@ async function stateOf(dir: string): Promise<ControllerState | undefined> {
   return loadState(join(dir, 'ota-rollout.json')).catch(() => undefined);
 }
 
-for (const kind of brokerKinds()) {
-  test(`${kind}: a controller killed mid-rollout is restarted and finishes without repeating an install`, async () => {
+for (const [kind, it] of eachBroker()) {
+  it(`${kind}: a controller killed mid-rollout is restarted and finishes without repeating an install`, async () => {
     const rig = await makeRig();
     const broker = await openBroker(kind);
     const server = await serveRelease(rig);

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fwPrintenv, patchImage, writeImage } from '../../support/sim-flow.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = missingTools('the simulated device through the bin files', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('the simulated device through the bin files', 'fw_printenv'));
+const it = gate(skip);
 const binDir = fileURLToPath(new URL('../../../../bin/', import.meta.url));
 
 function run(cwd: string, program: 'ota-agent' | 'ota-fleet', ...argv: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -36,7 +37,7 @@ it('sim create, --config ... install, --config ... sim boot, --config ... status
     const status: unknown = JSON.parse(ok(t.dir, 'ota-agent', '--config', 'dev/agent.json', 'status', '--json'));
     assert.ok(typeof status === 'object' && status !== null);
     const s = Object.fromEntries(Object.entries(status));
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     assert.is(fwPrintenv(join(t.dir, 'dev/fw_env.config')).get('BOOT_ORDER'), 'B A');
     const human = ok(t.dir, 'ota-agent', '--config', 'dev/agent.json', 'status');
     assert.match(human, 'running release 2 from slot B');

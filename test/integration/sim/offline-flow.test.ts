@@ -6,10 +6,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
-const skip = missingTools('simulated device read back by fw_printenv', 'fw_printenv').length > 0;
-const it = skip ? test.skip : test;
+const skip = missingReason(missingTools('simulated device read back by fw_printenv', 'fw_printenv'));
+const it = gate(skip);
 const MiB = 1024 * 1024;
 const CONFIG = 'dev/agent.json';
 
@@ -40,14 +41,14 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(install.stdout, 'armed its trial boot');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['phase']], ['A', 'B', 'rebooting']);
-    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img') });
+    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img'), warning: null });
 
     const boot = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.match(boot.stdout, 'U-Boot booted slot B');
     assert.match(boot.stdout, 'committed slot B');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: '2', error: null });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null });
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.get('OTA_TRIAL'), env.get('OTA_BOOT_COUNT')], ['B A', '3', undefined, '2']);
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))), 'slot B holds v2 byte for byte');
@@ -66,7 +67,10 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
 
     const again = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.is(again.code, 1, 'an older release is refused');
-    assert.match(again.stderr, 'older than', again.stderr);
+    assert.match(again.stderr, /older than .*\[rollback\]\n$/, again.stderr);
+    const same = await agent(t.dir, '--config', CONFIG, 'install', 'rel3');
+    assert.match(same.stderr, /\[already-installed\]\n$/, same.stderr);
+    assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: 3, error: null }, 'a refused install wrote to the journal');
   } finally { t.cleanup(); }
 });
 
@@ -81,11 +85,11 @@ it('a failing required health check reverts to A on its own, and the release is 
     assert.match(boot.stdout, 'simulated reboot: U-Boot booted slot A');
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['A', 'A', 1, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: '2', error: 'required health check failed on slot B' });
+    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'required health check failed on slot B' });
     assert.is(fwPrintenv(join(t.dir, 'dev/fw_env.config')).get('BOOT_ORDER'), 'A');
     const retry = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.is(retry.code, 1);
-    assert.match(retry.stderr, 'already failed its health check');
+    assert.match(retry.stderr, /already failed its health check.*\[failed-before\]\n$/);
   } finally { t.cleanup(); }
 });
 
@@ -108,7 +112,7 @@ it('a trial slot that never reaches the agent: three boots and the counters fall
     assert.match(back.stdout, 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version']], ['A', 'A', 1]);
-    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: '2', error: 'trial boot of slot B did not reach the agent: the bootloader booted A' });
+    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'trial boot of slot B did not reach the agent: the bootloader booted A' });
   } finally { t.cleanup(); }
 });
 
@@ -130,7 +134,7 @@ it('refusals: wrong hardware, a second sim create in one directory, a missing co
     await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '5', '--hardware', 'other-board', '--keys', 'keys', '--out', 'rel-other');
     const wrong = await agent(t.dir, '--config', CONFIG, 'install', 'rel-other');
     assert.is(wrong.code, 1);
-    assert.match(wrong.stderr, 'not sim-board');
+    assert.match(wrong.stderr, /not sim-board \[wrong-hardware\]\n$/);
     assert.is((await statusJson(t.dir, CONFIG))['primary'], 'A', 'a refused release arms nothing');
     const twice = await agent(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img');
     assert.is(twice.code, 1);

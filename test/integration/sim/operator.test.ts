@@ -6,18 +6,19 @@ import { openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'nod
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { encodeJournal, type Job, type State } from '../../../agent/src/machine/index.js';
+import { gate, missingReason } from '../../support/skip.js';
 import { missingTools, tempDir } from '../../support/tools.js';
-import { agent, agentOk, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { agent, agentOk, armedTwo, fleetOk, fwPrintenv, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
-const skip = missingTools('operator commands on a simulated device', 'fw_printenv', 'fw_setenv').length > 0;
-const it = skip ? test.skip : test;
+// Only the tests that read or write the env with u-boot-tools need them; the others always run.
+const withEnvTools = gate(missingReason(missingTools('operator commands read back by fw_printenv', 'fw_printenv', 'fw_setenv')));
 const CONFIG = 'dev/agent.json';
 
 /** The journal a power cut left in `state`, updating to release 2 (rel2) from A into B. */
 function cutJournal(dir: string, state: State, progress: number, saves: Job['saves']): void {
   const noticeBase64 = readFileSync(join(dir, 'rel2/notice.json')).toString('base64');
   writeFileSync(join(dir, 'dev/data/journal.json'), encodeJournal({
-    state, highestSequence: 1, job: { noticeBase64, version: '2', sequence: 1, target: 'B', previous: 'A', progress, saves },
+    state, highestSequence: 1, job: { noticeBase64, version: 2, sequence: 1, target: 'B', previous: 'A', progress, saves },
   }));
 }
 
@@ -34,12 +35,7 @@ async function simBoot(dir: string): Promise<string> {
 }
 
 async function armed(dir: string): Promise<void> {
-  await fleetOk(dir, 'keygen', '--out', 'keys');
-  writeImage(dir, 'v1.img', 1024 * 1024);
-  patchImage(dir, 'v1.img', 'v2.img', 9000, 'two');
-  await fleetOk(dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2');
-  await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
-  await agentOk(dir, '--config', CONFIG, 'install', 'rel2');
+  await armedTwo(dir);
   await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
 }
 
@@ -52,13 +48,13 @@ async function releasedTwo(dir: string): Promise<void> {
   await agentOk(dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
 }
 
-it('mark-good during a trial commits without the health check; rollback then makes A boot next', async () => {
+test('mark-good during a trial commits without the health check; rollback then makes A boot next', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'mark-good')).stdout, 'update installed (release 2)');
     let s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'rollback')).stdout, 'slot A (release 1) boots next');
     assert.match(await simBoot(t.dir), 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
@@ -66,7 +62,7 @@ it('mark-good during a trial commits without the health check; rollback then mak
   } finally { t.cleanup(); }
 });
 
-it('mark-bad during a trial reverts and reboots into A; mark-bad with no good slot left is refused', async () => {
+test('mark-bad during a trial reverts and reboots into A; mark-bad with no good slot left is refused', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -81,7 +77,7 @@ it('mark-bad during a trial reverts and reboots into A; mark-bad with no good sl
   } finally { t.cleanup(); }
 });
 
-it('post-boot on a normal boot gives the committed slot its tries back; install refuses while a trial is pending', async () => {
+withEnvTools('post-boot on a normal boot gives the committed slot its tries back; install refuses while a trial is pending', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -97,7 +93,7 @@ it('post-boot on a normal boot gives the committed slot its tries back; install 
   } finally { t.cleanup(); }
 });
 
-it('an install cut off mid-way (journal at a checkpoint) carries on from there when run again', async () => {
+test('an install cut off mid-way (journal at a checkpoint) carries on from there when run again', async () => {
   const t = tempDir();
   try {
     await releasedTwo(t.dir);
@@ -110,7 +106,7 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
     const abandoned = await agentOk(t.dir, '--config', CONFIG, 'rollback');
     assert.match(abandoned.stdout, 'abandoned the install of release 2');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: '2', error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
+    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: 2, error: 'abandoned by ota-agent rollback before the trial boot was armed' }]);
     cutJournal(t.dir, 'installing', MiB, { verifying: 1, installing: 1 });
     const r = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(r.stdout, 'resuming the interrupted install of release 2');
@@ -126,7 +122,7 @@ it('an install cut off mid-way (journal at a checkpoint) carries on from there w
 // committed slot (post-boot refilled only at rest), while the slot being written stayed in
 // BOOT_ORDER with its tries (the script's default "A B" after a lost env): a few cuts in a row
 // and U-Boot booted the half-written slot.
-it('post-boot resuming an install before arming refills the booted slot first, and the slot being written leaves the boot order', async () => {
+withEnvTools('post-boot resuming an install before arming refills the booted slot first, and the slot being written leaves the boot order', async () => {
   const t = tempDir();
   try {
     await releasedTwo(t.dir);
@@ -148,7 +144,7 @@ it('post-boot resuming an install before arming refills the booted slot first, a
 // env write was cut, and U-Boot's own save at the next power-on was cut too; the torn single copy made
 // U-Boot use its default env, which boots A. post-boot resumed `committing` on A, marked B good (second
 // in "A B") and reported release 2 installed while the device ran release 1, and kept booting A.
-it('committing resumed on the old slot after the env was lost: B becomes primary again, the device reboots into B, checks it and commits', async () => {
+withEnvTools('committing resumed on the old slot after the env was lost: B becomes primary again, the device reboots into B, checks it and commits', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -159,7 +155,7 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
     assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
     assert.match(out, 'checking -ok-> committing', 'the trial boot of B ran its health check again');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false], 'B committed first in the boot order');
   } finally { t.cleanup(); }
@@ -168,7 +164,7 @@ it('committing resumed on the old slot after the env was lost: B becomes primary
 // The same loss one step earlier: U-Boot's save on the trial boot of B is torn, and its defaults boot A
 // with B committed-looking (tries, no trial). A fall-back never gives B its tries back: the trial did
 // not run, so the agent arms it again instead of failing release 2 for good.
-it('the env lost during the trial boot: the agent on A arms the trial again; B boots, passes, commits', async () => {
+test('the env lost during the trial boot: the agent on A arms the trial again; B boots, passes, commits', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -178,14 +174,14 @@ it('the env lost during the trial boot: the agent on A arms the trial again; B b
     assert.match(out, 'checking -rearm-> arming');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
   } finally { t.cleanup(); }
 });
 
 // The same loss at rest: release 2 committed on B, then a power cut tears U-Boot's save of the single
 // env copy and its defaults boot A. Before, post-boot recorded A as committed: the device ran release 1
 // for good, with the anti-rollback floor at 2, which refuses release 2's notice.
-it('the env lost at rest after a commit: post-boot on A tries the committed slot B again; B boots, passes, commits', async () => {
+withEnvTools('the env lost at rest after a commit: post-boot on A tries the committed slot B again; B boots, passes, commits', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -199,7 +195,7 @@ it('the env lost at rest after a commit: post-boot on A tries the committed slot
     assert.match(out, 'U-Boot booted slot B');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: '2', error: null }]);
+    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: 2, error: null }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false]);
   } finally { t.cleanup(); }
@@ -207,7 +203,7 @@ it('the env lost at rest after a commit: post-boot on A tries the committed slot
 
 // What the agent must not take for a lost env: a committed slot that stopped booting spends its tries
 // and U-Boot falls back; the agent on A then makes A the committed slot, as before.
-it('a committed slot whose tries ran out (a real fall-back) is not tried again: A becomes the committed slot', async () => {
+withEnvTools('a committed slot whose tries ran out (a real fall-back) is not tried again: A becomes the committed slot', async () => {
   const t = tempDir();
   try {
     await armed(t.dir);
@@ -221,7 +217,7 @@ it('a committed slot whose tries ran out (a real fall-back) is not tried again: 
   } finally { t.cleanup(); }
 });
 
-it('doctor passes on a fresh simulated device and names the env that is not the one U-Boot saved', async () => {
+test('doctor passes on a fresh simulated device and names the env that is not the one U-Boot saved', async () => {
   const t = tempDir();
   try {
     await fleetOk(t.dir, 'keygen', '--out', 'keys');
@@ -237,7 +233,7 @@ it('doctor passes on a fresh simulated device and names the env that is not the 
   } finally { t.cleanup(); }
 });
 
-it('one agent at a time: a live holder of the device lock makes install wait; a dead one\'s lock is taken over', async () => {
+test('one agent at a time: a live holder of the device lock makes install wait; a dead one\'s lock is taken over', async () => {
   const t = tempDir();
   const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
   try {

@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { serveArtifacts } from '../../../fleet/src/serve/index.js';
-import { brokerKinds, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
 import { until } from '../../support/sim-fleet.js';
 import { runMain } from '../../support/tools.js';
 
-for (const kind of brokerKinds()) {
-  test(`${kind}: publish reaches every device; status shows versions, phases and the failed device's error`, async () => {
+for (const [kind, it] of eachBroker()) {
+  it(`${kind}: publish reaches every device; status shows versions, phases and the failed device's error`, async () => {
     const rig = await makeRig();
     const broker = await openBroker(kind);
     const server = await serveArtifacts(join(rig.dir, 'served'));
@@ -26,7 +26,8 @@ for (const kind of brokerKinds()) {
       const out = await fleetOk(rig.dir, ['publish', '--release', 'R', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served', '--all']);
       assert.match(out, /published release 2 .* on ota\/v1\/rollout\/sim-hw/);
       await until(() => devices.devices.every((d) => d.installs.length === 1 && d.version === (d.deviceId === 'dev-03' ? 1 : 2)), 30_000, 'installs');
-      await new Promise((r) => setTimeout(r, 300));
+      // the broker holds each device's final status once it acknowledged it (QoS 1)
+      await until(() => devices.devices.every((d) => d.statusAcked), 30_000, 'final status documents acknowledged');
       const rows: unknown = JSON.parse(await fleetOk(rig.dir, ['status', '--broker', broker.url, '--json', '--wait-ms', '300']));
       assert.ok(Array.isArray(rows));
       assert.is(rows.length, 5);

@@ -13,9 +13,10 @@ import { parseTransportConfig, Transport } from '../../../agent/src/transport/in
 import type { ConnectionState } from '../../../agent/src/transport/index.js';
 import { haveMosquitto, readableByBroker, startMosquitto } from '../../support/mosquitto.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
 
-const skip = !haveMosquitto() || missingTools('MQTT credential tests', 'openssl', 'mosquitto_passwd').length > 0;
-const it = skip ? test.skip : test;
+const skip = haveMosquitto() ? missingReason(missingTools('MQTT credential tests', 'openssl', 'mosquitto_passwd')) : 'missing mosquitto';
+const it = gate(skip);
 const t = tempDir('ota-mqtt-auth-');
 const BACKOFF = { baseMs: 40, capMs: 200, stableAfterMs: 60_000 };
 test.after(() => t.cleanup());

@@ -6,14 +6,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTransportConfig, Transport } from '../../../agent/src/transport/index.js';
-import type { ConnectionState, TransportClock } from '../../../agent/src/transport/index.js';
+import type { ConnectionState } from '../../../agent/src/transport/index.js';
+import type { Clock } from '../../../agent/src/time/index.js';
 import { freePort } from '../../support/mosquitto.js';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 
 /** A clock whose timers fire only when the test says so. */
-class ManualClock implements TransportClock {
+class ManualClock implements Clock {
   nowValueMs = 0;
   readonly pending = new Map<number, { fn: () => void; delayMs: number }>();
   readonly delays: number[] = [];

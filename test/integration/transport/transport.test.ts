@@ -13,8 +13,10 @@ import { haveMosquitto, startMosquitto } from '../../support/mosquitto.js';
 import type { Broker } from '../../support/mosquitto.js';
 import { Observer } from '../../support/mqtt-observer.js';
 import { missingTools } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
+import { until as pollUntil } from '../../support/sim-fleet.js';
 
-const skip = !haveMosquitto() && missingTools('MQTT transport tests', 'mosquitto').length > 0;
+const skip = haveMosquitto() ? undefined : missingReason(missingTools('MQTT transport tests', 'mosquitto'));
 let broker: Broker;
 const open: Transport[] = [];
 const BACKOFF = { baseMs: 40, capMs: 400, stableAfterMs: 60_000 };
@@ -37,11 +39,11 @@ function until(t: Transport, match: (s: ConnectionState) => boolean, timeoutMs =
 }
 const connected = (s: ConnectionState): boolean => s.kind === 'connected';
 
-test.before(async () => { if (!skip) broker = await startMosquitto(); });
+test.before(async () => { if (skip === undefined) broker = await startMosquitto(); });
 test.after.each(async () => { await Promise.all(open.splice(0).map((t) => t.stop())); });
-test.after(async () => { if (!skip) await broker.stop(); });
+test.after(async () => { if (skip === undefined) await broker.stop(); });
 
-const it = skip ? test.skip : test;
+const it = gate(skip);
 
 it('connects, announces online and publishes a retained status document', async () => {
   const t = device('dev-status');
@@ -155,10 +157,10 @@ it('duplicate, stale and retained re-deliveries of notices are ignored; installs
   const ports = new FakePorts(freshDevice(), () => undefined);
   const machine = new Machine(ports, new MemoryJournal());
   await machine.resume(new AbortController().signal);
-  const identify = async (b: Uint8Array): Promise<{ version: string; sequence: number }> => {
+  const identify = async (b: Uint8Array): Promise<{ version: number; sequence: number }> => {
     const n: unknown = JSON.parse(Buffer.from(b).toString());
     if (typeof n !== 'object' || n === null || !('sequence' in n) || typeof n.sequence !== 'number') throw new Error('not a notice');
-    return { version: 'v', sequence: n.sequence };
+    return { version: n.sequence, sequence: n.sequence };
   };
   const inbox = new NoticeInbox({ identify, machine, signal: new AbortController().signal });
   const offered: Offered[] = [];
@@ -168,10 +170,10 @@ it('duplicate, stale and retained re-deliveries of notices are ignored; installs
   await until(t, connected);
   const o = await Observer.open(broker.url);
   try {
-    const n = (seq: number): string => Buffer.from(fakeNotice({ version: `v${seq}`, sequence: seq, image: `img-${seq}` })).toString();
+    const n = (seq: number): string => Buffer.from(fakeNotice({ version: seq, sequence: seq, image: `img-${seq}` })).toString();
     for (const seq of [2, 2, 1, 3]) await o.publish('ota/v1/dev-dedupe/notice', n(seq));
     await o.publish('ota/v1/rollout/test-board', n(3), { retain: true });
-    for (let i = 0; i < 200 && offered.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+    await pollUntil(() => offered.length >= 5, 30_000, 'the five notices offered to the inbox');
     await inbox.settled();
     assert.equal(offered.filter((r) => r === 'duplicate' || r === 'stale').length, 3, JSON.stringify(offered));
     assert.equal(ports.device.reports.map((r) => r.sequence), [2, 3], 'each new notice installed once, in order');

@@ -96,6 +96,15 @@ test('release writes segment-hashed artifacts and notice.json; verify accepts it
       const r = await verify(dir, ['R/notice.json', '--root', 'KEYS/root.json', '--hardware', 'hw-a', '--installed-version', bad]);
       assert.is(r.code, 2, `--installed-version ${bad}`);
     }
+    // Dates Date.parse would roll over (Feb 31 -> Mar 3) or clamp are usage errors, never another day.
+    for (const bad of ['2026-02-31T00:00:00Z', '2025-02-29', '2030-13-01T00:00:00Z', '2030-01-01T24:00:00Z', '2030-01-01T00:60:00Z', '2030-01-01T00:00:60Z', '2030-01-01T00:00:00+24:00']) {
+      for (const flag of ['--now', '--time-floor']) {
+        const r = await verify(dir, ['R/notice.json', '--root', 'KEYS/root.json', '--hardware', 'hw-a', flag, bad]);
+        assert.is(r.code, 2, `${flag} ${bad}`);
+        assert.match(r.stderr, /must be an ISO 8601 time/);
+      }
+    }
+    assert.is((await verify(dir, ['R/notice.json', '--root', 'KEYS/root.json', '--hardware', 'hw-a', '--now', '2030-01-02T01:00:00+01:00'])).code, 0, 'an offset time');
     assert.equal(snapshot(dir), before, 'verify wrote something');
     writeFileSync(join(dir, 'big.json'), Buffer.alloc(256 * 1024 + 1, 0x20));
     const withBig = snapshot(dir);
@@ -135,7 +144,7 @@ test('release with a delta: verify picks it for its base and refuses it for anot
   const { dir, cleanup } = tempDir();
   try {
     const base = image(dir, 'base.bin', 4000, 3);
-    image(dir, 'img.bin', 4000, 4);
+    image(dir, 'img.bin', 8000, 4); // a release image is at least 4096 bytes (MIN_IMAGE_BYTES)
     image(dir, 'd.delta', 900, 5);
     await fleetOk(dir, ['keygen', '--out', 'KEYS']);
     // Placeholder bytes, not an otadelta container (which the fleet cuts on its own boundaries): another format name.

@@ -46,15 +46,13 @@ export const ARM32_BOARD: BoardCase = {
   board: 'qemu-virt-arm-file-env', title: '32-bit arm, uboot.env on FAT, QEMU 7.2', tools: ['qemu-system-arm', UBOOT_QEMU_ARM], qemu: () => undefined,
 };
 
-/** Whether `c` runs here: the QEMU to use, or why not (printed). `tools` are the test's own extra needs. */
+/** Whether `c` runs here: the QEMU to use, or why not (for test/support/skip.ts's gateIn). `tools` are the test's own extra needs. */
 export function boardRuns(c: BoardCase, tools: readonly string[] = []): { skip: string | undefined; qemu: QemuBuild | undefined } {
   const skip = qemuSkipReason();
   if (skip !== undefined) return { skip, qemu: undefined };
-  if (missingTools(c.title, ...c.tools, ...tools).length > 0) return { skip: 'missing tools', qemu: undefined };
+  const missing = missingTools(c.title, ...c.tools, ...tools);
+  if (missing.length > 0) return { skip: `missing ${missing.join(', ')}`, qemu: undefined };
   const q = c.qemu();
-  if (q !== undefined && 'reason' in q) {
-    console.log(`# skipping ${c.title}: ${q.reason}`);
-    return { skip: q.reason, qemu: undefined };
-  }
+  if (q !== undefined && 'reason' in q) return { skip: q.reason, qemu: undefined };
   return { skip: undefined, qemu: q };
 }

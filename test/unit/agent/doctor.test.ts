@@ -1,7 +1,7 @@
 // doctor's reading of /proc/self/mountinfo: the source of the `/` mount.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rootSource } from '../../../agent/src/agent/index.js';
+import { rootSource } from '../../../agent/src/device/index.js';
 
 test('the root mount source is found; other mounts and odd lines are skipped', () => {
   const mountinfo = [

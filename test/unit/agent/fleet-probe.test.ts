@@ -3,7 +3,7 @@
 // check passes and says why.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OFFLINE_FLEET_DETAIL, fleetProbeFor, retryingProbe } from '../../../agent/src/agent/index.js';
+import { OFFLINE_FLEET_DETAIL, fleetProbeFor, retryingProbe } from '../../../agent/src/device/index.js';
 import { validateAgentConfig } from '../../../agent/src/config/index.js';
 import { FLEET_CHECK, runHealth, type FleetProbe } from '../../../agent/src/health/index.js';
 

@@ -1,7 +1,7 @@
 // The agent's log lines: text for journald, syslog priority prefixes with OTA_LOG_FORMAT=journal, JSON.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeLogger } from '../../../agent/src/agent/index.js';
+import { makeLogger } from '../../../agent/src/log/index.js';
 
 function capture(format: 'text' | 'json' | 'journal'): { lines: () => string[]; log: ReturnType<typeof makeLogger> } {
   let out = '';

@@ -6,7 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Backoff, DOWNLOAD_DEFAULTS, type BackoffOptions, type Random } from '../../../agent/src/download/index.js';
+import { DOWNLOAD_DEFAULTS } from '../../../agent/src/download/index.js';
+import { Backoff, type BackoffOptions, type Random } from '../../../agent/src/time/index.js';
 import { seededRandom } from '../../support/download.js';
 
 const DEVICES = 10_000;

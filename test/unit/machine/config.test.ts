@@ -3,9 +3,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_DEADLINES_MS, parseMachineConfig } from '../../../agent/src/machine/index.js';
 
-test('defaults', () => {
-  assert.equal(parseMachineConfig(undefined), { maxSaves: 3, deadlinesMs: DEFAULT_DEADLINES_MS });
-  assert.is(DEFAULT_DEADLINES_MS.installing, undefined, 'no default deadline for a long download');
+test('defaults: the documented deadlines, written out here (not read from the constant that defines them)', () => {
+  assert.equal(parseMachineConfig(undefined), {
+    maxSaves: 3,
+    deadlinesMs: {
+      verifying: 60_000, verifyingSlot: 3_600_000, arming: 60_000, rebooting: 300_000, checking: 600_000,
+      committing: 60_000, reverting: 60_000, rebootingBack: 300_000, reporting: 60_000,
+    },
+  });
+  assert.is(parseMachineConfig(undefined).deadlinesMs.installing, undefined, 'no default deadline for a long download');
+});
+
+test('the defaults are a copy: changing one config leaves the next untouched', () => {
+  const first = parseMachineConfig(undefined);
+  first.deadlinesMs.checking = 1;
+  assert.is(parseMachineConfig(undefined).deadlinesMs.checking, 600_000);
+  assert.is(DEFAULT_DEADLINES_MS.checking, 600_000);
 });
 
 test('override, add and remove deadlines', () => {

@@ -4,12 +4,13 @@ import * as assert from 'uvu/assert';
 import { Machine, NoticeInbox } from '../../../agent/src/machine/index.js';
 import type { VerifiedNotice } from '../../../agent/src/machine/index.js';
 import { FakePorts, MemoryJournal, fakeNotice, freshDevice } from '../../support/fake-device.js';
+import { idleTimers } from '../../support/idle-timers.js';
 
 /** The fake verifier's identity of a fake notice. */
 async function identify(bytes: Uint8Array): Promise<VerifiedNotice> {
   const n: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
   if (typeof n !== 'object' || n === null || !('sequence' in n) || typeof n.sequence !== 'number') throw new Error('not a notice');
-  return { version: 'v', sequence: n.sequence };
+  return { version: n.sequence, sequence: n.sequence };
 }
 
 async function setup(): Promise<{ inbox: NoticeInbox; ports: FakePorts; versions: string[] }> {
@@ -22,7 +23,7 @@ async function setup(): Promise<{ inbox: NoticeInbox; ports: FakePorts; versions
   return { inbox, ports, versions };
 }
 
-const n = (sequence: number): Uint8Array => fakeNotice({ version: `v${sequence}`, sequence, image: `img-${sequence}` });
+const n = (sequence: number): Uint8Array => fakeNotice({ version: sequence, sequence, image: `img-${sequence}` });
 
 test('a duplicate of an installed notice and an older one are ignored', async () => {
   const { inbox, ports } = await setup();
@@ -77,7 +78,7 @@ test('the machine refuses to start before resuming, and a second start while bus
   const device = freshDevice();
   const ports = new FakePorts(device, () => undefined);
   ports.faults.set('install', 'hang');
-  const machine = new Machine(ports, new MemoryJournal(), { deadlinesMs: { installing: 50 } });
+  const machine = new Machine(ports, new MemoryJournal(), { deadlinesMs: { installing: 50 }, timers: idleTimers });
   try {
     await machine.start(n(1), new AbortController().signal);
     assert.unreachable('started before resuming the journal');

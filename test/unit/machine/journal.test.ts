@@ -7,8 +7,8 @@ import type { JournalRecord } from '../../../agent/src/machine/index.js';
 
 const record: JournalRecord = {
   state: 'checking', highestSequence: 7,
-  job: { noticeBase64: 'AAEC', version: '2.0.1', sequence: 7, target: 'B', previous: 'A', progress: 4096, saves: { checking: 2 } },
-  last: { outcome: 'installed', version: '2.0.0' },
+  job: { noticeBase64: 'AAEC', version: 21, sequence: 7, target: 'B', previous: 'A', progress: 4096, saves: { checking: 2 } },
+  last: { outcome: 'installed', version: 20 },
 };
 
 test('round trip', () => {
@@ -29,6 +29,21 @@ test('every single bit flip is corrupt', () => {
 test('every truncation is corrupt', () => {
   const text = encodeJournal(record).trimEnd();
   for (let n = 0; n < text.length; n++) assert.is(decodeJournal(text.slice(0, n)).kind, 'corrupt', `length ${n}`);
+});
+
+/** A journal body signed as the codec does, with `fields` over the record's. */
+function withBody(fields: Record<string, unknown>): string {
+  const body = JSON.stringify({ ...record, ...fields });
+  return JSON.stringify({ format: 'ota-journal/1', sha256: createHash('sha256').update(body).digest('hex'), body });
+}
+
+test('release versions are numbers; the decimal strings an earlier agent wrote read as the same numbers, anything else is corrupt', () => {
+  const legacy = decodeJournal(withBody({ job: { ...record.job, version: '21' }, last: { outcome: 'installed', version: '20' } }));
+  assert.equal(legacy, { kind: 'ok', record });
+  for (const version of ['2.0.1', 'v2', '', '01', -1, 1.5]) {
+    assert.is(decodeJournal(withBody({ job: { ...record.job, version } })).kind, 'corrupt', JSON.stringify(version));
+    assert.is(decodeJournal(withBody({ last: { outcome: 'failed', version } })).kind, 'corrupt', JSON.stringify(version));
+  }
 });
 
 test('an unknown state or format is corrupt', () => {

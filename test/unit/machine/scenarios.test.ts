@@ -1,114 +1,23 @@
 /**
- * Mender-style scenario table: a fault injected at one port (an error, a power cut
- * before or after the work, a hang past the deadline), the expected chain of states
- * (`|` marks a power cut: the runner stopped, the device powered on again, a fresh
- * runner resumed from the journal), the slot booted at rest and the outcome reported.
+ * The machine on the fake device beyond the scenario table (which runs against the fake and the real
+ * ports in test/contract/machine/scenarios.test.ts): a corrupt or empty journal, the sequence kept,
+ * and the restore of a committed slot a lost env put second.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Machine } from '../../../agent/src/machine/index.js';
-import type { State } from '../../../agent/src/machine/index.js';
-import { BROKEN, FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, powerOn } from '../../support/fake-device.js';
-import type { DeviceState, Fault, PortName } from '../../support/fake-device.js';
+import { FakePorts, MemoryJournal, fakeNotice, freshDevice, loseEnv, powerOn } from '../../support/fake-device.js';
+import type { DeviceState } from '../../support/fake-device.js';
+import { BACK } from '../../support/machine-scenarios.js';
 
-const HEAD = 'verifying installing verifyingSlot arming rebooting checking';
-const OK = `${HEAD} committing reporting idle`;
-const BACK = 'reverting rebootingBack reverting reporting idle';
-
-interface Scenario {
-  name: string;
-  port?: PortName;
-  fault?: Fault;
-  sticky?: boolean;
-  /** The cut kills only the agent: the device keeps running (no power-on). */
-  agentOnly?: boolean;
-  healthy?: boolean;
-  /** The first power-on after the cut finds the env lost (the bootloader's defaults boot A). */
-  envLost?: boolean;
-  image?: string;
-  chain: string;
-  booted: 'A' | 'B';
-  outcome: string;
-}
-
-const scenarios: Scenario[] = [
-  { name: 'no fault',                                                         chain: OK,                                                    booted: 'B', outcome: 'installed' },
-  { name: 'verify refuses',         port: 'verify',     fault: 'error',      chain: 'verifying reporting idle',                            booted: 'A', outcome: 'rejected' },
-  { name: 'verify hangs',           port: 'verify',     fault: 'hang',       chain: 'verifying reporting idle',                            booted: 'A', outcome: 'rejected' },
-  { name: 'cut during verify',      port: 'verify',     fault: 'cutBefore',  chain: `verifying | ${OK}`,                                   booted: 'B', outcome: 'installed' },
-  { name: 'install fails',          port: 'install',    fault: 'error',      chain: 'verifying installing reporting idle',                 booted: 'A', outcome: 'failed' },
-  { name: 'install hangs',          port: 'install',    fault: 'hang',       chain: 'verifying installing reporting idle',                 booted: 'A', outcome: 'failed' },
-  { name: 'cut mid-install',        port: 'install',    fault: 'cutAfter',   chain: `verifying installing | installing verifyingSlot arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  { name: 'install crash loop',     port: 'install',    fault: 'cutAfter',   sticky: true, chain: 'verifying installing | installing | installing | installing reporting idle', booted: 'A', outcome: 'failed' },
-  { name: 'slot digest mismatch',   port: 'verifySlot', fault: 'error',      chain: 'verifying installing verifyingSlot reporting idle',   booted: 'A', outcome: 'failed' },
-  { name: 'cut before slot check',  port: 'verifySlot', fault: 'cutBefore',  chain: `verifying installing verifyingSlot | verifyingSlot arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  { name: 'arm write fails',        port: 'arm',        fault: 'error',      chain: 'verifying installing verifyingSlot arming reverting reporting idle', booted: 'A', outcome: 'reverted' },
-  { name: 'cut before arm write',   port: 'arm',        fault: 'cutBefore',  chain: 'verifying installing verifyingSlot arming | arming rebooting checking committing reporting idle', booted: 'B', outcome: 'installed' },
-  { name: 'cut after arm write',    port: 'arm',        fault: 'cutAfter',   chain: 'verifying installing verifyingSlot arming | arming rebooting checking committing reporting idle', booted: 'B', outcome: 'installed' },
-  { name: 'cut before reboot',      port: 'reboot',     fault: 'cutBefore',  chain: `${HEAD.replace(' checking', '')} | checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  { name: 'agent dies before reboot', port: 'reboot', fault: 'cutBefore', agentOnly: true, chain: `${HEAD.replace(' checking', '')} | checking rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  { name: 'health fails',           port: 'health',     fault: 'error',      chain: `${HEAD} ${BACK}`,                                     booted: 'A', outcome: 'reverted' },
-  { name: 'health says unhealthy',  healthy: false,                          chain: `${HEAD} ${BACK}`,                                     booted: 'A', outcome: 'reverted' },
-  { name: 'health hangs',           port: 'health',     fault: 'hang',       chain: `${HEAD} ${BACK}`,                                     booted: 'A', outcome: 'reverted' },
-  { name: 'cut during health',      port: 'health',     fault: 'cutBefore',  chain: `${HEAD} | checking committing reporting idle`,        booted: 'B', outcome: 'installed' },
-  { name: 'health crash loop',      port: 'health',     fault: 'cutBefore',  sticky: true, chain: `${HEAD} | checking | checking | checking reverting reporting idle`, booted: 'A', outcome: 'reverted' },
-  { name: 'never reaches agent',    image: `${BROKEN}-v2`,                   chain: `${HEAD} reverting reporting idle`,                    booted: 'A', outcome: 'reverted' },
-  { name: 'commit write fails',     port: 'commit',     fault: 'error',      chain: `${HEAD} committing ${BACK}`,                          booted: 'A', outcome: 'reverted' },
-  { name: 'cut after commit write', port: 'commit',     fault: 'cutAfter',   chain: `${HEAD} committing | committing reporting idle`,      booted: 'B', outcome: 'installed' },
-  // the env was lost during the trial boot (before the check): A boots; the trial of B is armed again, not failed
-  { name: 'env lost in the trial',  port: 'health', fault: 'cutBefore', envLost: true,
-    chain: `${HEAD} | checking arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  // the arming write was lost before the reboot: the same
-  { name: 'env lost after arming',  port: 'reboot', fault: 'cutBefore', envLost: true,
-    chain: `${HEAD.replace(' checking', '')} | checking arming rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  // the trial passed, then the env was lost before the commit stuck: A boots; the commit makes B primary and reboots into it
-  { name: 'env lost before commit', port: 'commit', fault: 'cutBefore', envLost: true,
-    chain: `${HEAD} committing | committing rebooting checking committing reporting idle`, booted: 'B', outcome: 'installed' },
-  { name: 'revert write fails',     port: 'revert',     fault: 'error',      healthy: false, chain: `${HEAD} reverting rebootingBack ${BACK}`, booted: 'A', outcome: 'reverted' },
-  { name: 'cut before revert',      port: 'revert',     fault: 'cutBefore',  healthy: false, chain: `${HEAD} reverting | ${BACK}`,        booted: 'A', outcome: 'reverted' },
-  { name: 'cut after revert',       port: 'revert',     fault: 'cutAfter',   healthy: false, chain: `${HEAD} reverting | reverting reporting idle`, booted: 'A', outcome: 'reverted' },
-  { name: 'cut during report',      port: 'report',     fault: 'cutBefore',  chain: `${HEAD} committing reporting | reporting idle`,       booted: 'B', outcome: 'installed' },
-];
-
-/** Run one scenario to rest, powering the device on again after each cut. */
-async function play(s: Scenario): Promise<{ chain: string; device: DeviceState; journal: MemoryJournal }> {
-  const device = freshDevice();
+/** A run without faults to rest, on the fake; its journal. */
+async function installed(): Promise<MemoryJournal> {
   const journal = new MemoryJournal();
-  const chain: string[] = [];
-  let controller = new AbortController();
-  const ports = new FakePorts(device, () => controller.abort());
-  if (s.port !== undefined && s.fault !== undefined) ports.faults.set(s.port, s.fault);
-  if (s.sticky === true && s.port !== undefined) ports.sticky.add(s.port);
-  ports.healthy = s.healthy ?? true;
-  const deadlinesMs: Partial<Record<State, number>> = { verifying: 100, installing: 100, verifyingSlot: 100, checking: 100 };
-  const make = (): Machine => new Machine(ports, journal, { deadlinesMs, onEnter: (st) => chain.push(st) });
-  const first = make();
-  await first.resume(controller.signal);
-  let result = await first.start(fakeNotice({ version: 'v2', sequence: 1, image: s.image ?? 'v2-image' }), controller.signal);
-  for (let restarts = 0; result.kind === 'stopped'; restarts++) {
-    if (restarts > 8) throw new Error(`${s.name}: no convergence: ${chain.join(' ')}`);
-    chain.push('|');
-    if (s.envLost === true && restarts === 0) loseEnv(device);
-    if (s.agentOnly !== true) powerOn(device);
-    controller = new AbortController();
-    result = await make().resume(controller.signal);
-  }
-  return { chain: chain.join(' '), device, journal };
-}
-
-for (const s of scenarios) {
-  test(`scenario: ${s.name}`, async () => {
-    const { chain, device, journal } = await play(s);
-    assert.is(chain, s.chain);
-    assert.is(device.booted, s.booted, 'booted slot at rest');
-    assert.is(device.primary, s.booted, 'the bootloader boots the slot we run');
-    assert.is(device.slots[s.booted]?.state, 'good', 'the running slot is committed');
-    assert.equal(device.reports.map((r) => r.outcome), [s.outcome], 'exactly one report');
-    const loaded = await journal.load();
-    assert.is(loaded.kind === 'ok' && loaded.record.state, 'idle');
-    assert.is(loaded.kind === 'ok' && loaded.record.last?.outcome, s.outcome);
-    if (s.outcome === 'installed') assert.is(device.slots['B']?.content, 'v2-image');
-  });
+  const m = new Machine(new FakePorts(freshDevice(), () => undefined), journal);
+  await m.resume(new AbortController().signal);
+  const result = await m.start(fakeNotice({ version: 2, sequence: 1, image: 'v2-image' }), new AbortController().signal);
+  assert.is(result.kind === 'rest' && result.record.last?.outcome, 'installed');
+  return journal;
 }
 
 test('a corrupt journal during a trial boot resumes into a revert and a reboot to the committed slot', async () => {
@@ -138,13 +47,13 @@ test('an empty journal is rest: nothing runs', async () => {
 });
 
 test('the highest accepted sequence survives in the journal', async () => {
-  const { journal } = await play({ name: 'seq', chain: OK, booted: 'B', outcome: 'installed' });
+  const journal = await installed();
   const loaded = await journal.load();
   assert.is(loaded.kind === 'ok' && loaded.record.highestSequence, 1);
 });
 
 test('current is the journal only once loaded: a fresh machine on a saved outcome says so', async () => {
-  const { journal } = await play({ name: 'seq', chain: OK, booted: 'B', outcome: 'installed' });
+  const journal = await installed();
   const m = new Machine(new FakePorts(freshDevice(), () => undefined), journal);
   assert.is(m.loaded, false);
   assert.is(m.current.last, undefined, 'before resume: a blank record, which the daemon must not publish');
@@ -164,7 +73,7 @@ function committedThenLost(): DeviceState {
   return device;
 }
 
-const RESTORE_JOB = { noticeBase64: '', version: 'v2', target: 'B', previous: 'A', progress: 0, saves: {} };
+const RESTORE_JOB = { noticeBase64: '', version: 2, target: 'B', previous: 'A', progress: 0, saves: {} };
 
 test('restore from rest: the committed slot a lost env put second is armed, booted, checked and committed again', async () => {
   const device = committedThenLost();

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  PPM, applyControl, cohortPpm, deviceFact, noteAttempts, parseStages, planRollout, planStep, startRollout, trackStage,
+  PPM, applyControl, cohortPpm, deviceFact, noteAttempts, planRollout, planStep, startRollout, trackStage,
   type ControllerState, type DeviceFact, type RolloutPolicy, type Target,
 } from '../../../fleet/src/rollout/index.js';
+import { parseStages } from '../../../fleet/src/cli/rollout.js';
 import type { DeviceReport } from '../../../fleet/src/status/index.js';
 
 const target: Target = { rolloutId: 'r1', releaseVersion: 2, hardware: ['hw'] };

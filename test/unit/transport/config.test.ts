@@ -1,7 +1,8 @@
 /** Transport config and topic layout. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_BACKOFF, parseTransportConfig, topicsFor } from '../../../agent/src/transport/index.js';
+import { parseTransportConfig, topicsFor } from '../../../agent/src/transport/index.js';
+import { DEFAULT_BACKOFF } from '../../../agent/src/time/index.js';
 
 test('defaults: MQTT 5, a week of session, default backoff', () => {
   const c = parseTransportConfig({ url: 'mqtts://broker.example:8883', deviceId: 'dev-1', hardware: 'rpi4' });
@@ -22,8 +23,8 @@ for (const [bad, why] of [
   [{ url: 'mqtt://b', deviceId: 'd', hardware: '#' }, /mqtt\.hardware/],
   [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', protocolVersion: 3 }, /protocolVersion/],
   [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', backoff: { baseMs: 0 } }, /baseMs/],
-  [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', keepAlive: 5 }, /mqtt\.keepAlive: .*unknown field/],
-  [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', tls: { ca: 'x' } }, /mqtt\.tls\.ca: .*unknown field/],
+  [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', keepAlive: 5 }, /mqtt\.keepAlive: is not a known field/],
+  [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', tls: { ca: 'x' } }, /mqtt\.tls\.ca: is not a known field/],
   [{ url: 'mqtt://b', deviceId: 'd', hardware: 'h', backoff: { maxMs: 5 } }, /mqtt\.backoff\.maxMs/],
 ] as const) {
   test(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseTransportConfig(bad), why));

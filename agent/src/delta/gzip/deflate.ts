@@ -6,6 +6,7 @@
  * (stale bytes past the end of input included), because the point is to
  * reproduce `gzip -n -N` byte for byte, not merely to compress.
  */
+import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from '../../formats/index.js';
 import type { BitWriter } from './bits.js';
 import { BlockCoder } from './block.js';
 import { MAX_DIST, MAX_MATCH, MIN_LOOKAHEAD, MIN_MATCH, WSIZE } from './tables.js';
@@ -27,9 +28,8 @@ const CONFIG: readonly (readonly [number, number, number, number])[] = [
   [4, 4, 16, 16], [8, 16, 32, 32], [8, 16, 128, 128], [8, 32, 128, 256], [32, 128, 258, 1024], [32, 258, 258, 4096],
 ];
 
-/** Lowest and highest gzip level (`gzip -1` .. `gzip -9`). */
-export const GZIP_MIN_LEVEL = 1;
-export const GZIP_MAX_LEVEL = 9;
+// The container format defines the levels a DEFLATE op can name; this port implements each of them.
+export { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL };
 
 /**
  * The state gzip keeps in deflate.c's globals, allocated once: `run` resets it

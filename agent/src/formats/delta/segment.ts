@@ -20,13 +20,50 @@
  */
 import * as zlib from 'node:zlib';
 import { OtaError } from '../../errors/index.js';
-import { GZIP_MAX_LEVEL, GZIP_MIN_LEVEL } from '../../delta/gzip/index.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /** Most decoded bytes (ops + add + literal streams) a segment may hold: bounds the decoder's memory. */
 export const DELTA_MAX_SEGMENT_DECODED_BYTES = 4 * 1024 * 1024;
 /** Most bytes a deflate rebuild or an inflated gzip source may have: bounds the decoder's memory. */
 export const DELTA_MAX_DEFLATE_BYTES = 2 * 1024 * 1024;
+/**
+ * The gzip work one segment may ask of the decoder, which costs CPU far beyond the bytes it writes:
+ * at most DELTA_MAX_SEGMENT_GZIP_OPS gunzip sources and deflate rebuilds, and at most
+ * DELTA_MAX_SEGMENT_GZIP_BYTES of gzip bytes (each gunzip source's packed and inflated bytes, each
+ * rebuild's input). A deflate rebuild runs GNU gzip's deflate in TypeScript (about 4.5 MB/s on an
+ * x86 CI core), so a segment costs at most a few seconds of it; without the bound, a 4 MiB op stream
+ * could ask for thousands of 2 MiB rebuilds (about 30 minutes). The encoder cuts segments to stay
+ * within both; docs/trust.md states the bound.
+ */
+export const DELTA_MAX_SEGMENT_GZIP_OPS = 256;
+export const DELTA_MAX_SEGMENT_GZIP_BYTES = 8 * 1024 * 1024;
+
+/** The gzip work of one segment so far; `charge` refuses work past the bound before it is done. */
+export class SegmentGzipWork {
+  ops = 0;
+  bytes = 0;
+
+  /** Bytes still allowed. */
+  get remainingBytes(): number { return DELTA_MAX_SEGMENT_GZIP_BYTES - this.bytes; }
+
+  /** True when `ops` more operations of `bytes` more fit. */
+  fits(ops: number, bytes: number): boolean {
+    return this.ops + ops <= DELTA_MAX_SEGMENT_GZIP_OPS && this.bytes + bytes <= DELTA_MAX_SEGMENT_GZIP_BYTES;
+  }
+
+  /** Count `ops` operations of `bytes`; DELTA_TOO_COSTLY when past the bound. */
+  charge(ops: number, bytes: number, what: string): void {
+    if (!this.fits(ops, bytes)) throw this.refusal(what);
+    this.ops += ops;
+    this.bytes += bytes;
+  }
+
+  /** The refusal of `what`, work past the bound. */
+  refusal(what: string): OtaError {
+    return new OtaError('DELTA_TOO_COSTLY', `delta segment ${what} passes the gzip work bound of a segment (${DELTA_MAX_SEGMENT_GZIP_OPS} operations, ${DELTA_MAX_SEGMENT_GZIP_BYTES} bytes): the delta is refused; make it again with this ota-fleet`);
+  }
+}
+
 /** Most extents one SOURCE op may list (a file this fragmented is diffed as blocks instead). */
 export const DELTA_MAX_SOURCE_EXTENTS = 4096;
 /** Brotli window (log2) for the streams: covers a whole segment. */
@@ -42,6 +79,10 @@ export interface Extent { readonly offsetBytes: number; readonly lengthBytes: nu
 
 /** Deflate engines a rebuild can name. */
 export const DEFLATE_ENGINE = { gzip: 1 } as const;
+
+/** Lowest and highest gzip level (`gzip -1` .. `gzip -9`) a DEFLATE op can name; the decoder's gzip port has each. */
+export const GZIP_MIN_LEVEL = 1;
+export const GZIP_MAX_LEVEL = 9;
 
 
 /** What rebuilds a deflate stream bit-exactly: the engine and its level. */

@@ -42,9 +42,37 @@ export function isCanonicalS(sig: Uint8Array): boolean {
   return false; // S == L
 }
 
-/** Verify an ed25519 signature (length and S < L checked first). */
+// The y coordinates (little-endian, sign bit clear) of the eight points of order 1, 2, 4 and 8:
+// 1 (the identity), p-1, 0, and the two of order 8. Every small-order point has one of these
+// with either sign bit; other encodings of them have y >= p and are refused as non-canonical.
+const SMALL_ORDER_Y = [
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+];
+
+/**
+ * Why a 32-byte point encoding may not serve as a public key (or a signature's
+ * R), or undefined when it may: a y of p or more (a second spelling of a point),
+ * or a point of small order (the identity verifies any message with R = identity,
+ * S = 0). libsodium refuses the same encodings.
+ */
+export function pointProblem(point: Uint8Array): string | undefined {
+  if (point.length !== PUBLIC_KEY_BYTES) return `is ${point.length} bytes, not ${PUBLIC_KEY_BYTES}`;
+  const y = Uint8Array.from(point);
+  y[31] = (y[31] ?? 0) & 0x7f;
+  // p = 2^255 - 19: y >= p when bytes 1..30 are 0xff, byte 31 is 0x7f and byte 0 is 0xed or more.
+  if ((y[0] ?? 0) >= 0xed && y.subarray(1, 31).every((b) => b === 0xff) && y[31] === 0x7f) return 'is not canonical (y >= p)';
+  if (SMALL_ORDER_Y.includes(Buffer.from(y).toString('hex'))) return 'is a point of small order';
+  return undefined;
+}
+
+/** Verify an ed25519 signature (lengths, S < L, and a canonical key and R not of small order checked first). */
 export function verifyEd25519(message: Uint8Array, sig: Uint8Array, publicKey: Uint8Array): boolean {
-  if (sig.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES || !isCanonicalS(sig)) return false;
+  if (sig.length !== SIGNATURE_BYTES || !isCanonicalS(sig)) return false;
+  if (pointProblem(publicKey) !== undefined || pointProblem(sig.subarray(0, 32)) !== undefined) return false;
   return nacl.sign.detached.verify(message, sig, publicKey);
 }
 

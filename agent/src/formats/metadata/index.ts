@@ -3,10 +3,10 @@
  * ed25519 as securesystemslib defines it, the root/release/rollout documents,
  * the notice, and the typed refusal reasons. docs/trust.md explains the model.
  */
-export { REFUSAL_REASONS, Refusal, isRefusal, type RefusalReason } from './refusal.js';
+export { REFUSAL_REASONS, Refusal, isRefusal, readRefusedNotice, refusedNotice, type RefusalReason, type RefusedNotice } from './refusal.js';
 export { METADATA_LIMITS, checkPayloadSize, parseStrictJson, hasOwn, type JsonLimits, type JsonObject, type JsonValue } from './json.js';
 export { canonicalBytes, canonicalString, compareCodePoints } from './canonical.js';
-export { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, isCanonicalS, keyidOf, malleate, publicKeyObject, verifyEd25519 } from './ed25519.js';
+export { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, isCanonicalS, keyidOf, malleate, pointProblem, publicKeyObject, verifyEd25519 } from './ed25519.js';
 export { MAX_SIGNATURES, readEnvelope, type Envelope, type SignatureEntry } from './envelope.js';
 export { formatUtcTime, utcTime } from './fields.js';
 /** Typed reads of parsed JSON (`fields.uint(v, path)`...), for other signed or persisted documents. */

@@ -22,6 +22,7 @@ export const REFUSAL_REASONS = [
   'rotation-gap',        // a new root that does not follow the trusted one by exactly one version
   'expired',             // past `expires` by the time floor
   'rollback',            // a lower version than already installed or seen
+  'version-jump',        // a rollout version further above the accepted one than any fleet counts (a stolen key fast-forwarding)
   'already-installed',   // the installed version itself: nothing to do
   'failed-before',       // a version that already failed its health check here
   'mix-and-match',       // parts that were not signed together (rollout vs release, delta vs base)
@@ -50,4 +51,38 @@ export class Refusal extends OtaError {
 /** True when `err` is a Refusal for `reason` (any reason when omitted). */
 export function isRefusal(err: unknown, reason?: RefusalReason): err is Refusal {
   return err instanceof Refusal && (reason === undefined || err.reason === reason);
+}
+
+/**
+ * The last notice a device refused, as its status document reports it, so the
+ * fleet sees why a device did not move. Bounded: a code, two numbers, a time.
+ */
+export interface RefusedNotice {
+  /** The refusal reason (`rollback`, `wrong-device`...) or another error's code. */
+  readonly reason: string;
+  /** The release and rollout versions the notice names, when it could be read that far. */
+  readonly release: number | null;
+  readonly rollout: number | null;
+  /** When the device refused it (its clock), ISO 8601. */
+  readonly at: string;
+}
+
+const CODE = /^[A-Za-z0-9_-]{1,40}$/;
+
+/** The RefusedNotice of `err`, the error that refused a notice whose parsed parts (maybe) name `versions`. */
+export function refusedNotice(err: unknown, versions: { release?: number; rollout?: number }, at: Date): RefusedNotice {
+  const code = err instanceof OtaError ? err.code : 'error';
+  return { reason: CODE.test(code) ? code : 'error', release: versions.release ?? null, rollout: versions.rollout ?? null, at: at.toISOString() };
+}
+
+/** A RefusedNotice read back from a status document (anything else is undefined: an older agent, or garbage). */
+export function readRefusedNotice(v: unknown): RefusedNotice | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const version = (x: unknown): number | null | undefined => (x === null ? null : typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : undefined);
+  const reason: unknown = Reflect.get(v, 'reason');
+  const at: unknown = Reflect.get(v, 'at');
+  const release = version(Reflect.get(v, 'release'));
+  const rollout = version(Reflect.get(v, 'rollout'));
+  if (typeof reason !== 'string' || !CODE.test(reason) || typeof at !== 'string' || at.length > 40 || release === undefined || rollout === undefined) return undefined;
+  return { reason, release, rollout, at };
 }

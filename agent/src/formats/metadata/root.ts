@@ -4,7 +4,7 @@
  * "roles":{"root"|"release"|"rollout":{"keyids":[...],"threshold":N}}}.
  */
 import { anyObject, hexOf, member, object, malformed, uint, utcTime } from './fields.js';
-import { keyidOf } from './ed25519.js';
+import { keyidOf, pointProblem } from './ed25519.js';
 import type { JsonValue } from './json.js';
 import { expectType, type Envelope } from './envelope.js';
 
@@ -36,7 +36,10 @@ export interface RootMetadata {
 
 /**
  * Check a root's `signed` part. Every keyid must be the sha256 of its key's
- * canonical JSON (so two keyids can never name one key), every role must list
+ * canonical JSON, no public key may appear under two keyids (older
+ * securesystemslib's `keyid_hash_algorithms` gives one key a second spelling,
+ * hence a second keyid: refused, so thresholds and roles count key material),
+ * no key may be non-canonical or of small order, every role must list
  * distinct known keys with 1 <= threshold <= count, and no key may serve two
  * roles (the rollout key can then never count as a release key).
  */
@@ -72,6 +75,7 @@ export function readRoot(env: Envelope, path: string): RootMetadata {
 function readKeys(v: JsonValue | undefined, path: string): Map<string, PublicKey> {
   const obj = anyObject(v, path);
   const keys = new Map<string, PublicKey>();
+  const seen = new Map<string, string>();
   for (const id of Object.keys(obj)) {
     const p = `${path}.${id.slice(0, 16)}`;
     hexOf(id, `${path} keyid`, 32);
@@ -81,6 +85,11 @@ function readKeys(v: JsonValue | undefined, path: string): Map<string, PublicKey
     const keyval = object(member(key, 'keyval'), `${p}.keyval`, ['public']);
     const publicHex = hexOf(member(keyval, 'public'), `${p}.keyval.public`, 32);
     if (keyidOf(key) !== id) malformed(p, `keyid ${id} is not the sha256 of the key's canonical JSON`);
+    const problem = pointProblem(Buffer.from(publicHex, 'hex'));
+    if (problem !== undefined) malformed(`${p}.keyval.public`, `${problem}: not a usable ed25519 public key`);
+    const twin = seen.get(publicHex);
+    if (twin !== undefined) malformed(p, `lists the public key of keyid ${twin} a second time (one key, one keyid, one role)`);
+    seen.set(publicHex, id);
     keys.set(id, { keyid: id, publicKey: Buffer.from(publicHex, 'hex') });
   }
   return keys;

@@ -5,9 +5,10 @@ import { detectGzip, GzipCompressor } from '../../../../agent/src/delta/gzip/ind
 import { randomBytes } from '../../../support/delta.js';
 import { gnuGzipDeflate, gnuGzipMember, textLike } from '../../../support/gnu-gzip.js';
 import { missingTools, tempDir } from '../../../support/tools.js';
+import { gate, missingReason } from '../../../support/skip.js';
 
 const missing = missingTools('reusable gzip compressor tests against GNU gzip', 'gzip');
-const differential = missing.length > 0 ? test.skip : test;
+const differential = gate(missingReason(missing));
 const { dir, cleanup } = tempDir('ota-gzip-reuse-');
 test.after(cleanup);
 

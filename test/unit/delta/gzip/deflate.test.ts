@@ -5,9 +5,10 @@ import { gzipDeflate } from '../../../../agent/src/delta/gzip/index.js';
 import { randomBytes } from '../../../support/delta.js';
 import { gnuGzipDeflate, textLike } from '../../../support/gnu-gzip.js';
 import { missingTools, tempDir } from '../../../support/tools.js';
+import { gate, missingReason } from '../../../support/skip.js';
 
 const missing = missingTools('gzip port differential tests', 'gzip');
-const differential = missing.length > 0 ? test.skip : test;
+const differential = gate(missingReason(missing));
 const { dir, cleanup } = tempDir('ota-gzip-');
 test.after(cleanup);
 

@@ -7,9 +7,10 @@ import {
 import { randomBytes } from '../../../support/delta.js';
 import { gnuGzipMember, textLike } from '../../../support/gnu-gzip.js';
 import { missingTools, tempDir } from '../../../support/tools.js';
+import { gate, missingReason } from '../../../support/skip.js';
 
 const missing = missingTools('gzip member tests against GNU gzip', 'gzip');
-const differential = missing.length > 0 ? test.skip : test;
+const differential = gate(missingReason(missing));
 const { dir, cleanup } = tempDir('ota-gzip-member-');
 test.after(cleanup);
 

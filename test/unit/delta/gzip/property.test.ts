@@ -4,9 +4,10 @@ import * as fc from 'fast-check';
 import { gzipDeflate, gzipMember } from '../../../../agent/src/delta/gzip/index.js';
 import { gnuGzipDeflate, gnuGzipMember } from '../../../support/gnu-gzip.js';
 import { missingTools, tempDir } from '../../../support/tools.js';
+import { gate, missingReason } from '../../../support/skip.js';
 
 const missing = missingTools('gzip port property tests', 'gzip');
-const differential = missing.length > 0 ? test.skip : test;
+const differential = gate(missingReason(missing));
 const { dir, cleanup } = tempDir('ota-gzip-prop-');
 test.after(cleanup);
 

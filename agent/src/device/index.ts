@@ -1,0 +1,20 @@
+/**
+ * The agent wired together: the device from the agent config, MachinePorts on
+ * BootControl + trust verifier + slots + artifact source + delta decoder +
+ * health, the post-boot step, status and the daemon (the commands are in agent/src/cli).
+ */
+export { lockDevice } from './lock.js';
+export type { Unlock } from './lock.js';
+export { openDevice, slotDigest } from './device.js';
+export type { Device, Opened } from './device.js';
+export { agentPorts, releaseOf } from './ports.js';
+export type { PortOptions } from './ports.js';
+export { Session, journalRecord } from './session.js';
+export type { RebootMode, SessionOptions } from './session.js';
+export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
+export type { DeviceStatus, SlotStatus } from './lifecycle.js';
+export { runDaemon, statusFields } from './run.js';
+export type { DaemonContext } from './run.js';
+export { doctor, rootSource } from './doctor.js';
+export type { DoctorCheck, DoctorDeps } from './doctor.js';
+export { fleetProbeFor, retryingProbe, OFFLINE_FLEET_DETAIL, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';

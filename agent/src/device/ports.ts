@@ -1,0 +1,161 @@
+/**
+ * MachinePorts on the real pieces: BootControl (U-Boot env), the trust
+ * verifier, the slot table and writers, the artifact source (release directory
+ * or HTTP mirrors), the delta decoder and the health checks. How to reboot is
+ * the caller's: stop after arming (`install`), run the boot simulator (`sim`),
+ * or ask systemd (a device).
+ */
+import { readNotice, readRelease, readRollout } from '../formats/index.js';
+import type { ReleaseMetadata } from '../formats/index.js';
+import { runHealth, spawnCommand } from '../health/index.js';
+import type { CommandRunner, FleetProbe, HealthResult } from '../health/index.js';
+import { BOOT_VARS } from '../boot/index.js';
+import type { BootCounters, Checkpoint, Job, MachinePorts, Report, SlotPair, VerifiedNotice } from '../machine/index.js';
+import { OtaError, withContext } from '../errors/index.js';
+import { IMPLAUSIBLE_FIX, checkImageSize, otherSlot, verifySlotImage } from '../slots/index.js';
+import { chooseArtifact } from '../trust/index.js';
+import type { ArtifactSource } from '../install/index.js';
+import { asSlot, slotDigest } from './device.js';
+import type { Device } from './device.js';
+import { installArtifact } from '../install/index.js';
+import type { Logger } from '../log/index.js';
+
+/** How the ports reach the world beyond the device's files. */
+export interface PortOptions {
+  readonly source: ArtifactSource;
+  /** Reboot into the slot the bootloader will pick (may stop the runner instead of returning). */
+  readonly reboot: (job: Job) => Promise<void>;
+  readonly fleet: FleetProbe;
+  readonly log: Logger;
+  readonly runCommand?: CommandRunner;
+  /** An operator's verdict (`mark-good` / `mark-bad` during a trial) instead of running the checks. */
+  readonly healthVerdict?: boolean;
+  readonly onHealth?: (result: HealthResult) => void;
+  readonly onReport?: (report: Report) => void;
+  /** Durable install progress: artifact bytes done of the artifact's size. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** The release inside a job's notice (verified when the job began, in `verifying`). */
+export function releaseOf(job: Job): ReleaseMetadata {
+  return readRelease(readNotice(Buffer.from(job.noticeBase64, 'base64')).release, 'notice.release');
+}
+
+/** The spread window of the job's signed rollout, in ms: devices start downloading at a random point in it. */
+function spreadWindowMsOf(job: Job): number {
+  return readRollout(readNotice(Buffer.from(job.noticeBase64, 'base64')).rollout, 'notice.rollout').spreadSeconds * 1000;
+}
+
+function versionOf(job: Job): number {
+  if (job.version === undefined) throw new OtaError('JOURNAL_VERSION', 'update journal: the job has no release version');
+  return job.version;
+}
+
+/** Build the machine's ports for `device`. */
+export function agentPorts(device: Device, options: PortOptions): MachinePorts {
+  const { boot, slots, records, trust } = device;
+  return {
+    async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
+      const current = await slotDigest(device, await boot.booted(), signal);
+      const accepted = await trust.accept(notice, { current });
+      return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
+    },
+    async slots(): Promise<SlotPair> {
+      const booted = await boot.booted();
+      return { booted, inactive: otherSlot(booted), primary: await boot.primary() };
+    },
+    async install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void> {
+      const release = releaseOf(job);
+      checkImageSize(release.installed.sizeBytes, `release ${release.version}'s image`, IMPLAUSIBLE_FIX); // before a byte or a boot variable changes
+      const previous = asSlot(job.previous, 'the previous slot');
+      const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
+      const artifact = chooseArtifact(release, await slotDigest(device, previous, signal));
+      if (job.progress === 0) await records.setContent(target.slot, null);
+      // A slot being written must not be bootable: out of BOOT_ORDER before the first byte, and again
+      // on every resume (a lost env brings the script's default "A B" back). Else a booted slot that
+      // runs out of tries while the install is cut short falls through to a half-written image.
+      if ((await boot.state(target.slot)).kind !== 'bad') await boot.markBad(target.slot);
+      options.log.info(`installing release ${release.version} into slot ${target.slot}`, {
+        artifact: artifact.path, kind: 'base' in artifact ? 'delta' : 'full', sizeBytes: artifact.sizeBytes, from: options.source.description, resumeAtBytes: job.progress,
+      });
+      await installArtifact({
+        artifact, imageSizeBytes: release.installed.sizeBytes, target, baseDevice: slots.device(previous),
+        source: options.source, spoolDir: device.spoolDir, fromBytes: job.progress,
+        ...(job.progress === 0 ? { spreadWindowMs: spreadWindowMsOf(job) } : {}),
+      }, async (doneBytes) => {
+        await checkpoint(doneBytes);
+        options.onProgress?.(doneBytes, artifact.sizeBytes);
+      }, signal);
+    },
+    async verifySlot(job: Job, signal: AbortSignal): Promise<void> {
+      const release = releaseOf(job);
+      const slot = asSlot(job.target, 'the target slot');
+      await verifySlotImage(slots.device(slot), release.installed, `release ${release.version}'s image`, signal)
+        .catch((err: unknown) => { throw withContext(`slot ${slot} (${slots.device(slot)})`, err); });
+      const before = (await records.load()).slots[otherSlot(slot)];
+      const note = before?.sha256 === release.installed.sha256
+        ? `holds the image slot ${otherSlot(slot)} already ran (release ${before.version ?? 'unknown'}): release ${release.version} changes nothing`
+        : undefined;
+      if (note !== undefined) options.log.warn(`slot ${slot} ${note}`);
+      await records.setContent(slot, { version: release.version, ...release.installed, ...(note === undefined ? {} : { note }) });
+    },
+    async arm(job: Job): Promise<void> {
+      await boot.setPrimary(asSlot(job.target, 'the target slot'));
+      options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+    },
+    async bootCounters(): Promise<BootCounters> {
+      const { bootCount } = await boot.cmdline();
+      const exhausted = parseInt((await device.env.read()).get(BOOT_VARS.exhausted) ?? '0', 16);
+      return { boot: bootCount, exhausted: Number.isSafeInteger(exhausted) ? exhausted : 0 };
+    },
+    async envLost(target: string): Promise<boolean> {
+      const slot = asSlot(target, 'the target slot');
+      const lost = (await boot.state(slot)).kind === 'good';
+      if (lost) options.log.warn(`the boot env lost the trial of slot ${slot} (the bootloader's defaults booted ${await boot.booted()}): arming it again`);
+      return lost;
+    },
+    reboot: (job) => options.reboot(job),
+    async health(_job: Job, signal: AbortSignal): Promise<boolean> {
+      if (options.healthVerdict !== undefined) return options.healthVerdict;
+      const result = await runHealth(device.config.health, { run: options.runCommand ?? spawnCommand, fleet: options.fleet }, signal);
+      for (const c of result.checks) options.log[c.ok ? 'info' : 'warn'](`health check ${c.name} (${c.level}): ${c.ok ? 'passed' : 'FAILED'}: ${c.detail}`);
+      options.onHealth?.(result);
+      return result.healthy;
+    },
+    async commit(job: Job): Promise<void> {
+      const slot = asSlot(job.target, 'the target slot');
+      // The health check passed on `slot`; a lost env since (the bootloader's defaults) puts the old slot
+      // first, and marking `slot` good would leave it second: make it primary, then good (two env writes,
+      // only on this path; a cut between them leaves it primary on trial, which resumes here)
+      if ((await boot.primary()) !== slot) await boot.setPrimary(slot);
+      await boot.markGood(slot);
+      await trust.committed(versionOf(job));
+      await records.setCommitted(slot);
+      options.log.info(`committed slot ${slot} (release ${job.version ?? '?'})`);
+    },
+    async revert(job: Job): Promise<void> {
+      if (job.target === undefined) return revertToCommitted(device, options.log);
+      const target = asSlot(job.target, 'the target slot');
+      const previous = job.previous === undefined ? otherSlot(target) : asSlot(job.previous, 'the previous slot');
+      if ((await boot.state(target)).kind !== 'bad') await boot.markBad(target);
+      if (job.version !== undefined) await trust.failed(versionOf(job));
+      if ((await boot.booted()) === previous) {
+        await boot.markGood(previous);
+        await records.setCommitted(previous);
+      }
+      options.log.warn(`reverted: slot ${target} is out of the boot order, slot ${previous} boots`, { reason: job.error });
+    },
+    async report(report: Report): Promise<void> {
+      options.log.info(`update ${report.outcome}`, { version: report.version, error: report.error });
+      options.onReport?.(report);
+    },
+  };
+}
+
+/** The journal was lost: make the last committed slot (else the booted one) the only one in the boot order. */
+async function revertToCommitted(device: Device, log: Logger): Promise<void> {
+  const committed = (await device.records.load()).committed ?? await device.boot.booted();
+  await device.boot.markBad(otherSlot(committed));
+  await device.boot.markGood(committed);
+  log.warn(`update journal was unreadable: slot ${committed}, the last committed, is the only slot in the boot order`);
+}

@@ -1,0 +1,121 @@
+/**
+ * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--expires 30d]`:
+ * copy the image into DIR/targets with one delta per base (made here from each --from
+ * base, or given ready-made with --delta), sign DIR/release.json,
+ * and sign a rollout to every device (unless --device/--cohort narrow it) into
+ * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
+ * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
+ * signs a new rollout of an existing release; its subcommands (start, run, status,
+ * pause, resume, abort) are the staged-rollout controller's (rollout.ts here).
+ */
+import { promises as fsp } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { checkImageSize } from '../../../agent/src/slots/index.js';
+import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type JsonObject } from '../../../agent/src/formats/index.js';
+import { parseUintArg } from '../../../agent/src/cli/index.js';
+import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
+import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson } from '../release/index.js';
+import { addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
+import { Progress } from '../release/index.js';
+import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
+import { writeRollout, type RolloutOptions } from '../release/index.js';
+import { rolloutControlCommands } from './rollout.js';
+
+function targetOptions<T>(b: Argv<T>) {
+  return b.option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
+    .option('cohort', { type: 'string', array: true, global: false, default: [] as string[], describe: 'cohort to target (repeatable)' })
+    .option('rollout-expires', { type: 'string', global: false, default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
+    .option('spread', { type: 'string', global: false, describe: 'window over which devices start downloading (e.g. 2h); default none' });
+}
+
+function uintArg(text: string, flag: string): number {
+  const n = parseUintArg(text);
+  if (n === undefined) throw new OtaError('USAGE', `${flag} must be a whole number 0..2^53-1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Parse `FILE@BASE_IMAGE` of --delta. */
+function deltaArg(text: string, cwd: string, format: string): DeltaSource {
+  const at = text.lastIndexOf('@');
+  if (at <= 0 || at === text.length - 1) throw new OtaError('USAGE', `--delta ${text}: expected DELTA_FILE@BASE_IMAGE`);
+  return { kind: 'file', file: resolve(cwd, text.slice(0, at)), base: resolve(cwd, text.slice(at + 1)), format };
+}
+
+/** Registers `release` and `rollout`. */
+export const releaseCommand: Register = (y, ctx, setExit) =>
+  y.command('release', 'sign a release of an image and a rollout of it to every device; writes DIR/notice.json', (b) => targetOptions(b
+    .option('image', { type: 'string', demandOption: true, describe: 'the full slot image' })
+    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing)' })
+    .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
+    .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
+    .option('expires', { type: 'string', default: '30d', describe: 'release expiry' })
+    .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment of the image (an otadelta is cut on its own segments)' })
+    .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
+    .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
+    .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })),
+  async (a) => {
+    const keysDir = resolve(ctx.cwd, a.keys);
+    const out = resolve(ctx.cwd, a.out);
+    const nowMs = ctx.now().getTime();
+    const segmentBytes = uintArg(a['segment-size'], '--segment-size');
+    if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
+    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const imagePath = resolve(ctx.cwd, a.image);
+    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
+    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
+    rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
+    const { root } = await loadCurrentRoot(keysDir);
+    const releaseKeys = await roleKeys(keysDir, root, 'release');
+    const progress = new Progress(ctx.stdout);
+    const sources: DeltaSource[] = [
+      ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
+      ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
+    ];
+    const planned = await planDeltas(sources, segmentBytes, progress);
+    await fsp.mkdir(out, { recursive: true });
+    progress.start(`hashing image ${a.image}`, imageStat.size);
+    const image = await addArtifact(out, imagePath, 'img', segmentBytes, (n) => progress.advance(n));
+    checkImageSize(image.sizeBytes, `release: --image ${imagePath} (as read)`, 'name the real slot image (a device arms no smaller image)');
+    progress.done(`${image.sizeBytes} bytes in ${image.segments.length} segments`);
+    const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
+    const release = signRelease({
+      version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
+      installed: { sizeBytes: image.sizeBytes, sha256: image.sha256 }, image: artifactJson(image, RAW_FORMAT), deltas,
+    }, releaseKeys);
+    readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
+    await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
+    await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+  })
+    .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
+      .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })
+      .option('keys', { type: 'string', global: false, describe: 'key directory' })
+      .option('out', { type: 'string', global: false, describe: 'notice file to write (default: RELEASE/notice.json)' })), ctx, setExit),
+    async (a) => {
+      if (a.release === undefined || a.keys === undefined) throw new OtaError('USAGE', 'ota-fleet rollout: --release and --keys are required (or name a subcommand: start, run, status, pause, resume, abort)');
+      const dir = resolve(ctx.cwd, a.release);
+      await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+    });
+
+type TargetArgs = { device: string[]; cohort: string[]; 'rollout-expires': string; spread: string | undefined };
+
+function rolloutOptions(a: TargetArgs, nowMs: number): RolloutOptions {
+  const spreadSeconds = a.spread === undefined ? 0 : parseDurationMs(a.spread, '--spread') / 1000;
+  return { devices: a.device, cohorts: a.cohort, expiresMs: nowMs + parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds, nowMs };
+}
+
+/** The rollout `release` would sign for `a`, naming `release` (for the device's check before any file is written). */
+function rolloutSpec(a: TargetArgs, nowMs: number, release: RolloutSpec['release'], version: number): RolloutSpec {
+  const o = rolloutOptions(a, nowMs);
+  return { version, issuedMs: nowMs, expiresMs: o.expiresMs, release, devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds };
+}
+
+async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+  const r = await writeRollout(keysDir, dir, noticeFile, rolloutOptions(a, nowMs));
+  const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
+  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes)\n`);
+}
