@@ -36,6 +36,8 @@ export const systemDeps = [
   { file: '/usr/lib/python3/dist-packages/securesystemslib/__init__.py', pkg: 'python3-securesystemslib' },
   // securesystemslib only recommends PyNaCl, which its ed25519 keys need (the trust interop test)
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
+  // the shipped systemd units are checked with systemd-analyze verify (test/unit/boot/unit-sandbox.test.ts)
+  { command: 'systemd-analyze', pkg: 'systemd' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

@@ -17,6 +17,7 @@ import { topicsFor } from '../../agent/src/transport/index.js';
 import { main as fleet } from '../../fleet/src/cli/index.js';
 import { writeRollout } from '../../fleet/src/release/index.js';
 import { planStep, type ControllerState } from '../../fleet/src/rollout/index.js';
+import { serveArtifacts } from '../../fleet/src/serve/index.js';
 import { StatusBoard } from '../../fleet/src/status/index.js';
 import { MOSQUITTO, freePort } from '../../test/support/mosquitto.js';
 import { runMain } from '../../test/support/tools.js';
@@ -178,8 +179,10 @@ try {
   await client.endAsync();
 
   // The real controller as its own process: ingest every status document, plan, sign and publish a first stage.
+  const artifacts = await serveArtifacts(join(dir, 'R')); // rollout start checks the release's artifacts there first
   const controller = await measured(dir, ['rollout', 'start', 'R', '--stages', '1,10,100', '--broker', `mqtt://127.0.0.1:${broker.port}`, '--keys', 'KEYS',
-    '--id', 'bench-2', '--detach', '--settle-ms', '500', '--state', 'bench-2.json']);
+    '--artifacts-url', artifacts.url, '--id', 'bench-2', '--detach', '--settle-ms', '500', '--state', 'bench-2.json']);
+  await artifacts.close();
   console.log(`controller process (ota-fleet rollout start --detach over ${DEVICES} devices: connect, ingest, plan, sign, publish; 500 ms quiet wait included): `
     + `${(controller.ms / 1000).toFixed(1)} s, peak RSS ${mib(controller.peakBytes)}`);
 

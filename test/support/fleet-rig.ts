@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as fleet } from '../../fleet/src/cli/index.js';
-import { startBroker } from '../../fleet/src/serve/index.js';
+import { serveArtifacts, startBroker, type ArtifactServer } from '../../fleet/src/serve/index.js';
 import { haveMosquitto, startMosquitto } from './mosquitto.js';
 import { SimFleet, type SimDeviceSpec } from './sim-fleet.js';
 import { runMain, tempDir } from './tools.js';
@@ -75,6 +75,11 @@ export async function makeRig(): Promise<Rig> {
   await fleetOk(t.dir, ['keygen', '--out', 'KEYS']);
   await fleetOk(t.dir, ['release', '--image', 'v2.img', '--version', '2', '--hardware', HW, '--keys', 'KEYS', '--out', 'R']);
   return { dir: t.dir, keys: join(t.dir, 'KEYS'), release: join(t.dir, 'R'), rootBytes: readFileSync(join(t.dir, 'KEYS', 'root.json')), cleanup: t.cleanup };
+}
+
+/** Serve the release directory R over HTTP, as the devices' artifact URL (`rollout start --artifacts-url` checks it). */
+export function serveRelease(rig: Rig): Promise<ArtifactServer> {
+  return serveArtifacts(rig.release);
 }
 
 /** `n` devices `dev-00`..; those for which `fail(id)` is true fail their health check. */

@@ -52,3 +52,20 @@ export class Observer {
     await this.client.endAsync(true);
   }
 }
+
+/**
+ * The topics under `prefix` (e.g. `ota/v1/rollout`) that hold a retained message: a fresh
+ * subscriber gets them, fenced by a marker it publishes after subscribing (the broker sends
+ * retained messages on subscribe, before anything published later).
+ */
+export async function retainedTopics(url: string, prefix: string): Promise<string[]> {
+  const marker = `${prefix}/retained-fence-${process.pid}`;
+  const o = await Observer.open(url, `${prefix}/#`);
+  try {
+    await o.publish(marker, 'm');
+    await o.waitFor((m) => m.topic === marker);
+    return o.seen.map((m) => m.topic).filter((t) => t !== marker);
+  } finally {
+    await o.close();
+  }
+}

@@ -14,6 +14,8 @@ export interface TcpProxyOptions {
   readonly latencyMs?: number;
   /** Drop every open connection this often. */
   readonly cutEveryMs?: number;
+  /** Drop every open connection once, when target-to-client bytes first reach this count (the chunk that reaches it is not forwarded). */
+  readonly cutAtBytesDown?: number;
 }
 
 /** The proxy; `bytesDown` counts target-to-client bytes as read from the target, `bytesUp` the other way. */
@@ -65,7 +67,12 @@ export class TcpProxy {
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
     const end = (): void => { this.pairs.delete(pair); client.destroy(); upstream.destroy(); };
-    this.forward(upstream, client, (n) => { this.bytesDown += n; });
+    this.forward(upstream, client, (n) => {
+      const cutAt = this.options.cutAtBytesDown;
+      const crosses = cutAt !== undefined && this.bytesDown < cutAt && this.bytesDown + n >= cutAt;
+      this.bytesDown += n;
+      if (crosses) this.cutAll();
+    });
     this.forward(client, upstream, (n) => { this.bytesUp += n; });
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
@@ -76,6 +83,7 @@ export class TcpProxy {
     const latencyMs = this.options.latencyMs ?? 0;
     from.on('data', (chunk: Buffer) => {
       count(chunk.length);
+      if (from.destroyed) return; // counted, then cut
       const write = (): void => {
         if (to.destroyed) return;
         if (!to.write(chunk)) { from.pause(); to.once('drain', () => from.resume()); }

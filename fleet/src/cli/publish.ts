@@ -1,22 +1,30 @@
 /**
- * `ota-fleet publish --release DIR --broker URL --artifacts-url URL [--copy-to DIR] [--device ID]...`
+ * `ota-fleet publish --release DIR --broker URL --artifacts-url URL [--copy-to DIR] [--all | --device ID...]`:
+ * publishing serves and checks the artifacts and targets nobody; only `--all`
+ * (the release's own signed rollout, retained) or `--device` chooses devices.
+ * A staged rollout (`ota-fleet rollout start`) is the usual next step.
  */
 import { resolve } from 'node:path';
 import type { Register } from '../../../agent/src/cli/index.js';
+import { OtaError } from '../../../agent/src/errors/index.js';
 import { connectFleet } from '../status/index.js';
 import { protocolArg } from './status.js';
 import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/index.js';
 
 /** Registers `publish`. */
 export const publishCommand: Register = (y, ctx) =>
-  y.command('publish', 'check the artifacts are served, then publish the release\'s signed notice (retained on the rollout topic)', (b) => b
+  y.command('publish', 'copy the release\'s artifacts where devices fetch them and check them over HTTP; targets no device unless --all or --device', (b) => b
     .option('release', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out)' })
-    .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL' })
+    .option('broker', { type: 'string', describe: 'MQTT broker URL (needed with --all or --device)' })
     .option('artifacts-url', { type: 'string', demandOption: true, describe: 'base URL devices fetch artifacts from (one of their artifacts.urls)' })
-    .option('copy-to', { type: 'string', describe: 'copy the artifacts into this served directory first (e.g. ota-fleet serve --artifacts), and write the notice there as rollout/<hardware>.json for the devices\' HTTPS resync' })
-    .option('device', { type: 'string', array: true, default: [] as string[], describe: 'send to these devices\' notice topics instead (not retained)' })
+    .option('copy-to', { type: 'string', describe: 'copy the artifacts into this served directory first (e.g. ota-fleet serve --artifacts); with --all, also write the notice there as rollout/<hardware>.json for the devices\' HTTPS resync' })
+    .option('all', { type: 'boolean', default: false, describe: 'also publish the release\'s own signed rollout (as signed by ota-fleet release: every device unless narrowed) retained on the rollout topic, now' })
+    .option('device', { type: 'string', array: true, default: [] as string[], describe: 'also send the release\'s notice to these devices\' notice topics (not retained)' })
     .option('protocol-version', { type: 'number', default: 4, describe: 'MQTT level: 4 (3.1.1, any broker) or 5' }),
   async (a) => {
+    if (a.all && a.device.length > 0) throw new OtaError('USAGE', 'publish: --all and --device both choose devices: pass one of them');
+    const broker = a.broker;
+    if ((a.all || a.device.length > 0) && broker === undefined) throw new OtaError('USAGE', `publish: --${a.all ? 'all' : 'device'} needs --broker URL to publish on`);
     const dir = resolve(ctx.cwd, a.release);
     const { release, notice } = await readReleaseDir(dir);
     if (a['copy-to'] !== undefined) {
@@ -24,8 +32,12 @@ export const publishCommand: Register = (y, ctx) =>
       ctx.stdout.write(`copied ${n} artifact${n === 1 ? '' : 's'} to ${a['copy-to']}\n`);
     }
     await checkArtifacts(release, a['artifacts-url'], ctx.signal);
+    if (broker === undefined || (!a.all && a.device.length === 0)) {
+      ctx.stdout.write(`release ${release.version}: artifacts served at ${a['artifacts-url']} (checked); no device targeted: stage a rollout with ota-fleet rollout start ${a.release}, or publish --all\n`);
+      return;
+    }
     const topics = noticeTopics(release, a.device);
-    const client = await connectFleet({ url: a.broker, protocolVersion: protocolArg(a['protocol-version']), clientIdPrefix: 'ota-fleet-publish' });
+    const client = await connectFleet({ url: broker, protocolVersion: protocolArg(a['protocol-version']), clientIdPrefix: 'ota-fleet-publish' });
     try {
       // The served copy first: a device that sees the retained notice and then reconnects finds the same document there.
       if (a['copy-to'] !== undefined && a.device.length === 0) {

@@ -88,6 +88,8 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL' })
       .option('protocol-version', { type: 'number', default: 4, describe: 'MQTT level: 4 (3.1.1, any broker) or 5' })
       .option('keys', { type: 'string', demandOption: true, describe: 'key directory (rollout keys sign each stage)' })
+      .option('artifacts-url', { type: 'string', demandOption: true, describe: 'base URL devices fetch artifacts from: each artifact is checked there (as publish does) before any stage' })
+      .option('force', { type: 'boolean', default: false, describe: 'start even when no device of the release\'s hardware reported (the first stage then waits for devices)' })
       .option('id', { type: 'string', describe: 'rollout id (default r<version>-<random>)' })
       .option('rollout-expires', { type: 'string', default: '7d', describe: 'lifetime of each signed rollout document (re-signed at half)' })
       .option('spread', { type: 'string', default: '0', describe: 'window over which a stage\'s devices start downloading' })
@@ -103,6 +105,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
         },
         ...(a.id === undefined ? {} : { rolloutId: a.id }),
         ...(a['serve-dir'] === undefined ? {} : { servedDir: file(a['serve-dir']) }),
+        artifactsUrl: a['artifacts-url'], force: a.force, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
         rolloutLifetimeMs: parseDurationMs(a['rollout-expires'], '--rollout-expires'), spreadSeconds: durationOrZeroMs(a.spread, '--spread') / 1000,
         settleMs: a['settle-ms'], nowMs: ctx.now().getTime(),
       });

@@ -3,6 +3,7 @@
  * one) and the artifact server until interrupted.
  */
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import type { Register } from '../../../agent/src/cli/index.js';
 import { serveArtifacts } from '../serve/index.js';
 import { startBroker } from '../serve/index.js';
@@ -19,7 +20,7 @@ export const serveCommand: Register = (y, ctx) =>
       .option('mqtt-port', { type: 'number', default: 1883, describe: 'port of the embedded MQTT broker (0: any free port)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' }),
     async (args) => {
-      const artifacts = await serveArtifacts(args.artifacts, { host: args.host, port: args.port });
+      const artifacts = await serveArtifacts(resolve(ctx.cwd, args.artifacts), { host: args.host, port: args.port });
       const broker = args.broker === undefined ? await startBroker({ host: args.host, port: args['mqtt-port'] }) : undefined;
       ctx.stdout.write(`artifacts: ${artifacts.url} (from ${args.artifacts})\n`);
       ctx.stdout.write(`broker: ${broker?.url ?? `${args.broker ?? ''} (external)`}\n`);

@@ -140,7 +140,7 @@ export async function runDemo(o: DemoOptions, cleanup: Cleanup): Promise<DemoSum
   const stateFile = join(dir, 'ota-rollout.json');
   const started = await createRollout({
     stateFile, releaseDir: join(dir, 'rel2'), keysDir: join(dir, 'keys'), broker: broker.url, protocolVersion: broker.protocolVersion, policy: POLICY,
-    rolloutId: ROLLOUT_ID, rolloutLifetimeMs: 3_600_000, spreadSeconds: 0, settleMs: 300, nowMs: Date.now(), servedDir: served,
+    rolloutId: ROLLOUT_ID, rolloutLifetimeMs: 3_600_000, spreadSeconds: 0, settleMs: 300, nowMs: Date.now(), servedDir: served, artifactsUrl: server.url,
   });
   say(`rollout ${ROLLOUT_ID}: stages ${POLICY.stagesPercent.join(', ')} %; a stage soaks ${POLICY.soakMs / 1000} s and needs ${POLICY.successThresholdPercent} % committed`
     + ` before the next; more than ${POLICY.failureThresholdPercent} % failed halts it`);

@@ -56,12 +56,15 @@ export async function copyArtifacts(releaseDir: string, release: ReleaseMetadata
   return copied;
 }
 
-/** Check that `baseUrl` serves each artifact at its size with Range support; throws ARTIFACT_UNREACHABLE. */
+/**
+ * Check that `baseUrl` serves each artifact at its size with Range support; throws ARTIFACT_UNREACHABLE.
+ * `publish` runs it before it publishes anything, `rollout start` before it plans the first stage.
+ */
 export async function checkArtifacts(release: ReleaseMetadata, baseUrl: string, signal?: AbortSignal): Promise<void> {
   for (const a of artifactsOf(release)) {
     const url = new URL(a.path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
     const why = await probe(url, a.sizeBytes, signal);
-    if (why !== undefined) throw new OtaError('ARTIFACT_UNREACHABLE', `artifact ${url}: ${why}: copy the release's targets/ there (or --copy-to the served directory) before publishing`);
+    if (why !== undefined) throw new OtaError('ARTIFACT_UNREACHABLE', `artifact ${url}: ${why}: copy the release's targets/ there (ota-fleet publish --copy-to the served directory) before any device is targeted`);
   }
 }
 

@@ -11,11 +11,12 @@ import type { MqttClient } from 'mqtt';
 import { topicsFor } from '../../../agent/src/transport/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
-import { serveRolloutDocument } from '../publish/index.js';
+import { checkArtifacts, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
 import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
 import { planRollout, type RolloutAction } from './plan.js';
+import { releaseFacts } from './start.js';
 import { claimLock, loadState, saveState, stateFiles, takeControl, type ControlAction, type ControllerState } from './state.js';
 
 /** What a step needs from the outside world. */
@@ -26,6 +27,8 @@ export interface StepPorts {
   publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
   /** Write the document under `dir`, where the artifact server serves it to the devices' resync. */
   serveDocument(dir: string, hardware: readonly string[], bytes: Uint8Array): Promise<void>;
+  /** Check the release's artifacts are served (as `publish` does); throws ARTIFACT_UNREACHABLE. Runs before a stage widens. */
+  checkArtifacts(state: ControllerState): Promise<void>;
   nowMs(): number;
   log(line: string): void;
 }
@@ -91,6 +94,8 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
   const nowMs = ports.nowMs();
   const p = s.published;
   if (p !== null && p.ppm === s.targetPpm && nowMs - p.signedAtMs < s.rolloutLifetimeMs / 2) return s;
+  // A stage that reaches new devices first makes sure they can fetch the release; a halt or a re-signature need not.
+  if (s.targetPpm > (p?.ppm ?? 0)) await ports.checkArtifacts(s);
   const signed = await ports.sign(s, s.targetPpm, nowMs);
   await publishEverywhere(s, signed.noticeBytes, ports);
   const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs } };
@@ -113,6 +118,7 @@ export function realPorts(file: string, client: MqttClient, log: (line: string) 
     }),
     publishRetained: async (topic, bytes) => { await client.publishAsync(topic, Buffer.from(bytes), { qos: 1, retain: true }); },
     serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes); },
+    checkArtifacts: async (s) => { if (s.artifactsUrl !== undefined) await checkArtifacts(await releaseFacts(s.releaseDir), s.artifactsUrl); },
   };
 }
 

@@ -131,7 +131,10 @@ export function startRollout(rolloutId: string, releaseVersion: number, policy: 
   return { next: { ...initial, stagePpm: ppm }, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices) };
 }
 
-/** Plan the next step of a rollout from what the devices report. */
+/**
+ * Plan the next step of a rollout from what the devices report. A stage never
+ * advances (nor does the rollout complete) while no device at all reports.
+ */
 export function planRollout(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
   const ppm = state.stagePpm ?? stagePpm(state, policy, devices);
   const tally = tallyStage(state.rolloutId, state.releaseVersion, ppm, devices);
@@ -141,7 +144,8 @@ export function planRollout(state: RolloutState, policy: RolloutPolicy, devices:
     const reason = `stage ${state.stageIndex + 1} (${ppm / (PPM / 100)} %): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %)`;
     return { next: { ...state, status: 'halted', reason }, actions: [{ kind: 'publish-halt', reason }], tally };
   }
-  if (!stageDone(state, policy, tally, nowMs)) return { next: state, actions: [], tally };
+  // No device of the release's hardware reports: a gate passed by nobody proves nothing, so wait for devices.
+  if (devices.length === 0 || !stageDone(state, policy, tally, nowMs)) return { next: state, actions: [], tally };
   const nextIndex = state.stageIndex + 1;
   if (nextIndex >= policy.stagesPercent.length) return { next: { ...state, status: 'completed' }, actions: [], tally };
   const nextPpm = stagePpm(state, policy, devices, nextIndex);

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
-import { readRelease, readSignedFile } from '../../../agent/src/formats/index.js';
-import { StatusBoard, connectFleet, type ProtocolVersion } from '../status/index.js';
+import { readRelease, readSignedFile, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
+import { checkArtifacts } from '../publish/index.js';
+import { StatusBoard, connectFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
 import { deviceFacts, trackStage, type Target } from './facts.js';
 import { policyProblems, startRollout, type RolloutPolicy } from './plan.js';
 import { liveController, loadState, saveState, type ControllerState } from './state.js';
@@ -28,15 +29,19 @@ export interface StartOptions {
   readonly nowMs: number;
   /** The artifact server's directory: each signed stage is also written there as `rollout/<hardware>.json`. */
   readonly servedDir?: string;
+  /** Base URL the devices fetch artifacts from: every artifact is checked there (as `publish` does) before anything is planned. */
+  readonly artifactsUrl: string;
+  /** Start even when no device of the release's hardware reported (the first stage waits for devices). */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
 }
 
-/** The release's version and hardware, from its signed metadata. */
-export async function releaseFacts(releaseDir: string): Promise<{ version: number; hardware: readonly string[] }> {
+/** The release's signed metadata (version, hardware, artifacts). */
+export async function releaseFacts(releaseDir: string): Promise<ReleaseMetadata> {
   const file = join(releaseDir, 'release.json');
   const bytes = await readFileIfExists(file);
   if (bytes === undefined) throw new OtaError('RELEASE_MISSING', `${file} not found: make the release with ota-fleet release first`);
-  const release = readRelease(readSignedFile(bytes, file), file);
-  return { version: release.version, hardware: release.hardware };
+  return readRelease(readSignedFile(bytes, file), file);
 }
 
 /** A fresh rollout id: `r<version>-<8 hex>` (an identifier the rollout document accepts). */
@@ -44,13 +49,18 @@ export function newRolloutId(version: number): string {
   return `r${version}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Plan the first stage from the devices the broker knows and save the state (not yet published). */
+/**
+ * Plan the first stage from the devices the broker knows and save the state (not yet published).
+ * Refuses, writing nothing, when an artifact is not served at `artifactsUrl` (ARTIFACT_UNREACHABLE)
+ * or when no device of the release's hardware reported (ROLLOUT_NO_DEVICES, unless `force`).
+ */
 export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const problems = policyProblems(o.policy);
   if (problems.length > 0) throw new OtaError('USAGE', `rollout policy: ${problems.join('; ')}`);
   if (o.rolloutId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(o.rolloutId)) throw new OtaError('USAGE', `--id ${o.rolloutId}: 1-128 of A-Z a-z 0-9 . _ : -`);
   await refuseRunning(o.stateFile);
   const release = await releaseFacts(o.releaseDir);
+  await checkArtifacts(release, o.artifactsUrl, o.signal);
   const rolloutId = o.rolloutId ?? newRolloutId(release.version);
   const target: Target = { rolloutId, releaseVersion: release.version, hardware: release.hardware };
   const client = await connectFleet({ url: o.broker, protocolVersion: o.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
@@ -62,16 +72,27 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   } finally {
     await client.endAsync();
   }
-  const plan = startRollout(rolloutId, release.version, o.policy, deviceFacts(reports, {}, target), o.nowMs);
+  const facts = deviceFacts(reports, {}, target);
+  if (facts.length === 0 && o.force !== true) throw noAudience(release.hardware, reports, o);
+  const plan = startRollout(rolloutId, release.version, o.policy, facts, o.nowMs);
   const ppm = plan.next.stagePpm ?? 0;
   const state: ControllerState = {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
     hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
-    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }),
+    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl,
   };
   await saveState(o.stateFile, state);
   return state;
+}
+
+/** ROLLOUT_NO_DEVICES: what the broker showed instead (a typo in --hardware shows as devices of another hardware). */
+function noAudience(hardware: readonly string[], reports: readonly DeviceReport[], o: StartOptions): OtaError {
+  const seen = new Map<string, number>();
+  for (const r of reports) seen.set(r.hardware ?? '?', (seen.get(r.hardware ?? '?') ?? 0) + 1);
+  const others = seen.size === 0 ? 'no device reported at all'
+    : `devices seen: ${[...seen].sort().map(([hw, n]) => `${n} of hardware ${hw}`).join(', ')}`;
+  return new OtaError('ROLLOUT_NO_DEVICES', `rollout start: no device of hardware ${hardware.join(', ')} reported on ${o.broker} within ${o.settleMs} ms (${others}): check the release's --hardware and that the devices are online, or pass --force to start anyway`);
 }
 
 async function refuseRunning(file: string): Promise<void> {

@@ -33,6 +33,8 @@ export interface ControllerState {
   readonly tally: StageTally;
   /** The artifact server's directory: each published document is also written there as `rollout/<hardware>.json` (the devices' HTTPS resync). */
   readonly servedDir?: string;
+  /** Where the devices fetch the artifacts: checked again before each stage widens (absent in older state files: no check). */
+  readonly artifactsUrl?: string;
 }
 
 /** An operator's request, left in FILE.control. */
@@ -130,8 +132,10 @@ function readState(v: unknown): ControllerState {
   const pub = o['published'];
   const served = o['servedDir'];
   if (served !== undefined && typeof served !== 'string') throw new Error('servedDir must be a string');
+  const artifactsUrl = o['artifactsUrl'];
+  if (artifactsUrl !== undefined && typeof artifactsUrl !== 'string') throw new Error('artifactsUrl must be a string');
   return {
-    ...(served === undefined ? {} : { servedDir: served }),
+    ...(served === undefined ? {} : { servedDir: served }), ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
     format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
     protocolVersion: pv === 5 ? 5 : 4, hardware,
     policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },

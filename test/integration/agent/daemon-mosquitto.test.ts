@@ -172,7 +172,7 @@ it('the broker loses the retained rollout notice (restart without persistence): 
   await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
   const served = join(rig.dir, 'served');
   const server = await rig.serve('served');
-  const pub = await fleetOk(rig.dir, 'publish', '--release', 'rel2', '--broker', rig.broker.url, '--artifacts-url', server.url, '--copy-to', 'served');
+  const pub = await fleetOk(rig.dir, 'publish', '--release', 'rel2', '--broker', rig.broker.url, '--artifacts-url', server.url, '--copy-to', 'served', '--all');
   assert.match(pub.stdout, 'wrote rollout/sim-board.json');
   const notice = readFileSync(join(rig.dir, 'rel2/notice.json'));
   assert.ok(readFileSync(join(served, 'rollout/sim-board.json')).equals(notice), 'the served document is the published notice');

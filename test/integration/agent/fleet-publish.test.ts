@@ -33,7 +33,7 @@ test('ota-fleet publish on the embedded broker -> ota-agent run installs and com
     daemon = child;
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
     child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
-    await fleetOk(t.dir, 'publish', '--release', 'rel2', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served');
+    await fleetOk(t.dir, 'publish', '--release', 'rel2', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served', '--all');
     const until = Date.now() + 30_000;
     let s = await statusJson(t.dir, 'dev/agent.json');
     while (!(s['phase'] === 'idle' && s['lastUpdate'] !== null) && Date.now() < until) {

@@ -7,18 +7,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { cohortPpm, loadState, runController } from '../../../fleet/src/rollout/index.js';
-import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
 import { ReadClock } from '../../support/read-clock.js';
 import { until, untilAsync } from '../../support/sim-fleet.js';
 
 for (const [kind, it] of eachBroker()) it(`${kind}: pause holds the rollout after its stage, resume moves on, abort publishes a halt`, async () => {
   const rig = await makeRig();
   const broker = await openBroker(kind);
+  const server = await serveRelease(rig);
   const devices = await startDevices(rig, broker, deviceSpecs(20));
   const file = join(rig.dir, 'ota-rollout.json');
   try {
     await fleetOk(rig.dir, ['rollout', 'start', 'R', '--stages', '10,50,100', '--min-devices', '2', '--soak', '1s', '--broker', broker.url,
-      '--keys', 'KEYS', '--id', 'control-test', '--detach', '--settle-ms', '300']);
+      '--keys', 'KEYS', '--artifacts-url', server.url, '--id', 'control-test', '--detach', '--settle-ms', '300']);
     assert.match(await fleetOk(rig.dir, ['rollout', 'pause', '--settle-ms', '300']), /paused/, 'applied at once: no controller runs');
     // the controller's time moves only when the test moves it (the start and the stage before it used real time)
     const clock = new ReadClock(Date.now());
@@ -46,6 +47,7 @@ for (const [kind, it] of eachBroker()) it(`${kind}: pause holds the rollout afte
     assert.ok(devices.devices.filter((d) => cohortPpm('control-test', d.deviceId) >= stage2Ppm).every((d) => d.installs.length === 0), 'nobody outside stage 2 installed');
   } finally {
     await devices.stop();
+    await server.close();
     await broker.close();
     rig.cleanup();
   }

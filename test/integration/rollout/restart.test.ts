@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadState, type ControllerState } from '../../../fleet/src/rollout/index.js';
-import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { eachBroker, deviceSpecs, fleetOk, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
 import { until, untilAsync } from '../../support/sim-fleet.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/ota-fleet.js', import.meta.url));
@@ -39,10 +39,11 @@ for (const [kind, it] of eachBroker()) {
   it(`${kind}: a controller killed mid-rollout is restarted and finishes without repeating an install`, async () => {
     const rig = await makeRig();
     const broker = await openBroker(kind);
+    const server = await serveRelease(rig);
     const devices = await startDevices(rig, broker, deviceSpecs(20), 60);
     try {
       await fleetOk(rig.dir, ['rollout', 'start', 'R', '--stages', '10,50,100', '--min-devices', '2', '--broker', broker.url, '--keys', 'KEYS',
-        '--id', 'restart-test', '--detach', '--settle-ms', '300']);
+        '--artifacts-url', server.url, '--id', 'restart-test', '--detach', '--settle-ms', '300']);
       const first = controller(rig.dir);
       await untilAsync(async () => ((await stateOf(rig.dir))?.rollout.stageIndex ?? 0) >= 1, 60_000, 'stage 2');
       first.child.kill('SIGKILL');
@@ -68,6 +69,7 @@ for (const [kind, it] of eachBroker()) {
       assert.equal(devices.devices.map((d) => d.installs), devices.devices.map(() => [2]), 'no device installed twice');
     } finally {
       await devices.stop();
+      await server.close();
       await broker.close();
       rig.cleanup();
     }

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { cohortPpm, loadState } from '../../../fleet/src/rollout/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
-import { eachBroker, deviceSpecs, makeRig, openBroker, startDevices } from '../../support/fleet-rig.js';
+import { eachBroker, deviceSpecs, makeRig, openBroker, serveRelease, startDevices } from '../../support/fleet-rig.js';
 import { until } from '../../support/sim-fleet.js';
 import { runMain } from '../../support/tools.js';
 
@@ -24,11 +24,12 @@ for (const [kind, it] of eachBroker()) {
   it(`${kind}: a staged rollout to 20 devices advances stage by stage, in cohort order, to every device`, async () => {
     const rig = await makeRig();
     const broker = await openBroker(kind);
+    const server = await serveRelease(rig);
     const order: string[] = [];
     const devices = await startDevices(rig, broker, deviceSpecs(20), 40, (id) => order.push(id));
     try {
       const r = await runMain(fleet, ['rollout', 'start', 'R', '--stages', '10,50,100', '--success-threshold', '95', '--failure-threshold', '5',
-        '--min-devices', '2', '--broker', broker.url, '--keys', 'KEYS', '--id', 'stage-test', ...fast], { cwd: rig.dir });
+        '--min-devices', '2', '--broker', broker.url, '--keys', 'KEYS', '--artifacts-url', server.url, '--id', 'stage-test', ...fast], { cwd: rig.dir });
       assert.is(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, /stage 2\/3/);
       assert.match(r.stdout, /stage 3\/3/);
@@ -47,6 +48,7 @@ for (const [kind, it] of eachBroker()) {
       assert.is(s.published?.ppm, 1_000_000);
     } finally {
       await devices.stop();
+      await server.close();
       await broker.close();
       rig.cleanup();
     }
@@ -55,12 +57,13 @@ for (const [kind, it] of eachBroker()) {
   it(`${kind}: failures above the threshold halt the rollout in its first stage and no device outside it installs`, async () => {
     const rig = await makeRig();
     const broker = await openBroker(kind);
+    const server = await serveRelease(rig);
     const ids = byPlace('halt-test', deviceSpecs(20).map((d) => d.deviceId));
     const firstTwo = new Set(ids.slice(0, 2));
     const devices = await startDevices(rig, broker, deviceSpecs(20, (id) => firstTwo.has(id)));
     try {
       const r = await runMain(fleet, ['rollout', 'start', 'R', '--stages', '10,50,100', '--success-threshold', '95', '--failure-threshold', '5',
-        '--min-devices', '4', '--broker', broker.url, '--keys', 'KEYS', '--id', 'halt-test', ...fast], { cwd: rig.dir });
+        '--min-devices', '4', '--broker', broker.url, '--keys', 'KEYS', '--artifacts-url', server.url, '--id', 'halt-test', ...fast], { cwd: rig.dir });
       assert.is(r.code, 1, 'a halted rollout exits 1');
       assert.match(r.stdout, /halted/);
       const s = await loadState(join(rig.dir, 'ota-rollout.json'));
@@ -81,6 +84,7 @@ for (const [kind, it] of eachBroker()) {
       assert.ok(devices.devices.filter((d) => firstTwo.has(d.deviceId)).every((d) => d.version === 1 && d.installs.length === 1));
     } finally {
       await devices.stop();
+      await server.close();
       await broker.close();
       rig.cleanup();
     }

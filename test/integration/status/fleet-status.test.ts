@@ -23,7 +23,7 @@ for (const [kind, it] of eachBroker()) {
       assert.is(missing.code, 1, 'nothing served yet');
       assert.match(missing.stderr, /ARTIFACT_UNREACHABLE/);
       assert.ok(devices.devices.every((d) => d.installs.length === 0), 'nothing was published');
-      const out = await fleetOk(rig.dir, ['publish', '--release', 'R', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served']);
+      const out = await fleetOk(rig.dir, ['publish', '--release', 'R', '--broker', broker.url, '--artifacts-url', server.url, '--copy-to', 'served', '--all']);
       assert.match(out, /published release 2 .* on ota\/v1\/rollout\/sim-hw/);
       await until(() => devices.devices.every((d) => d.installs.length === 1 && d.version === (d.deviceId === 'dev-03' ? 1 : 2)), 30_000, 'installs');
       // the broker holds each device's final status once it acknowledged it (QoS 1)

@@ -33,7 +33,7 @@ export interface GuestFleet {
   readonly forwards: readonly GuestForward[];
   /** The mqtt and artifact parts of the guest's agent config. */
   readonly agentOptions: Pick<GuestAgentOptions, 'mqtt' | 'artifactPorts'>;
-  /** `ota-fleet publish`: copy the release into the served folder, check it is served, publish its notice (retained). */
+  /** `ota-fleet publish`: copy the release into the served folder, check it is served, publish its notice (retained, --all). */
   publish(release: GuestRelease): Promise<void>;
   /** Status documents of `deviceId` seen so far, oldest first. */
   statuses(deviceId: string): SeenStatus[];
@@ -68,7 +68,7 @@ export async function openGuestFleet(workDir: string): Promise<GuestFleet> {
     agentOptions: { mqtt: { guestPort: GUEST_PORTS.mqtt, protocolVersion: broker.deviceProtocol }, artifactPorts: [GUEST_PORTS.artifacts] },
     publish: async (release) => {
       await fleetOk(workDir, ['publish', '--release', release.dir, '--broker', broker.url, '--artifacts-url', artifacts.url,
-        '--copy-to', join(workDir, 'served'), '--protocol-version', String(broker.deviceProtocol)]);
+        '--copy-to', join(workDir, 'served'), '--all', '--protocol-version', String(broker.deviceProtocol)]);
     },
     statuses: (id) => observer.seen.filter((m) => m.topic === statusTopic(id) && m.text !== '').map((m) => report(id, m)),
     waitForStatus: async (id, match, timeoutMs, from = 0) => {

@@ -113,4 +113,20 @@ test('policy validation names each problem', () => {
   assert.ok(policyProblems({ ...policy, minDevices: -1 }).some((p) => p.includes('min devices')));
 });
 
+test('a rollout with no device at all never advances nor completes, however long it soaks; the first device lets it go on', () => {
+  const oneStage: RolloutPolicy = { ...policy, stagesPercent: [100], soakMs: 0 };
+  for (const p of [policy, oneStage]) {
+    let state = startRollout('r1', 2, p, [], 0).next;
+    for (let t = 1; t <= 10; t++) {
+      const plan = planRollout(state, p, [], t * 3_600_000);
+      assert.equal(plan.actions, [], `${p.stagesPercent.length} stages, hour ${t}: nothing to publish`);
+      assert.is(plan.next.status, 'running', 'not completed');
+      assert.is(plan.next.stageIndex, 0, 'still the first stage');
+      state = plan.next;
+    }
+  }
+  const late = planRollout(startRollout('r1', 2, policy, [], 0).next, policy, fleet(20), 3_600_000);
+  assert.is(late.actions.length, 1, 'with devices reporting, the stage goes on');
+});
+
 test.run();
