@@ -29,8 +29,8 @@ export class ContainerBuilder {
   /** Raw stream sizes (before brotli). */
   readonly totals: StreamTotals = { opsBytes: 0, addBytes: 0, literalBytes: 0 };
 
-  /** `segmentDecodedBytes` caps each segment's decoded streams (smaller: more, smaller segments). */
-  constructor(private readonly segmentDecodedBytes = DECODED_TARGET_BYTES) {
+  /** `segmentDecodedBytes` caps each segment's decoded streams (smaller: more, smaller segments); `brotliQuality` codes them. */
+  constructor(private readonly segmentDecodedBytes = DECODED_TARGET_BYTES, private readonly brotliQuality = 11) {
     if (segmentDecodedBytes > DECODED_TARGET_BYTES) throw new RangeError(`segments decode to at most ${DECODED_TARGET_BYTES} bytes`);
   }
 
@@ -113,7 +113,7 @@ export class ContainerBuilder {
     if (this.current.outputSizeBytes === 0 && this.current.decodedSizeBytes === 0 && this.entries.length > 0) return;
     const streams = this.current.finish();
     this.totals.opsBytes += streams.ops.length;
-    const payload = encodeSegmentPayload(streams);
+    const payload = encodeSegmentPayload(streams, this.brotliQuality);
     this.payloads.push(payload);
     this.entries.push({ payloadSizeBytes: payload.length, outputSizeBytes: this.current.outputSizeBytes, sha256: sha256(payload) });
     this.current = new SegmentWriter();

@@ -18,6 +18,8 @@ export interface EncodeOptions {
   readonly fileAware?: boolean;
   /** Cap on each segment's decoded streams (tests use small segments to get many). */
   readonly segmentDecodedBytes?: number;
+  /** Brotli quality of the segments (default 11, the smallest). */
+  readonly brotliQuality?: number;
 }
 
 /** What went into a delta. */
@@ -34,7 +36,7 @@ export interface EncodeStats {
 /** Encode the delta that rebuilds `neu` from `old` (undefined: a full image). */
 export function encodeDelta(old: Uint8Array | undefined, neu: Uint8Array, options: EncodeOptions = {}): { delta: Uint8Array; stats: EncodeStats } {
   const base = old ?? new Uint8Array(0);
-  const out = new ContainerBuilder(options.segmentDecodedBytes);
+  const out = new ContainerBuilder(options.segmentDecodedBytes, options.brotliQuality);
   const regions = planBlocks(base, neu, old === undefined ? new Map() : indexBlocks(base));
   const oldMap = old !== undefined && options.fileAware !== false ? mapExt4(base) : undefined;
   const newMap = oldMap !== undefined ? mapExt4(neu) : undefined;

@@ -98,14 +98,22 @@ async function makeDelta(out: string, basePath: string, image: Uint8Array, name:
  * its booted slot for it. Agents since the first otadelta apply it (a base-less container).
  */
 export async function addCompressedImage(out: string, imagePath: string, progress: Progress): Promise<JsonObject> {
-  return encodeAndAdd(out, undefined, await readImage(imagePath, '--image'), 'compressed full image', progress, 'img.otadelta');
+  return encodeAndAdd(out, undefined, await readImage(imagePath, '--image'), 'compressed full image', progress, 'img.otadelta', FULL_IMAGE_BROTLI_QUALITY);
 }
 
+/**
+ * Brotli quality of the compressed full image. Quality 11 (the deltas') coded 16 MiB of arm64/x86 binaries
+ * to 26.7 % in 98 s here, quality 9 to 29.8 % in 5.8 s: 17 times faster for 12 % more bytes on a path
+ * devices take only when their base drifted (or had no delta), where a 1 GiB root at quality 11 would take
+ * the vendor's release job about an hour.
+ */
+const FULL_IMAGE_BROTLI_QUALITY = 9;
+
 /** Encode `image` from `old` (undefined: a full image), then add the container as --delta would. */
-async function encodeAndAdd(out: string, old: Uint8Array | undefined, image: Uint8Array, name: string, progress: Progress, ext: string): Promise<JsonObject> {
+async function encodeAndAdd(out: string, old: Uint8Array | undefined, image: Uint8Array, name: string, progress: Progress, ext: string, brotliQuality?: number): Promise<JsonObject> {
   // The encoder works in one synchronous call: the bar goes from 0 to 100 % when it returns.
   progress.start(`making ${name}`, 0);
-  const { delta, stats } = encodeDelta(old, image);
+  const { delta, stats } = encodeDelta(old, image, brotliQuality === undefined ? {} : { brotliQuality });
   progress.done(`${delta.byteLength} bytes in ${stats.segments} segments`);
   const tmp = join(out, `.delta-${process.pid}`);
   try {

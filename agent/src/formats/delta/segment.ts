@@ -163,11 +163,11 @@ export class SegmentWriter {
   }
 }
 
-/** Compress the streams into a segment payload (brotli quality 11). */
-export function encodeSegmentPayload(s: SegmentStreams): Uint8Array {
+/** Compress the streams into a segment payload (brotli, quality 11 unless `quality` says otherwise). */
+export function encodeSegmentPayload(s: SegmentStreams, quality = 11): Uint8Array {
   const parts = [s.ops, s.add, s.literal].map((raw) => (raw.length === 0 ? new Uint8Array(0) : zlib.brotliCompressSync(raw, {
     params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
       [zlib.constants.BROTLI_PARAM_LGWIN]: DELTA_BROTLI_WINDOW_LOG,
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
     },
