@@ -60,7 +60,9 @@ function findTests(dir) {
   return readdirSync(dir).sort().flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return findTests(p);
-    return name.endsWith('.test.js') ? [p] : [];
+    // a compiled test whose source is gone (moved or deleted: tsc never removes its output) is not run
+    const source = join(root, relative(join(root, 'build'), p)).replace(/\.js$/, '.ts');
+    return name.endsWith('.test.js') && existsSync(source) ? [p] : [];
   });
 }
 

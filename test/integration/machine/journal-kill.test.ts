@@ -63,7 +63,13 @@ async function converge(killAt: State, seed: number, unhealthy: boolean): Promis
     assert.is(nextBoot(d), want, 'the bootloader boots the running slot');
     assert.is(d.slots[want]?.state, 'good');
     if (!unhealthy) assert.is(d.slots['B']?.content, 'v2-image', 'the committed slot holds the complete image');
-    assert.equal(d.reports.map((x) => x.outcome), [unhealthy ? 'reverted' : 'installed'], 'reported exactly once');
+    // Reporting is at least once: a kill that lands after `reporting`'s handler sent the report and before the
+    // journal saved `idle` makes the restarted agent report again (it cannot know the report went out). Only
+    // that kill may repeat it, and every report says the same.
+    const outcomes = d.reports.map((x) => x.outcome);
+    const expected = unhealthy ? 'reverted' : 'installed';
+    assert.ok(outcomes.length >= 1 && outcomes.every((o) => o === expected), `reports: ${outcomes.join(', ')}`);
+    assert.ok(outcomes.length === 1 || (killAt === 'reporting' && outcomes.length === 2), `reported ${outcomes.length} times after a kill at ${killAt}`);
     const loaded = await new FileJournal(join(t.dir, 'journal.json')).load();
     assert.is(loaded.kind === 'ok' && loaded.record.state, 'idle');
   } finally {
