@@ -46,16 +46,22 @@ async function refused(device: TrustVerifier, dir: string, notice: Uint8Array, r
   assert.equal(snapshot(dir), before, 'a refusal wrote to the trust store');
 }
 
+/** Keys, images of releases 3 and 4, and release 3 signed in `dir`; returns the rollout key a thief holds. */
+async function fleetWithRelease3(dir: string): Promise<SigningKey> {
+  writeFileSync(join(dir, 'img3.bin'), Buffer.alloc(8192, 3));
+  writeFileSync(join(dir, 'img4.bin'), Buffer.alloc(8192, 4));
+  await fleetOk(dir, ['keygen', '--out', 'KEYS']);
+  await fleetOk(dir, ['release', '--image', 'img3.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R3']);
+  const { root } = await loadCurrentRoot(join(dir, 'KEYS'));
+  const [stolen] = await roleKeys(join(dir, 'KEYS'), root, 'rollout');
+  if (stolen === undefined) throw new Error('no rollout key');
+  return stolen;
+}
+
 test('stolen rollout key: fast-forward bounded, then rotation and a new release recover the device; the old key and its versions stop counting', async () => {
   const { dir, cleanup } = tempDir('ota-theft-');
   try {
-    writeFileSync(join(dir, 'img3.bin'), Buffer.alloc(8192, 3));
-    writeFileSync(join(dir, 'img4.bin'), Buffer.alloc(8192, 4));
-    await fleetOk(dir, ['keygen', '--out', 'KEYS']);
-    await fleetOk(dir, ['release', '--image', 'img3.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R3']);
-    const { root } = await loadCurrentRoot(join(dir, 'KEYS'));
-    const [stolen] = await roleKeys(join(dir, 'KEYS'), root, 'rollout');
-    if (stolen === undefined) throw new Error('no rollout key');
+    const stolen = await fleetWithRelease3(dir);
 
     // Device 1 took rollout 1; device 2 never took a rollout.
     const devices = ['dev1', 'dev2'].map((name) => join(dir, name));
@@ -103,13 +109,7 @@ test('stolen rollout key: fast-forward bounded, then rotation and a new release 
 test('a power cut between the two trust files while taking the recovery notice: the device still takes the next one', async () => {
   const { dir, cleanup } = tempDir('ota-theft-');
   try {
-    writeFileSync(join(dir, 'img3.bin'), Buffer.alloc(8192, 3));
-    writeFileSync(join(dir, 'img4.bin'), Buffer.alloc(8192, 4));
-    await fleetOk(dir, ['keygen', '--out', 'KEYS']);
-    await fleetOk(dir, ['release', '--image', 'img3.bin', '--version', '3', '--hardware', 'hw-a', '--keys', 'KEYS', '--out', 'R3']);
-    const { root } = await loadCurrentRoot(join(dir, 'KEYS'));
-    const [stolen] = await roleKeys(join(dir, 'KEYS'), root, 'rollout');
-    if (stolen === undefined) throw new Error('no rollout key');
+    const stolen = await fleetWithRelease3(dir);
     const dev = join(dir, 'dev');
     mkdirSync(dev);
     await provisionRoot(dev, readFileSync(join(dir, 'KEYS/root.json')));
