@@ -173,15 +173,11 @@ export class DeltaApplier {
     if (op.kind === SOURCE_KIND.extents) return new ExtentSource(image, op.extents);
     const packedBytes = op.extents.reduce((sum, e) => sum + e.lengthBytes, 0);
     work.charge(1, packedBytes, `gunzip source of ${packedBytes} bytes`);
-    // Inflate no further than the bound allows: a member that inflates past it is refused as it inflates.
-    if (work.remainingBytes >= DELTA_MAX_DEFLATE_BYTES) {
-      const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, DELTA_MAX_DEFLATE_BYTES);
-      work.charge(0, text.sizeBytes, `gunzip source inflating to ${text.sizeBytes} bytes`);
-      return text;
-    }
+    // Inflate no further than the bound allows: a member that inflates past it is refused as it inflates
+    // (past the per-file cap instead, the cap's own DELTA_CORRUPT).
     const remaining = work.remainingBytes;
-    const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, remaining,
-      () => work.refusal(`gunzip source inflating past the ${remaining} bytes left`));
+    const overBound = remaining < DELTA_MAX_DEFLATE_BYTES ? () => work.refusal(`gunzip source inflating past the ${remaining} bytes left`) : undefined;
+    const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, Math.min(remaining, DELTA_MAX_DEFLATE_BYTES), overBound);
     work.charge(0, text.sizeBytes, `gunzip source inflating to ${text.sizeBytes} bytes`);
     return text;
   }

@@ -184,7 +184,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const job = record.job;
   const last = record.last;
   const chosen = last === undefined ? undefined : await device.payloads.load();
-  const payload = chosen !== undefined && last?.version !== undefined && chosen.version === String(last.version) ? chosen : undefined;
+  const payload = chosen !== undefined && last?.version !== undefined && chosen.version === last.version ? chosen : undefined;
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,

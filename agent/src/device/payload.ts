@@ -69,8 +69,8 @@ function recordsChoice(release: ReleaseMetadata, recorded: ImageDigest | undefin
 
 /** The choice as saved, and as `status` reports it. */
 export interface PayloadRecord {
-  /** Release version, in decimal. */
-  readonly version: string;
+  /** The release version. */
+  readonly version: number;
   /** The slot written. */
   readonly target: string;
   /** The artifact's path in the release. */
@@ -106,7 +106,7 @@ export class PayloadStore {
   }
 
   /** The saved choice for release `version` into `target`, if that is what it records. */
-  async loadFor(version: string | undefined, target: string): Promise<PayloadRecord | undefined> {
+  async loadFor(version: number, target: string): Promise<PayloadRecord | undefined> {
     const r = await this.load();
     return r !== undefined && r.version === version && r.target === target ? r : undefined;
   }
@@ -118,15 +118,15 @@ function decode(v: unknown): PayloadRecord | undefined {
   const { version, target, artifact } = o;
   const payload = KINDS.find((k) => k === o['payload']);
   const reason = REASONS.find((r) => r === o['reason']);
-  if (o['format'] !== FORMAT || typeof version !== 'string' || typeof target !== 'string' || typeof artifact !== 'string' || payload === undefined || reason === undefined) return undefined;
+  if (o['format'] !== FORMAT || typeof version !== 'number' || !Number.isSafeInteger(version) || typeof target !== 'string' || typeof artifact !== 'string' || payload === undefined || reason === undefined) return undefined;
   return { version, target, artifact, payload, reason };
 }
 
 /** What `payloadFor` needs. */
 export interface PayloadInput {
   readonly release: ReleaseMetadata;
-  /** The job's release version (decimal) and target slot. */
-  readonly version: string;
+  /** The job's release version and target slot. */
+  readonly version: number;
   readonly target: string;
   /** The job's durable progress (bytes of the artifact it chose). */
   readonly progressBytes: number;

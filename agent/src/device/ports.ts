@@ -71,7 +71,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
       // Before any byte is fetched or written: read the base once, pick delta or full image, save the choice.
       const { choice, fromBytes } = await payloadFor({
-        release, version: String(job.version ?? release.version), target: target.slot, progressBytes: job.progress,
+        release, version: job.version ?? release.version, target: target.slot, progressBytes: job.progress,
         recorded: (await records.load()).slots[previous], readBase: baseReader(slots.device(previous), signal), store: device.payloads,
       });
       const artifact = choice.artifact;

@@ -22,7 +22,7 @@ function reader(sha256: string): { read: ReadBase; reads: () => number } {
 }
 
 async function run(store: PayloadStore, progressBytes: number, base: ReturnType<typeof reader>) {
-  return payloadFor({ release, version: '2', target: 'B', progressBytes, recorded: V1, readBase: base.read, store });
+  return payloadFor({ release, version: 2, target: 'B', progressBytes, recorded: V1, readBase: base.read, store });
 }
 
 test('a fresh install saves its choice; a resumed full image continues without reading the base', async () => {
@@ -31,7 +31,7 @@ test('a fresh install saves its choice; a resumed full image continues without r
     const store = new PayloadStore(t.dir);
     const first = await run(store, 0, reader(h('d')));
     assert.equal([first.choice.payload, first.choice.reason, first.fromBytes], ['full', 'base-drifted', 0]);
-    assert.equal(await store.load(), { version: '2', target: 'B', artifact: 'targets/full.img.otadelta', payload: 'full', reason: 'base-drifted' });
+    assert.equal(await store.load(), { version: 2, target: 'B', artifact: 'targets/full.img.otadelta', payload: 'full', reason: 'base-drifted' });
     const base = reader(V1.sha256);
     const resumed = await run(store, 4096, base);
     assert.equal([resumed.choice.payload, resumed.choice.reason, resumed.fromBytes, base.reads()], ['full', 'base-drifted', 4096, 0]);
@@ -69,9 +69,9 @@ test('a choice saved for another release or slot is not resumed', async () => {
   const t = tempDir();
   try {
     const store = new PayloadStore(t.dir);
-    await store.save({ version: '1', target: 'B', artifact: 'targets/from-v1.delta', payload: 'delta', reason: 'base-matches' });
+    await store.save({ version: 1, target: 'B', artifact: 'targets/from-v1.delta', payload: 'delta', reason: 'base-matches' });
     assert.is((await run(store, 4096, reader(V1.sha256))).fromBytes, 0, 'saved for release 1');
-    await store.save({ version: '2', target: 'A', artifact: 'targets/from-v1.delta', payload: 'delta', reason: 'base-matches' });
+    await store.save({ version: 2, target: 'A', artifact: 'targets/from-v1.delta', payload: 'delta', reason: 'base-matches' });
     assert.is((await run(store, 4096, reader(V1.sha256))).fromBytes, 0, 'saved for slot A');
   } finally { t.cleanup(); }
 });
