@@ -52,12 +52,13 @@ export class BundleSource implements LocalSource {
   }
 }
 
-/** True when `file` is a regular file that starts like a bundle. */
+/** True when `file` is a regular file named `*.ota` or one that starts like a bundle (a damaged one is then refused as a bundle). */
 export async function isBundleFile(file: string): Promise<boolean> {
   const fh = await fsp.open(file, 'r').catch(() => undefined);
   if (fh === undefined) return false;
   try {
     if (!(await fh.stat()).isFile()) return false;
+    if (file.endsWith('.ota')) return true;
     const prefix = Buffer.alloc(BUNDLE_PREFIX_BYTES);
     const { bytesRead } = await fh.read(prefix, 0, prefix.length, 0);
     return looksLikeBundle(prefix.subarray(0, bytesRead));

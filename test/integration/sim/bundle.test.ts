@@ -46,6 +46,8 @@ test('a bundle verifies, installs as its release directory does, and sim boot co
 
 /** Damages of a bundle's bytes, each with the error code it must be refused with (a regexp on the refusal). */
 const DAMAGES: { name: string; damage: (b: Buffer, noticeEnd: number) => Buffer; refusal: RegExp }[] = [
+  { name: 'a byte of the magic flipped', damage: (b) => flip(b, 0), refusal: /not an \.ota bundle.*\[BUNDLE_INVALID\]$/ },
+  { name: 'the notice length changed', damage: (b) => flip(b, 11), refusal: /\[[a-z-]+\]$|\[BUNDLE_[A-Z_]+\]$/ },
   { name: 'a byte of the notice flipped', damage: (b, noticeEnd) => flip(b, noticeEnd - 40), refusal: /\[[a-z-]+\]$|\[METADATA_[A-Z_]+\]$/ },
   { name: 'a hex digit of the release signature changed', damage: (b) => flip(b, b.indexOf('"sig":"', b.indexOf('"release"')) + 10), refusal: /\[[a-z-]+\]$/ },
   { name: 'a byte of the full image flipped (the install would use the delta)', damage: (b, noticeEnd) => flip(b, noticeEnd + 100), refusal: /\[ARTIFACT_CORRUPT\]$/ },
