@@ -21,7 +21,7 @@ import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
 import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
-import { Progress, writeBundle } from '../release/index.js';
+import { Progress, checkBundleTarget, writeBundle } from '../release/index.js';
 import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
 import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
@@ -72,6 +72,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
+    const bundle = a.bundle === undefined ? undefined : resolve(ctx.cwd, a.bundle);
+    if (bundle !== undefined) await checkBundleTarget(bundle);
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stdout);
@@ -90,10 +92,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
     await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
-    if (a.bundle !== undefined) {
-      const file = resolve(ctx.cwd, a.bundle);
-      ctx.stdout.write(`wrote ${file} (bundle: notice and ${1 + deltas.length} artifact(s), ${await writeBundle(out, file)} bytes)\n`);
-    }
+    if (bundle !== undefined) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${1 + deltas.length} artifact(s), ${await writeBundle(out, bundle)} bytes)\n`);
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
       .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })

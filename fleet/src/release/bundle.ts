@@ -36,6 +36,13 @@ export async function writeBundle(dir: string, file: string): Promise<number> {
   return layout.totalBytes;
 }
 
+/** Refuse, before any long work, a bundle path whose directory is missing or where a file already is. */
+export async function checkBundleTarget(file: string): Promise<void> {
+  const dir = await fsp.stat(dirname(file)).catch(() => undefined);
+  if (dir?.isDirectory() !== true) throw new OtaError('BUNDLE_WRITE', `--bundle ${file}: ${dirname(file)} is not a directory: create it or name another path`);
+  if (await fsp.lstat(file).then(() => true, () => false)) throw new OtaError('RELEASE_EXISTS', `--bundle ${file}: already exists: name a new file`);
+}
+
 /** Append the file `path` to `out`; it must hold exactly `sizeBytes`, its signed size. */
 async function copyWhole(path: string, sizeBytes: number, out: fsp.FileHandle): Promise<void> {
   const src = await fsp.open(path, 'r');

@@ -5,9 +5,10 @@
 // with one typed line, and the install writes nothing: slot B and the env are as they were.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../../support/tools.js';
+import { runMain, tempDir } from '../../support/tools.js';
+import { main as fleetMain } from '../../../fleet/src/cli/index.js';
 import { agent, agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 
 const MiB = 1024 * 1024;
@@ -84,6 +85,23 @@ test('a damaged bundle is refused with one typed line by verify and install, and
       assert.ok(readFileSync(join(t.dir, 'dev/env.img')).equals(envBefore), `${d.name}: the env untouched`);
       const s = await statusJson(t.dir, CONFIG);
       assert.equal([s['phase'], s['primary'], s['lastUpdate']], ['idle', 'A', null], d.name);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('release refuses a --bundle path it cannot write before it hashes anything', async () => {
+  const t = tempDir();
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v2.img', MiB);
+    writeFileSync(join(t.dir, 'taken.ota'), 'x');
+    for (const [bundle, refusal] of [['no-such-dir/rel.ota', /not a directory.*\[BUNDLE_WRITE\]\n$/], ['taken.ota', /already exists.*\[RELEASE_EXISTS\]\n$/]] as const) {
+      const r = await runMain(fleetMain, ['release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel', '--bundle', bundle], { cwd: t.dir });
+      assert.is(r.code, 1, r.stderr);
+      assert.match(r.stderr, refusal);
+      assert.not.ok(existsSync(join(t.dir, 'rel')), 'no release directory written');
     }
   } finally {
     t.cleanup();
