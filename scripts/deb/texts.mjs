@@ -13,7 +13,10 @@ export function maintainer(env) {
   return name && email ? `${name} <${email}>` : MAINTAINER;
 }
 
-/** DEBIAN/control. */
+/**
+ * DEBIAN/control. Depends on nodejs alone: the agent reads and writes the U-Boot env with its own codec and
+ * spawns no fw_printenv/fw_setenv, so libubootenv-tool is only suggested (to inspect the env by hand).
+ */
 export function control({ version, maintainer: who, installedSizeKiB, description }) {
   return `Package: ota-agent
 Version: ${version}
