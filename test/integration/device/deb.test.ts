@@ -1,12 +1,12 @@
 // `npm run build:deb` (scripts/build-deb.mjs): the agent as a Debian package. Built twice from the same
 // inputs it is byte-identical; its control data, files, owners and modes are the shared layout; lintian finds
-// no error and no warning; unpacked into a temporary root, its wrapper runs the agent on this machine's
+// no error and no warning; installed into a temporary root by dpkg --root and unpacked into one, its wrapper runs the agent on this machine's
 // Node.js, and its maintainer scripts enable both units there (deb-systemd-helper under DPKG_ROOT) and
 // clean them up on purge.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAgentConfig } from '../../../agent/src/config/index.js';
 import { repoRoot } from '../../support/node18.js';
@@ -117,5 +117,24 @@ gate(missingReason(missingTools('the maintainer scripts', 'deb-systemd-helper', 
   assert.not.ok(existsSync(wants) && readdirSync(wants).length > 0, 'purge leaves no enable symlink');
   assert.not.ok(existsSync(join(root, 'etc/systemd/system/ota-agent.service')) && lstatSync(join(root, 'etc/systemd/system/ota-agent.service')).isSymbolicLink(), 'purge unmasks');
 });
+
+gate(missingReason(missingTools('dpkg --root', 'dpkg', 'deb-systemd-helper')))(
+  'dpkg --root installs it chrootless (as an image build does): units enabled; purge leaves nothing', () => {
+    const root = join(t.dir, 'dpkg-root');
+    const sbinPath = { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` }; // dpkg looks for ldconfig and start-stop-daemon
+    mkdirSync(join(root, 'var/lib/dpkg/updates'), { recursive: true });
+    mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
+    writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+    // --force-not-root: CI runs the tests as a user (the files are then that user's, which nothing here checks).
+    const dpkg = ['--root', root, '--force-not-root', '--force-script-chrootless', '--log=/dev/null'];
+    // nodejs is the target's, not this temporary root's.
+    ok('dpkg', [...dpkg, '--force-depends', '-i', join(t.dir, 'one', debName)], { env: sbinPath });
+    for (const unit of ['ota-agent.service', 'ota-agent-health.service']) {
+      assert.is(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants', unit)), `/lib/systemd/system/${unit}`);
+    }
+    assert.ok(existsSync(join(root, 'usr/lib/ota-agent/ota-agent.mjs')));
+    ok('dpkg', [...dpkg, '--purge', 'ota-agent'], { env: sbinPath });
+    for (const dir of ['usr', 'lib', 'etc']) assert.not.ok(existsSync(join(root, dir)) && readdirSync(join(root, dir), { recursive: true }).some((p) => !lstatSync(join(root, dir, String(p))).isDirectory()), `${dir}/ empty after purge`);
+  });
 
 test.run();
