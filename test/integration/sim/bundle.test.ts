@@ -53,6 +53,7 @@ const DAMAGES: { name: string; damage: (b: Buffer, noticeEnd: number) => Buffer;
   { name: 'a hex digit of the release signature changed', damage: (b) => flip(b, b.indexOf('"sig":"', b.indexOf('"release"')) + 10), refusal: /\[[a-z-]+\]$/ },
   { name: 'a byte of the full image flipped (the install would use the delta)', damage: (b, noticeEnd) => flip(b, noticeEnd + 100), refusal: /\[ARTIFACT_CORRUPT\]$/ },
   { name: 'the last byte of the delta flipped', damage: (b) => flip(b, b.length - 1), refusal: /\[ARTIFACT_CORRUPT\]$/ },
+  { name: 'cut inside the notice', damage: (b) => b.subarray(0, 20), refusal: /ends inside its notice.*\[BUNDLE_TRUNCATED\]$/ },
   { name: 'truncated by one byte', damage: (b) => b.subarray(0, b.length - 1), refusal: /truncated.*\[BUNDLE_TRUNCATED\]$/ },
   { name: 'one byte of trailing junk', damage: (b) => Buffer.concat([b, Buffer.from('x')]), refusal: /after the last artifact.*\[BUNDLE_TRAILING_DATA\]$/ },
 ];
