@@ -15,7 +15,9 @@ export function maintainer(env) {
 
 /**
  * DEBIAN/control. Depends on nodejs alone: the agent reads and writes the U-Boot env with its own codec and
- * spawns no fw_printenv/fw_setenv, so libubootenv-tool is only suggested (to inspect the env by hand).
+ * spawns no fw_printenv/fw_setenv, so libubootenv-tool is only suggested (to inspect the env by hand). It does
+ * run systemctl: the default rebootCommand (`systemctl reboot`) and health checks of kind "systemd"; both can be
+ * configured otherwise, so systemd is recommended, not required.
  */
 export function control({ version, maintainer: who, installedSizeKiB, description }) {
   return `Package: ota-agent
@@ -24,6 +26,7 @@ Architecture: all
 Maintainer: ${who}
 Installed-Size: ${installedSizeKiB}
 Depends: nodejs (>= 18)
+Recommends: systemd
 Suggests: libubootenv-tool
 Section: admin
 Priority: optional

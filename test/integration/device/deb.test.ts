@@ -48,6 +48,7 @@ it('control: name, version from package.json, all, depends on nodejs >= 18, main
   assert.is(field('Version'), version);
   assert.is(field('Architecture'), 'all');
   assert.is(field('Depends'), 'nodejs (>= 18)');
+  assert.is(field('Recommends'), 'systemd', 'systemctl: the default reboot command, systemd health checks');
   const info = ok('dpkg-deb', ['--info', deb]);
   for (const script of ['postinst', 'prerm', 'postrm', 'md5sums']) assert.match(info, new RegExp(`\\b${script}\\b`));
   assert.not.match(info, /\bconffiles\b/, 'nothing is shipped under /etc');
