@@ -8,7 +8,7 @@ import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
-import { encodeDelta } from '../delta/index.js';
+import { encodeDelta, STRATEGIES, type EncodeOptions } from '../delta/index.js';
 
 /** Registers `delta make` and `delta info`. */
 export const deltaFleetCommand: Register = (y, ctx) =>
@@ -17,26 +17,29 @@ export const deltaFleetCommand: Register = (y, ctx) =>
       .option('from', { type: 'string', describe: 'the old image' })
       .option('to', { type: 'string', demandOption: true, describe: 'the new image' })
       .option('out', { type: 'string', demandOption: true, describe: 'the delta file to write' })
-      .option('files', { type: 'boolean', default: true, describe: 'diff files inside ext4 images (--no-files: blocks only)' }),
-    (argv) => make(ctx, argv.from, argv.to, argv.out, argv.files))
+      .option('files', { type: 'boolean', default: true, describe: 'diff files inside ext4 images (--no-files: blocks only)' })
+      .option('pairing', { type: 'boolean', default: true, describe: 'pair renamed files by name and content (--no-pairing: same path only)' })
+      .option('match', { type: 'boolean', default: true, describe: 'match the rest by content anywhere in the old image (--no-match: per block only)' }),
+    (argv) => make(ctx, argv.from, argv.to, argv.out, { fileAware: argv.files, pairing: argv.pairing, contentMatch: argv.match }))
     .command('info <delta>', 'print what a delta holds', (a) => a
       .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' }),
     (argv) => info(ctx, argv.delta))
     .demandCommand(1, 'name a delta command: make, info'));
 
-async function make(ctx: CliContext, from: string | undefined, to: string, out: string, files: boolean): Promise<void> {
+async function make(ctx: CliContext, from: string | undefined, to: string, out: string, options: EncodeOptions): Promise<void> {
   const started = Date.now();
   const read = (p: string): Promise<Buffer> => fsp.readFile(resolve(ctx.cwd, p)).catch((err: unknown) => { throw withContext(`read image ${p}`, err); });
   const old = from === undefined ? undefined : await read(from);
   const neu = await read(to);
-  const { delta, stats } = encodeDelta(old, neu, { fileAware: files });
+  const { delta, stats } = encodeDelta(old, neu, options);
   await fsp.writeFile(resolve(ctx.cwd, out), delta).catch((err: unknown) => { throw withContext(`write delta ${out}`, err); });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   ctx.stdout.write([
     `${from === undefined ? 'full image' : 'delta'} ${out}: ${delta.length} bytes in ${stats.segments} segments (${seconds} s)`,
     `  old ${old?.length ?? 0} bytes, new ${neu.length} bytes: ${stats.zeroBytes} zero, ${stats.copyBytes} copied, ${stats.rawBytes} diffed`,
     `  streams before brotli: ops ${stats.streams.opsBytes}, add ${stats.streams.addBytes}, literal ${stats.streams.literalBytes}`,
-    ...(stats.files === undefined ? [] : [`  files: ${stats.files.filesDiffed} diffed, ${stats.files.gzipRebuilt} gzip rebuilt, ${stats.files.bytesCovered} bytes covered`]),
+    ...(stats.files === undefined ? [] : [`  files: ${stats.files.filesDiffed} diffed (${stats.files.pairedByName} paired by name, ${stats.files.pairedByContent} by content), ${stats.files.gzipRebuilt} gzip rebuilt, ${stats.files.bytesCovered} bytes covered`]),
+    `  strategies (new bytes): ${STRATEGIES.map((k) => `${k} ${stats.strategies[k]}`).join(', ')}`,
     '',
   ].join('\n'));
 }
