@@ -8,7 +8,7 @@ import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
-import { encodeDelta, STRATEGIES, type EncodeOptions } from '../delta/index.js';
+import { encodeDelta, OP_KINDS, reportDeltaFile, STRATEGIES, type EncodeOptions } from '../delta/index.js';
 
 /** Registers `delta make` and `delta info`. */
 export const deltaFleetCommand: Register = (y, ctx) =>
@@ -22,8 +22,9 @@ export const deltaFleetCommand: Register = (y, ctx) =>
       .option('match', { type: 'boolean', default: true, describe: 'match the rest by content anywhere in the old image (--no-match: per block only)' }),
     (argv) => make(ctx, argv.from, argv.to, argv.out, { fileAware: argv.files, pairing: argv.pairing, contentMatch: argv.match }))
     .command('info <delta>', 'print what a delta holds', (a) => a
-      .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' }),
-    (argv) => info(ctx, argv.delta))
+      .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+    (argv) => info(ctx, argv.delta, argv.json))
     .demandCommand(1, 'name a delta command: make, info'));
 
 async function make(ctx: CliContext, from: string | undefined, to: string, out: string, options: EncodeOptions): Promise<void> {
@@ -44,12 +45,25 @@ async function make(ctx: CliContext, from: string | undefined, to: string, out: 
   ].join('\n'));
 }
 
-async function info(ctx: CliContext, path: string): Promise<void> {
-  const h = await readDeltaFileHeader(resolve(ctx.cwd, path));
+async function info(ctx: CliContext, path: string, json: boolean): Promise<void> {
+  const full = resolve(ctx.cwd, path);
+  const h = await readDeltaFileHeader(full);
+  const report = await reportDeltaFile(full, h);
+  if (json) {
+    ctx.stdout.write(`${JSON.stringify({
+      path, formatVersion: h.formatVersion, full: h.full, sizeBytes: deltaContainerSizeBytes(h), headerSha256: hex(h.headerSha256),
+      base: { sizeBytes: h.baseSizeBytes, sha256: hex(h.baseSha256) }, target: { sizeBytes: h.targetSizeBytes, sha256: hex(h.targetSha256) },
+      segments: h.segments.map((s) => ({ payloadSizeBytes: s.payloadSizeBytes, outputSizeBytes: s.outputSizeBytes, sha256: hex(s.sha256) })),
+      strategies: report,
+    })}\n`);
+    return;
+  }
   const lines = [
     `delta ${path}: format ${h.formatVersion}, ${h.full ? 'full image' : 'delta'}, ${deltaContainerSizeBytes(h)} bytes, header sha256 ${hex(h.headerSha256)}`,
     `  base   ${h.baseSizeBytes} bytes sha256 ${hex(h.baseSha256)}`,
     `  target ${h.targetSizeBytes} bytes sha256 ${hex(h.targetSha256)}`,
+    '  strategies: target bytes written, bytes carried that cost (literal, non-zero add; before brotli), ops:',
+    ...OP_KINDS.map((k) => `  ${k.padEnd(13)} ${String(report[k].targetBytes).padStart(14)} ${String(report[k].costBytes).padStart(12)} ${String(report[k].ops).padStart(9)}`),
     `  ${h.segments.length} segments:`,
     ...h.segments.map((s, i) => `  ${String(i).padStart(4)} payload ${s.payloadSizeBytes} bytes -> ${s.outputSizeBytes} bytes, sha256 ${hex(s.sha256)}`),
     '',

@@ -10,3 +10,4 @@ export { suffixArray } from './suffix.js';
 export { mapExt4, type Ext4Map, type Ext4File } from './ext4.js';
 export { findGzipRebuild, type GzipRebuild } from './gzip.js';
 export { ContainerBuilder, type StreamTotals } from './container.js';
+export { OP_KINDS, reportDeltaFile, type DeltaReport, type KindTotals, type OpKind } from './report.js';
