@@ -34,6 +34,9 @@ export interface FileSpan { readonly bytes: number; readonly by: PairedBy; reado
 /** Emits ops for the parts of the new image that belong to files with an old counterpart. */
 export class FileDiffer {
   private readonly plans = new Map<number, Plan | undefined>();
+  // Owners with a plan and the image offset past their last byte: the encoder goes through the image
+  // in order, so a plan is dropped (its file bytes, pieces and gzip text freed) once the encoder is past it.
+  private readonly live = new Map<number, number>();
   private readonly pairer: FilePairer;
   readonly stats: FileStats = { filesDiffed: 0, pairedByName: 0, pairedByContent: 0, gzipRebuilt: 0, bytesCovered: 0 };
 
@@ -69,6 +72,7 @@ export class FileDiffer {
 
   // The plan of the file owning `atBytes`, the file offset there and the bytes left in that extent.
   private locate(atBytes: number, maxBytes: number): { plan: Plan; lo: number; n: number } | undefined {
+    for (const [owner, end] of this.live) if (end <= atBytes) { this.live.delete(owner); this.plans.delete(owner); }
     const owner = this.newMap.blockOwner[Math.floor(atBytes / this.newMap.blockSizeBytes)] ?? -1;
     const file = this.newMap.files[owner];
     if (file === undefined) return undefined;
@@ -96,6 +100,7 @@ export class FileDiffer {
       const gzip = file.extents.length === 1 && before.extents.length > 0 ? gzipPlan(oldBytes, newBytes) : undefined;
       plan = { by: pairing.by, oldExtents, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
       this.stats.filesDiffed++;
+      this.live.set(owner, Math.max(...file.extents.map((e) => e.physicalBytes + e.lengthBytes)));
       if (pairing.by === 'name') this.stats.pairedByName++;
       if (pairing.by === 'content') this.stats.pairedByContent++;
     }
