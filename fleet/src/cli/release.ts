@@ -20,7 +20,7 @@ import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
 import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
-import { Progress } from '../release/index.js';
+import { Progress, addEtcManifest } from '../release/index.js';
 import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
 import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
@@ -81,9 +81,10 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
+    const etc = await addEtcManifest(out, imagePath);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas,
+      installed, image: full, deltas, ...(etc === undefined ? {} : { etc }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
