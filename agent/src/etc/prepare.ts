@@ -36,7 +36,7 @@ export async function hasEtcOverlay(layout: EtcLayout): Promise<boolean> {
  * Copy `booted`'s upper into `target`'s and compare against `next` (the new release's /etc manifest).
  * Idempotent: run again after a crash, it starts from the running slot's upper again.
  */
-export async function prepareSlotEtc(layout: EtcLayout, booted: string, target: string, version: number, next: EtcManifest | undefined): Promise<EtcMerge> {
+export async function prepareSlotEtc(layout: EtcLayout, booted: string, target: string, version: number, next: EtcManifest | undefined, signal?: AbortSignal): Promise<EtcMerge> {
   const upper = await scanUpper(upperDirOf(layout.overlayDir, booted));
   let conflicts: Conflicts | undefined;
   if (next !== undefined) {
@@ -47,7 +47,7 @@ export async function prepareSlotEtc(layout: EtcLayout, booted: string, target: 
     }
     conflicts = findConflicts(upper, running, next);
   }
-  await copyUpper(layout.overlayDir, booted, target);
+  await copyUpper(layout.overlayDir, booted, target, signal);
   return { version, target, ...(conflicts === undefined ? {} : { conflicts }) };
 }
 

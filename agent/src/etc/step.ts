@@ -28,7 +28,7 @@ export async function carryEtc(input: EtcStepInput): Promise<void> {
   const { layout, release, log } = input;
   if (!await hasEtcOverlay(layout)) return;
   const manifest = release.etc === undefined ? undefined : await fetchManifest(input);
-  const merge = await prepareSlotEtc(layout, input.booted, input.target, release.version, manifest);
+  const merge = await prepareSlotEtc(layout, input.booted, input.target, release.version, manifest, input.signal);
   await input.store.save(merge);
   const c = merge.conflicts;
   if (c === undefined) {

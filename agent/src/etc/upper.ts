@@ -5,11 +5,11 @@
  * runs) and `OVERLAY/<SLOT>/etc/work` (overlayfs's work directory, same
  * filesystem, empty when mounted).
  */
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir } from '../durable/index.js';
-import { OtaError, errnoCode, withContext } from '../errors/index.js';
+import { OtaError, describe, errnoCode, withContext } from '../errors/index.js';
+import { spawnCommand } from '../health/index.js';
 import { entryAt } from './manifest.js';
 import type { UpperEntry } from './conflicts.js';
 
@@ -51,14 +51,14 @@ export async function scanUpper(dir: string): Promise<Map<string, UpperEntry>> {
  * directories) into `.<SLOT>.new`, every file and directory fsynced, then the old tree removed and the
  * new one renamed into place. Nothing reads `to` meanwhile: its slot is out of the boot order until armed.
  */
-export async function copyUpper(overlayDir: string, from: string, to: string): Promise<void> {
+export async function copyUpper(overlayDir: string, from: string, to: string, signal = new AbortController().signal): Promise<void> {
   const slotDir = join(overlayDir, to);
   const fresh = join(overlayDir, `.${to}.new`);
   await fsp.rm(fresh, { recursive: true, force: true });
   await fsp.mkdir(join(fresh, 'etc', 'work'), { recursive: true, mode: 0o755 });
   const source = upperDirOf(overlayDir, from);
   const dest = join(fresh, 'etc', 'upper');
-  if (await fsp.stat(source).then(() => true, () => false)) await run('cp', ['-a', '--', source, dest]);
+  if (await fsp.stat(source).then(() => true, () => false)) await run(['cp', '-a', '--', source, dest], signal);
   else await fsp.mkdir(dest, { mode: 0o755 });
   await syncTree(fresh);
   await fsp.rm(slotDir, { recursive: true, force: true });
@@ -81,13 +81,10 @@ async function syncFile(abs: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
-function run(cmd: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { if (err.length < 2000) err += b.toString(); });
-    child.on('error', (e) => reject(withContext(`etc: ${cmd}`, e, 'ETC_COPY')));
-    child.on('close', (code) => code === 0 ? resolve()
-      : reject(new OtaError('ETC_COPY', `etc: ${cmd} ${args.join(' ')} failed (exit ${code ?? 'signal'}): ${err.trim().split('\n')[0] ?? ''}: check the data partition (space, errors)`)));
-  });
+/** Run `argv` (its failure is an ETC_COPY error saying what to check). */
+async function run(argv: readonly string[], signal: AbortSignal): Promise<void> {
+  const r = await spawnCommand(argv, signal).catch((err: unknown) => { throw new OtaError('ETC_COPY', `etc: cannot run ${argv[0] ?? '?'}: ${describe(err)}`, { cause: err }); });
+  if (r.exitCode !== 0) {
+    throw new OtaError('ETC_COPY', `etc: ${argv.join(' ')} failed (${r.exitCode === null ? 'killed' : `exit ${r.exitCode}`}): ${r.stderrTail.split('\n')[0] ?? ''}: check the data partition (space, errors)`);
+  }
 }

@@ -82,9 +82,11 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const etc = await addEtcManifest(out, imagePath);
+    ctx.stdout.write(etc === undefined ? `no /etc manifest: ${a.image} is not ext4 or has no /etc (devices carry their /etc changes over without a conflict check)\n`
+      : `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas, ...(etc === undefined ? {} : { etc }),
+      installed, image: full, deltas, ...(etc === undefined ? {} : { etc: etc.artifact }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));

@@ -5,11 +5,11 @@
  * read-only, no root), then scanned. An image that is not ext4, or has no /etc,
  * gets no manifest: its devices carry their /etc over without a conflict check.
  */
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OtaError } from '../../../agent/src/errors/index.js';
+import { OtaError, describe } from '../../../agent/src/errors/index.js';
+import { spawnCommand } from '../../../agent/src/health/index.js';
 import { ETC_MANIFEST_ARTIFACT, type JsonObject } from '../../../agent/src/formats/index.js';
 import { encodeManifest, scanTree, type EtcManifest } from '../../../agent/src/etc/index.js';
 import { addArtifact, artifactJson } from './artifacts.js';
@@ -42,8 +42,8 @@ export async function etcManifestOf(image: string): Promise<EtcManifest | undefi
   }
 }
 
-/** Add the /etc manifest of `image` to the release in `out`: its artifact JSON, or undefined (see etcManifestOf). */
-export async function addEtcManifest(out: string, image: string): Promise<JsonObject | undefined> {
+/** Add the /etc manifest of `image` to the release in `out`: its artifact JSON and path count, or undefined (see etcManifestOf). */
+export async function addEtcManifest(out: string, image: string): Promise<{ artifact: JsonObject; paths: number } | undefined> {
   const manifest = await etcManifestOf(image);
   if (manifest === undefined) return undefined;
   const dir = await fsp.mkdtemp(join(tmpdir(), 'ota-etc-'));
@@ -51,19 +51,17 @@ export async function addEtcManifest(out: string, image: string): Promise<JsonOb
     const file = join(dir, 'etc-manifest.json');
     const bytes = encodeManifest(manifest);
     await fsp.writeFile(file, bytes);
-    return artifactJson(await addArtifact(out, file, 'etc.json', Math.max(1, bytes.byteLength)), ETC_MANIFEST_ARTIFACT);
+    return { artifact: artifactJson(await addArtifact(out, file, 'etc.json', Math.max(1, bytes.byteLength)), ETC_MANIFEST_ARTIFACT), paths: manifest.size };
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
 }
 
-function debugfs(image: string, request: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('debugfs', ['-R', request, image], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { if (err.length < 4000) err += b.toString(); });
-    child.on('error', (e) => reject(new OtaError('ETC_MANIFEST_TOOL', `release: reading /etc of ${image}: cannot run debugfs (${e.message}): install e2fsprogs`, { cause: e })));
-    child.on('close', (code) => code === 0 ? resolve()
-      : reject(new OtaError('ETC_MANIFEST_TOOL', `release: debugfs ${request} on ${image} failed (exit ${code ?? 'signal'}): ${err.trim().split('\n').pop() ?? ''}: check the image with e2fsck -n`)));
+async function debugfs(image: string, request: string): Promise<void> {
+  const r = await spawnCommand(['debugfs', '-R', request, image], new AbortController().signal).catch((err: unknown) => {
+    throw new OtaError('ETC_MANIFEST_TOOL', `release: reading /etc of ${image}: cannot run debugfs (${describe(err)}): install e2fsprogs`, { cause: err });
   });
+  if (r.exitCode !== 0) {
+    throw new OtaError('ETC_MANIFEST_TOOL', `release: debugfs ${request} on ${image} failed (${r.exitCode === null ? 'killed' : `exit ${r.exitCode}`}): ${r.stderrTail.split('\n').pop() ?? ''}: check the image with e2fsck -n`);
+  }
 }

@@ -49,6 +49,7 @@ it('install carries slot A\'s /etc changes to B and reports what release 2 chang
     const etc = typeof release === 'object' && release !== null && 'signed' in release && typeof release.signed === 'object' && release.signed !== null && 'etc' in release.signed ? release.signed.etc : undefined;
     const path = typeof etc === 'object' && etc !== null && 'path' in etc && typeof etc.path === 'string' ? etc.path : '';
     assert.ok(path !== '', `no etc artifact in release.json: ${made.stdout}`);
+    assert.match(made.stdout, 'recorded the /etc manifest (6 paths)');
     const manifest = parseManifest(readFileSync(join(t.dir, 'rel2', path)), 'manifest');
     const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
     assert.equal([manifest.get('motd'), manifest.get('ssh/sshd_config'), manifest.get('ssh')?.kind, manifest.get('new.conf')?.kind],
@@ -77,7 +78,8 @@ it('a release without an /etc manifest (not ext4): the changes still go to B, an
     await fleetOk(t.dir, 'keygen', '--out', 'keys');
     const v1 = ext4(t.dir, 'v1.img', { hostname: 'vendor\n' });
     writeImage(t.dir, 'v2.img', 4 * 1024 * 1024);
-    await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+    const made = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+    assert.match(made.stdout, 'no /etc manifest: v2.img is not ext4 or has no /etc');
     await device(t.dir, v1, { hostname: 'device-1\n' });
     const install = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(install.stdout, "release 2 carries no /etc manifest: the device's changes to /etc go to slot B unchecked");
