@@ -69,9 +69,9 @@ for (const [name, makeShell] of [
       mkdirSync(data);
       const first = boot(shell, a, `console=ttyAMA0 root=/dev/vda2 ota.slot=A ota.boot=1 ota.data=${data}\n`,
         'echo device-1 > $R/etc/hostname && echo op > $R/etc/operator.conf && rm $R/etc/motd && echo dev > $R/etc/ssh/sshd_config'
-        + ' && echo s > $R/var/lib/ota-agent/state && printf "lower=%s;" "$(cat $R/run/ota/lower-etc/hostname)" && ' + SHOW);
+        + ' && echo s > $R/var/lib/ota-agent/state && printf "lower=%s;ok=%s;" "$(cat $R/run/ota/lower-etc/hostname)" "$(ls $R/run/ota/ota-init.ok)" && ' + SHOW);
       assert.is(first.code, 0, first.err);
-      assert.is(first.out, 'lower=vendor;hostname=device-1;operator.conf=op;motd=-;new.conf=-;ssh/sshd_config=dev;b-only.conf=-;state=s', first.err);
+      assert.is(first.out, `lower=vendor;ok=${a}/run/ota/ota-init.ok;hostname=device-1;operator.conf=op;motd=-;new.conf=-;ssh/sshd_config=dev;b-only.conf=-;state=s`, first.err);
       assert.match(first.err, /ota-init: slot A: \/etc and \/var on /);
       assert.is(readFileSync(join(a, 'etc/hostname'), 'utf8'), 'vendor\n', 'the slot itself was written');
       assert.ok(lstatSync(join(data, 'overlay/A/etc/upper/motd')).isCharacterDevice(), 'the deletion is a whiteout in A\'s upper');
@@ -97,7 +97,7 @@ for (const [name, makeShell] of [
         ['root=/dev/vda2', /FAILED: no ota\.slot=A\|B on the kernel command line/],
         [`root=/dev/vda2 ota.slot=A ota.data=${join(t.dir, 'none')}`, /FAILED: mount .*none on \/data/],
       ] as const) {
-        const r = boot(shell, a, cmdline, 'printf "init ran: %s" "$(cat $R/etc/hostname)"');
+        const r = boot(shell, a, cmdline, 'printf "init ran: %s" "$(cat $R/etc/hostname)"; test -e $R/run/ota/ota-init.ok && echo " marked ok"');
         assert.is(r.out, 'init ran: vendor', r.err);
         assert.match(r.err, why);
         assert.match(r.err, /booting slot .* without the data partition's state: its health check will fail and the device reverts/);
