@@ -52,6 +52,12 @@ export async function scanUpper(dir: string): Promise<Map<string, UpperEntry>> {
  * new one renamed into place. Nothing reads `to` meanwhile: its slot is out of the boot order until armed.
  */
 export async function copyUpper(overlayDir: string, from: string, to: string, signal = new AbortController().signal): Promise<void> {
+  await copyInto(overlayDir, from, to, signal).catch((err: unknown) => {
+    throw withContext(`etc: carrying slot ${from}'s /etc changes to slot ${to} under ${overlayDir} (the data partition must be mounted, writable, not full)`, err, 'ETC_COPY');
+  });
+}
+
+async function copyInto(overlayDir: string, from: string, to: string, signal: AbortSignal): Promise<void> {
   const slotDir = join(overlayDir, to);
   const fresh = join(overlayDir, `.${to}.new`);
   await fsp.rm(fresh, { recursive: true, force: true });

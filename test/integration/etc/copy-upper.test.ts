@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyUpper, scanUpper, upperDirOf } from '../../../agent/src/etc/index.js';
+import { OtaError } from '../../../agent/src/errors/index.js';
 import { gate } from '../../support/skip.js';
 import { hasTool, isRoot, tempDir } from '../../support/tools.js';
 
@@ -66,6 +67,21 @@ it('no upper for the running slot yet (first update before any change): the targ
   try {
     await copyUpper(t.dir, 'A', 'B');
     assert.equal([readdirSync(join(t.dir, 'B/etc')).sort(), readdirSync(join(t.dir, 'B/etc/upper'))], [['upper', 'work'], []]);
+  } finally {
+    t.cleanup();
+  }
+});
+
+it('no data partition where the overlays should be: one typed error line naming it', async () => {
+  const t = tempDir('ota-etc-copy-');
+  try {
+    const overlay = join(t.dir, 'overlay');
+    writeFileSync(overlay, 'not a directory');
+    const err = await copyUpper(overlay, 'A', 'B').then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof OtaError, String(err));
+    assert.is(err.code, 'ENOTDIR');
+    assert.match(err.message, `etc: carrying slot A's /etc changes to slot B under ${overlay} (the data partition must be mounted, writable, not full): ENOTDIR`);
+    assert.not.match(err.message, '\n');
   } finally {
     t.cleanup();
   }
