@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
+import { RecordFile } from '../durable/index.js';
 import { findConflicts, type Conflicts } from './conflicts.js';
 import { entryAt, type EtcEntry, type EtcManifest } from './manifest.js';
 import { copyUpper, scanUpper, upperDirOf } from './upper.js';
@@ -54,40 +54,25 @@ export async function prepareSlotEtc(layout: EtcLayout, booted: string, target: 
 const FORMAT = 'ota-etc-merge/1';
 
 /** The last preparation's findings (`etc-merge.json` on the data partition), for `status`. */
-export class EtcMergeStore {
-  private readonly file: string;
-
+export class EtcMergeStore extends RecordFile<EtcMerge> {
   constructor(dataDir: string) {
-    this.file = join(dataDir, 'etc-merge.json');
-  }
-
-  /** Save `merge` durably. */
-  async save(merge: EtcMerge): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify({ format: FORMAT, ...merge })}\n`);
+    super(join(dataDir, 'etc-merge.json'), FORMAT, decode);
   }
 
   /** The saved findings for release `version`; undefined when none (or damaged). */
   async loadFor(version: number): Promise<EtcMerge | undefined> {
-    const bytes = await readFileIfExists(this.file);
-    if (bytes === undefined) return undefined;
-    let v: unknown;
-    try { v = JSON.parse(bytes.toString('utf8')); } catch { return undefined; }
-    const m = decode(v);
+    const m = await this.load();
     return m?.version === version ? m : undefined;
   }
 }
 
-function decode(v: unknown): EtcMerge | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o: Record<string, unknown> = { ...v };
+function decode(o: Record<string, unknown>): EtcMerge | undefined {
   const { version, target } = o;
-  if (o['format'] !== FORMAT || typeof version !== 'number' || typeof target !== 'string') return undefined;
+  if (typeof version !== 'number' || typeof target !== 'string') return undefined;
   const c = o['conflicts'];
   if (c === undefined) return { version, target };
   if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined;
-  const co: Record<string, unknown> = { ...c };
-  const paths = co['paths'];
-  const total = co['total'];
+  const { paths, total }: Record<string, unknown> = { ...c };
   if (!Array.isArray(paths) || typeof total !== 'number' || !paths.every((p): p is string => typeof p === 'string')) return undefined;
   return { version, target, conflicts: { paths, total } };
 }
