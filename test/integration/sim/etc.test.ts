@@ -72,7 +72,7 @@ it('install carries slot A\'s /etc changes to B and reports what release 2 chang
   } finally { t.cleanup(); }
 });
 
-it('a release without an /etc manifest (not ext4): the changes still go to B, and the log says they were not checked', async () => {
+it('a release without an /etc manifest (not ext4, or --etc-manifest none): the changes still go to B, and the log says they were not checked', async () => {
   const t = tempDir();
   try {
     await fleetOk(t.dir, 'keygen', '--out', 'keys');
@@ -80,6 +80,9 @@ it('a release without an /etc manifest (not ext4): the changes still go to B, an
     writeImage(t.dir, 'v2.img', 4 * 1024 * 1024);
     const made = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
     assert.match(made.stdout, 'no /etc manifest: v2.img is not ext4 or has no /etc');
+    const none = await fleetOk(t.dir, 'release', '--image', 'v1.img', '--version', '3', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel3', '--etc-manifest', 'none');
+    assert.match(none.stdout, 'no /etc manifest: --etc-manifest none');
+    assert.not.match(readFileSync(join(t.dir, 'rel3/release.json'), 'utf8'), '"etc"', 'an ext4 image released with --etc-manifest none carries no manifest');
     await device(t.dir, v1, { hostname: 'device-1\n' });
     const install = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(install.stdout, "release 2 carries no /etc manifest: the device's changes to /etc go to slot B unchecked");
