@@ -69,7 +69,8 @@ for (const [name, makeShell] of [
       mkdirSync(data);
       const first = boot(shell, a, `console=ttyAMA0 root=/dev/vda2 ota.slot=A ota.boot=1 ota.data=${data}\n`,
         'echo device-1 > $R/etc/hostname && echo op > $R/etc/operator.conf && rm $R/etc/motd && echo dev > $R/etc/ssh/sshd_config'
-        + ' && echo s > $R/var/lib/ota-agent/state && printf "lower=%s;ok=%s;" "$(cat $R/run/ota/lower-etc/hostname)" "$(ls $R/run/ota/ota-init.ok)" && ' + SHOW);
+        + ' && echo s > $R/var/lib/ota-agent/state && printf "lower=%s;ok=%s;" "$(cat $R/run/ota/lower-etc/hostname)" "$(ls $R/run/ota/ota-init.ok)"'
+      + ' && { touch $R/run/ota/lower-etc/x 2>/dev/null && printf "lower is writable;" || true; } && ' + SHOW);
       assert.is(first.code, 0, first.err);
       assert.is(first.out, `lower=vendor;ok=${a}/run/ota/ota-init.ok;hostname=device-1;operator.conf=op;motd=-;new.conf=-;ssh/sshd_config=dev;b-only.conf=-;state=s`, first.err);
       assert.match(first.err, /ota-init: slot A: \/etc and \/var on /);
