@@ -41,6 +41,9 @@ export const systemDeps = [
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
   // the shipped systemd units are checked with systemd-analyze verify (test/unit/boot/unit-sandbox.test.ts)
   { command: 'systemd-analyze', pkg: 'systemd' },
+  // npm run build:deb builds the agent's .deb with dpkg-deb; its test runs lintian on it (test/integration/device/deb.test.ts)
+  { command: 'dpkg-deb', pkg: 'dpkg' },
+  { command: 'lintian', pkg: 'lintian' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

@@ -8,3 +8,4 @@ export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollout
 export { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from './deltas.js';
 export { Progress } from './progress.js';
 export { addEtcManifest, etcManifestOf } from './etc.js';
+export { checkBundleTarget, writeBundle } from './bundle.js';

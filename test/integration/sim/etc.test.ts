@@ -38,13 +38,14 @@ async function device(dir: string, v1Root: string, upper: Record<string, string>
 
 const listing = (dir: string): string[] => (readdirSync(dir, { recursive: true }) as string[]).sort();
 
-it('install carries slot A\'s /etc changes to B and reports what release 2 changed too; A\'s upper is untouched', async () => {
+it('install (from the release\'s .ota bundle) carries slot A\'s /etc changes to B and reports what release 2 changed too; A\'s upper is untouched', async () => {
   const t = tempDir();
   try {
     await fleetOk(t.dir, 'keygen', '--out', 'keys');
     const v1 = ext4(t.dir, 'v1.img', { hostname: 'vendor\n', motd: 'v1\n', 'ssh/sshd_config': 'v1\n', 'issue': 'v1\n' });
     ext4(t.dir, 'v2.img', { hostname: 'vendor\n', motd: 'v2\n', 'ssh/sshd_config': 'v2\n', 'issue': 'v1\n', 'new.conf': 'v2\n' });
-    const made = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2', '--from', 'v1.img');
+    const made = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2', '--from', 'v1.img', '--bundle', 'rel2.ota');
+    assert.match(made.stdout, /wrote .*rel2\.ota \(bundle: notice and 3 artifact\(s\)/);
     const release: unknown = JSON.parse(readFileSync(join(t.dir, 'rel2/release.json'), 'utf8'));
     const etc = typeof release === 'object' && release !== null && 'signed' in release && typeof release.signed === 'object' && release.signed !== null && 'etc' in release.signed ? release.signed.etc : undefined;
     const path = typeof etc === 'object' && etc !== null && 'path' in etc && typeof etc.path === 'string' ? etc.path : '';
@@ -57,7 +58,7 @@ it('install carries slot A\'s /etc changes to B and reports what release 2 chang
 
     await device(t.dir, v1, { hostname: 'device-1\n', motd: 'operator motd\n', 'operator.conf': 'op\n', 'ssh/sshd_config': 'v2\n' });
     const before = listing(join(t.dir, 'dev/overlay/A'));
-    const install = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
+    const install = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2.ota');
     assert.match(install.stdout, /\/etc: 1 file\(s\) the device changed were also changed by release 2; the device's versions are kept: motd/, install.stdout);
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const s = await statusJson(t.dir, CONFIG);

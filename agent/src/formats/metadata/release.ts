@@ -87,6 +87,11 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   };
 }
 
+/** Every artifact of a release, in the order a bundle holds them: the full image, the deltas, the /etc manifest. */
+export function releaseArtifacts(release: ReleaseMetadata): Artifact[] {
+  return [release.image, ...release.deltas, ...(release.etc === undefined ? [] : [release.etc])];
+}
+
 /** The delta whose base is exactly `current` (size and sha256), if the release has one. */
 export function deltaFor(release: ReleaseMetadata, current: ImageDigest): DeltaArtifact | undefined {
   return release.deltas.find((d) => d.base.sha256 === current.sha256 && d.base.sizeBytes === current.sizeBytes);
