@@ -13,6 +13,9 @@ export const systemDeps = [
   { command: 'xz', pkg: 'xz-utils' },
   { command: 'python3', pkg: 'python3' },
   { command: 'mke2fs', pkg: 'e2fsprogs', paths: ['/usr/sbin/mke2fs', '/sbin/mke2fs'] },
+  // ota-fleet release reads an image's /etc with debugfs; the pre-init is tested under busybox sh and its applets
+  { command: 'debugfs', pkg: 'e2fsprogs', paths: ['/usr/sbin/debugfs', '/sbin/debugfs'] },
+  { command: 'busybox', pkg: 'busybox' },
   { command: 'mkfs.vfat', pkg: 'dosfstools', paths: ['/usr/sbin/mkfs.vfat', '/sbin/mkfs.vfat'] },
   { command: 'mcopy', pkg: 'mtools' },
   { command: 'cpio', pkg: 'cpio' },

@@ -10,7 +10,7 @@ import type { CliContext, Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS } from '../formats/index.js';
+import { METADATA_LIMITS, releaseArtifacts } from '../formats/index.js';
 import { readCapped } from './args.js';
 import { statesIn } from '../machine/index.js';
 import { BundleSource, DirectorySource, configuredSource, isBundleFile } from '../install/index.js';
@@ -98,7 +98,7 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does;
     // so does a damaged artifact: local media are read whole before the slot is touched.
     const { release } = await o.device.trust.check(notice);
-    await source.verifyAll([release.image, ...release.deltas], ctx.signal ?? new AbortController().signal);
+    await source.verifyAll(releaseArtifacts(release), ctx.signal ?? new AbortController().signal);
   }
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);

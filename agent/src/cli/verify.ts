@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Register } from './framework.js';
-import { METADATA_LIMITS, type ImageDigest } from '../formats/index.js';
+import { METADATA_LIMITS, releaseArtifacts, type ImageDigest } from '../formats/index.js';
 import { parseTimeArg, parseUintArg, readCapped } from './args.js';
 import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
 import { loadRoot } from '../trust/index.js';
@@ -82,7 +82,7 @@ export const verifyCommand: Register = (y, ctx) =>
       ...(a.artifact === undefined ? {} : { artifactPath: a.artifact }),
     });
     // A bundle's artifacts are checked only once its notice is verified, every segment against its signed hash.
-    const artifacts = [accepted.release.image, ...accepted.release.deltas];
+    const artifacts = releaseArtifacts(accepted.release);
     await bundle?.source.verifyAll(artifacts, ctx.signal ?? new AbortController().signal);
     ctx.stdout.write(`${describeAccepted(accepted, a.hardware)}\n`);
     if (bundle !== undefined) ctx.stdout.write(`bundle: ${artifacts.length} artifact(s), every segment matches its signed sha256\n`);

@@ -30,6 +30,7 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
     lastUpdate: s.lastUpdate === null ? null : {
       outcome: s.lastUpdate.outcome, version: s.lastUpdate.version === null ? null : String(s.lastUpdate.version),
       payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason,
+      ...(s.lastUpdate.etcConflicts === undefined ? {} : { etcConflicts: s.lastUpdate.etcConflicts }),
     },
     bootId: id,
   };

@@ -21,7 +21,7 @@ import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
 import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
-import { Progress, checkBundleTarget, writeBundle } from '../release/index.js';
+import { Progress, addEtcManifest, checkBundleTarget, writeBundle } from '../release/index.js';
 import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
 import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
@@ -60,6 +60,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
     .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
     .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })
+    .option('etc-manifest', { choices: ['auto', 'none'] as const, default: 'auto' as const, describe: 'record the manifest of the image\'s /etc (ext4) so devices report /etc conflicts; none: for a fleet still on agents that refuse it (docs/data-partition.md)' })
     .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
     const keysDir = resolve(ctx.cwd, a.keys);
@@ -85,14 +86,17 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
+    const etc = a['etc-manifest'] === 'none' ? undefined : await addEtcManifest(out, imagePath);
+    ctx.stdout.write(etc !== undefined ? `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`
+      : `no /etc manifest: ${a['etc-manifest'] === 'none' ? '--etc-manifest none' : `${a.image} is not ext4 or has no /etc`} (devices carry their /etc changes over without a conflict check)\n`);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas,
+      installed, image: full, deltas, ...(etc === undefined ? {} : { etc: etc.artifact }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
     await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
-    if (bundle !== undefined) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${1 + deltas.length} artifact(s), ${await writeBundle(out, bundle)} bytes)\n`);
+    if (bundle !== undefined) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${1 + deltas.length + (etc === undefined ? 0 : 1)} artifact(s), ${await writeBundle(out, bundle)} bytes)\n`);
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
       .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })

@@ -12,7 +12,7 @@
  * truncated file or one with trailing bytes is refused before anything is read past the notice.
  */
 import { OtaError } from '../../errors/index.js';
-import { METADATA_LIMITS, readNotice, readRelease, type Artifact } from '../metadata/index.js';
+import { METADATA_LIMITS, readNotice, readRelease, releaseArtifacts, type Artifact } from '../metadata/index.js';
 
 /** The first bytes of every bundle. */
 export const BUNDLE_MAGIC = Buffer.from('OTABNDL1', 'latin1');
@@ -65,7 +65,7 @@ export function looksLikeBundle(prefix: Uint8Array): boolean {
 export function bundleLayout(notice: Uint8Array, where: string): BundleLayout {
   const release = readRelease(readNotice(notice, METADATA_LIMITS, `${where}: notice`).release, `${where}: notice.release`);
   let offsetBytes = BUNDLE_PREFIX_BYTES + notice.byteLength;
-  const artifacts = [release.image, ...release.deltas].map((artifact) => {
+  const artifacts = releaseArtifacts(release).map((artifact) => {
     const placed = { artifact, offsetBytes };
     offsetBytes += artifact.sizeBytes;
     return placed;
