@@ -29,7 +29,7 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
     // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
     lastUpdate: s.lastUpdate === null ? null : {
       outcome: s.lastUpdate.outcome, version: s.lastUpdate.version === null ? null : String(s.lastUpdate.version),
-      payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason,
+      payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason, error: s.lastUpdate.error, errorCode: s.lastUpdate.errorCode,
     },
     bootId: id,
   };

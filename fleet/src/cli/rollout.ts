@@ -48,6 +48,8 @@ export function describeState(s: ControllerState): string {
     `rollout ${r.rolloutId}: release ${r.releaseVersion} (${s.hardware.join(', ')}): ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`,
     `  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}: ${stage} % of the fleet (${s.targetPpm} ppm on the wire), started ${new Date(r.stageStartedAtMs).toISOString()}`,
     `  devices in stage: ${t.inStage} (committed ${t.committed}, failed ${t.failed}, pending ${t.pending}); gates: success >= ${s.policy.successThresholdPercent} %, failure <= ${s.policy.failureThresholdPercent} %, soak ${s.policy.soakMs / 1000} s`,
+    ...(t.failures ?? []).map((f) => `  failed: ${f.deviceId} ${f.reason}`),
+    ...(t.failed > (t.failures?.length ?? 0) ? [`  failed: and ${t.failed - (t.failures?.length ?? 0)} more`] : []),
     `  published: ${s.published === null ? 'nothing yet' : `rollout document ${s.published.rolloutVersion} (${s.published.ppm} ppm = ${s.published.ppm / (PPM / 100)} %)`}`,
     '',
   ].join('\n');

@@ -59,11 +59,26 @@ export function noteAttempts(tracking: Tracking, reports: Iterable<DeviceReport>
   return next ?? tracking;
 }
 
+/**
+ * The device's own reason for its failure, one line: `[CODE] message` from its last update (`lastError` from an
+ * older agent that sends no code), or what it did when it said nothing.
+ */
+export function failureReason(r: DeviceReport): string {
+  const last = r.lastUpdate;
+  const message = last?.error ?? r.lastError ?? `${last?.outcome ?? 'failed'} without a reason`;
+  const line = message.replace(/\s+/g, ' ').trim();
+  const text = line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 3)}...` : line;
+  return last?.errorCode === undefined ? text : `[${last.errorCode}] ${text}`;
+}
+
+/** A device's reason is cut to this many characters (the halt message names several devices). */
+const MAX_REASON_CHARS = 200;
+
 /** The planner's fact for one report. */
 export function deviceFact(r: DeviceReport, track: DeviceTrack | undefined, releaseVersion: number): DeviceFact {
   const version = r.version ?? 0;
   const fact = (outcome: DeviceOutcome, failed = false): DeviceFact =>
-    ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion } : {}) });
+    ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion, reason: failureReason(r) } : {}) });
   // A device on trial already runs (and reports) the new version: it has not committed until it is at rest.
   if (r.phase !== 'idle') return fact(TRYING.has(r.phase) ? 'trying' : 'installing');
   if (version >= releaseVersion) return fact('committed');

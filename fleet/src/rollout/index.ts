@@ -4,7 +4,7 @@
  * plans and keeps its state.
  */
 export * from './plan.js';
-export { deviceFact, deviceFacts, eligible, noteAttempts, trackStage, type DeviceTrack, type Target, type Tracking } from './facts.js';
+export { deviceFact, deviceFacts, eligible, failureReason, noteAttempts, trackStage, type DeviceTrack, type Target, type Tracking } from './facts.js';
 export {
   claimLock, liveController, loadState, requestControl, saveState, stateFiles, takeControl, type ControlAction, type ControllerState,
 } from './state.js';

@@ -143,7 +143,7 @@ function readState(v: unknown): ControllerState {
     rollout: readRolloutState(obj(o['rollout'], 'rollout')), targetPpm: num(o, 'targetPpm'),
     published: pub === null ? null : { ppm: num(obj(pub, 'published'), 'ppm'), rolloutVersion: num(obj(pub, 'published'), 'rolloutVersion'), signedAtMs: num(obj(pub, 'published'), 'signedAtMs') },
     tracking: readTracking(obj(o['tracking'], 'tracking')),
-    tally: { inStage: num(obj(o['tally'], 'tally'), 'inStage'), committed: num(obj(o['tally'], 'tally'), 'committed'), failed: num(obj(o['tally'], 'tally'), 'failed'), pending: num(obj(o['tally'], 'tally'), 'pending') },
+    tally: readTally(obj(o['tally'], 'tally')),
   };
 }
 
@@ -155,6 +155,16 @@ function readRolloutState(r: Obj): RolloutState {
   return {
     rolloutId: str(r, 'rolloutId'), releaseVersion: num(r, 'releaseVersion'), stageIndex: num(r, 'stageIndex'), stageStartedAtMs: num(r, 'stageStartedAtMs'), status,
     ...(typeof reason === 'string' ? { reason } : {}), ...(typeof ppm === 'number' ? { stagePpm: ppm } : {}),
+  };
+}
+
+function readTally(t: Obj): StageTally {
+  const f = t['failures'];
+  if (f !== undefined && !Array.isArray(f)) throw new Error('tally.failures must be a list');
+  const failures = (f ?? []).map((x: unknown, k: number) => { const d = obj(x, `tally.failures[${k}]`); return { deviceId: str(d, 'deviceId'), reason: str(d, 'reason') }; });
+  return {
+    inStage: num(t, 'inStage'), committed: num(t, 'committed'), failed: num(t, 'failed'), pending: num(t, 'pending'),
+    ...(failures.length === 0 ? {} : { failures }),
   };
 }
 

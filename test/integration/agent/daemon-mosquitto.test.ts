@@ -111,7 +111,7 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
   const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
   assert.match(boot.stdout, 'health check fleet (required): passed');
   const done = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'delta', payloadReason: 'base-matches' }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' }]);
   assert.ok(readFileSync(join(rig.dir, 'dev/slot-B.img')).equals(readFileSync(join(rig.dir, 'v2.img'))));
 }));
 
@@ -148,14 +148,14 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   assert.match(committed.text, '"refusedNotice":null', 'a notice taken clears the refusal');
   assert.match(committed.text, '"booted":"B"');
   const s = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
   // The retained document says what status --json says: hardware, and the last update's outcome and release.
   const published: unknown = JSON.parse(committed.text);
   assert.ok(typeof published === 'object' && published !== null);
-  assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3', payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3', payload: 'full', payloadReason: 'no-delta-for-base', error: null, errorCode: null }]);
   const revertedDoc: unknown = JSON.parse(reverted.text);
   assert.ok(typeof revertedDoc === 'object' && revertedDoc !== null);
-  assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2', payload: 'full', payloadReason: 'no-delta-for-base' });
+  assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2', payload: 'full', payloadReason: 'no-delta-for-base', error: 'required health check failed on slot B', errorCode: 'HEALTH_REQUIRED_FAILED' });
 
   const from = rig.observer.seen.length;
   daemon.term();
@@ -231,7 +231,7 @@ it('the broker dies after the trial boot is armed and comes back: the health rou
   await rig.broker.restart();
   writeFileSync(gate, '');
   const done = await statusUntil(rig.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
   rig.observer = await Observer.open(rig.broker.url);
   await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
   daemon.term();

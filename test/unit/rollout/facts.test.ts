@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  PPM, applyControl, cohortPpm, deviceFact, noteAttempts, planRollout, planStep, startRollout, trackStage,
+  PPM, applyControl, cohortPpm, deviceFact, failureReason, noteAttempts, planRollout, planStep, startRollout, trackStage,
   type ControllerState, type DeviceFact, type RolloutPolicy, type Target,
 } from '../../../fleet/src/rollout/index.js';
 import { parseStages } from '../../../fleet/src/cli/rollout.js';
@@ -22,12 +22,33 @@ test('a device at or above the release is committed; a busy one is installing or
 
 test('failed: after an attempt, with an error that is new since targeting, or as the optional lastUpdate says', () => {
   const err = 'health check failed';
-  assert.equal(deviceFact(report('d', { lastError: err }), { baselineError: null, attempted: false }, 2), { deviceId: 'd', version: 1, outcome: 'failed', outcomeVersion: 2 });
+  assert.equal(deviceFact(report('d', { lastError: err }), { baselineError: null, attempted: false }, 2), { deviceId: 'd', version: 1, outcome: 'failed', outcomeVersion: 2, reason: err });
   assert.is(deviceFact(report('d', { lastError: err }), { baselineError: err, attempted: true }, 2).outcome, 'failed');
   assert.is(deviceFact(report('d', { lastError: err }), { baselineError: err, attempted: false }, 2).outcome, 'idle', 'an error older than the stage is not this release\'s');
   assert.is(deviceFact(report('d', { lastError: err }), undefined, 2).outcome, 'idle', 'untracked devices were never targeted');
   assert.is(deviceFact(report('d', { lastUpdate: { outcome: 'reverted', version: 2 } }), undefined, 2).outcome, 'failed');
   assert.is(deviceFact(report('d', { lastUpdate: { outcome: 'reverted', version: 1 } }), undefined, 2).outcome, 'idle');
+});
+
+test('a failed device carries its own reason: [CODE] message from lastUpdate, lastError from an older agent, one bounded line', () => {
+  const http = { outcome: 'failed', version: 2, error: 'download: 404 Not Found on http://127.0.0.1:1/t/delta.otadelta', errorCode: 'DOWNLOAD_HTTP' };
+  assert.is(deviceFact(report('dev-07', { lastError: http.error, lastUpdate: http }), undefined, 2).reason, '[DOWNLOAD_HTTP] download: 404 Not Found on http://127.0.0.1:1/t/delta.otadelta');
+  assert.is(failureReason(report('d', { lastError: 'old agent\nsays this' })), 'old agent says this');
+  assert.is(failureReason(report('d', { lastUpdate: { outcome: 'reverted', version: 2 } })), 'reverted without a reason');
+  const long = failureReason(report('d', { lastUpdate: { outcome: 'failed', version: 2, error: 'x'.repeat(5000), errorCode: 'E' } }));
+  assert.is(long.length, '[E] '.length + 200);
+  // the halt names the failed devices with their reasons, sorted, and counts those it does not name
+  const fleet = Array.from({ length: 8 }, (_, k) => report(`dev-${k}`, { lastUpdate: { ...http, error: `404 on dev-${k}` } }));
+  const s0 = startRollout('r1', 2, { stagesPercent: [100], successThresholdPercent: 95, failureThresholdPercent: 5, minDevices: 1, soakMs: 0 }, [], 0);
+  const state: ControllerState = {
+    format: 'ota-rollout/1', releaseDir: 'R', keysDir: 'K', broker: 'mqtt://127.0.0.1', protocolVersion: 4, hardware: ['hw'],
+    policy: { stagesPercent: [100], successThresholdPercent: 95, failureThresholdPercent: 5, minDevices: 1, soakMs: 0 }, rolloutLifetimeMs: 1, spreadSeconds: 0,
+    rollout: s0.next, targetPpm: PPM, published: null, tracking: {}, tally: s0.tally,
+  };
+  const { next } = planStep(state, fleet, 1);
+  assert.is(next.rollout.status, 'halted');
+  assert.ok(next.rollout.reason?.endsWith(': 8 of 8 devices failed (100.0 % > 5 %): dev-0 [DOWNLOAD_HTTP] 404 on dev-0; dev-1 [DOWNLOAD_HTTP] 404 on dev-1; dev-2 [DOWNLOAD_HTTP] 404 on dev-2; dev-3 [DOWNLOAD_HTTP] 404 on dev-3; dev-4 [DOWNLOAD_HTTP] 404 on dev-4; and 3 more (rollout status --json lists them)'), next.rollout.reason);
+  assert.equal(next.tally.failures?.map((f) => f.deviceId), fleet.map((r) => r.deviceId));
 });
 
 test('trackStage records baselines for eligible devices inside the ppm only; noteAttempts marks busy ones', () => {
