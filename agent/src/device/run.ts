@@ -11,6 +11,7 @@ import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
 import { describeRefusedNotice } from '../trust/index.js';
 import { configuredSource } from '../install/index.js';
+import { monotonicClock } from '../time/index.js';
 import { bootId } from './boot-id.js';
 import { retryingProbe } from './fleet.js';
 import { slotDigest } from './device.js';
@@ -106,6 +107,12 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     onRun: () => { void publish(); },
     // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
     onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
+    retry: {
+      policy: o.config.machine.retry, timers: monotonicClock, random: Math.random,
+      onRetry: (e) => e.delayMs === undefined
+        ? o.log.warn(`update: notice ${e.sequence} failed after ${e.maxRetries} retries; not retried again (a new notice starts over)`)
+        : o.log.info(`update: retrying notice ${e.sequence} in ${Math.round(e.delayMs / 1000)} s (retry ${e.retry} of ${e.maxRetries})`, { retryInMs: e.delayMs }),
+    },
   });
   transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));
