@@ -98,6 +98,8 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
         return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
       } catch (err) {
         refused = describeRefusedNotice(notice, err, ctx.now());
+        // a signed document that leaves this device out (a halt) withdraws the notice a retry holds
+        if (refused.reason === 'wrong-device' && refused.rollout !== null) inbox.withdrawnBy(refused.rollout);
         void publish();
         throw err;
       }

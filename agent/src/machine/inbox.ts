@@ -119,6 +119,14 @@ export class NoticeInbox {
     }
   }
 
+  /**
+   * A newer rollout document, signed and checked, that does not target this device (a halt, a narrower
+   * stage) was seen: the fleet withdrew the notice a retry would offer again, so the retry stops.
+   */
+  withdrawnBy(rolloutSequence: number): void {
+    if (this.retrying !== undefined && this.retrying.notice.sequence < rolloutSequence) this.stopRetry();
+  }
+
   /** After an install of `ran` reached rest: schedule its retry when the policy says so. */
   private afterRun(ran: Waiting, result: RunResult): void {
     const r = this.deps.retry;

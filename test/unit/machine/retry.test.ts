@@ -113,6 +113,16 @@ test('a newer notice cancels the retry; a retry that then succeeds ends the retr
   assert.is(timers.live, 0, 'the agent stopping cancels the retry');
 });
 
+test('a newer rollout document that leaves the device out (a halt) withdraws the notice a retry holds; an older one does not', async () => {
+  const { timers, inbox } = setup();
+  await inbox.offer(Buffer.from('7'));
+  await inbox.settled();
+  inbox.withdrawnBy(7);
+  assert.is(timers.live, 1, 'not newer: the retry stays');
+  inbox.withdrawnBy(8);
+  assert.is(timers.live, 0, 'the halt (rollout 8) stopped it');
+});
+
 test('the default policy: 8 retries, ceilings from 1 min doubling to 1 h; never sooner than half the ceiling', () => {
   const lows = Array.from({ length: 9 }, (_, k) => retryDelayMs(k, DEFAULT_RETRY, () => 0));
   assert.equal(lows, [30_000, 60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000, 1_800_000, undefined]);
