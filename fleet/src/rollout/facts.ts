@@ -16,6 +16,8 @@ import type { DeviceFact, DeviceOutcome } from './plan.js';
 export interface DeviceTrack {
   readonly baselineError: string | null;
   readonly attempted: boolean;
+  /** Set by a resume after a halt: the status document (boot, seq) whose failure no longer counts; a newer one counts. */
+  readonly excused?: { readonly bootId: string; readonly seq: number };
 }
 
 /** Device id -> track, for the devices of the published stage. */
@@ -82,6 +84,7 @@ export function deviceFact(r: DeviceReport, track: DeviceTrack | undefined, rele
   // A device on trial already runs (and reports) the new version: it has not committed until it is at rest.
   if (r.phase !== 'idle') return fact(TRYING.has(r.phase) ? 'trying' : 'installing');
   if (version >= releaseVersion) return fact('committed');
+  if (track?.excused !== undefined && track.excused.bootId === r.bootId && track.excused.seq === r.seq) return fact('idle');
   const last = r.lastUpdate;
   if (last !== undefined && last.version === releaseVersion && FAILED_OUTCOMES.has(last.outcome)) return fact('failed', true);
   if (track !== undefined && r.lastError !== null && (track.attempted || r.lastError !== track.baselineError)) return fact('failed', true);

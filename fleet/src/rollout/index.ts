@@ -8,5 +8,7 @@ export { deviceFact, deviceFacts, eligible, failureReason, noteAttempts, trackSt
 export {
   claimLock, liveController, loadState, requestControl, saveState, stateFiles, takeControl, type ControlAction, type ControllerState,
 } from './state.js';
-export { applyControl, isFinal, planStep, realPorts, reconcile, runController, step, targetOf, type RunOptions, type StepPorts } from './controller.js';
+export { applyControl, controlRefusal } from './control.js';
+export { isFinal, planStep, realPorts, reconcile, runController, step, targetOf, type RunOptions, type StepPorts } from './controller.js';
 export { createRollout, newRolloutId, releaseFacts, type StartOptions } from './start.js';
+export { archiveRollout, findRollout, historyDir, listRollouts, startedMs } from './history.js';
