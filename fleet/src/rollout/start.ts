@@ -100,9 +100,13 @@ function noAudience(hardware: readonly string[], reports: readonly DeviceReport[
   return new OtaError('ROLLOUT_NO_DEVICES', `rollout start: no device of hardware ${hardware.join(', ')} reported on ${o.broker} within ${o.settleMs} ms (${others}): check the release's --hardware and that the devices are online, or pass --force to start anyway`);
 }
 
-/** The finished rollout the state file holds (to archive), if any; refuses one still running or paused. */
+/** The finished rollout the state file holds (to archive), if any; refuses one still running or paused, or a damaged file. */
 async function refuseRunning(file: string): Promise<ControllerState | undefined> {
-  const existing = await loadState(file).catch(() => undefined);
+  // A damaged state file is refused (loadState says how to restore it), never overwritten: it is a rollout's record.
+  const existing = await loadState(file).catch((err: unknown) => {
+    if (err instanceof OtaError && err.code === 'ROLLOUT_STATE_MISSING') return undefined;
+    throw err;
+  });
   const st = existing?.rollout.status;
   if (existing !== undefined && (st === 'running' || st === 'paused')) {
     const pid = await liveController(file);
