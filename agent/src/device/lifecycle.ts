@@ -166,7 +166,7 @@ export interface DeviceStatus {
    * installed a delta or the full image, `payloadReason` why.
    */
   readonly lastUpdate: {
-    readonly outcome: string; readonly version: number | null; readonly error: string | null;
+    readonly outcome: string; readonly version: number | null; readonly error: string | null; readonly errorCode: string | null;
     readonly payload: PayloadKind | null; readonly payloadReason: PayloadReason | null;
     /** Files in /etc the device changed and the release changed too (the device's kept); absent: not checked (no overlay, no manifest). */
     readonly etcConflicts?: readonly string[];
@@ -193,7 +193,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
     version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
-      outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
+      outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, errorCode: last.errorCode ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
       ...(etc?.conflicts === undefined ? {} : { etcConflicts: etc.conflicts.paths }),
     },
   };

@@ -82,7 +82,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
       ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
-    const planned = await planDeltas(sources, segmentBytes, progress);
+    const planned = await planDeltas(sources, segmentBytes, progress, imagePath);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);

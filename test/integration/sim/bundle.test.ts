@@ -38,7 +38,7 @@ test('a bundle verifies, installs as its release directory does, and sim boot co
     assert.match(boot.stdout, 'committed slot B');
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['version'], s['phase']], ['B', 2, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, payload: 'delta', payloadReason: 'base-matches' });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' });
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))), 'slot B holds v2 byte for byte');
   } finally {
     t.cleanup();

@@ -62,7 +62,7 @@ it('install (from the release\'s .ota bundle) carries slot A\'s /etc changes to 
     assert.match(install.stdout, /\/etc: 1 file\(s\) the device changed were also changed by release 2; the device's versions are kept: motd/, install.stdout);
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['version'], s['lastUpdate']], ['B', 2, { outcome: 'installed', version: 2, error: null, payload: 'delta', payloadReason: 'base-matches', etcConflicts: ['motd'] }]);
+    assert.equal([s['booted'], s['version'], s['lastUpdate']], ['B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches', etcConflicts: ['motd'] }]);
     const human = await agentOk(t.dir, '--config', CONFIG, 'status');
     assert.match(human.stdout, "/etc conflicts (the device's versions kept): motd");
     const b = join(t.dir, 'dev/overlay/B/etc');
@@ -89,7 +89,7 @@ it('a release without an /etc manifest (not ext4, or --etc-manifest none): the c
     assert.match(install.stdout, "release 2 carries no /etc manifest: the device's changes to /etc go to slot B unchecked");
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' });
     assert.is(readFileSync(join(t.dir, 'dev/overlay/B/etc/upper/hostname'), 'utf8'), 'device-1\n');
   } finally { t.cleanup(); }
 });
