@@ -1,0 +1,96 @@
+/**
+ * The disk image, assembled in place in one sparse file: the MBR (sfdisk), the FAT boot partition
+ * (mkfs.vfat at its offset, files copied with mtools), slot A written whole, slot B left a hole,
+ * the data partition made at its offset; then its block map (bmaptool create).
+ *
+ * Slot A is written block by block, zeros included, so that the .bmap maps all of it: `bmaptool
+ * copy` skips unmapped blocks, and a slot left with the card's old bytes would not be the factory
+ * release's image, so the first update's delta would find its base changed. The boot and data
+ * filesystems are made in place, so the blocks their tools wrote are the mapped ones.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { partition, sfdiskScript, type DiskLayout } from './layout.js';
+import { makeExt4 } from './ext4.js';
+import { runTool, type ToolEnv } from './tools.js';
+
+/** The label the pre-init mounts the data partition by (shared contract). */
+export const DATA_LABEL = 'ota-data';
+
+/**
+ * The top folders of the data partition, empty: the agent's records (`/var/lib/ota-agent`, bound or
+ * linked there by the pre-init) and the per-slot upper and work folders of the `/etc` overlay.
+ * An assumption until the data partition's layout is documented (docs/, with the pre-init).
+ */
+export const DATA_SKELETON = ['ota-agent', 'etc', 'etc/A', 'etc/A/upper', 'etc/A/work', 'etc/B', 'etc/B/upper', 'etc/B/work'] as const;
+
+/** A file for the FAT boot partition. */
+export interface FatFile { readonly name: string; readonly path: string }
+
+/** What goes on the disk. */
+export interface DiskParts {
+  readonly bootFiles: readonly FatFile[];
+  /** The slot A image (its size is the slot's). */
+  readonly slotA: string;
+  /** A scratch folder for the data partition's skeleton. */
+  readonly work: string;
+  /** Seed of the FAT serial and the data partition's UUID (the board name). */
+  readonly seed: string;
+  readonly dataUuid: string;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Copy `src` into `disk` at `offsetBytes`, every byte written (zeros too). */
+async function writeWhole(src: string, disk: string, offsetBytes: number): Promise<void> {
+  const input = await fsp.open(src, 'r');
+  const output = await fsp.open(disk, 'r+');
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    for (let at = 0; ; at += CHUNK) {
+      const { bytesRead } = await input.read(buf, 0, CHUNK, at);
+      if (bytesRead === 0) break;
+      await output.write(buf, 0, bytesRead, offsetBytes + at);
+    }
+  } finally {
+    await input.close();
+    await output.close();
+  }
+}
+
+async function makeBoot(env: ToolEnv, disk: string, layout: DiskLayout, parts: DiskParts): Promise<void> {
+  const boot = partition(layout, 'boot');
+  const serial = createHash('sha256').update(`ota-agent boot ${parts.seed}`).digest('hex').slice(0, 8);
+  // --invariant (fixed times and the serial 1234abcd) first: a later -i sets the serial from the board
+  await runTool(env, 'boot partition: mkfs.vfat', 'IMAGE_FS', 'mkfs.vfat',
+    ['--invariant', '--offset', String(boot.offsetBytes / 512), '-i', serial, '-n', 'BOOT', disk, String(boot.sizeBytes / 1024)]);
+  const at = new Date(env.epochSeconds * 1000);
+  for (const f of parts.bootFiles) {
+    await fsp.utimes(f.path, at, at); // mcopy -m keeps this time
+    await runTool(env, `boot partition: ${f.name}`, 'IMAGE_FS', 'mcopy', ['-i', `${disk}@@${boot.offsetBytes}`, '-m', '-o', f.path, `::${f.name}`]);
+  }
+}
+
+async function makeData(env: ToolEnv, disk: string, layout: DiskLayout, parts: DiskParts): Promise<void> {
+  const data = partition(layout, 'data');
+  const tree = join(parts.work, 'data');
+  for (const d of DATA_SKELETON) await fsp.mkdir(join(tree, d), { recursive: true, mode: 0o755 });
+  const at = new Date(env.epochSeconds * 1000);
+  for (const d of ['', ...DATA_SKELETON]) await fsp.utimes(join(tree, d), at, at); // after every mkdir: each changes its parent's mtime
+  await makeExt4(env, {
+    tree, file: disk, offsetBytes: data.offsetBytes, sizeBytes: data.sizeBytes, label: DATA_LABEL, uuid: parts.dataUuid,
+    features: undefined, what: 'data partition', failCode: 'IMAGE_FS',
+  });
+}
+
+/** Assemble the disk into `disk` (a new file) and its block map into `bmap`. */
+export async function buildDisk(env: ToolEnv, layout: DiskLayout, parts: DiskParts, disk: string, bmap: string): Promise<void> {
+  await fsp.writeFile(disk, '');
+  await fsp.truncate(disk, layout.sizeBytes);
+  await runTool(env, 'partition table: sfdisk', 'IMAGE_FS', 'sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], false, sfdiskScript(layout));
+  await makeBoot(env, disk, layout, parts);
+  await writeWhole(parts.slotA, disk, partition(layout, 'A').offsetBytes);
+  await makeData(env, disk, layout, parts);
+  await runTool(env, 'block map: bmaptool create', 'IMAGE_FS', 'bmaptool', ['create', '-o', bmap, disk]);
+}
