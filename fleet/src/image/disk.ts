@@ -78,7 +78,11 @@ async function makeData(env: ToolEnv, disk: string, layout: DiskLayout, parts: D
   for (const d of DATA_SKELETON) await fsp.mkdir(join(tree, d), { recursive: true, mode: 0o755 });
   const at = new Date(env.epochSeconds * 1000);
   for (const d of ['', ...DATA_SKELETON]) await fsp.utimes(join(tree, d), at, at); // after every mkdir: each changes its parent's mtime
-  await makeExt4(env, {
+  // A fakeroot session of its own: the rootfs session's records name inodes of the deleted rootfs tree,
+  // which the new folders may reuse (fakeroot would then report them as those files).
+  const fresh = env.fakerootState === undefined ? undefined : `${env.fakerootState}.data`;
+  if (fresh !== undefined) await fsp.writeFile(fresh, '');
+  await makeExt4({ ...env, fakerootState: fresh }, {
     tree, file: disk, offsetBytes: data.offsetBytes, sizeBytes: data.sizeBytes, label: DATA_LABEL, uuid: parts.dataUuid,
     features: undefined, what: 'data partition', failCode: 'IMAGE_FS',
   });

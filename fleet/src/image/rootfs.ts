@@ -17,7 +17,7 @@
  * atime (which mke2fs copies from the work tree) are set to it with debugfs.
  */
 import { promises as fsp } from 'node:fs';
-import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { OtaError, errnoCode } from '../../../agent/src/errors/index.js';
 import { runTool, type ToolEnv } from './tools.js';
 
 /** A root filesystem given to `--rootfs`. */
@@ -29,7 +29,9 @@ const TAR_KINDS: ReadonlyArray<[RegExp, 'none' | 'gzip' | 'zstd']> = [[/\.tar$/,
 
 /** Check `--rootfs` (exists, a directory or a .tar / .tar.gz / .tar.zst file) before any work. */
 export async function rootfsSource(path: string): Promise<RootfsSource> {
-  const st = await fsp.stat(path).catch((err: unknown) => { throw withContext(`--rootfs ${path}`, err, 'IMAGE_ROOTFS_MISSING'); });
+  const st = await fsp.stat(path).catch((err: unknown) => {
+    throw new OtaError('IMAGE_ROOTFS_MISSING', `--rootfs ${path}: cannot read it (${errnoCode(err) ?? String(err)}): give a directory or a .tar, .tar.gz or .tar.zst file`);
+  });
   if (st.isDirectory()) return { kind: 'dir', path };
   const kind = TAR_KINDS.find(([re]) => re.test(path));
   if (!st.isFile() || kind === undefined) throw new OtaError('IMAGE_ROOTFS_INVALID', `--rootfs ${path}: give a directory or a .tar, .tar.gz or .tar.zst file`);
