@@ -13,7 +13,7 @@ import { parseUintArg, runCli } from '../../../agent/src/cli/index.js';
 import { parseBoardConfig, type BoardConfig } from '../../../agent/src/boot/index.js';
 import { envVarsFromText, type EnvVars } from '../../../agent/src/bootenv/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
-import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { OtaError, errnoCode, withContext } from '../../../agent/src/errors/index.js';
 import { loadCurrentRoot } from '../keys/index.js';
 import { buildImage, checkOutputs, parseSizeBytes, rootfsSource, type AgentSource, type ImageSpec } from '../image/index.js';
 import { releaseCommand } from './release.js';
@@ -34,7 +34,7 @@ async function loadBoard(ctx: CliContext, name: string): Promise<BoardConfig> {
   const isPath = name.includes('/') || name.endsWith('.json');
   const file = isPath ? resolve(ctx.cwd, name) : join(SOURCE_ROOT, 'board-configs', `${name}.json`);
   const text = await fsp.readFile(file, 'utf8').catch(async (err: unknown) => {
-    if (isPath) throw withContext(`--board ${name}`, err, 'IMAGE_BOARD_UNKNOWN');
+    if (isPath) throw new OtaError('IMAGE_BOARD_UNKNOWN', `--board ${name}: cannot read the board config (${errnoCode(err) ?? String(err)})`);
     const known = (await fsp.readdir(join(SOURCE_ROOT, 'board-configs')).catch(() => [])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
     throw new OtaError('IMAGE_BOARD_UNKNOWN', `--board ${name}: no such board: use one of ${known.join(', ')} or a board config file`);
   });
