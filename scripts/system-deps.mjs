@@ -38,6 +38,9 @@ export const systemDeps = [
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
   // the shipped systemd units are checked with systemd-analyze verify (test/unit/boot/unit-sandbox.test.ts)
   { command: 'systemd-analyze', pkg: 'systemd' },
+  // ota-fleet image build: the .bmap beside the image, and owners from a tar without root
+  { command: 'bmaptool', pkg: 'bmap-tools' },
+  { command: 'fakeroot', pkg: 'fakeroot' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();
