@@ -189,6 +189,29 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
   }
 });
 
+it("a board whose env is U-Boot's own store: NOR flash gets DISK.env.img beside the disk (erased, or U-Boot's defaults with A primary and committed); a FAT one gets no uboot.env without the defaults", async () => {
+  const { dir, cleanup } = tempDir('ota-image-env-');
+  try {
+    makeRootfs(dir);
+    writeFileSync(join(dir, 'defaults.txt'), 'bootcmd=run distro_bootcmd\nkernel_addr_r=0x40400000\n');
+    const erased = await build(dir, '--board', 'qemu-virt-arm64', '--rootfs', 'root.tar', '--out', 'nor.img');
+    assert.is(erased.code, 0, erased.stderr);
+    assert.ok(readFileSync(join(dir, 'nor.env.img')).equals(Buffer.alloc(0x40000, 0xff)), 'the NOR env image is not erased');
+    assert.match(erased.stdout, /env store \/dev\/mtd0 erased/);
+    const seeded = await build(dir, '--board', 'qemu-virt-arm64', '--rootfs', 'root.tar', '--out', 'seeded.img', '--uboot-env-defaults', 'defaults.txt');
+    assert.is(seeded.code, 0, seeded.stderr);
+    const image = join(dir, 'seeded.env.img');
+    assert.is(readFileSync(image).length, 0x40000);
+    writeFileSync(join(dir, 'fw_env.config'), `${image} 0x0 0x40000 0x40000\n`);
+    assert.is(fwPrintenv(join(dir, 'fw_env.config')), 'BOOT_A_LEFT=3\nBOOT_B_LEFT=0\nBOOT_ORDER=A\nbootcmd=run distro_bootcmd\nkernel_addr_r=0x40400000\n');
+    const rpi = await build(dir, '--board', 'rpi-4', '--rootfs', 'root.tar', '--out', 'rpi.img');
+    assert.is(rpi.code, 0, rpi.stderr);
+    assert.match(sh('mdir', ['-b', '-i', `${join(dir, 'rpi.img')}@@${PARTS.boot * MIB}`, '::']), /^::\/boot\.scr\n$/);
+  } finally {
+    cleanup();
+  }
+});
+
 const asNobody = gate(!isRoot ? 'runs as root to start the build as another user' : missingReason(['setpriv'].filter((t) => !hasTool(t))));
 
 asNobody('without root (as nobody), the tar\'s owners and modes are kept through fakeroot: the same bytes as root builds', async () => {
