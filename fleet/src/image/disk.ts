@@ -1,12 +1,13 @@
 /**
- * The disk image, assembled in place in one sparse file: the MBR (sfdisk), the FAT boot partition
- * (mkfs.vfat at its offset, files copied with mtools), slot A written whole, slot B left a hole,
- * the data partition made at its offset; then its block map (bmaptool create).
+ * The disk image, assembled in one sparse file: the MBR (sfdisk), the FAT boot partition (made
+ * apart, files copied with mtools, written whole), slot A written whole, slot B left a hole, the data
+ * partition made in place at its offset; then its block map (bmaptool create).
  *
  * Slot A is written block by block, zeros included, so that the .bmap maps all of it: `bmaptool
  * copy` skips unmapped blocks, and a slot left with the card's old bytes would not be the factory
- * release's image, so the first update's delta would find its base changed. The boot and data
- * filesystems are made in place, so the blocks their tools wrote are the mapped ones.
+ * release's image, so the first update's delta would find its base changed. The boot partition is
+ * small and mapped whole too; the data filesystem is made in place, so the blocks mke2fs wrote are
+ * the mapped ones.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -59,17 +60,31 @@ async function writeWhole(src: string, disk: string, offsetBytes: number): Promi
   }
 }
 
-async function makeBoot(env: ToolEnv, disk: string, layout: DiskLayout, parts: DiskParts): Promise<void> {
+/** MBR type of a FAT by its boot sector's type string: 0x0c FAT32 LBA, 0x0e FAT16 LBA, 0x01 FAT12. */
+function fatType(bootSector: Buffer): string {
+  if (bootSector.subarray(0x52, 0x57).toString('latin1') === 'FAT32') return '0c';
+  return bootSector.subarray(0x36, 0x3b).toString('latin1') === 'FAT12' ? '01' : '0e';
+}
+
+/**
+ * The boot partition in a file of its own (mkfs.vfat picks the FAT for the partition's size; given the
+ * disk at an offset it judges by the whole disk's); returns its file and MBR type. Written whole into the disk.
+ */
+async function makeBoot(env: ToolEnv, layout: DiskLayout, parts: DiskParts): Promise<{ file: string; type: string }> {
   const boot = partition(layout, 'boot');
+  const file = join(parts.work, 'boot.fat');
   const serial = createHash('sha256').update(`ota-agent boot ${parts.seed}`).digest('hex').slice(0, 8);
   // --invariant (fixed times and the serial 1234abcd) first: a later -i sets the serial from the board
-  await runTool(env, 'boot partition: mkfs.vfat', 'IMAGE_FS', 'mkfs.vfat',
-    ['--invariant', '--offset', String(boot.offsetBytes / 512), '-i', serial, '-n', 'BOOT', disk, String(boot.sizeBytes / 1024)]);
+  await runTool(env, 'boot partition: mkfs.vfat', 'IMAGE_FS', 'mkfs.vfat', ['--invariant', '-i', serial, '-n', 'BOOT', '-C', file, String(boot.sizeBytes / 1024)]);
   const at = new Date(env.epochSeconds * 1000);
   for (const f of parts.bootFiles) {
     await fsp.utimes(f.path, at, at); // mcopy -m keeps this time
-    await runTool(env, `boot partition: ${f.name}`, 'IMAGE_FS', 'mcopy', ['-i', `${disk}@@${boot.offsetBytes}`, '-m', '-o', f.path, `::${f.name}`]);
+    await runTool(env, `boot partition: ${f.name}`, 'IMAGE_FS', 'mcopy', ['-i', file, '-m', '-o', f.path, `::${f.name}`]);
   }
+  const sector = Buffer.alloc(512);
+  const h = await fsp.open(file, 'r');
+  try { await h.read(sector, 0, 512, 0); } finally { await h.close(); }
+  return { file, type: fatType(sector) };
 }
 
 async function makeData(env: ToolEnv, disk: string, layout: DiskLayout, parts: DiskParts): Promise<void> {
@@ -92,8 +107,9 @@ async function makeData(env: ToolEnv, disk: string, layout: DiskLayout, parts: D
 export async function buildDisk(env: ToolEnv, layout: DiskLayout, parts: DiskParts, disk: string, bmap: string): Promise<void> {
   await fsp.writeFile(disk, '');
   await fsp.truncate(disk, layout.sizeBytes);
-  await runTool(env, 'partition table: sfdisk', 'IMAGE_FS', 'sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], false, sfdiskScript(layout));
-  await makeBoot(env, disk, layout, parts);
+  const boot = await makeBoot(env, layout, parts);
+  await runTool(env, 'partition table: sfdisk', 'IMAGE_FS', 'sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], false, sfdiskScript(layout, boot.type));
+  await writeWhole(boot.file, disk, partition(layout, 'boot').offsetBytes);
   await writeWhole(parts.slotA, disk, partition(layout, 'A').offsetBytes);
   await makeData(env, disk, layout, parts);
   await runTool(env, 'block map: bmaptool create', 'IMAGE_FS', 'bmaptool', ['create', '-o', bmap, disk]);

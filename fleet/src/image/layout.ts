@@ -24,7 +24,7 @@ export interface Partition {
   readonly number: number;
   readonly offsetBytes: number;
   readonly sizeBytes: number;
-  /** MBR type byte: 0x0c FAT32 LBA, 0x83 Linux. */
+  /** MBR type byte: 0x83 Linux; the boot partition's follows its FAT (sfdiskScript). */
   readonly type: string;
 }
 
@@ -82,9 +82,10 @@ export function partition(layout: DiskLayout, role: Partition['role']): Partitio
   return p;
 }
 
-/** The sfdisk script of the layout (sectors of 512 bytes). */
-export function sfdiskScript(layout: DiskLayout): string {
-  const lines = layout.partitions.map((p) => `start=${p.offsetBytes / 512}, size=${p.sizeBytes / 512}, type=${p.type}${p.role === 'boot' ? ', bootable' : ''}`);
+/** The sfdisk script of the layout (sectors of 512 bytes); `bootType` is the boot partition's MBR type, from its FAT. */
+export function sfdiskScript(layout: DiskLayout, bootType: string): string {
+  const type = (p: Partition): string => (p.role === 'boot' ? bootType : p.type);
+  const lines = layout.partitions.map((p) => `start=${p.offsetBytes / 512}, size=${p.sizeBytes / 512}, type=${type(p)}${p.role === 'boot' ? ', bootable' : ''}`);
   return `label: dos\nlabel-id: ${layout.diskId}\nunit: sectors\n${lines.join('\n')}\n`;
 }
 

@@ -100,7 +100,7 @@ it('builds the same bytes twice (tar, then tar.zst a second later); the disk hol
     const table = JSON.parse(sh('sfdisk', ['--json', disk])) as { partitiontable: { label: string; partitions: Array<{ start: number; size: number; type: string }> } };
     assert.is(table.partitiontable.label, 'dos');
     assert.equal(table.partitiontable.partitions.map((p) => [p.start * 512 / MIB, p.size * 512 / MIB, p.type]),
-      [[PARTS.boot, 8, 'c'], [PARTS.A, 8, '83'], [PARTS.B, 8, '83'], [PARTS.data, 8, '83']]);
+      [[PARTS.boot, 8, '1'], [PARTS.A, 8, '83'], [PARTS.B, 8, '83'], [PARTS.data, 8, '83']]);
 
     // the boot partition: boot.scr with the board's settings, uboot.env with A primary and committed
     const fat = `${disk}@@${PARTS.boot * MIB}`;
@@ -204,8 +204,10 @@ it("a board whose env is U-Boot's own store: NOR flash gets DISK.env.img beside 
     assert.is(readFileSync(image).length, 0x40000);
     writeFileSync(join(dir, 'fw_env.config'), `${image} 0x0 0x40000 0x40000\n`);
     assert.is(fwPrintenv(join(dir, 'fw_env.config')), 'BOOT_A_LEFT=3\nBOOT_B_LEFT=0\nBOOT_ORDER=A\nbootcmd=run distro_bootcmd\nkernel_addr_r=0x40400000\n');
-    const rpi = await build(dir, '--board', 'rpi-4', '--rootfs', 'root.tar', '--out', 'rpi.img');
+    // a disk past 512 MiB (mkfs.vfat given the disk at an offset judged the FAT by the disk file's size and refused)
+    const rpi = await build(dir, '--board', 'rpi-4', '--rootfs', 'root.tar', '--out', 'rpi.img', '--boot-size', '64M', '--data-size', '600M');
     assert.is(rpi.code, 0, rpi.stderr);
+    assert.match(sh('file', ['-s', join(dir, 'rpi.img')]), /partition 1 : ID=0xe, active/, 'the boot partition is FAT16 LBA (8 MiB ones are FAT12, 0x01)');
     assert.match(sh('mdir', ['-b', '-i', `${join(dir, 'rpi.img')}@@${PARTS.boot * MIB}`, '::']), /^::\/boot\.scr\n$/);
   } finally {
     cleanup();
