@@ -93,7 +93,7 @@ async function build(ctx: CliContext, a: ImageArgs): Promise<void> {
   const out = resolve(ctx.cwd, a.out);
   const hardware = a.hardware ?? board.board;
   const spec: ImageSpec = {
-    board, hardware, sizes, out, force: a.force, rootfs: await rootfsSource(resolve(ctx.cwd, a.rootfs)), agent: await agentSource(ctx, a),
+    board, hardware, sizes, out, rootfs: await rootfsSource(resolve(ctx.cwd, a.rootfs)), agent: await agentSource(ctx, a),
     envDefaults: await envDefaults(ctx, a['uboot-env-defaults']), sourceRoot: SOURCE_ROOT, epochSeconds: epochOf(ctx), signal: ctx.signal,
     progress: (line) => ctx.stderr.write(`${line}\n`), withSlotImage: undefined,
   };
@@ -103,7 +103,10 @@ async function build(ctx: CliContext, a: ImageArgs): Promise<void> {
   const result = await buildImage({
     ...spec,
     withSlotImage: async (image) => {
-      if (release !== undefined) await factoryRelease(ctx, release, hardware, image);
+      if (release !== undefined) {
+        ctx.stderr.write(`image: factory release ${release.version} of slot A\n`);
+        await factoryRelease(ctx, release, hardware, image);
+      }
       if (slotOut !== undefined) await fsp.copyFile(image, slotOut);
     },
   });

@@ -83,9 +83,14 @@ export async function installAgent(root: string, bundle: string, sourceRoot: str
   await put(root, 'usr/share/doc/ota-agent/examples/provision.json', exampleProvision(board, hardware), 0o644);
 }
 
-/** Unpack a real package into `root` (owners kept under fakeroot). */
+/**
+ * Unpack a real package into `root` as dpkg would (owners kept, under fakeroot when not root): through
+ * symlinked folders (merged /usr: the package's /lib/systemd/system lands in usr/lib), never replacing
+ * them with directories as tar does by default, nor changing folders that exist (--no-overwrite-dir).
+ */
 async function unpackDeb(env: ToolEnv, root: string, deb: string): Promise<void> {
-  await runTool(env, `--agent-deb ${deb}`, 'IMAGE_AGENT_DEB_INVALID', 'dpkg-deb', ['-x', deb, root], true);
+  const script = 'dpkg-deb --fsys-tarfile "$1" | tar -x -p --same-owner --numeric-owner --keep-directory-symlink --no-overwrite-dir -C "$2"';
+  await runTool(env, `--agent-deb ${deb}`, 'IMAGE_AGENT_DEB_INVALID', 'bash', ['-o', 'pipefail', '-c', script, 'unpack', deb, root], true);
 }
 
 /** Enable the units as the package's postinst does (`systemctl enable`: the WantedBy symlinks). */

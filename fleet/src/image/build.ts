@@ -22,7 +22,6 @@ export interface ImageSpec {
   readonly hardware: string;
   readonly rootfs: RootfsSource;
   readonly out: string;
-  readonly force: boolean;
   readonly sizes: PartitionSizes;
   readonly agent: AgentSource;
   /** U-Boot's default env, for boards whose env is U-Boot's own store. */
@@ -112,6 +111,7 @@ export async function buildImage(spec: ImageSpec): Promise<ImageResult> {
       bootFiles: [await bootScript(env, spec, work), ...envOut.fat], slotA, work, seed: spec.board.board,
       dataUuid: derivedUuid(`ota-agent data ${spec.board.board}`),
     }, tmp.disk, tmp.bmap);
+    spec.progress('image: block map done');
     if (spec.withSlotImage !== undefined) await spec.withSlotImage(slotA);
     const paths = outputPaths(spec.out);
     await fsp.rename(tmp.disk, paths.disk);

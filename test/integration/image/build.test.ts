@@ -16,7 +16,7 @@ import { gate, missingReason } from '../../support/skip.js';
 import { fwPrintenv } from '../../support/uboot-env-tools.js';
 import { snapshot } from '../../support/trust.js';
 
-const TOOLS = ['mke2fs', 'debugfs', 'dumpe2fs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'mkimage', 'bmaptool', 'fw_printenv', 'tar', 'zstd', 'fakeroot'];
+const TOOLS = ['dpkg-deb', 'mke2fs', 'debugfs', 'dumpe2fs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'mkimage', 'bmaptool', 'fw_printenv', 'tar', 'zstd', 'fakeroot'];
 const it = gate(missingReason(missingTools('image build', ...TOOLS)));
 const MIB = 1024 * 1024;
 const BOARD = 'qemu-virt-arm64-file-env';
@@ -209,6 +209,32 @@ it("a board whose env is U-Boot's own store: NOR flash gets DISK.env.img beside 
     assert.is(rpi.code, 0, rpi.stderr);
     assert.match(sh('file', ['-s', join(dir, 'rpi.img')]), /partition 1 : ID=0xe, active/, 'the boot partition is FAT16 LBA (8 MiB ones are FAT12, 0x01)');
     assert.match(sh('mdir', ['-b', '-i', `${join(dir, 'rpi.img')}@@${PARTS.boot * MIB}`, '::']), /^::\/boot\.scr\n$/);
+  } finally {
+    cleanup();
+  }
+});
+
+it('--agent-deb: the package is unpacked as dpkg would (through the merged-/usr link, which stays a link) and its units enabled', async () => {
+  const { dir, cleanup } = tempDir('ota-image-deb-');
+  try {
+    makeRootfs(dir);
+    const pkg = join(dir, 'pkg');
+    for (const d of ['DEBIAN', 'usr/lib/ota-agent', 'usr/bin', 'lib/systemd/system']) mkdirSync(join(pkg, d), { recursive: true });
+    writeFileSync(join(pkg, 'DEBIAN/control'), 'Package: ota-agent\nVersion: 0.1.0\nArchitecture: all\nMaintainer: Test <test@example.com>\nDescription: test package\n');
+    writeFileSync(join(pkg, 'usr/lib/ota-agent/ota-agent.mjs'), 'the bundle from the deb\n');
+    writeFileSync(join(pkg, 'usr/bin/ota-agent'), '#!/bin/sh\n');
+    chmodSync(join(pkg, 'usr/bin/ota-agent'), 0o755);
+    for (const unit of ['ota-agent.service', 'ota-agent-health.service']) writeFileSync(join(pkg, 'lib/systemd/system', unit), `[Unit]\nDescription=${unit} from the deb\n`);
+    sh('dpkg-deb', ['--root-owner-group', '-b', pkg, join(dir, 'agent.deb')]);
+    const r = await runMain(fleet, ['image', 'build', '--board', BOARD, ...SIZES, '--rootfs', 'root.tar', '--out', 'deb.img', '--agent-deb', 'agent.deb'], { cwd: dir, now });
+    assert.is(r.code, 0, r.stderr);
+    const slotA = join(dir, 'a.img');
+    writeFileSync(slotA, region(join(dir, 'deb.img'), PARTS.A));
+    assert.is(debugfs(slotA, 'cat /usr/lib/ota-agent/ota-agent.mjs'), 'the bundle from the deb\n');
+    assert.match(debugfs(slotA, 'stat /lib'), /Type: symlink[\s\S]*Fast link dest: "usr\/lib"/, 'the package replaced the /lib link with a folder');
+    assert.match(debugfs(slotA, 'cat /usr/lib/systemd/system/ota-agent.service'), /ota-agent\.service from the deb/);
+    assert.match(debugfs(slotA, 'stat /usr/bin/ota-agent'), /Mode: +0755[\s\S]*User: +0 +Group: +0 /);
+    assert.match(debugfs(slotA, 'stat /etc/systemd/system/multi-user.target.wants/ota-agent-health.service'), /Fast link dest: "\/lib\/systemd\/system\/ota-agent-health\.service"/);
   } finally {
     cleanup();
   }
