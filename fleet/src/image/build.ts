@@ -52,8 +52,10 @@ export function outputPaths(out: string): { disk: string; bmap: string; envImage
   return { disk: out, bmap: `${base}.bmap`, envImage: `${base}.env.img` };
 }
 
-/** Refuse to replace an existing output without --force (checked before any work). */
+/** Refuse an output folder that is not there, or to replace an existing output without --force (checked before any work). */
 export async function checkOutputs(out: string, force: boolean): Promise<void> {
+  const dir = await fsp.stat(dirname(out)).catch(() => undefined);
+  if (dir?.isDirectory() !== true) throw new OtaError('IMAGE_OUT_INVALID', `--out ${out}: the folder ${dirname(out)} does not exist: create it first`);
   if (force) return;
   for (const path of Object.values(outputPaths(out))) {
     if (await fsp.lstat(path).then(() => true, () => false)) throw new OtaError('IMAGE_EXISTS', `${path} exists: pass --force to replace it, or choose another --out`);

@@ -171,6 +171,7 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
       [['--rootfs', 'missing.tar', '--out', 'd.img'], /--rootfs .*missing\.tar.*ENOENT.* \[IMAGE_ROOTFS_MISSING\]$/],
       [['--rootfs', 'bad.tar', '--out', 'd.img'], /not a readable tar: tar failed: .* \[IMAGE_ROOTFS_INVALID\]$/],
       [['--rootfs', 'root.tar', '--out', 'taken.img'], /taken\.img exists: pass --force .* \[IMAGE_EXISTS\]$/],
+      [['--rootfs', 'root.tar', '--out', 'no/d.img'], /the folder .*\/no does not exist: create it first \[IMAGE_OUT_INVALID\]$/],
       [['--rootfs', 'big', '--out', 'd.img'], /but a slot holds 8388608: give a larger --slot-size \[IMAGE_ROOTFS_TOO_LARGE\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--version', '2'], /needs --version, --keys and --release-out together \[USAGE\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--slot-size', '3.5M'], /--slot-size "3\.5M": give a positive whole number of MiB .* \[USAGE\]$/],
