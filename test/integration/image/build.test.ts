@@ -185,6 +185,9 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
       assert.match(lines[0] ?? '', message, args.join(' '));
       assert.equal(snapshot(dir), before, `${args.join(' ')}: something was written`);
     }
+    const forced = await build(dir, '--board', BOARD, '--rootfs', 'root.tar', '--out', 'taken.img', '--force');
+    assert.is(forced.code, 0, forced.stderr);
+    assert.is(readFileSync(join(dir, 'taken.img')).length, 33 * MIB, '--force replaces the file with the disk');
   } finally {
     cleanup();
   }
