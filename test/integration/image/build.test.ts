@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEnv } from '../../../agent/src/bootenv/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
@@ -38,12 +38,14 @@ function makeRootfs(dir: string): void {
   writeFileSync(join(src, 'bin/tool'), '#!/bin/sh\necho tool\n');
   chmodSync(join(src, 'bin/tool'), 0o4755);
   symlinkSync('usr/lib', join(src, 'lib')); // merged /usr: the agent's units go through it
+  if (isRoot) { mkdirSync(join(src, 'dev')); sh('mknod', ['-m', '600', join(src, 'dev/console'), 'c', '5', '1']); } // only root makes the tar's device node
   writeFileSync(join(src, 'home/user/secret'), 'the user\'s\n');
   chmodSync(join(src, 'home/user/secret'), 0o640);
   const common = ['--numeric-owner', '--sort=name', '--mtime=@1600000000', '-C', src];
-  sh('tar', ['-cf', join(dir, 'root.tar'), '--owner=0', '--group=0', ...common, './etc', './bin', './usr', './lib', './home']);
+  sh('tar', ['-cf', join(dir, 'root.tar'), '--owner=0', '--group=0', ...common, './etc', './bin', './usr', './lib', './home', ...(isRoot ? ['./dev'] : [])]);
   sh('tar', ['-rf', join(dir, 'root.tar'), '--owner=1000', '--group=1001', ...common, './home/user', './home/user/secret']);
   sh('zstd', ['-q', '-f', join(dir, 'root.tar'), '-o', join(dir, 'root.tar.zst')]);
+  rmSync(join(src, 'dev'), { recursive: true, force: true }); // the console's node: reading it (snapshot) would block
   writeFileSync(join(dir, 'bundle.mjs'), 'console.log("the device bundle")\n');
 }
 
@@ -122,6 +124,7 @@ it('builds the same bytes twice (tar, then tar.zst a second later); the disk hol
     assert.match(debugfs(slotA, 'stat /bin/tool'), /Mode: +04755[\s\S]*User: +0 +Group: +0 /);
     assert.match(debugfs(slotA, 'stat /home/user/secret'), /Mode: +0640[\s\S]*User: +1000 +Group: +1001 /);
     assert.match(debugfs(slotA, 'stat /home/user/secret'), /mtime: 0x5f5e1000/, 'the tar\'s mtime (before SOURCE_DATE_EPOCH) is kept');
+    if (isRoot) assert.match(debugfs(slotA, 'stat /dev/console'), /Type: character special +Mode: +0600[\s\S]*Device major\/minor number: 05:01/);
     assert.is(debugfs(slotA, 'cat /usr/lib/ota-agent/ota-agent.mjs'), readFileSync(join(dir, 'bundle.mjs'), 'latin1'));
     assert.match(debugfs(slotA, 'stat /usr/bin/ota-agent'), /Mode: +0755/);
     assert.match(debugfs(slotA, 'cat /usr/lib/systemd/system/ota-agent.service'), /ExecStart=\/usr\/bin\/node .*\/usr\/lib\/ota-agent\/ota-agent\.mjs run/);
@@ -246,7 +249,7 @@ it('--agent-deb: the package is unpacked as dpkg would (through the merged-/usr 
 
 const asNobody = gate(!isRoot ? 'runs as root to start the build as another user' : missingReason(['setpriv'].filter((t) => !hasTool(t))));
 
-asNobody('without root (as nobody), the tar\'s owners and modes are kept through fakeroot: the same bytes as root builds', async () => {
+asNobody('without root (as nobody), the tar\'s owners, modes and device node are kept through fakeroot: the same bytes as root builds', async () => {
   const { dir, cleanup } = tempDir('ota-image-nobody-');
   try {
     chmodSync(dir, 0o777);
