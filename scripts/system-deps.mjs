@@ -44,6 +44,9 @@ export const systemDeps = [
   // npm run build:deb builds the agent's .deb with dpkg-deb; its test runs lintian on it (test/integration/device/deb.test.ts)
   { command: 'dpkg-deb', pkg: 'dpkg' },
   { command: 'lintian', pkg: 'lintian' },
+  // ota-fleet image build: the .bmap beside the image, and owners from a tar without root
+  { command: 'bmaptool', pkg: 'bmap-tools' },
+  { command: 'fakeroot', pkg: 'fakeroot' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();
