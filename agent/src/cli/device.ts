@@ -10,7 +10,7 @@ import type { CliContext, Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS } from '../formats/index.js';
+import { METADATA_LIMITS, isRefusal } from '../formats/index.js';
 import { readCapped } from './args.js';
 import { statesIn } from '../machine/index.js';
 import { DirectorySource, configuredSource } from '../install/index.js';
@@ -93,8 +93,9 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     throw new OtaError('MACHINE_BUSY', `an update is already in state ${before.state}: finish it first (reboot, ota-agent post-boot, or ota-agent rollback)`);
   }
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
-  // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does.
-  else await o.device.trust.check(notice);
+  // A refusal keeps its typed reason ([rollback], [failed-before]...) and writes nothing, as `verify` does;
+  // the release already installed is nothing to do, not a failure (exit 0, as apt and rauc say so).
+  else if (await alreadyInstalled(ctx, o, notice)) return;
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
@@ -104,6 +105,18 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
   }
   const last = result.kind === 'rest' ? result.record.last : undefined;
   throw new OtaError('INSTALL_FAILED', `install of ${a.source} ${last?.outcome ?? 'stopped'}: ${last?.error ?? 'interrupted'}`);
+}
+
+/** True (and says so) when `notice` names the installed release; throws any other refusal. */
+async function alreadyInstalled(ctx: CliContext, o: Opened, notice: Uint8Array): Promise<boolean> {
+  try {
+    await o.device.trust.check(notice);
+    return false;
+  } catch (err) {
+    if (!isRefusal(err, 'already-installed')) throw err;
+    ctx.stdout.write(`${err.message} (already installed, nothing changed)\n`);
+    return true;
+  }
 }
 
 async function status(ctx: CliContext, a: GlobalArgs & { json: boolean }): Promise<void> {

@@ -59,10 +59,16 @@ async function boot(ctx: CliContext, o: Opened, a: { agent: boolean; 'fail-healt
   const count = /ota\.boot=(\S+)/.exec(booted.bootargs)?.[1] ?? '?';
   ctx.stdout.write(`U-Boot booted slot ${booted.slot} (ota.boot=${count})\n`);
   if (!a.agent) return;
-  const r = await postBoot(sessionFor(ctx, o, 'sim', { failFleet: a['fail-health'] }), o.log);
+  const session = sessionFor(ctx, o, 'sim', { failFleet: a['fail-health'] });
+  const before = JSON.stringify((await session.record()).last);
+  const r = await postBoot(session, o.log);
   const now = await o.device.boot.booted();
   const last = r.kind === 'rest' ? r.record.last : undefined;
   ctx.stdout.write(`post-boot done: running slot ${now}${last === undefined ? '' : `; last update ${last.outcome}${last.version === undefined ? '' : ` (release ${last.version})`}`}\n`);
+  // This boot ended a trial by going back: the update failed, and scripts must see it (exit 1).
+  if (last !== undefined && last.outcome !== 'installed' && JSON.stringify(last) !== before) {
+    throw new OtaError('UPDATE_REVERTED', `sim boot: the trial of release ${last.version ?? '?'} ${last.outcome} (${last.error ?? 'no reason recorded'}); slot ${now} runs: fix the release and install again`);
+  }
 }
 
 /** Registers `sim create` and `sim boot`. */
