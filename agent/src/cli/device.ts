@@ -10,7 +10,8 @@ import type { CliContext, Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS, isRefusal } from '../formats/index.js';
+import { METADATA_LIMITS, isRefusal, releaseLabel } from '../formats/index.js';
+import type { Accepted } from '../trust/index.js';
 import { readCapped } from './args.js';
 import { statesIn } from '../machine/index.js';
 import { DirectorySource, configuredSource } from '../install/index.js';
@@ -95,27 +96,28 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
   // A refusal keeps its typed reason ([rollback], [failed-before]...) and writes nothing, as `verify` does;
   // the release already installed is nothing to do, not a failure (exit 0, as apt and rauc say so).
-  else if (await alreadyInstalled(ctx, o, notice)) return;
+  const accepted = sameJob ? undefined : await acceptedOrInstalled(ctx, o, notice);
+  if (accepted === 'installed') return;
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
     const job = (await session.record()).job;
-    ctx.stdout.write(`installed release ${job?.version ?? '?'} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it\n`);
+    const label = accepted?.release.version === job?.version && accepted !== undefined ? releaseLabel(accepted.release) : `release ${job?.version ?? '?'}`;
+    ctx.stdout.write(`installed ${label} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it\n`);
     return;
   }
   const last = result.kind === 'rest' ? result.record.last : undefined;
   throw new OtaError('INSTALL_FAILED', `install of ${a.source} ${last?.outcome ?? 'stopped'}: ${last?.error ?? 'interrupted'}`);
 }
 
-/** True (and says so) when `notice` names the installed release; throws any other refusal. */
-async function alreadyInstalled(ctx: CliContext, o: Opened, notice: Uint8Array): Promise<boolean> {
+/** The accepted notice, or 'installed' (said) when it names the installed release; throws any other refusal. */
+async function acceptedOrInstalled(ctx: CliContext, o: Opened, notice: Uint8Array): Promise<Accepted | 'installed'> {
   try {
-    await o.device.trust.check(notice);
-    return false;
+    return await o.device.trust.check(notice);
   } catch (err) {
     if (!isRefusal(err, 'already-installed')) throw err;
     ctx.stdout.write(`${err.message} (already installed, nothing changed)\n`);
-    return true;
+    return 'installed';
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Register } from './framework.js';
-import { METADATA_LIMITS, type ImageDigest } from '../formats/index.js';
+import { METADATA_LIMITS, releaseLabel, type ImageDigest } from '../formats/index.js';
 import { parseTimeArg, parseUintArg, readCapped } from './args.js';
 import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
 import { loadRoot } from '../trust/index.js';
@@ -18,7 +18,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function describeAccepted(a: Accepted, hardwareId: string): string {
   const art = a.artifact;
   const kind = 'base' in art ? `delta from ${art.base.sha256.slice(0, 12)}` : 'full image';
-  return `accepted: release ${a.release.version} for ${hardwareId} (rollout ${a.rollout.version}, root v${a.trusted.root.version}): `
+  return `accepted: ${releaseLabel(a.release)} for ${hardwareId} (rollout ${a.rollout.version}, root v${a.trusted.root.version}): `
     + `${kind} ${art.path}, ${art.sizeBytes} bytes, sha256 ${art.sha256}`;
 }
 

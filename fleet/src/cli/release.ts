@@ -15,7 +15,7 @@ import type { CliContext, Register } from '../../../agent/src/cli/index.js';
 import { OtaError, withContext } from '../../../agent/src/errors/index.js';
 import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
+import { RAW_FORMAT, RELEASE_NAME, RELEASE_NAME_MAX, canonicalBytes, formatUtcTime, releaseLabel, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
@@ -38,6 +38,12 @@ function uintArg(text: string, flag: string): number {
   return n;
 }
 
+/** `--name` checked as the device's reader checks it. */
+function releaseNameArg(text: string): string {
+  if (!RELEASE_NAME.test(text)) throw new OtaError('USAGE', `--name must be 1..${RELEASE_NAME_MAX} printable ASCII characters, no space at either end, got ${JSON.stringify(text.slice(0, 80))}`);
+  return text;
+}
+
 /** Parse `FILE@BASE_IMAGE` of --delta. */
 function deltaArg(text: string, cwd: string, format: string): DeltaSource {
   const at = text.lastIndexOf('@');
@@ -49,7 +55,8 @@ function deltaArg(text: string, cwd: string, format: string): DeltaSource {
 export const releaseCommand: Register = (y, ctx, setExit) =>
   y.command('release', 'sign a release of an image and a rollout of it to every device; writes DIR/notice.json', (b) => targetOptions(b
     .option('image', { type: 'string', demandOption: true, describe: 'the full slot image' })
-    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing)' })
+    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing: the anti-rollback counter)' })
+    .option('name', { type: 'string', describe: `the release's human version, e.g. 2.1.0 (printable ASCII, at most ${RELEASE_NAME_MAX} characters), signed with it and shown by status, verify and install` })
     .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
     .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
@@ -60,33 +67,35 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })
     .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
+    // Every flag is parsed and checked before any file is read: a typo costs no hashing.
     const keysDir = resolve(ctx.cwd, a.keys);
     const out = resolve(ctx.cwd, a.out);
     const nowMs = ctx.now().getTime();
+    const version = uintArg(a.version, '--version');
+    const expiresMs = nowMs + parseDurationMs(a.expires, '--expires');
+    const name = a.name === undefined ? undefined : releaseNameArg(a.name);
     const segmentBytes = uintArg(a['segment-size'], '--segment-size');
     if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
-    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
-    const imagePath = resolve(ctx.cwd, a.image);
-    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
-    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
-    rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
-    const { root } = await loadCurrentRoot(keysDir);
-    const releaseKeys = await roleKeys(keysDir, root, 'release');
-    const progress = new Progress(ctx.stdout);
     const sources: DeltaSource[] = [
       ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
+    rolloutSigned(rolloutSpec(a, nowMs, { version, sha256: '0'.repeat(64) }, 0)); // before anything is written
+    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const imagePath = resolve(ctx.cwd, a.image);
+    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
+    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
+    const { root } = await loadCurrentRoot(keysDir);
+    const releaseKeys = await roleKeys(keysDir, root, 'release');
+    const progress = new Progress(ctx.stdout);
     const planned = await planDeltas(sources, segmentBytes, progress);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
-    const release = signRelease({
-      version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas,
-    }, releaseKeys);
+    const release = signRelease({ version, expiresMs, hardware: a.hardware, installed, image: full, deltas, ...(name === undefined ? {} : { name }) }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
+    ctx.stdout.write(`signed ${releaseLabel({ version, name })} into ${join(out, 'release.json')}, expires ${formatUtcTime(expiresMs)}\n`);
     await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
@@ -131,5 +140,5 @@ function rolloutSpec(a: TargetArgs, nowMs: number, release: RolloutSpec['release
 async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
   const r = await writeRollout(keysDir, dir, noticeFile, rolloutOptions(a, nowMs));
   const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
-  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes)\n`);
+  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes), expires ${formatUtcTime(r.expiresMs)}\n`);
 }
