@@ -4,6 +4,7 @@
  * running slot's tries), the operator's verdicts, and the status snapshot that
  * `status` prints and the daemon publishes.
  */
+import { releaseLabel } from '../formats/index.js';
 import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
@@ -142,6 +143,8 @@ export interface SlotStatus {
   readonly triesLeft: number;
   /** Release version written there, null when unknown. */
   readonly version: number | null;
+  /** Its human version (`release --name`), null when it has none. */
+  readonly name: string | null;
   readonly device: string;
   /** What is odd about the slot's image (it is the one the other slot ran before), or null. */
   readonly warning: string | null;
@@ -155,6 +158,8 @@ export interface DeviceStatus {
   readonly primary: Slot;
   /** Release running now (the booted slot's), null when unknown. */
   readonly version: number | null;
+  /** Its human version (`release --name`), null when it has none. */
+  readonly name: string | null;
   readonly committed: Slot | null;
   readonly slots: Readonly<Record<Slot, SlotStatus>>;
   /** The update machine's state (`idle` at rest). */
@@ -177,7 +182,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const rec = await records.load();
   const one = async (s: Slot): Promise<SlotStatus> => {
     const st = await boot.state(s);
-    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, device: device.slots.device(s), warning: rec.slots[s]?.note ?? null };
+    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, name: rec.slots[s]?.name ?? null, device: device.slots.device(s), warning: rec.slots[s]?.note ?? null };
   };
   const slots = { A: await one('A'), B: await one('B') };
   const booted = await boot.booted();
@@ -187,7 +192,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const payload = chosen !== undefined && last?.version !== undefined && chosen.version === last.version ? chosen : undefined;
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
-    version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
+    version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
       outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
@@ -195,17 +200,22 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   };
 }
 
+/** `release 3 (2.1.0)` of a slot or the device, `release unknown` without a version. */
+function running(x: { readonly version: number | null; readonly name: string | null }): string {
+  return x.version === null ? 'release unknown' : releaseLabel({ version: x.version, name: x.name ?? undefined });
+}
+
 /** The human form of a status. */
 export function formatStatus(s: DeviceStatus): string {
   const slot = (n: Slot): string => {
     const x = s.slots[n];
-    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}${x.warning === null ? '' : `; warning: ${x.warning}`}`;
+    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, ${running(x)}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}${x.warning === null ? '' : `; warning: ${x.warning}`}`;
   };
   const u = s.lastUpdate;
   const last = u === null ? 'none'
     : `${u.outcome}${u.version === null ? '' : ` (release ${u.version})`}${u.payload === null ? '' : `, ${u.payload === 'full' ? 'full image' : 'delta'} (${u.payloadReason ?? '?'})`}${u.error === null ? '' : `: ${u.error}`}`;
   return [
-    `device ${s.deviceId} (${s.hardware}): running release ${s.version ?? 'unknown'} from slot ${s.booted}; next boot: slot ${s.primary}`,
+    `device ${s.deviceId} (${s.hardware}): running ${running(s)} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),
     `  update: ${s.phase}${s.update === null ? '' : ` (release ${s.update.version ?? '?'} into slot ${s.update.target ?? '?'})`}`,
     `  last update: ${last}`,

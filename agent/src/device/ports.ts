@@ -104,7 +104,9 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
         ? `holds the image slot ${otherSlot(slot)} already ran (release ${before.version ?? 'unknown'}): release ${release.version} changes nothing`
         : undefined;
       if (note !== undefined) options.log.warn(`slot ${slot} ${note}`);
-      await records.setContent(slot, { version: release.version, ...release.installed, ...(note === undefined ? {} : { note }) });
+      await records.setContent(slot, {
+        version: release.version, ...release.installed, ...(note === undefined ? {} : { note }), ...(release.name === undefined ? {} : { name: release.name }),
+      });
     },
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));

@@ -24,7 +24,7 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   const s = await deviceStatus(o.device, record);
   const slotWord = (n: 'A' | 'B'): string => s.slots[n].state === 'trying' ? 'trial' : s.slots[n].state;
   return {
-    version: s.version === null ? 'unknown' : String(s.version), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
+    version: s.version === null ? 'unknown' : String(s.version), ...(s.name === null ? {} : { name: s.name }), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
     phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
     // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
     lastUpdate: s.lastUpdate === null ? null : {

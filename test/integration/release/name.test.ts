@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as fleetMain } from '../../../fleet/src/cli/index.js';
-import { agentOk, fleetOk, patchImage, writeImage } from '../../support/sim-flow.js';
+import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
 import { runMain, tempDir } from '../../support/tools.js';
 
 const NOW = new Date('2027-03-01T12:00:00Z');
@@ -33,6 +33,12 @@ test('--name is signed with the release and shown by release, verify and install
     await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
     const installed = await agentOk(t.dir, '--config', 'dev/agent.json', 'install', 'rel2');
     assert.match(installed.stdout, /^installed release 2 \(2\.1\.0-rc1\+build\.7\) into slot B and armed its trial boot/m);
+    await agentOk(t.dir, '--config', 'dev/agent.json', 'sim', 'boot');
+    const status = await agentOk(t.dir, '--config', 'dev/agent.json', 'status');
+    assert.match(status.stdout, /^device dev \(hw\): running release 2 \(2\.1\.0-rc1\+build\.7\) from slot B/);
+    assert.match(status.stdout, /slot A: good .*, release unknown|slot A: good .*, release 1,/);
+    const json = await statusJson(t.dir, 'dev/agent.json');
+    assert.equal([json['version'], json['name']], [2, '2.1.0-rc1+build.7']);
     // Without --name, the release reads as before (an agent that predates names still takes it).
     const plain = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '3', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel3');
     assert.match(plain.stdout, /^signed release 3 into /m);

@@ -41,7 +41,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(install.stdout, 'armed its trial boot');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['phase']], ['A', 'B', 'rebooting']);
-    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img'), warning: null });
+    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, name: null, device: join(t.dir, 'dev/slot-B.img'), warning: null });
 
     const boot = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.match(boot.stdout, 'U-Boot booted slot B');
