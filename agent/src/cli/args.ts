@@ -3,7 +3,9 @@
  * bounded size (a notice, a root) read without trusting their length.
  */
 import { withContext } from '../errors/index.js';
-import { Refusal } from '../formats/index.js';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { METADATA_LIMITS, Refusal } from '../formats/index.js';
 import { readBounded } from '../files/index.js';
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
@@ -30,6 +32,18 @@ export function parseTimeArg(text: string): number | undefined {
   if (!calendar || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * Where a release lives: a directory with notice.json (ota-fleet release --out), or a notice file
+ * beside its targets/. `install` and `verify` both take either.
+ */
+export async function releaseSource(cwd: string, source: string): Promise<{ notice: Uint8Array; dir: string }> {
+  const path = resolve(cwd, source);
+  const st = await stat(path).catch((err: unknown) => { throw withContext(`release ${path}`, err, 'RELEASE_MISSING'); });
+  const dir = st.isDirectory() ? path : dirname(path);
+  const noticeFile = st.isDirectory() ? join(path, 'notice.json') : path;
+  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), dir };
 }
 
 /** Read a file of at most `maxBytes`, capped while reading (a device or a pipe has no size to check first). */

@@ -3,16 +3,14 @@
  * `mark-good`, `mark-bad`, `rollback`, `doctor` and `run` (the daemon), with the global
  * `--config AGENT_JSON` (default /etc/ota-agent/agent.json) and `--log-format`.
  */
-import { stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register } from './framework.js';
+import { humanOutput, printJson, type CliContext, type Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
-import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS, isRefusal, releaseLabel } from '../formats/index.js';
+import { OtaError } from '../errors/index.js';
+import { Refusal, isRefusal, readNotice, readRelease, releaseLabel } from '../formats/index.js';
 import type { Accepted } from '../trust/index.js';
-import { readCapped } from './args.js';
+import { releaseSource } from './args.js';
 import { statesIn } from '../machine/index.js';
 import { DirectorySource, configuredSource } from '../install/index.js';
 import type { ArtifactSource } from '../install/index.js';
@@ -28,7 +26,12 @@ import { Session, journalRecord } from '../device/index.js';
 import type { RebootMode } from '../device/index.js';
 
 /** The global options every device command reads. */
-export interface GlobalArgs { readonly config?: string | undefined; readonly 'log-format'?: string | undefined }
+export interface GlobalArgs {
+  readonly config?: string | undefined;
+  readonly 'log-format'?: string | undefined;
+  /** The command prints one JSON object on stdout: log lines go to stderr. */
+  readonly json?: boolean | undefined;
+}
 
 /** The global options from parsed arguments whose type lost them (nested command builders). */
 export function globalArgs(a: { readonly [key: string]: unknown }): GlobalArgs {
@@ -43,7 +46,7 @@ export async function openFromArgs(ctx: CliContext, a: GlobalArgs, access: 'read
   const fromEnv = ctx.env['OTA_LOG_FORMAT'];
   const format = a['log-format'] === 'json' || a['log-format'] === 'text' ? a['log-format']
     : fromEnv === 'json' || fromEnv === 'text' || fromEnv === 'journal' ? fromEnv : config.logFormat;
-  const log = makeLogger(format, ctx.stdout, () => ctx.now());
+  const log = makeLogger(format, humanOutput(ctx, a.json), () => ctx.now());
   return { device: await openDevice(config, () => ctx.now().getTime(), access), log, config };
 }
 
@@ -72,20 +75,24 @@ function liveReboot(config: AgentConfig): RebootMode {
   return config.bootloader.kind === 'u-boot' ? 'device' : 'sim';
 }
 
-/** Where a release lives: a directory with notice.json, or a notice file beside its targets/. */
-async function releaseSource(ctx: CliContext, source: string): Promise<{ notice: Uint8Array; dir: string }> {
-  const path = resolve(ctx.cwd, source);
-  const st = await stat(path).catch((err: unknown) => { throw withContext(`release ${path}`, err, 'RELEASE_MISSING'); });
-  const dir = st.isDirectory() ? path : dirname(path);
-  const noticeFile = st.isDirectory() ? join(path, 'notice.json') : path;
-  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), dir };
-}
-
 /** States an interrupted `install` of the same release resumes from. */
 const RESUMABLE = statesIn('install', 'arm');
 
+/** What `install --json` prints (docs/cli.md). */
+interface InstallResult {
+  readonly result: 'armed' | 'already-installed';
+  readonly release: { readonly version: number | null; readonly name: string | null };
+  readonly slot: string | null;
+  readonly rebootRequired: boolean;
+}
+
+function printInstall(ctx: CliContext, a: { json?: boolean | undefined }, r: InstallResult, text: string): void {
+  if (a.json === true) printJson(ctx, r);
+  else ctx.stdout.write(`${text}\n`);
+}
+
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
-  const { notice, dir } = await releaseSource(ctx, a.source);
+  const { notice, dir } = await releaseSource(ctx.cwd, a.source);
   const session = sessionFor(ctx, o, 'stop', { source: new DirectorySource(dir) });
   const before = await session.record();
   // The same release, cut off before arming (power loss): carry on from the journal's checkpoint.
@@ -96,28 +103,35 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
   // A refusal keeps its typed reason ([rollback], [failed-before]...) and writes nothing, as `verify` does;
   // the release already installed is nothing to do, not a failure (exit 0, as apt and rauc say so).
-  const accepted = sameJob ? undefined : await acceptedOrInstalled(ctx, o, notice);
-  if (accepted === 'installed') return;
+  const accepted = sameJob ? undefined : await acceptedOrInstalled(o, notice);
+  if (accepted instanceof Refusal) {
+    // Refused only after its signatures verified: the release it names is the one installed.
+    const r = readRelease(readNotice(notice).release, 'notice.release');
+    printInstall(ctx, a, { result: 'already-installed', release: { version: r.version, name: r.name ?? null }, slot: null, rebootRequired: false },
+      `${releaseLabel(r)} is already installed: nothing changed`);
+    return;
+  }
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
     const job = (await session.record()).job;
-    const label = accepted?.release.version === job?.version && accepted !== undefined ? releaseLabel(accepted.release) : `release ${job?.version ?? '?'}`;
-    ctx.stdout.write(`installed ${label} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it\n`);
+    const named = accepted !== undefined && accepted.release.version === job?.version ? accepted.release : undefined;
+    const label = named !== undefined ? releaseLabel(named) : `release ${job?.version ?? '?'}`;
+    printInstall(ctx, a, { result: 'armed', release: { version: job?.version ?? null, name: named?.name ?? null }, slot: job?.target ?? null, rebootRequired: true },
+      `installed ${label} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it`);
     return;
   }
   const last = result.kind === 'rest' ? result.record.last : undefined;
   throw new OtaError('INSTALL_FAILED', `install of ${a.source} ${last?.outcome ?? 'stopped'}: ${last?.error ?? 'interrupted'}`);
 }
 
-/** The accepted notice, or 'installed' (said) when it names the installed release; throws any other refusal. */
-async function acceptedOrInstalled(ctx: CliContext, o: Opened, notice: Uint8Array): Promise<Accepted | 'installed'> {
+/** The accepted notice, or the refusal that says it names the installed release; throws any other refusal. */
+async function acceptedOrInstalled(o: Opened, notice: Uint8Array): Promise<Accepted | Refusal> {
   try {
     return await o.device.trust.check(notice);
   } catch (err) {
     if (!isRefusal(err, 'already-installed')) throw err;
-    ctx.stdout.write(`${err.message} (already installed, nothing changed)\n`);
-    return 'installed';
+    return err;
   }
 }
 
@@ -149,7 +163,8 @@ async function runDoctor(ctx: CliContext, a: GlobalArgs & { json: boolean; broke
 /** Registers the device commands and the global `--config` / `--log-format` options. */
 export const deviceCommands: Register = (y, ctx) => globals(y)
   .command('install <source>', 'install a release offline (a release directory or its notice.json): verify, write the inactive slot, arm the trial boot', (b) => b
-    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out) or its notice file' }),
+    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out) or its notice file' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (log lines go to stderr)' }),
   (a) => withDevice(ctx, a, 'install', (o) => install(ctx, o, a)))
   .command('status', 'show the slots, the running release and the last update', (b) => b
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),

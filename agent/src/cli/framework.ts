@@ -11,7 +11,7 @@ import { wrapHelp } from './help.js';
 /** What a command may touch of the outside world: injected so tests run commands in-process. */
 export interface CliContext {
   readonly stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** The clock; tests pin it. */
@@ -71,8 +71,27 @@ export async function runCli(name: string, argv: readonly string[], ctx: CliCont
     if (output !== '') ctx.stdout.write(wrapHelp(output.endsWith('\n') ? output : `${output}\n`, width));
     return exitCode;
   } catch (err) {
-    return report(name, err, ctx);
+    const code = report(name, err, ctx);
+    // With --json, a script reads stdout only: the failure is one object there too (docs/cli.md).
+    if (jsonMode(argv)) printJson(ctx, { error: { code: err instanceof OtaError ? err.code : code === EXIT_USAGE ? USAGE : 'UNEXPECTED', message: unprefixed(name, describe(err)) }, exitCode: code });
+    return code;
   }
+}
+
+/** True when `--json` is among the options (before a `--`). */
+function jsonMode(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
+}
+
+/** Print `value` as the command's one JSON object on stdout (`--json`). */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Where a command's log and progress lines go: stderr under `--json` (stdout carries the one object), else stdout. */
+export function humanOutput(ctx: CliContext, json: boolean | undefined): CliContext['stderr'] {
+  return json === true ? ctx.stderr : ctx.stdout;
 }
 
 class UsageError extends Error {}

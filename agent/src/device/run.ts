@@ -107,7 +107,7 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
     onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
   });
-  transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
+  transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.event('info', 'mqtt.state', `mqtt: ${s.kind}${s.kind === 'waiting' ? ` retryInMs=${s.delayMs} error=${JSON.stringify(s.lastError)}` : ''}`, { state: s.kind, ...(s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}) }); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));
   transport.on('resynced', (r) => { if (!r.found) o.log.info('rollout resync: the fleet\'s server has no current rollout document'); });
   transport.on('notice', (m) => {

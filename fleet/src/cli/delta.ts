@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { printJson, type CliContext, type Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
@@ -20,8 +20,9 @@ export const deltaFleetCommand: Register = (y, ctx) =>
       .option('files', { type: 'boolean', default: true, describe: 'diff files inside ext4 images (--no-files: blocks only)' }),
     (argv) => make(ctx, argv.from, argv.to, argv.out, argv.files))
     .command('info <delta>', 'print what a delta holds', (a) => a
-      .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' }),
-    (argv) => info(ctx, argv.delta))
+      .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+    (argv) => info(ctx, argv.delta, argv.json))
     .demandCommand(1, 'name a delta command: make, info'));
 
 async function make(ctx: CliContext, from: string | undefined, to: string, out: string, files: boolean): Promise<void> {
@@ -41,8 +42,16 @@ async function make(ctx: CliContext, from: string | undefined, to: string, out: 
   ].join('\n'));
 }
 
-async function info(ctx: CliContext, path: string): Promise<void> {
+async function info(ctx: CliContext, path: string, json: boolean): Promise<void> {
   const h = await readDeltaFileHeader(resolve(ctx.cwd, path));
+  if (json) {
+    printJson(ctx, {
+      delta: path, formatVersion: h.formatVersion, full: h.full, sizeBytes: deltaContainerSizeBytes(h), headerSha256: hex(h.headerSha256),
+      base: { sizeBytes: h.baseSizeBytes, sha256: hex(h.baseSha256) }, target: { sizeBytes: h.targetSizeBytes, sha256: hex(h.targetSha256) },
+      segments: h.segments.map((s) => ({ payloadSizeBytes: s.payloadSizeBytes, outputSizeBytes: s.outputSizeBytes, sha256: hex(s.sha256) })),
+    });
+    return;
+  }
   const lines = [
     `delta ${path}: format ${h.formatVersion}, ${h.full ? 'full image' : 'delta'}, ${deltaContainerSizeBytes(h)} bytes, header sha256 ${hex(h.headerSha256)}`,
     `  base   ${h.baseSizeBytes} bytes sha256 ${hex(h.baseSha256)}`,

@@ -11,7 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { printJson, type CliContext, type Register } from '../../../agent/src/cli/index.js';
 import { OtaError, withContext } from '../../../agent/src/errors/index.js';
 import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
@@ -26,7 +26,7 @@ import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
 
 function targetOptions<T>(b: Argv<T>) {
-  return b.option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
+  return b.option('json', { type: 'boolean', global: false, default: false, describe: 'print one JSON object (progress goes to stderr)' }).option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
     .option('cohort', { type: 'string', array: true, global: false, default: [] as string[], describe: 'cohort to target (repeatable)' })
     .option('rollout-expires', { type: 'string', global: false, default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
     .option('spread', { type: 'string', global: false, describe: 'window over which devices start downloading (e.g. 2h); default none' });
@@ -87,7 +87,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
-    const progress = new Progress(ctx.stdout);
+    const progress = new Progress(a.json ? ctx.stderr : ctx.stdout);
     const planned = await planDeltas(sources, segmentBytes, progress);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
@@ -95,8 +95,14 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const release = signRelease({ version, expiresMs, hardware: a.hardware, installed, image: full, deltas, ...(name === undefined ? {} : { name }) }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
-    ctx.stdout.write(`signed ${releaseLabel({ version, name })} into ${join(out, 'release.json')}, expires ${formatUtcTime(expiresMs)}\n`);
-    await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+    if (!a.json) ctx.stdout.write(`signed ${releaseLabel({ version, name })} into ${join(out, 'release.json')}, expires ${formatUtcTime(expiresMs)}\n`);
+    const r = await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+    if (a.json) {
+      printJson(ctx, {
+        release: { version, name: name ?? null, expires: formatUtcTime(expiresMs), dir: out, installed, deltas: deltas.length, fullImage: a['full-image'] },
+        rollout: r,
+      });
+    }
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
       .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })
@@ -105,7 +111,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     async (a) => {
       if (a.release === undefined || a.keys === undefined) throw new OtaError('USAGE', 'ota-fleet rollout: --release and --keys are required (or name a subcommand: start, run, status, pause, resume, abort)');
       const dir = resolve(ctx.cwd, a.release);
-      await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+      const r = await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+      if (a.json) printJson(ctx, { rollout: r });
     });
 
 /** The full image of a release, compressed (an otadelta without a base) or raw; and the installed image's digest. */
@@ -137,8 +144,13 @@ function rolloutSpec(a: TargetArgs, nowMs: number, release: RolloutSpec['release
   return { version, issuedMs: nowMs, expiresMs: o.expiresMs, release, devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds };
 }
 
-async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+/** The rollout part of what `release --json` and `rollout --json` print (docs/cli.md). */
+interface RolloutResult { readonly version: number; readonly expires: string; readonly notice: string; readonly noticeBytes: number; readonly devices: string[]; readonly cohorts: string[] }
+
+/** Sign and write a rollout; says so (a line, or nothing under --json: the caller prints the object). */
+async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs & { json: boolean }, nowMs: number): Promise<RolloutResult> {
   const r = await writeRollout(keysDir, dir, noticeFile, rolloutOptions(a, nowMs));
   const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
-  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes), expires ${formatUtcTime(r.expiresMs)}\n`);
+  if (!a.json) ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes), expires ${formatUtcTime(r.expiresMs)}\n`);
+  return { version: r.version, expires: formatUtcTime(r.expiresMs), notice: noticeFile, noticeBytes: r.noticeBytes.byteLength, devices: a.device, cohorts: a.cohort };
 }

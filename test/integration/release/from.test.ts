@@ -107,7 +107,7 @@ test('release --from v1.img with --delta FILE@v1.img: two deltas from one base a
     await images(t.dir);
     await fleetOk(t.dir, 'delta', 'make', '--from', 'v1.img', '--to', 'v2.img', '--out', 'v2.delta');
     const r = await runMain(fleetMain, ['release', '--image', 'v2.img', ...RELEASE, '--out', 'rel2', '--from', 'v1.img', '--delta', 'v2.delta@v1.img'], { cwd: t.dir });
-    assert.is(r.code, 1);
+    assert.is(r.code, 2, 'a usage error: two deltas from one base');
     assert.match(r.stderr, /--from \S*v1\.img and --delta \S*v2\.delta@\S*v1\.img are deltas from the same base image/);
     assert.ok(!existsSync(join(t.dir, 'rel2')), 'nothing written');
   } finally { t.cleanup(); }
