@@ -8,6 +8,7 @@ import { keysCommand } from './keys.js';
 import { releaseCommand } from './release.js';
 import { publishCommand } from './publish.js';
 import { statusCommand } from './status.js';
+import { resignCommand } from './resign.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
@@ -16,6 +17,7 @@ export const fleetCommands: readonly Register[] = [
   keysCommand,
   releaseCommand,
   publishCommand,
+  resignCommand,
   statusCommand,
   deltaFleetCommand,
 ];

@@ -7,3 +7,4 @@ export { noticeBytes, releaseRef, rolloutSigned, signRelease, signRollout, type 
 export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollouts.js';
 export { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from './deltas.js';
 export { Progress } from './progress.js';
+export { dueForResign, resignRelease, type Resigned } from './resign.js';
