@@ -3,7 +3,7 @@
 // are not. Every step runs on an injected clock; the device's verify decides at a pinned time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as agentMain } from '../../../agent/src/cli/index.js';
 import { main as fleetMain } from '../../../fleet/src/cli/index.js';
@@ -81,6 +81,21 @@ test('resign with the release key offline re-signs the rollout and fails naming 
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /release 2: DUE, not re-signed, expires 2027-01-31T00:00:00Z; rollout 2: re-signed, expires 2027-01-24T00:00:00Z/, r.stdout);
     assert.match(r.stderr, /release 2 expires 2027-01-31T00:00:00Z and its keys are not in .*keys: run ota-fleet resign where the release keys are \[RESIGN_KEY_OFFLINE\]/);
+  } finally { t.cleanup(); }
+});
+
+test('a device offline for a year (its root expired) takes a fresh rollout whose notice carries the rotated root', async () => {
+  const t = tempDir();
+  try {
+    await fleet(t.dir, 0, 'keygen', '--out', 'keys');
+    copyFileSync(join(t.dir, 'keys/root.json'), join(t.dir, 'device-root.json')); // what the device trusts, from day 0
+    writeImage(t.dir, 'v2.img', 1024 * 1024);
+    assert.is((await fleet(t.dir, 300, 'root', 'rotate', '--keys', 'keys')).code, 0, 'the yearly root rotation, before v1 expires');
+    const rel = await fleet(t.dir, 400, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2', '--device', 'dev-7');
+    assert.is(rel.code, 0, rel.stderr);
+    const r = await runMain(agentMain, ['verify', 'rel2', '--root', 'device-root.json', '--hardware', 'hw', '--device-id', 'dev-7', '--installed-version', '1', '--now', at(401).toISOString()], { cwd: t.dir });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^accepted: release 2 for hw \(rollout 1, root v2\)/);
   } finally { t.cleanup(); }
 });
 
