@@ -107,6 +107,11 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
   if (accepted instanceof Refusal) {
     // Refused only after its signatures verified: the release it names is the one installed.
     const r = readRelease(readNotice(notice).release, 'notice.release');
+    const running = (await o.device.records.load()).slots[await o.device.boot.booted()]?.version;
+    if (running !== r.version) {
+      // At the floor but not running (a rollback left it): not "already installed", and anti-rollback refuses it.
+      throw new Refusal('rollback', `${releaseLabel(r)} is the anti-rollback floor but release ${running ?? 'unknown'} runs (after a rollback): install a release above ${r.version}`);
+    }
     printInstall(ctx, a, { result: 'already-installed', release: { version: r.version, name: r.name ?? null }, slot: null, rebootRequired: false },
       `${releaseLabel(r)} is already installed: nothing changed`);
     return;
@@ -176,7 +181,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     }))
   .command('mark-good', 'commit the running slot (during a trial: instead of the health check)', (b) => b, (a) => verdict(ctx, a, true))
   .command('mark-bad', 'take the running slot out of the boot order (during a trial: fail it and revert)', (b) => b, (a) => verdict(ctx, a, false))
-  .command('rollback', 'revert an update in flight, or make the other slot boot next', (b) => b,
+  .command('rollback', 'revert an update in flight, or make the other slot boot next (the anti-rollback floor stays: the releases it leaves are refused, only a higher one installs)', (b) => b,
     (a) => withDevice(ctx, a, 'rollback', async (o) => {
       ctx.stdout.write(`${await rollback(sessionFor(ctx, o, liveReboot(o.config), { healthVerdict: false }))}\n`);
     }))

@@ -5,6 +5,7 @@
  * `status` prints and the daemon publishes.
  */
 import { releaseLabel } from '../formats/index.js';
+import { loadTrustState } from '../trust/index.js';
 import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
@@ -134,7 +135,19 @@ export async function rollback(session: Session): Promise<string> {
   await boot.markGood(other);
   await boot.markBad(booted);
   await records.setCommitted(other);
-  return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it`;
+  const floor = (await loadTrustState(session.device.config.dataDir)).installedVersion;
+  return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it${floorNote(content.version, floor)}`;
+}
+
+/** True when the running release is under the floor (unknown counts once anything was installed). */
+function belowFloor(version: number | null, floor: number): boolean {
+  return version === null ? floor > 0 : version < floor;
+}
+
+/** What anti-rollback means for a device that runs `version` under the installed floor (after a rollback), or ''. */
+function floorNote(version: number | null, floor: number): string {
+  if (!belowFloor(version, floor)) return '';
+  return `; the anti-rollback floor stays at release ${floor}: releases up to ${floor} (this one included) are refused, only a release above ${floor} installs`;
 }
 
 /** One slot in the status. */
@@ -160,6 +173,8 @@ export interface DeviceStatus {
   readonly version: number | null;
   /** Its human version (`release --name`), null when it has none. */
   readonly name: string | null;
+  /** The anti-rollback floor: the highest release ever installed here; only a higher one installs. */
+  readonly floor: number;
   readonly committed: Slot | null;
   readonly slots: Readonly<Record<Slot, SlotStatus>>;
   /** The update machine's state (`idle` at rest). */
@@ -192,7 +207,8 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const payload = chosen !== undefined && last?.version !== undefined && chosen.version === last.version ? chosen : undefined;
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
-    version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null, committed: rec.committed ?? null, slots, phase: record.state,
+    version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null,
+    floor: (await loadTrustState(config.dataDir)).installedVersion, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
       outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
@@ -217,6 +233,7 @@ export function formatStatus(s: DeviceStatus): string {
   return [
     `device ${s.deviceId} (${s.hardware}): running ${running(s)} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),
+    ...(!belowFloor(s.version, s.floor) ? [] : [`  anti-rollback floor: release ${s.floor} (running ${s.version === null ? 'an unknown release' : `release ${s.version}`} below it after a rollback: only a release above ${s.floor} installs)`]),
     `  update: ${s.phase}${s.update === null ? '' : ` (release ${s.update.version ?? '?'} into slot ${s.update.target ?? '?'})`}`,
     `  last update: ${last}`,
     '',
