@@ -135,17 +135,26 @@ export async function rollback(session: Session): Promise<string> {
   await boot.markGood(other);
   await boot.markBad(booted);
   await records.setCommitted(other);
-  const floor = (await loadTrustState(session.device.config.dataDir)).installedVersion;
+  const floor = await floorOf(session.device.config.dataDir);
   return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it${floorNote(content.version, floor)}`;
 }
 
+/** The anti-rollback floor, or null when the trust store cannot tell (not provisioned yet, damaged: doctor says which). */
+async function floorOf(dataDir: string): Promise<number | null> {
+  return loadTrustState(dataDir).then((s) => s.installedVersion, (err: unknown) => {
+    if (err instanceof OtaError) return null;
+    throw err;
+  });
+}
+
 /** True when the running release is under the floor (unknown counts once anything was installed). */
-function belowFloor(version: number | null, floor: number): boolean {
+function belowFloor(version: number | null, floor: number | null): boolean {
+  if (floor === null) return false;
   return version === null ? floor > 0 : version < floor;
 }
 
 /** What anti-rollback means for a device that runs `version` under the installed floor (after a rollback), or ''. */
-function floorNote(version: number | null, floor: number): string {
+function floorNote(version: number | null, floor: number | null): string {
   if (!belowFloor(version, floor)) return '';
   return `; the anti-rollback floor stays at release ${floor}: releases up to ${floor} (this one included) are refused, only a release above ${floor} installs`;
 }
@@ -173,8 +182,8 @@ export interface DeviceStatus {
   readonly version: number | null;
   /** Its human version (`release --name`), null when it has none. */
   readonly name: string | null;
-  /** The anti-rollback floor: the highest release ever installed here; only a higher one installs. */
-  readonly floor: number;
+  /** The anti-rollback floor: the highest release ever installed here (only a higher one installs); null when the trust store cannot tell. */
+  readonly floor: number | null;
   readonly committed: Slot | null;
   readonly slots: Readonly<Record<Slot, SlotStatus>>;
   /** The update machine's state (`idle` at rest). */
@@ -208,7 +217,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null,
-    floor: (await loadTrustState(config.dataDir)).installedVersion, committed: rec.committed ?? null, slots, phase: record.state,
+    floor: await floorOf(config.dataDir), committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
       outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
