@@ -142,7 +142,7 @@ async function acceptedOrInstalled(o: Opened, notice: Uint8Array): Promise<Accep
 
 async function status(ctx: CliContext, a: GlobalArgs & { json: boolean }): Promise<void> {
   const o = await openFromArgs(ctx, a, 'read');
-  const s = await deviceStatus(o.device, await journalRecord(o.device));
+  const s = await deviceStatus(o.device, await journalRecord(o.device), true);
   ctx.stdout.write(a.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
 }
 

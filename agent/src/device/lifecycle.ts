@@ -182,7 +182,7 @@ export interface DeviceStatus {
   readonly version: number | null;
   /** Its human version (`release --name`), null when it has none. */
   readonly name: string | null;
-  /** The anti-rollback floor: the highest release ever installed here (only a higher one installs); null when the trust store cannot tell. */
+  /** The anti-rollback floor: the highest release ever installed here (only a higher one installs); null when not read or the trust store cannot tell. */
   readonly floor: number | null;
   readonly committed: Slot | null;
   readonly slots: Readonly<Record<Slot, SlotStatus>>;
@@ -200,8 +200,12 @@ export interface DeviceStatus {
   } | null;
 }
 
-/** Read the status of `device`. */
-export async function deviceStatus(device: Device, record: JournalRecord): Promise<DeviceStatus> {
+/**
+ * Read the status of `device`. `withFloor` reads the anti-rollback floor from the trust store, which
+ * verifies the root's signatures: the CLI's `status` asks for it, the daemon's status document does not
+ * (an idle daemon runs no signature code).
+ */
+export async function deviceStatus(device: Device, record: JournalRecord, withFloor = false): Promise<DeviceStatus> {
   const { boot, records, config } = device;
   const rec = await records.load();
   const one = async (s: Slot): Promise<SlotStatus> => {
@@ -217,7 +221,7 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null,
-    floor: await floorOf(config.dataDir), committed: rec.committed ?? null, slots, phase: record.state,
+    floor: withFloor ? await floorOf(config.dataDir) : null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
       outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
