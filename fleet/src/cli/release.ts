@@ -87,7 +87,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
-    const progress = new Progress(a.json ? ctx.stderr : ctx.stdout);
+    const progress = new Progress(ctx.stderr);
     const planned = await planDeltas(sources, segmentBytes, progress);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);

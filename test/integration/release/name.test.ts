@@ -22,10 +22,13 @@ test('--name is signed with the release and shown by release, verify and install
     assert.match(keygen.stdout, /\(root v1: root 1-of-1, release 1-of-1, rollout 1-of-1\), expires 2028-02-29T12:00:00Z\n$/);
     writeImage(t.dir, 'v1.img', 1024 * 1024);
     patchImage(t.dir, 'v1.img', 'v2.img', 5000, 'two');
-    const r = await release(t.dir, '--out', 'rel2', '--name', '2.1.0-rc1+build.7');
+    const r = await release(t.dir, '--out', 'rel2', '--name', '2.1.0-rc1+build.7', '--segment-size', '262144');
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^signed release 2 \(2\.1\.0-rc1\+build\.7\) into .*rel2\/release\.json, expires 2027-03-31T12:00:00Z$/m);
     assert.match(r.stdout, /\(rollout 1 to every device, \d+ bytes\), expires 2027-03-08T12:00:00Z\n$/);
+    // Progress goes to stderr, a line per tenth of a long step off a terminal; stdout has the results only.
+    assert.match(r.stderr, /^hashing image v2\.img: 50 %$/m);
+    assert.not.match(r.stdout, /hashing/);
     const signed: unknown = Reflect.get(JSON.parse(readFileSync(join(t.dir, 'rel2/release.json'), 'utf8')), 'signed');
     assert.is(typeof signed === 'object' && signed !== null ? Reflect.get(signed, 'name') : undefined, '2.1.0-rc1+build.7');
     const verified = await agentOk(t.dir, 'verify', 'rel2/notice.json', '--root', 'keys/root.json', '--hardware', 'hw', '--now', '2027-03-02T00:00:00Z');
