@@ -4,7 +4,7 @@
 // no fleet code, no dev dependencies. Fails if any fleet module or fleet-only dependency slipped in.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,7 +71,11 @@ const result = await build({
   legalComments: 'linked',
   // The lowest time the device will ever believe (expired metadata stays expired after a clock reset).
   // SOURCE_DATE_EPOCH makes the bundle reproducible.
-  define: { OTA_BUILD_TIME: JSON.stringify(new Date(process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.now()).toISOString()) },
+  // OTA_VERSION: the bundle carries package.json's version (ota-agent --version).
+  define: {
+    OTA_BUILD_TIME: JSON.stringify(new Date(process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.now()).toISOString()),
+    OTA_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version),
+  },
   metafile: true,
   logLevel: 'warning',
   // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.

@@ -3,8 +3,12 @@
  * bounded size (a notice, a root) read without trusting their length.
  */
 import { withContext } from '../errors/index.js';
-import { Refusal } from '../formats/index.js';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { METADATA_LIMITS, Refusal } from '../formats/index.js';
 import { readBounded } from '../files/index.js';
+import { BundleSource, DirectorySource, isBundleFile } from '../install/index.js';
+import type { LocalSource } from '../install/index.js';
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
@@ -30,6 +34,19 @@ export function parseTimeArg(text: string): number | undefined {
   if (!calendar || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * Where a release lives: a directory with notice.json (ota-fleet release --out), a notice file
+ * beside its targets/, or an .ota bundle (release --bundle). `install` and `verify` take any of them.
+ */
+export async function releaseSource(cwd: string, source: string): Promise<{ notice: Uint8Array; source: LocalSource; bundle: boolean }> {
+  const path = resolve(cwd, source);
+  const st = await stat(path).catch((err: unknown) => { throw withContext(`release ${path}`, err, 'RELEASE_MISSING'); });
+  if (!st.isDirectory() && await isBundleFile(path)) return { ...await BundleSource.open(path), bundle: true };
+  const dir = st.isDirectory() ? path : dirname(path);
+  const noticeFile = st.isDirectory() ? join(path, 'notice.json') : path;
+  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), source: new DirectorySource(dir), bundle: false };
 }
 
 /** Read a file of at most `maxBytes`, capped while reading (a device or a pipe has no size to check first). */

@@ -13,7 +13,7 @@ import { provisionCommand } from './provision.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [
-  versionCommand,
+  versionCommand('ota-agent'),
   verifyCommand,
   envCommand,
   deltaAgentCommand,

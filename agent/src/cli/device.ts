@@ -3,18 +3,17 @@
  * `mark-good`, `mark-bad`, `rollback`, `doctor` and `run` (the daemon), with the global
  * `--config AGENT_JSON` (default /etc/ota-agent/agent.json) and `--log-format`.
  */
-import { stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register } from './framework.js';
+import { humanOutput, printJson, type CliContext, type Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
-import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS, releaseArtifacts } from '../formats/index.js';
-import { readCapped } from './args.js';
+import { OtaError } from '../errors/index.js';
+import { Refusal, isRefusal, readNotice, readRelease, releaseArtifacts, releaseLabel } from '../formats/index.js';
+import type { Accepted } from '../trust/index.js';
+import { releaseSource } from './args.js';
 import { statesIn } from '../machine/index.js';
-import { BundleSource, DirectorySource, configuredSource, isBundleFile } from '../install/index.js';
-import type { ArtifactSource, LocalSource } from '../install/index.js';
+import { configuredSource } from '../install/index.js';
+import type { ArtifactSource } from '../install/index.js';
 import { openDevice } from '../device/index.js';
 import type { Opened } from '../device/index.js';
 import { doctor } from '../device/index.js';
@@ -27,7 +26,12 @@ import { Session, journalRecord } from '../device/index.js';
 import type { RebootMode } from '../device/index.js';
 
 /** The global options every device command reads. */
-export interface GlobalArgs { readonly config?: string | undefined; readonly 'log-format'?: string | undefined }
+export interface GlobalArgs {
+  readonly config?: string | undefined;
+  readonly 'log-format'?: string | undefined;
+  /** The command prints one JSON object on stdout: log lines go to stderr. */
+  readonly json?: boolean | undefined;
+}
 
 /** The global options from parsed arguments whose type lost them (nested command builders). */
 export function globalArgs(a: { readonly [key: string]: unknown }): GlobalArgs {
@@ -42,7 +46,7 @@ export async function openFromArgs(ctx: CliContext, a: GlobalArgs, access: 'read
   const fromEnv = ctx.env['OTA_LOG_FORMAT'];
   const format = a['log-format'] === 'json' || a['log-format'] === 'text' ? a['log-format']
     : fromEnv === 'json' || fromEnv === 'text' || fromEnv === 'journal' ? fromEnv : config.logFormat;
-  const log = makeLogger(format, ctx.stdout, () => ctx.now());
+  const log = makeLogger(format, humanOutput(ctx, a.json), () => ctx.now());
   return { device: await openDevice(config, () => ctx.now().getTime(), access), log, config };
 }
 
@@ -71,21 +75,24 @@ function liveReboot(config: AgentConfig): RebootMode {
   return config.bootloader.kind === 'u-boot' ? 'device' : 'sim';
 }
 
-/** Where a release lives: a directory with notice.json, a notice file beside its targets/, or an .ota bundle. */
-async function releaseSource(ctx: CliContext, source: string): Promise<{ notice: Uint8Array; source: LocalSource }> {
-  const path = resolve(ctx.cwd, source);
-  const st = await stat(path).catch((err: unknown) => { throw withContext(`release ${path}`, err, 'RELEASE_MISSING'); });
-  if (!st.isDirectory() && await isBundleFile(path)) return BundleSource.open(path);
-  const dir = st.isDirectory() ? path : dirname(path);
-  const noticeFile = st.isDirectory() ? join(path, 'notice.json') : path;
-  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), source: new DirectorySource(dir) };
-}
-
 /** States an interrupted `install` of the same release resumes from. */
 const RESUMABLE = statesIn('install', 'arm');
 
+/** What `install --json` prints (docs/cli.md). */
+interface InstallResult {
+  readonly result: 'armed' | 'already-installed';
+  readonly release: { readonly version: number | null; readonly name: string | null };
+  readonly slot: string | null;
+  readonly rebootRequired: boolean;
+}
+
+function printInstall(ctx: CliContext, a: { json?: boolean | undefined }, r: InstallResult, text: string): void {
+  if (a.json === true) printJson(ctx, r);
+  else ctx.stdout.write(`${text}\n`);
+}
+
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
-  const { notice, source } = await releaseSource(ctx, a.source);
+  const { notice, source } = await releaseSource(ctx.cwd, a.source);
   const session = sessionFor(ctx, o, 'stop', { source });
   const before = await session.record();
   // The same release, cut off before arming (power loss): carry on from the journal's checkpoint.
@@ -94,26 +101,50 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     throw new OtaError('MACHINE_BUSY', `an update is already in state ${before.state}: finish it first (reboot, ota-agent post-boot, or ota-agent rollback)`);
   }
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
-  else {
-    // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does;
-    // so does a damaged artifact: local media are read whole before the slot is touched.
-    const { release } = await o.device.trust.check(notice);
-    await source.verifyAll(releaseArtifacts(release), ctx.signal ?? new AbortController().signal);
+  // A refusal keeps its typed reason ([rollback], [failed-before]...) and writes nothing, as `verify` does;
+  // so does a damaged artifact: local media are read whole before the slot is touched.
+  // The release already installed is nothing to do, not a failure (exit 0, as apt and rauc say so).
+  const accepted = sameJob ? undefined : await acceptedOrInstalled(o, notice);
+  if (accepted instanceof Refusal) {
+    // Refused only after its signatures verified: the release it names is the one installed.
+    const r = readRelease(readNotice(notice).release, 'notice.release');
+    const running = (await o.device.records.load()).slots[await o.device.boot.booted()]?.version;
+    if (running !== r.version) {
+      // At the floor but not running (a rollback left it): not "already installed", and anti-rollback refuses it.
+      throw new Refusal('rollback', `${releaseLabel(r)} is the anti-rollback floor but release ${running ?? 'unknown'} runs (after a rollback): install a release above ${r.version}`);
+    }
+    printInstall(ctx, a, { result: 'already-installed', release: { version: r.version, name: r.name ?? null }, slot: null, rebootRequired: false },
+      `${releaseLabel(r)} is already installed: nothing changed`);
+    return;
   }
+  if (accepted !== undefined) await source.verifyAll(releaseArtifacts(accepted.release), ctx.signal ?? new AbortController().signal);
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
     const job = (await session.record()).job;
-    ctx.stdout.write(`installed release ${job?.version ?? '?'} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it\n`);
+    const named = accepted !== undefined && accepted.release.version === job?.version ? accepted.release : undefined;
+    const label = named !== undefined ? releaseLabel(named) : `release ${job?.version ?? '?'}`;
+    printInstall(ctx, a, { result: 'armed', release: { version: job?.version ?? null, name: named?.name ?? null }, slot: job?.target ?? null, rebootRequired: true },
+      `installed ${label} into slot ${job?.target ?? '?'} and armed its trial boot: reboot to try it`);
     return;
   }
   const last = result.kind === 'rest' ? result.record.last : undefined;
   throw new OtaError('INSTALL_FAILED', `install of ${a.source} ${last?.outcome ?? 'stopped'}: ${last?.error ?? 'interrupted'}`);
 }
 
+/** The accepted notice, or the refusal that says it names the installed release; throws any other refusal. */
+async function acceptedOrInstalled(o: Opened, notice: Uint8Array): Promise<Accepted | Refusal> {
+  try {
+    return await o.device.trust.check(notice);
+  } catch (err) {
+    if (!isRefusal(err, 'already-installed')) throw err;
+    return err;
+  }
+}
+
 async function status(ctx: CliContext, a: GlobalArgs & { json: boolean }): Promise<void> {
   const o = await openFromArgs(ctx, a, 'read');
-  const s = await deviceStatus(o.device, await journalRecord(o.device));
+  const s = await deviceStatus(o.device, await journalRecord(o.device), true);
   ctx.stdout.write(a.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
 }
 
@@ -139,7 +170,8 @@ async function runDoctor(ctx: CliContext, a: GlobalArgs & { json: boolean; broke
 /** Registers the device commands and the global `--config` / `--log-format` options. */
 export const deviceCommands: Register = (y, ctx) => globals(y)
   .command('install <source>', 'install a release offline (a release directory, its notice.json, or an .ota bundle): verify, write the inactive slot, arm the trial boot', (b) => b
-    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out), its notice file, or FILE.ota (release --bundle)' }),
+    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out), its notice file, or FILE.ota (release --bundle)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (log lines go to stderr)' }),
   (a) => withDevice(ctx, a, 'install', (o) => install(ctx, o, a)))
   .command('status', 'show the slots, the running release and the last update', (b) => b
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
@@ -151,7 +183,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     }))
   .command('mark-good', 'commit the running slot (during a trial: instead of the health check)', (b) => b, (a) => verdict(ctx, a, true))
   .command('mark-bad', 'take the running slot out of the boot order (during a trial: fail it and revert)', (b) => b, (a) => verdict(ctx, a, false))
-  .command('rollback', 'revert an update in flight, or make the other slot boot next', (b) => b,
+  .command('rollback', 'revert an update in flight, or make the other slot boot next (the anti-rollback floor stays: the releases it leaves are refused, only a higher one installs)', (b) => b,
     (a) => withDevice(ctx, a, 'rollback', async (o) => {
       ctx.stdout.write(`${await rollback(sessionFor(ctx, o, liveReboot(o.config), { healthVerdict: false }))}\n`);
     }))

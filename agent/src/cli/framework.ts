@@ -5,11 +5,13 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { OtaError, describe } from '../errors/index.js';
+import { versionLine } from './version.js';
+import { wrapHelp } from './help.js';
 
 /** What a command may touch of the outside world: injected so tests run commands in-process. */
 export interface CliContext {
-  readonly stdout: { write(text: string): unknown; isTTY?: boolean };
-  readonly stderr: { write(text: string): unknown };
+  readonly stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  readonly stderr: { write(text: string): unknown; isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** The clock; tests pin it. */
@@ -24,21 +26,37 @@ export type SetExit = (code: number) => void;
 /** Adds one command (with its builder and handler) to the parser. */
 export type Register = (y: Argv, ctx: CliContext, setExit: SetExit) => Argv;
 
-/** Exit codes: 0 success, 1 the operation failed or refused, 2 bad usage. */
+/**
+ * Exit codes (docs/cli.md): 0 success, including nothing to do (a release already installed);
+ * 1 the operation failed or was refused; 2 bad usage (unknown command or flag, a flag's value
+ * out of range: an OtaError coded `USAGE`), nothing done.
+ */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+/** The code of an OtaError that is a usage error: exit 2, like yargs' own refusals. */
+export const USAGE = 'USAGE';
+
+/** Help lines are wrapped at word boundaries to this width (or the terminal's, if narrower). */
+const HELP_WIDTH = 100;
 
 /** Parse `argv` and run the chosen command; resolves to the process exit code. */
 export async function runCli(name: string, argv: readonly string[], ctx: CliContext, commands: readonly Register[]): Promise<number> {
   let exitCode = 0;
   const setExit: SetExit = (code) => { exitCode = code; };
+  // `--version` before any command, as rauc, mender and apt read it (`release --version N` is the release's).
+  if (argv[0] === '--version') {
+    ctx.stdout.write(versionLine(name));
+    return 0;
+  }
   let y: Argv = yargs([...argv])
     .scriptName(name)
     .strict()
-    .demandCommand(1, `${name}: name a command (see ${name} --help)`)
+    .demandCommand(1, 'name a command')
     .recommendCommands()
     .exitProcess(false)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    // yargs' ESM layout breaks words at the column edge; wrapHelp wraps at spaces instead.
+    .wrap(null)
     .version(false)
     .help();
   for (const register of commands) y = register(y, ctx, setExit);
@@ -49,27 +67,53 @@ export async function runCli(name: string, argv: readonly string[], ctx: CliCont
     });
     let output = '';
     await y.parseAsync([...argv], {}, (_err, _args, text) => { output = text; });
-    if (output !== '') ctx.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+    const width = ctx.stdout.isTTY === true && ctx.stdout.columns !== undefined ? Math.min(HELP_WIDTH, ctx.stdout.columns) : HELP_WIDTH;
+    if (output !== '') ctx.stdout.write(wrapHelp(output.endsWith('\n') ? output : `${output}\n`, width));
     return exitCode;
   } catch (err) {
-    return report(name, err, ctx);
+    const code = report(name, err, ctx);
+    // With --json, a script reads stdout only: the failure is one object there too (docs/cli.md).
+    if (jsonMode(argv)) printJson(ctx, { error: { code: err instanceof OtaError ? err.code : code === EXIT_USAGE ? USAGE : 'UNEXPECTED', message: unprefixed(name, describe(err)) }, exitCode: code });
+    return code;
   }
+}
+
+/** True when `--json` is among the options (before a `--`). */
+function jsonMode(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
+}
+
+/** Print `value` as the command's one JSON object on stdout (`--json`). */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Where a command's log and progress lines go: stderr under `--json` (stdout carries the one object), else stdout. */
+export function humanOutput(ctx: CliContext, json: boolean | undefined): CliContext['stderr'] {
+  return json === true ? ctx.stderr : ctx.stdout;
 }
 
 class UsageError extends Error {}
 
 function report(name: string, err: unknown, ctx: CliContext): number {
-  if (err instanceof UsageError) {
-    ctx.stderr.write(`${name}: ${err.message}\n(see ${name} --help)\n`);
+  if (err instanceof UsageError || (err instanceof OtaError && err.code === USAGE)) {
+    const code = err instanceof OtaError ? ` [${err.code}]` : '';
+    ctx.stderr.write(`${name}: ${unprefixed(name, err.message)}${code}\n(see ${name} --help)\n`);
     return EXIT_USAGE;
   }
   if (err instanceof OtaError) {
-    ctx.stderr.write(`${name}: ${err.message} [${err.code}]\n`);
+    ctx.stderr.write(`${name}: ${unprefixed(name, err.message)} [${err.code}]\n`);
     return EXIT_FAILURE;
   }
-  ctx.stderr.write(`${name}: unexpected error: ${describe(err)}\n`);
+  ctx.stderr.write(`${name}: unexpected error: ${unprefixed(name, describe(err))}\n`);
   if (err instanceof Error && err.stack !== undefined && ctx.env['OTA_DEBUG'] !== undefined) ctx.stderr.write(`${err.stack}\n`);
   return EXIT_FAILURE;
+}
+
+/** `message` without a leading `NAME: ` or `NAME COMMAND: ` the frame adds itself (one prefix per line). */
+function unprefixed(name: string, message: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message.startsWith(`${name} `) ? message.slice(name.length + 1) : message;
 }
 
 /** The context of a real process: stdio, environment, working directory, wall clock. */

@@ -26,7 +26,8 @@ function defaultBootScript(): string | undefined {
 
 interface CreateArgs {
   dir: string; hardware: string; root: string; image: string; env: string; 'device-id': string | undefined; version: number | undefined;
-  tries: number; 'env-size': number; 'boot-script': string | undefined; 'mqtt-url': string | undefined; 'mqtt-protocol': number; 'artifacts-url': string[];
+  tries: number; 'env-size': number; 'boot-script': string | undefined; 'mqtt-url': string | undefined;
+  'protocol-version': number | undefined; 'mqtt-protocol': number | undefined; 'artifacts-url': string[];
 }
 
 async function create(ctx: CliContext, a: CreateArgs): Promise<void> {
@@ -39,7 +40,9 @@ async function create(ctx: CliContext, a: CreateArgs): Promise<void> {
   if (version !== undefined && (!Number.isSafeInteger(version) || version < 0)) throw new OtaError('USAGE', `--version must be a whole number, got ${version}`);
   if (!Number.isInteger(a.tries) || a.tries < 1 || a.tries > MAX_TRIES) throw new OtaError('USAGE', `--tries must be 1..${MAX_TRIES}`);
   if (!Number.isInteger(a['env-size']) || a['env-size'] < 1024 || a['env-size'] % 512 !== 0) throw new OtaError('USAGE', '--env-size must be a multiple of 512 bytes, at least 1024');
-  const protocolVersion = a['mqtt-protocol'] === 4 ? 4 : 5;
+  if (a['mqtt-protocol'] !== undefined) ctx.stderr.write('ota-agent: sim create: --mqtt-protocol is deprecated: use --protocol-version, as ota-fleet does\n');
+  // MQTT 5 unless asked: the agent falls back to 3.1.1 by itself when a broker refuses 5 (ota-fleet serve does).
+  const protocolVersion = (a['protocol-version'] ?? a['mqtt-protocol']) === 4 ? 4 : 5;
   const env = a.env === 'single' ? 'single' : 'redundant';
   const slot = await createSimDevice({
     dir, deviceId: a['device-id'] ?? basename(dir), hardware: a.hardware,
@@ -59,10 +62,16 @@ async function boot(ctx: CliContext, o: Opened, a: { agent: boolean; 'fail-healt
   const count = /ota\.boot=(\S+)/.exec(booted.bootargs)?.[1] ?? '?';
   ctx.stdout.write(`U-Boot booted slot ${booted.slot} (ota.boot=${count})\n`);
   if (!a.agent) return;
-  const r = await postBoot(sessionFor(ctx, o, 'sim', { failFleet: a['fail-health'] }), o.log);
+  const session = sessionFor(ctx, o, 'sim', { failFleet: a['fail-health'] });
+  const before = JSON.stringify((await session.record()).last);
+  const r = await postBoot(session, o.log);
   const now = await o.device.boot.booted();
   const last = r.kind === 'rest' ? r.record.last : undefined;
   ctx.stdout.write(`post-boot done: running slot ${now}${last === undefined ? '' : `; last update ${last.outcome}${last.version === undefined ? '' : ` (release ${last.version})`}`}\n`);
+  // This boot ended a trial by going back: the update failed, and scripts must see it (exit 1).
+  if (last !== undefined && last.outcome !== 'installed' && JSON.stringify(last) !== before) {
+    throw new OtaError('UPDATE_REVERTED', `sim boot: the trial of release ${last.version ?? '?'} ${last.outcome} (${last.error ?? 'no reason recorded'}); slot ${now} runs: fix the release and install again`);
+  }
 }
 
 /** Registers `sim create` and `sim boot`. */
@@ -80,7 +89,8 @@ export const simCommand: Register = (y, ctx) =>
       .option('env-size', { type: 'number', default: 0x4000, describe: 'bytes per env copy' })
       .option('boot-script', { type: 'string', describe: 'boot.cmd to simulate (default: bootloader/boot.cmd)' })
       .option('mqtt-url', { type: 'string', describe: 'broker for ota-agent run (mqtt://127.0.0.1:1883)' })
-      .option('mqtt-protocol', { type: 'number', choices: [4, 5], default: 5, describe: 'MQTT protocol version (4 = 3.1.1)' })
+      .option('protocol-version', { type: 'number', choices: [4, 5], describe: 'MQTT level: 5 (default; falls back to 3.1.1 when the broker refuses 5) or 4 (3.1.1 only)' })
+      .option('mqtt-protocol', { type: 'number', choices: [4, 5], hidden: true, describe: 'deprecated: --protocol-version' })
       .option('artifacts-url', { type: 'string', array: true, default: [] as string[], describe: 'base URL of release artifacts (repeatable)' }),
     (a) => create(ctx, a))
     .command('boot', 'power on: run the boot script on the env, record the booted slot, then the agent\'s post-boot step', (b) => b

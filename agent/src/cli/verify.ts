@@ -5,21 +5,32 @@
  * A bundle's artifacts are then checked against the verified notice. Writes nothing.
  */
 import { resolve } from 'node:path';
-import type { Register } from './framework.js';
-import { METADATA_LIMITS, releaseArtifacts, type ImageDigest } from '../formats/index.js';
-import { parseTimeArg, parseUintArg, readCapped } from './args.js';
+import { printJson, type Register } from './framework.js';
+import { METADATA_LIMITS, formatUtcTime, releaseArtifacts, releaseLabel, type ImageDigest } from '../formats/index.js';
+import { parseTimeArg, parseUintArg, readCapped, releaseSource } from './args.js';
 import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
 import { loadRoot } from '../trust/index.js';
 import { verifyNotice, type Accepted } from '../trust/index.js';
-import { BundleSource, isBundleFile } from '../install/index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** What `verify --json` prints (docs/cli.md). */
+export function acceptedJson(a: Accepted, hardwareId: string): Record<string, unknown> {
+  const art = a.artifact;
+  return {
+    accepted: true, hardware: hardwareId,
+    release: { version: a.release.version, name: a.release.name ?? null, expires: formatUtcTime(a.release.expiresMs) },
+    rollout: { version: a.rollout.version, expires: formatUtcTime(a.rollout.expiresMs) },
+    root: { version: a.trusted.root.version, expires: formatUtcTime(a.trusted.root.expiresMs) },
+    artifact: { path: art.path, kind: 'base' in art ? 'delta' : 'full', format: art.format, sizeBytes: art.sizeBytes, sha256: art.sha256, ...('base' in art ? { base: art.base } : {}) },
+  };
+}
 
 /** The one-line acceptance `verify` prints. */
 export function describeAccepted(a: Accepted, hardwareId: string): string {
   const art = a.artifact;
   const kind = 'base' in art ? `delta from ${art.base.sha256.slice(0, 12)}` : 'full image';
-  return `accepted: release ${a.release.version} for ${hardwareId} (rollout ${a.rollout.version}, root v${a.trusted.root.version}): `
+  return `accepted: ${releaseLabel(a.release)} for ${hardwareId} (rollout ${a.rollout.version}, root v${a.trusted.root.version}): `
     + `${kind} ${art.path}, ${art.sizeBytes} bytes, sha256 ${art.sha256}`;
 }
 
@@ -43,7 +54,8 @@ function argProblem(a: VerifyArgs): string | undefined {
 /** Registers `verify`. */
 export const verifyCommand: Register = (y, ctx) =>
   y.command('verify <notice>', 'verify a notice against a root, as the agent would (writes nothing)', (b) => b
-    .positional('notice', { type: 'string', demandOption: true, describe: 'notice file (the MQTT payload bytes), or an .ota bundle (notice and artifacts)' })
+    .positional('notice', { type: 'string', demandOption: true, describe: 'a release directory (ota-fleet release --out), as install takes, a notice file (the MQTT payload bytes), or an .ota bundle (notice and artifacts)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
     .option('root', { type: 'string', demandOption: true, describe: 'trusted root metadata (root.json)' })
     .option('hardware', { type: 'string', demandOption: true, describe: 'this device\'s hardware id' })
     .option('installed-version', { type: 'string', default: '0', describe: 'highest version installed (anti-rollback floor)' })
@@ -61,9 +73,7 @@ export const verifyCommand: Register = (y, ctx) =>
     if (argProblem(a) !== undefined) return;
     const rootFile = resolve(ctx.cwd, a.root);
     const trusted = loadRoot(await readCapped(rootFile, METADATA_LIMITS.maxBytes), rootFile);
-    const noticePath = resolve(ctx.cwd, a.notice);
-    const bundle = await isBundleFile(noticePath) ? await BundleSource.open(noticePath) : undefined;
-    const notice = bundle?.notice ?? await readCapped(noticePath, METADATA_LIMITS.maxBytes);
+    const { notice, source, bundle } = await releaseSource(ctx.cwd, a.notice);
     const current: ImageDigest | undefined = a['current-sha256'] === undefined ? undefined
       : { sha256: a['current-sha256'], sizeBytes: parseUintArg(a['current-size'] ?? '') ?? 0 };
     const accepted = verifyNotice({
@@ -83,7 +93,10 @@ export const verifyCommand: Register = (y, ctx) =>
     });
     // A bundle's artifacts are checked only once its notice is verified, every segment against its signed hash.
     const artifacts = releaseArtifacts(accepted.release);
-    await bundle?.source.verifyAll(artifacts, ctx.signal ?? new AbortController().signal);
-    ctx.stdout.write(`${describeAccepted(accepted, a.hardware)}\n`);
-    if (bundle !== undefined) ctx.stdout.write(`bundle: ${artifacts.length} artifact(s), every segment matches its signed sha256\n`);
+    if (bundle) await source.verifyAll(artifacts, ctx.signal ?? new AbortController().signal);
+    if (a.json) printJson(ctx, { ...acceptedJson(accepted, a.hardware), ...(bundle ? { bundle: { artifacts: artifacts.length, verified: true } } : {}) });
+    else {
+      ctx.stdout.write(`${describeAccepted(accepted, a.hardware)}\n`);
+      if (bundle) ctx.stdout.write(`bundle: ${artifacts.length} artifact(s), every segment matches its signed sha256\n`);
+    }
   });

@@ -39,6 +39,18 @@ export interface DoctorDeps {
 
 type Check = () => Promise<[DoctorCheck['verdict'], string]>;
 
+/** A trusted root this close to expiry is a warning: a rotated root must reach the device before then. */
+export const ROOT_EXPIRY_WARN_MS = 30 * 86_400_000;
+
+/** The verdict on the trusted root's expiry: fail once expired, warn within ROOT_EXPIRY_WARN_MS. */
+function rootExpiry(what: string, version: number, expiresMs: number, nowMs: number): [DoctorCheck['verdict'], string] {
+  const when = new Date(expiresMs).toISOString();
+  if (expiresMs <= nowMs) return ['fail', `${what}; expired ${when}: every notice is refused; send it a rotated root (ota-fleet root rotate, then a notice carrying it; docs/trust.md)`];
+  const days = Math.floor((expiresMs - nowMs) / 86_400_000);
+  if (expiresMs - nowMs < ROOT_EXPIRY_WARN_MS) return ['warn', `${what}; root v${version} expires ${when} (in ${days} days): ship a rotated root (ota-fleet root rotate) before then`];
+  return ['ok', `${what}; expires ${when}`];
+}
+
 /** Run every check; never throws (a check that throws has failed). */
 export async function doctor(device: Device, deps: DoctorDeps): Promise<DoctorCheck[]> {
   const { config, env, boot, slots } = device;
@@ -77,7 +89,8 @@ export async function doctor(device: Device, deps: DoctorDeps): Promise<DoctorCh
     ['identity', () => checkIdentity(config)],
     ['trusted root', async () => {
       const state = await loadTrustState(config.dataDir);
-      return ['ok', `root v${state.trusted.root.version}, installed version floor ${state.installedVersion}`];
+      const root = state.trusted.root;
+      return rootExpiry(`root v${root.version}, installed version floor ${state.installedVersion}`, root.version, root.expiresMs, deps.nowMs);
     }],
     ['data directory', async () => {
       const probe = join(config.dataDir, '.doctor-probe');

@@ -4,6 +4,8 @@
  * running slot's tries), the operator's verdicts, and the status snapshot that
  * `status` prints and the daemon publishes.
  */
+import { releaseLabel } from '../formats/index.js';
+import { loadTrustState } from '../trust/index.js';
 import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
@@ -133,7 +135,28 @@ export async function rollback(session: Session): Promise<string> {
   await boot.markGood(other);
   await boot.markBad(booted);
   await records.setCommitted(other);
-  return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it`;
+  const floor = await floorOf(session.device.config.dataDir);
+  return `slot ${other} (release ${content.version ?? 'unknown'}) boots next: reboot to run it${floorNote(content.version, floor)}`;
+}
+
+/** The anti-rollback floor, or null when the trust store cannot tell (not provisioned yet, damaged: doctor says which). */
+async function floorOf(dataDir: string): Promise<number | null> {
+  return loadTrustState(dataDir).then((s) => s.installedVersion, (err: unknown) => {
+    if (err instanceof OtaError) return null;
+    throw err;
+  });
+}
+
+/** True when the running release is under the floor (unknown counts once anything was installed). */
+function belowFloor(version: number | null, floor: number | null): boolean {
+  if (floor === null) return false;
+  return version === null ? floor > 0 : version < floor;
+}
+
+/** What anti-rollback means for a device that runs `version` under the installed floor (after a rollback), or ''. */
+function floorNote(version: number | null, floor: number | null): string {
+  if (!belowFloor(version, floor)) return '';
+  return `; the anti-rollback floor stays at release ${floor}: releases up to ${floor} (this one included) are refused, only a release above ${floor} installs`;
 }
 
 /** One slot in the status. */
@@ -142,6 +165,8 @@ export interface SlotStatus {
   readonly triesLeft: number;
   /** Release version written there, null when unknown. */
   readonly version: number | null;
+  /** Its human version (`release --name`), null when it has none. */
+  readonly name: string | null;
   readonly device: string;
   /** What is odd about the slot's image (it is the one the other slot ran before), or null. */
   readonly warning: string | null;
@@ -155,6 +180,10 @@ export interface DeviceStatus {
   readonly primary: Slot;
   /** Release running now (the booted slot's), null when unknown. */
   readonly version: number | null;
+  /** Its human version (`release --name`), null when it has none. */
+  readonly name: string | null;
+  /** The anti-rollback floor: the highest release ever installed here (only a higher one installs); null when not read or the trust store cannot tell. */
+  readonly floor: number | null;
   readonly committed: Slot | null;
   readonly slots: Readonly<Record<Slot, SlotStatus>>;
   /** The update machine's state (`idle` at rest). */
@@ -173,13 +202,17 @@ export interface DeviceStatus {
   } | null;
 }
 
-/** Read the status of `device`. */
-export async function deviceStatus(device: Device, record: JournalRecord): Promise<DeviceStatus> {
+/**
+ * Read the status of `device`. `withFloor` reads the anti-rollback floor from the trust store, which
+ * verifies the root's signatures: the CLI's `status` asks for it, the daemon's status document does not
+ * (an idle daemon runs no signature code).
+ */
+export async function deviceStatus(device: Device, record: JournalRecord, withFloor = false): Promise<DeviceStatus> {
   const { boot, records, config } = device;
   const rec = await records.load();
   const one = async (s: Slot): Promise<SlotStatus> => {
     const st = await boot.state(s);
-    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, device: device.slots.device(s), warning: rec.slots[s]?.note ?? null };
+    return { state: st.kind, triesLeft: st.kind === 'bad' ? 0 : st.triesLeft, version: rec.slots[s]?.version ?? null, name: rec.slots[s]?.name ?? null, device: device.slots.device(s), warning: rec.slots[s]?.note ?? null };
   };
   const slots = { A: await one('A'), B: await one('B') };
   const booted = await boot.booted();
@@ -190,7 +223,8 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const etc = last?.version === undefined ? undefined : await device.etcMerges.loadFor(last.version);
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
-    version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
+    version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null,
+    floor: withFloor ? await floorOf(config.dataDir) : null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
       outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, errorCode: last.errorCode ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
@@ -199,18 +233,24 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   };
 }
 
+/** `release 3 (2.1.0)` of a slot or the device, `release unknown` without a version. */
+function running(x: { readonly version: number | null; readonly name: string | null }): string {
+  return x.version === null ? 'release unknown' : releaseLabel({ version: x.version, name: x.name ?? undefined });
+}
+
 /** The human form of a status. */
 export function formatStatus(s: DeviceStatus): string {
   const slot = (n: Slot): string => {
     const x = s.slots[n];
-    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, release ${x.version ?? 'unknown'}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}${x.warning === null ? '' : `; warning: ${x.warning}`}`;
+    return `  slot ${n}: ${x.state}${x.state === 'bad' ? '' : ` (${x.triesLeft} tries left)`}, ${running(x)}, ${x.device}${n === s.booted ? ', booted' : ''}${n === s.primary ? ', primary' : ''}${x.warning === null ? '' : `; warning: ${x.warning}`}`;
   };
   const u = s.lastUpdate;
   const last = u === null ? 'none'
     : `${u.outcome}${u.version === null ? '' : ` (release ${u.version})`}${u.payload === null ? '' : `, ${u.payload === 'full' ? 'full image' : 'delta'} (${u.payloadReason ?? '?'})`}${u.error === null ? '' : `: ${u.error}`}${u.etcConflicts === undefined || u.etcConflicts.length === 0 ? '' : `; /etc conflicts (the device's versions kept): ${u.etcConflicts.join(', ')}`}`;
   return [
-    `device ${s.deviceId} (${s.hardware}): running release ${s.version ?? 'unknown'} from slot ${s.booted}; next boot: slot ${s.primary}`,
+    `device ${s.deviceId} (${s.hardware}): running ${running(s)} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),
+    ...(!belowFloor(s.version, s.floor) ? [] : [`  anti-rollback floor: release ${s.floor} (running ${s.version === null ? 'an unknown release' : `release ${s.version}`} below it after a rollback: only a release above ${s.floor} installs)`]),
     `  update: ${s.phase}${s.update === null ? '' : ` (release ${s.update.version ?? '?'} into slot ${s.update.target ?? '?'})`}`,
     `  last update: ${last}`,
     '',

@@ -110,11 +110,13 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
         ? `holds the image slot ${otherSlot(slot)} already ran (release ${before.version ?? 'unknown'}): release ${release.version} changes nothing`
         : undefined;
       if (note !== undefined) options.log.warn(`slot ${slot} ${note}`);
-      await records.setContent(slot, { version: release.version, ...release.installed, ...(note === undefined ? {} : { note }) });
+      await records.setContent(slot, {
+        version: release.version, ...release.installed, ...(note === undefined ? {} : { note }), ...(release.name === undefined ? {} : { name: release.name }),
+      });
     },
     async arm(job: Job): Promise<void> {
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
-      options.log.info(`armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`);
+      options.log.event('info', 'slot.armed', `armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`, { slot: job.target, release: job.version });
     },
     async bootCounters(): Promise<BootCounters> {
       const { bootCount } = await boot.cmdline();
@@ -144,7 +146,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       await boot.markGood(slot);
       await trust.committed(versionOf(job));
       await records.setCommitted(slot);
-      options.log.info(`committed slot ${slot} (release ${job.version ?? '?'})`);
+      options.log.event('info', 'slot.committed', `committed slot ${slot} (release ${job.version ?? '?'})`, { slot, release: job.version });
     },
     async revert(job: Job): Promise<void> {
       if (job.target === undefined) return revertToCommitted(device, options.log);
@@ -156,10 +158,10 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
         await boot.markGood(previous);
         await records.setCommitted(previous);
       }
-      options.log.warn(`reverted: slot ${target} is out of the boot order, slot ${previous} boots`, { reason: job.error });
+      options.log.event('warn', 'slot.reverted', `reverted: slot ${target} is out of the boot order, slot ${previous} boots${job.error === undefined ? '' : ` reason=${JSON.stringify(job.error)}`}`, { slot: target, boots: previous, reason: job.error });
     },
     async report(report: Report): Promise<void> {
-      options.log.info(`update ${report.outcome}`, { version: report.version, error: report.error });
+      options.log.event('info', 'update.outcome', `update ${report.outcome} version=${report.version ?? '?'}${report.error === undefined ? '' : ` error=${JSON.stringify(report.error)}`}`, { outcome: report.outcome, release: report.version, error: report.error });
       options.onReport?.(report);
     },
   };

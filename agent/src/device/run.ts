@@ -25,7 +25,7 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   const s = await deviceStatus(o.device, record);
   const slotWord = (n: 'A' | 'B'): string => s.slots[n].state === 'trying' ? 'trial' : s.slots[n].state;
   return {
-    version: s.version === null ? 'unknown' : String(s.version), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
+    version: s.version === null ? 'unknown' : String(s.version), ...(s.name === null ? {} : { name: s.name }), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
     phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
     // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
     lastUpdate: s.lastUpdate === null ? null : {
@@ -117,7 +117,7 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
         : o.log.info(`update: retrying notice ${e.sequence} in ${Math.round(e.delayMs / 1000)} s (retry ${e.retry} of ${e.maxRetries})`, { retryInMs: e.delayMs }),
     },
   });
-  transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
+  transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.event('info', 'mqtt.state', `mqtt: ${s.kind}${s.kind === 'waiting' ? ` retryInMs=${s.delayMs} error=${JSON.stringify(s.lastError)}` : ''}`, { state: s.kind, ...(s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}) }); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));
   transport.on('resynced', (r) => { if (!r.found) o.log.info('rollout resync: the fleet\'s server has no current rollout document'); });
   transport.on('notice', (m) => {

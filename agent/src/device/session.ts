@@ -46,7 +46,7 @@ export class Session {
     this.machine = new Machine(ports, device.journal, {
       maxSaves, deadlinesMs,
       onTransition: (from, event, to) => {
-        options.log.info(`update: ${from} -${event}-> ${to}`);
+        options.log.event('info', 'update.transition', `update: ${from} -${event}-> ${to}`, { from, on: event, to });
         options.onTransition?.(to);
       },
     });

@@ -16,6 +16,8 @@ export interface SlotContent {
   readonly version: number | null;
   readonly sizeBytes: number;
   readonly sha256: string;
+  /** The release's human version (`--name`), when it has one. */
+  readonly name?: string;
   /** Something worth a warning about this image (e.g. the other slot ran the same one before), shown by `status`. */
   readonly note?: string;
 }
@@ -28,6 +30,8 @@ export interface SlotRecords {
 }
 
 const FORMAT = 'ota-slots/1';
+/** A release name as release metadata bounds it (formats' RELEASE_NAME); anything else is dropped. */
+const NAME = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
 const FILE = 'slots.json';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -36,11 +40,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function content(v: unknown): SlotContent | undefined {
   if (!isRecord(v)) return undefined;
-  const { version, sizeBytes, sha256, note } = v;
+  const { version, sizeBytes, sha256, note, name } = v;
   if (version !== null && (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)) return undefined;
   if (typeof sizeBytes !== 'number' || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) return undefined;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-  return typeof note === 'string' && note.length <= 500 ? { version, sizeBytes, sha256, note } : { version, sizeBytes, sha256 };
+  return {
+    version, sizeBytes, sha256,
+    ...(typeof note === 'string' && note.length <= 500 ? { note } : {}),
+    ...(typeof name === 'string' && NAME.test(name) ? { name } : {}),
+  };
 }
 
 /** Decode `slots.json`; anything malformed reads as empty. */

@@ -80,9 +80,12 @@ export class Transport extends EventEmitter<TransportEvents> {
   /** Settles when the broker acknowledged (or refused) the last status document sent. */
   private statusSent: Promise<void> = Promise.resolve();
   private readonly pings = new Map<string, () => void>();
+  /** The MQTT level of the next attempt: the config's, or 4 once the broker refused 5. */
+  private protocolVersion: 4 | 5;
 
   constructor(private readonly config: TransportConfig, private readonly deps: TransportDeps = {}) {
     super();
+    this.protocolVersion = config.protocolVersion;
     this.topics = topicsFor(config.deviceId, config.hardware);
     this.clock = deps.clock ?? wallClock;
     this.backoff = new Backoff(config.backoff, deps.random ?? Math.random, this.clock);
@@ -151,7 +154,9 @@ export class Transport extends EventEmitter<TransportEvents> {
       const check = (): void => {
         if (this.state.kind === 'connected' && this.client !== undefined) { done(); resolve(this.client); }
       };
-      const onAbort = (): void => { done(); reject(unreachable(`not connected (${this.state.kind})`)); };
+      // The broker's own refusal (a CONNACK reason, a TLS error) says more than "not connected".
+      const why = (): string => (this.state.kind === 'waiting' ? `not connected: ${this.state.lastError}` : `not connected (${this.state.kind})`);
+      const onAbort = (): void => { done(); reject(unreachable(why())); };
       const done = (): void => { this.off('state', check); signal.removeEventListener('abort', onAbort); };
       if (signal.aborted) { onAbort(); return; }
       this.on('state', check);
@@ -186,7 +191,15 @@ export class Transport extends EventEmitter<TransportEvents> {
     client.stream.on('data', (chunk: Buffer) => watch.feed(chunk));
     client.on('connect', (connack) => { if (client === this.client) this.onConnect(client, connack.sessionPresent); });
     client.on('message', (topic, payload) => { if (client === this.client) this.onMessage(topic, payload); });
-    client.on('error', (err) => { lastError = describe(err); });
+    client.on('error', (err) => {
+      lastError = `${describe(err)}${this.protocolVersion === 5 ? ' (MQTT 5)' : ' (MQTT 3.1.1)'}`;
+      // A broker that speaks only MQTT 3.1.1 (ota-fleet serve, old mosquitto) refuses 5 in its CONNACK:
+      // retrying 5 can never work, 3.1.1 does (mqtt.protocolVersion 4 skips the first try).
+      if (this.protocolVersion === 5 && refusesProtocol(err)) {
+        this.protocolVersion = 4;
+        this.emit('warning', `${this.config.url} refused MQTT 5 (${describe(err)}): falling back to MQTT 3.1.1; set mqtt.protocolVersion to 4 to skip this`);
+      }
+    });
     client.on('close', () => this.onClose(client, lastError));
     client.on('end', () => this.onClose(client, lastError));
   }
@@ -283,13 +296,13 @@ export class Transport extends EventEmitter<TransportEvents> {
     const c = this.config;
     const read = this.deps.readFile ?? ((p: string) => readFileSync(p));
     return {
-      clientId: c.deviceId, protocolVersion: c.protocolVersion, clean: false, keepalive: c.keepaliveSec,
+      clientId: c.deviceId, protocolVersion: this.protocolVersion, clean: false, keepalive: c.keepaliveSec,
       connectTimeout: c.connectTimeoutMs, reconnectPeriod: 0, resubscribe: false,
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (~8 MB of heap) on the first packet.
       writeCache: false,
       will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
       // MQTT 5: the broker drops a message over the limit for this client instead of sending it.
-      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec, maximumPacketSize: MAX_PACKET_BYTES } } : {}),
+      ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpirySec, maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       ...(c.username === undefined ? {} : { username: c.username }),
       ...(c.password === undefined ? {} : { password: c.password }),
       ...(c.tls?.caFile === undefined ? {} : { ca: read(c.tls.caFile) }),
@@ -301,4 +314,13 @@ export class Transport extends EventEmitter<TransportEvents> {
 
 function unreachable(why: string): OtaError {
   return new OtaError('FLEET_UNREACHABLE', `MQTT round-trip to the broker failed: ${why}: check the network and the broker`, { transient: true });
+}
+
+/** CONNACK codes that refuse the protocol level: 3.1.1's return code 1, MQTT 5's reason 0x84. */
+const PROTOCOL_REFUSED = new Set([1, 0x84]);
+
+/** True when `err` is the broker's CONNACK refusing our MQTT level (mqtt.js puts the code on the error). */
+function refusesProtocol(err: unknown): boolean {
+  const code: unknown = typeof err === 'object' && err !== null ? Reflect.get(err, 'code') : undefined;
+  return typeof code === 'number' && PROTOCOL_REFUSED.has(code);
 }

@@ -33,6 +33,8 @@ export interface RefusedNoticeStatus {
 export interface StatusFields {
   /** The committed (or running) release version. */
   readonly version: string;
+  /** Its human version (`release --name`); absent when it has none, or from older agents. */
+  readonly name?: string;
   /** The device's hardware type (the rollout topic it listens on). */
   readonly hardware: string;
   /** Slot name -> state (`good`, `trial`, `bad`). */

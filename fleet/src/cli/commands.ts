@@ -1,7 +1,7 @@
 /**
  * The list of `ota-fleet` commands. Each command lives in this folder (one file per concern) and composes the functions its area exports; it is listed here, one line each.
  */
-import type { Register } from '../../../agent/src/cli/index.js';
+import { versionCommand, type Register } from '../../../agent/src/cli/index.js';
 import { deltaFleetCommand } from './delta.js';
 import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
@@ -9,13 +9,16 @@ import { releaseCommand } from './release.js';
 import { publishCommand } from './publish.js';
 import { statusCommand } from './status.js';
 import { imageCommand } from './image.js';
+import { resignCommand } from './resign.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
+  versionCommand('ota-fleet'),
   serveCommand,
   keysCommand,
   releaseCommand,
   publishCommand,
+  resignCommand,
   statusCommand,
   deltaFleetCommand,
   imageCommand,

@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { printJson, type CliContext, type Register } from '../../../agent/src/cli/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
@@ -50,12 +50,12 @@ async function info(ctx: CliContext, path: string, json: boolean): Promise<void>
   const h = await readDeltaFileHeader(full);
   const report = await reportDeltaFile(full, h);
   if (json) {
-    ctx.stdout.write(`${JSON.stringify({
-      path, formatVersion: h.formatVersion, full: h.full, sizeBytes: deltaContainerSizeBytes(h), headerSha256: hex(h.headerSha256),
+    printJson(ctx, {
+      delta: path, formatVersion: h.formatVersion, full: h.full, sizeBytes: deltaContainerSizeBytes(h), headerSha256: hex(h.headerSha256),
       base: { sizeBytes: h.baseSizeBytes, sha256: hex(h.baseSha256) }, target: { sizeBytes: h.targetSizeBytes, sha256: hex(h.targetSha256) },
       segments: h.segments.map((s) => ({ payloadSizeBytes: s.payloadSizeBytes, outputSizeBytes: s.outputSizeBytes, sha256: hex(s.sha256) })),
       strategies: report,
-    })}\n`);
+    });
     return;
   }
   const lines = [

@@ -9,7 +9,7 @@ import type { Argv } from 'yargs';
 import type { Register } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
-import { ROLES, type RoleName } from '../../../agent/src/formats/index.js';
+import { ROLES, formatUtcTime, type RoleName } from '../../../agent/src/formats/index.js';
 import { parseDurationMs } from '../keys/index.js';
 import { generateKey } from '../keys/index.js';
 import { keyPaths, loadCurrentRoot, roleKeys, savePrivateKeys, saveRoot } from '../keys/index.js';
@@ -51,7 +51,7 @@ export const keysCommand: Register = (y, ctx) =>
     const roles = { root: freshRole(a, 'root', 1, 1), release: freshRole(a, 'release', 1, 1), rollout: freshRole(a, 'rollout', 1, 1) };
     await savePrivateKeys(dir, ROLES.flatMap((r) => roles[r].keys));
     await saveRoot(dir, initialRoot(expiresMs, roles), 1);
-    ctx.stdout.write(`wrote ${keyPaths(dir).root} (root v1: ${ROLES.map((r) => `${r} ${roles[r].threshold}-of-${roles[r].keys.length}`).join(', ')})\n`);
+    ctx.stdout.write(`wrote ${keyPaths(dir).root} (root v1: ${ROLES.map((r) => `${r} ${roles[r].threshold}-of-${roles[r].keys.length}`).join(', ')}), expires ${formatUtcTime(expiresMs)}\n`);
   })
     .command('root', 'root metadata', (b) => b.command('rotate', 'make the next root (new keys or thresholds), signed by old and new root keys', (c) => countOptions(c
       .option('keys', { type: 'string', demandOption: true, describe: 'key directory' })
@@ -59,6 +59,7 @@ export const keysCommand: Register = (y, ctx) =>
       .option('expires', { type: 'string', default: '365d', describe: 'expiry of the new root' })),
     async (a) => {
       const dir = resolve(ctx.cwd, a.keys);
+      const expiresMs = ctx.now().getTime() + parseDurationMs(a.expires, '--expires'); // before any key is made
       const { root } = await loadCurrentRoot(dir);
       const oldRootKeys = await roleKeys(dir, root, 'root');
       const spec = async (role: RoleName): Promise<RoleSpec> => {
@@ -72,6 +73,6 @@ export const keysCommand: Register = (y, ctx) =>
       };
       const roles = { root: await spec('root'), release: await spec('release'), rollout: await spec('rollout') };
       await savePrivateKeys(dir, ROLES.flatMap((r) => roles[r].keys));
-      await saveRoot(dir, nextRoot(root.version, oldRootKeys, ctx.now().getTime() + parseDurationMs(a.expires, '--expires'), roles), root.version + 1);
-      ctx.stdout.write(`wrote ${keyPaths(dir).root} (root v${root.version + 1}, signed by root v${root.version} and its own root keys)\n`);
+      await saveRoot(dir, nextRoot(root.version, oldRootKeys, expiresMs, roles), root.version + 1);
+      ctx.stdout.write(`wrote ${keyPaths(dir).root} (root v${root.version + 1}, signed by root v${root.version} and its own root keys), expires ${formatUtcTime(expiresMs)}\n`);
     }).demandCommand(1, 'name a root command: rotate'), () => undefined);

@@ -12,11 +12,11 @@
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import type { CliContext, Register } from '../../../agent/src/cli/index.js';
+import { printJson, type CliContext, type Register } from '../../../agent/src/cli/index.js';
 import { OtaError, withContext } from '../../../agent/src/errors/index.js';
 import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { RAW_FORMAT, canonicalBytes, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
+import { RAW_FORMAT, RELEASE_NAME, RELEASE_NAME_MAX, canonicalBytes, formatUtcTime, releaseLabel, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
@@ -27,7 +27,7 @@ import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
 
 function targetOptions<T>(b: Argv<T>) {
-  return b.option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
+  return b.option('json', { type: 'boolean', global: false, default: false, describe: 'print one JSON object (progress goes to stderr)' }).option('device', { type: 'string', array: true, global: false, default: [] as string[], describe: 'device id to target (repeatable; default: every device)' })
     .option('cohort', { type: 'string', array: true, global: false, default: [] as string[], describe: 'cohort to target (repeatable)' })
     .option('rollout-expires', { type: 'string', global: false, default: '7d', describe: 'rollout expiry (capped at the release expiry)' })
     .option('spread', { type: 'string', global: false, describe: 'window over which devices start downloading (e.g. 2h); default none' });
@@ -37,6 +37,12 @@ function uintArg(text: string, flag: string): number {
   const n = parseUintArg(text);
   if (n === undefined) throw new OtaError('USAGE', `${flag} must be a whole number 0..2^53-1, got ${JSON.stringify(text)}`);
   return n;
+}
+
+/** `--name` checked as the device's reader checks it. */
+function releaseNameArg(text: string): string {
+  if (!RELEASE_NAME.test(text)) throw new OtaError('USAGE', `--name must be 1..${RELEASE_NAME_MAX} printable ASCII characters, no space at either end, got ${JSON.stringify(text.slice(0, 80))}`);
+  return text;
 }
 
 /** Parse `FILE@BASE_IMAGE` of --delta. */
@@ -50,7 +56,8 @@ function deltaArg(text: string, cwd: string, format: string): DeltaSource {
 export const releaseCommand: Register = (y, ctx, setExit) =>
   y.command('release', 'sign a release of an image and a rollout of it to every device; writes DIR/notice.json', (b) => targetOptions(b
     .option('image', { type: 'string', demandOption: true, describe: 'the full slot image' })
-    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing)' })
+    .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing: the anti-rollback counter)' })
+    .option('name', { type: 'string', describe: `the release's human version, e.g. 2.1.0 (printable ASCII, at most ${RELEASE_NAME_MAX} characters), signed with it and shown by status, verify and install` })
     .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
     .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
@@ -63,40 +70,56 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('etc-manifest', { choices: ['auto', 'none'] as const, default: 'auto' as const, describe: 'record the manifest of the image\'s /etc (ext4) so devices report /etc conflicts; none: for a fleet still on agents that refuse it (docs/data-partition.md)' })
     .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
+    // Every flag is parsed and checked before any file is read: a typo costs no hashing.
     const keysDir = resolve(ctx.cwd, a.keys);
     const out = resolve(ctx.cwd, a.out);
     const nowMs = ctx.now().getTime();
+    const version = uintArg(a.version, '--version');
+    const expiresMs = nowMs + parseDurationMs(a.expires, '--expires');
+    const name = a.name === undefined ? undefined : releaseNameArg(a.name);
     const segmentBytes = uintArg(a['segment-size'], '--segment-size');
     if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
-    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
-    const imagePath = resolve(ctx.cwd, a.image);
-    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
-    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
-    rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
-    const bundle = a.bundle === undefined ? undefined : resolve(ctx.cwd, a.bundle);
-    if (bundle !== undefined) await checkBundleTarget(bundle);
-    const { root } = await loadCurrentRoot(keysDir);
-    const releaseKeys = await roleKeys(keysDir, root, 'release');
-    const progress = new Progress(ctx.stdout);
     const sources: DeltaSource[] = [
       ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
+    rolloutSigned(rolloutSpec(a, nowMs, { version, sha256: '0'.repeat(64) }, 0)); // before anything is written
+    if (await readFileIfExists(join(out, 'release.json')) !== undefined) throw new OtaError('RELEASE_EXISTS', `${out} already holds a release: use a new directory`);
+    const imagePath = resolve(ctx.cwd, a.image);
+    const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
+    checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
+    const bundle = a.bundle === undefined ? undefined : resolve(ctx.cwd, a.bundle);
+    if (bundle !== undefined) await checkBundleTarget(bundle);
+    const { root } = await loadCurrentRoot(keysDir);
+    const releaseKeys = await roleKeys(keysDir, root, 'release');
+    const progress = new Progress(ctx.stderr);
     const planned = await planDeltas(sources, segmentBytes, progress, imagePath);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const etc = a['etc-manifest'] === 'none' ? undefined : await addEtcManifest(out, imagePath);
-    ctx.stdout.write(etc !== undefined ? `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`
-      : `no /etc manifest: ${a['etc-manifest'] === 'none' ? '--etc-manifest none' : `${a.image} is not ext4 or has no /etc`} (devices carry their /etc changes over without a conflict check)\n`);
+    if (!a.json) {
+      ctx.stdout.write(etc !== undefined ? `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`
+        : `no /etc manifest: ${a['etc-manifest'] === 'none' ? '--etc-manifest none' : `${a.image} is not ext4 or has no /etc`} (devices carry their /etc changes over without a conflict check)\n`);
+    }
     const release = signRelease({
-      version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas, ...(etc === undefined ? {} : { etc: etc.artifact }),
+      version, expiresMs, hardware: a.hardware, installed, image: full, deltas,
+      ...(etc === undefined ? {} : { etc: etc.artifact }), ...(name === undefined ? {} : { name }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
-    await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
-    if (bundle !== undefined) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${1 + deltas.length + (etc === undefined ? 0 : 1)} artifact(s), ${await writeBundle(out, bundle)} bytes)\n`);
+    if (!a.json) ctx.stdout.write(`signed ${releaseLabel({ version, name })} into ${join(out, 'release.json')}, expires ${formatUtcTime(expiresMs)}\n`);
+    const r = await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+    const artifacts = 1 + deltas.length + (etc === undefined ? 0 : 1);
+    const bundleBytes = bundle === undefined ? undefined : await writeBundle(out, bundle);
+    if (bundle !== undefined && !a.json) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${artifacts} artifact(s), ${bundleBytes} bytes)\n`);
+    if (a.json) {
+      printJson(ctx, {
+        release: { version, name: name ?? null, expires: formatUtcTime(expiresMs), dir: out, installed, deltas: deltas.length, fullImage: a['full-image'], etcManifest: etc !== undefined },
+        rollout: r,
+        ...(bundle === undefined ? {} : { bundle: { path: bundle, artifacts, sizeBytes: bundleBytes } }),
+      });
+    }
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
       .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })
@@ -105,7 +128,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     async (a) => {
       if (a.release === undefined || a.keys === undefined) throw new OtaError('USAGE', 'ota-fleet rollout: --release and --keys are required (or name a subcommand: start, run, status, pause, resume, abort)');
       const dir = resolve(ctx.cwd, a.release);
-      await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+      const r = await rollout(ctx, dir, a.out === undefined ? join(dir, 'notice.json') : resolve(ctx.cwd, a.out), resolve(ctx.cwd, a.keys), a, ctx.now().getTime());
+      if (a.json) printJson(ctx, { rollout: r });
     });
 
 /** The full image of a release, compressed (an otadelta without a base) or raw; and the installed image's digest. */
@@ -137,8 +161,13 @@ function rolloutSpec(a: TargetArgs, nowMs: number, release: RolloutSpec['release
   return { version, issuedMs: nowMs, expiresMs: o.expiresMs, release, devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds };
 }
 
-async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs, nowMs: number): Promise<void> {
+/** The rollout part of what `release --json` and `rollout --json` print (docs/cli.md). */
+interface RolloutResult { readonly version: number; readonly expires: string; readonly notice: string; readonly noticeBytes: number; readonly devices: string[]; readonly cohorts: string[] }
+
+/** Sign and write a rollout; says so (a line, or nothing under --json: the caller prints the object). */
+async function rollout(ctx: CliContext, dir: string, noticeFile: string, keysDir: string, a: TargetArgs & { json: boolean }, nowMs: number): Promise<RolloutResult> {
   const r = await writeRollout(keysDir, dir, noticeFile, rolloutOptions(a, nowMs));
   const who = a.device.length + a.cohort.length === 0 ? 'every device' : [...a.device, ...a.cohort.map((c) => `cohort ${c}`)].join(', ');
-  ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes)\n`);
+  if (!a.json) ctx.stdout.write(`wrote ${noticeFile} (rollout ${r.version} to ${who}, ${r.noticeBytes.byteLength} bytes), expires ${formatUtcTime(r.expiresMs)}\n`);
+  return { version: r.version, expires: formatUtcTime(r.expiresMs), notice: noticeFile, noticeBytes: r.noticeBytes.byteLength, devices: a.device, cohorts: a.cohort };
 }

@@ -42,7 +42,7 @@ export interface FleetSetup {
 export async function createDevice(s: FleetSetup, deviceId: string, failing: boolean): Promise<DemoDevice> {
   const dir = join(s.dir, deviceId);
   await runQuiet(agentMain, 'ota-agent', ['sim', 'create', dir, '--hardware', s.hardware, '--root', s.rootJson, '--image', s.imagePath,
-    '--version', '1', '--mqtt-url', s.brokerUrl, '--mqtt-protocol', String(s.protocolVersion), '--artifacts-url', s.artifactsUrl], s.dir);
+    '--version', '1', '--mqtt-url', s.brokerUrl, '--protocol-version', String(s.protocolVersion), '--artifacts-url', s.artifactsUrl], s.dir);
   const configPath = join(dir, 'agent.json');
   const config: unknown = JSON.parse(await fsp.readFile(configPath, 'utf8'));
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new OtaError('DEMO', `${configPath}: not a JSON object`);

@@ -15,6 +15,8 @@ import { signDocument, type SigningKey } from '../keys/index.js';
 /** What a release says, before signing. */
 export interface ReleaseSpec {
   readonly version: number;
+  /** The human version (`--name`), signed with the rest. */
+  readonly name?: string;
   readonly expiresMs: number;
   readonly hardware: readonly string[];
   readonly installed: { readonly sizeBytes: number; readonly sha256: string };
@@ -59,11 +61,11 @@ function unsigned(signed: JsonObject): Envelope {
 /** The release's `signed` part, checked with the device's reader. */
 export function releaseSigned(spec: ReleaseSpec): JsonObject {
   const signed: JsonObject = {
-    _type: 'release', version: spec.version, expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
+    _type: 'release', version: spec.version, ...(spec.name === undefined ? {} : { name: spec.name }), expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
     ...(spec.etc === undefined ? {} : { etc: spec.etc }),
   };
-  deviceCheck('RELEASE_INVALID', 'check --version, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
+  deviceCheck('RELEASE_INVALID', 'check --version, --name, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
   return signed;
 }
 

@@ -9,3 +9,4 @@ export { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from './d
 export { Progress } from './progress.js';
 export { addEtcManifest, etcManifestOf } from './etc.js';
 export { checkBundleTarget, writeBundle } from './bundle.js';
+export { dueForResign, resignRelease, type Resigned } from './resign.js';

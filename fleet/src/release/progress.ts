@@ -1,10 +1,11 @@
 /**
- * Progress of `ota-fleet release`: on a terminal one bar redrawn in place per
+ * Progress of `ota-fleet release`, on stderr: on a terminal one bar redrawn in place per
  * step (making a delta, hashing an artifact); elsewhere (a pipe, a log, a test)
- * one plain line when a step starts and one when it ends, never a redraw.
+ * one plain line when a step starts, one at each tenth of its bytes, one when it ends,
+ * never a redraw.
  */
 
-/** Where progress goes: the CLI context's stdout. */
+/** Where progress goes: the CLI context's stderr (stdout carries the result). */
 export interface ProgressOutput {
   write(text: string): unknown;
   readonly isTTY?: boolean;
@@ -20,6 +21,8 @@ export class Progress {
   private totalBytes = 0;
   private doneBytes = 0;
   private lastDrawMs = 0;
+  /** Tenths of the step reported by a plain line so far. */
+  private tenths = 0;
 
   constructor(private readonly out: ProgressOutput) {}
 
@@ -31,6 +34,7 @@ export class Progress {
     this.totalBytes = totalBytes;
     this.doneBytes = 0;
     this.lastDrawMs = 0;
+    this.tenths = 0;
     if (this.tty) this.draw();
     else this.out.write(`${label}...\n`);
   }
@@ -38,7 +42,12 @@ export class Progress {
   /** `bytes` more of the step are done. */
   advance(bytes: number): void {
     this.doneBytes += bytes;
-    if (!this.tty) return;
+    if (!this.tty) {
+      const tenths = this.totalBytes > 0 ? Math.min(9, Math.floor((this.doneBytes * 10) / this.totalBytes)) : 0;
+      if (tenths > this.tenths) this.out.write(`${this.label}: ${tenths * 10} %\n`);
+      this.tenths = Math.max(this.tenths, tenths);
+      return;
+    }
     const nowMs = Date.now();
     if (nowMs - this.lastDrawMs < REDRAW_MS) return;
     this.lastDrawMs = nowMs;

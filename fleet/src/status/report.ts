@@ -5,7 +5,7 @@
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { TOPIC_ROOT, topicsFor } from '../../../agent/src/transport/index.js';
-import { readRefusedNotice, type RefusedNotice } from '../../../agent/src/formats/index.js';
+import { RELEASE_NAME, readRefusedNotice, type RefusedNotice } from '../../../agent/src/formats/index.js';
 
 /** Every device's status document. */
 export const STATUS_FILTER = `${TOPIC_ROOT}/+/status`;
@@ -33,8 +33,9 @@ export interface DeviceReport {
   readonly seq: number;
   readonly bootId: string;
   readonly updatedAt: string;
-  /** Optional members a newer agent may add: its hardware id and its last update's outcome. */
+  /** Optional members a newer agent may add: its hardware id, its release's human name, its last update's outcome. */
   readonly hardware?: string;
+  readonly name?: string;
   readonly lastUpdate?: LastUpdate;
   /** The last notice the device refused, and why (an agent that reports it). */
   readonly refusedNotice?: RefusedNotice;
@@ -92,6 +93,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) bad(deviceId, '"seq" must be a non-negative integer');
   if (progress !== null && (typeof progress !== 'number' || !(progress >= 0 && progress <= 1))) bad(deviceId, '"progress" must be 0..1 or null');
   const hardware = v['hardware'];
+  const name = v['name'];
   const last = v['lastUpdate'];
   const refused = readRefusedNotice(v['refusedNotice']);
   return {
@@ -99,6 +101,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
     lastError: strOrNull(v, 'lastError', deviceId), booted: str(v, 'booted', deviceId), seq,
     bootId: str(v, 'bootId', deviceId), updatedAt: str(v, 'updatedAt', deviceId),
     ...(typeof hardware === 'string' ? { hardware } : {}),
+    ...(typeof name === 'string' && RELEASE_NAME.test(name) ? { name } : {}),
     ...(isObj(last) && typeof last['outcome'] === 'string'
       ? { lastUpdate: readLastUpdate(last, last['outcome']) } : {}),
     ...(refused === undefined ? {} : { refusedNotice: refused }),

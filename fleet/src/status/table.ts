@@ -8,6 +8,8 @@ import type { DeviceReport } from './report.js';
 export interface DeviceRow {
   readonly deviceId: string;
   readonly version: number | null;
+  /** The release's human name (`release --name`), null when it has none. */
+  readonly name: string | null;
   readonly phase: string;
   readonly progress: number | null;
   readonly booted: string;
@@ -26,9 +28,9 @@ export function deviceRows(reports: ReadonlyMap<string, DeviceReport>, online: R
     const r = reports.get(id);
     const on = online.get(id) ?? null;
     const problem = problems.get(id);
-    if (r === undefined) return { deviceId: id, version: null, phase: '?', progress: null, booted: '?', online: on, lastError: null, ...(problem === undefined ? {} : { problem }) };
+    if (r === undefined) return { deviceId: id, version: null, name: null, phase: '?', progress: null, booted: '?', online: on, lastError: null, ...(problem === undefined ? {} : { problem }) };
     return {
-      deviceId: id, version: r.version, phase: r.phase, progress: r.progress, booted: r.booted, online: on, lastError: r.lastError,
+      deviceId: id, version: r.version, name: r.name ?? null, phase: r.phase, progress: r.progress, booted: r.booted, online: on, lastError: r.lastError,
       ...(r.refusedNotice === undefined ? {} : { refusedNotice: r.refusedNotice }), ...(problem === undefined ? {} : { problem }),
     };
   });
@@ -44,7 +46,7 @@ const HEADERS = ['DEVICE', 'VERSION', 'PHASE', 'PROGRESS', 'BOOTED', 'ONLINE', '
 /** The human table: aligned columns, the last refused notice and the last error last (they may be long). */
 export function formatTable(rows: readonly DeviceRow[]): string {
   const cells = rows.map((r) => [
-    r.deviceId, r.version === null ? 'unknown' : String(r.version), r.phase,
+    r.deviceId, r.version === null ? 'unknown' : `${r.version}${r.name === null ? '' : ` (${r.name})`}`, r.phase,
     r.progress === null ? '-' : `${Math.round(r.progress * 100)} %`, r.booted,
     r.online === null ? '?' : r.online ? 'yes' : 'no',
     r.problem ?? ([r.refusedNotice === undefined ? null : refusedText(r.refusedNotice), r.lastError].filter((x) => x !== null).join('; ') || '-'),

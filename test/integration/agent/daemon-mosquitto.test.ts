@@ -122,7 +122,7 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel2');
   await fleetOk(rig.dir, 'release', '--image', 'v3.img', '--version', '3', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'pub/rel3');
   const server = await rig.serve('pub');
-  await rig.createDevice('--mqtt-protocol', '4', '--artifacts-url', `${server.url}rel2/`, '--artifacts-url', `${server.url}rel3/`);
+  await rig.createDevice('--protocol-version', '4', '--artifacts-url', `${server.url}rel2/`, '--artifacts-url', `${server.url}rel3/`);
   // The application's readiness file is a required check: missing on the first try.
   rig.patchConfig({ health: { deadlineMs: 10_000, checks: [{ kind: 'file', name: 'app-ready', path: join(rig.dir, 'app-ready') }] } });
   const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run'], 60_000);

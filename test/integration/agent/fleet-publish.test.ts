@@ -28,7 +28,7 @@ test('ota-fleet publish on the embedded broker -> ota-agent run installs and com
     patchImage(t.dir, 'v1.img', 'v2.img', 4096, 'two');
     await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
     await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1',
-      '--mqtt-url', broker.url, '--mqtt-protocol', '4', '--artifacts-url', server.url);
+      '--mqtt-url', broker.url, '--protocol-version', '4', '--artifacts-url', server.url);
     const child = spawn(process.execPath, [bin, '--config', 'dev/agent.json', 'run'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     daemon = child;
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });

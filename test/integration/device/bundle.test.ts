@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/mosquitto.js';
 import { debianNode18, repoRoot } from '../../support/node18.js';
@@ -33,6 +33,24 @@ test('the bundle runs on the Node.js of this machine', () => {
   const r = spawnSync(process.execPath, [bundle, 'version'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ota-agent /);
+});
+
+test('the bundle carries package.json\'s version, away from the source tree too', () => {
+  const t = tempDir();
+  try {
+    const alone = join(t.dir, 'ota-agent.mjs');
+    copyFileSync(bundle, alone);
+    const pkg: unknown = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    const version: unknown = typeof pkg === 'object' && pkg !== null ? Reflect.get(pkg, 'version') : undefined;
+    assert.type(version, 'string');
+    for (const argv of [['--version'], ['version']]) {
+      const r = spawnSync(process.execPath, [alone, ...argv], { encoding: 'utf8', cwd: t.dir });
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout.split(' ')[1], version, r.stdout);
+    }
+  } finally {
+    t.cleanup();
+  }
 });
 
 /** Run the bundle's daemon with `--trace-opt` until it has retried the broker `retries` times; returns its output. */

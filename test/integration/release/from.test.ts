@@ -45,8 +45,9 @@ test('release --from v1.img: verify picks the delta for v1, and it installs on a
   try {
     await images(t.dir);
     const r = await fleetOk(t.dir, 'release', '--image', 'v2.img', ...RELEASE, '--out', 'rel2', '--from', 'v1.img');
-    assert.match(r.stdout, /making delta 1\/1 from v1\.img: \d+ bytes in \d+ segments\n/, 'plain progress lines off a terminal');
-    assert.not.match(r.stdout, '\r');
+    assert.match(r.stderr, /making delta 1\/1 from v1\.img: \d+ bytes in \d+ segments\n/, 'plain progress lines off a terminal, on stderr');
+    assert.not.match(r.stderr, '\r');
+    assert.not.match(r.stdout, 'making delta', 'stdout carries the result only');
     const [entry, ...more] = deltaEntries(join(t.dir, 'rel2'));
     assert.is(more.length, 0);
     assert.is(entry?.format, 'otadelta');
@@ -107,7 +108,7 @@ test('release --from v1.img with --delta FILE@v1.img: two deltas from one base a
     await images(t.dir);
     await fleetOk(t.dir, 'delta', 'make', '--from', 'v1.img', '--to', 'v2.img', '--out', 'v2.delta');
     const r = await runMain(fleetMain, ['release', '--image', 'v2.img', ...RELEASE, '--out', 'rel2', '--from', 'v1.img', '--delta', 'v2.delta@v1.img'], { cwd: t.dir });
-    assert.is(r.code, 1);
+    assert.is(r.code, 2, 'a usage error: two deltas from one base');
     assert.match(r.stderr, /--from \S*v1\.img and --delta \S*v2\.delta@\S*v1\.img are deltas from the same base image/);
     assert.ok(!existsSync(join(t.dir, 'rel2')), 'nothing written');
   } finally { t.cleanup(); }
@@ -143,8 +144,8 @@ test('release on a terminal: one bar per step, redrawn in place, each ending at 
     await images(t.dir);
     let out = '';
     const ctx: CliContext = {
-      stdout: { write: (s: string) => { out += s; return true; }, isTTY: true },
-      stderr: { write: () => true }, env: process.env, cwd: t.dir, now: () => new Date(),
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => { out += s; return true; }, isTTY: true }, env: process.env, cwd: t.dir, now: () => new Date(),
     };
     assert.is(await fleetMain(['release', '--image', 'v2.img', ...RELEASE, '--out', 'rel2', '--from', 'v1.img'], ctx), 0, out);
     const steps = out.split('\n').filter((l) => l.includes('\r'));

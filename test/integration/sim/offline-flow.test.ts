@@ -41,7 +41,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(install.stdout, 'armed its trial boot');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['phase']], ['A', 'B', 'rebooting']);
-    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, device: join(t.dir, 'dev/slot-B.img'), warning: null });
+    assert.equal(slotOf(s, 'B'), { state: 'trying', triesLeft: 3, version: 2, name: null, device: join(t.dir, 'dev/slot-B.img'), warning: null });
 
     const boot = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.match(boot.stdout, 'U-Boot booted slot B');
@@ -68,8 +68,10 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     const again = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.is(again.code, 1, 'an older release is refused');
     assert.match(again.stderr, /older than .*\[rollback\]\n$/, again.stderr);
+    // Nothing to do is not a failure: exit 0 and say so (scripts tell it from a refusal by the code).
     const same = await agent(t.dir, '--config', CONFIG, 'install', 'rel3');
-    assert.match(same.stderr, /\[already-installed\]\n$/, same.stderr);
+    assert.is(same.code, 0, same.stderr);
+    assert.match(same.stdout, /^release 3 is already installed: nothing changed\n$/);
     assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: 3, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' }, 'a refused install wrote to the journal');
   } finally { t.cleanup(); }
 });
@@ -79,7 +81,9 @@ it('a failing required health check reverts to A on its own, and the release is 
   try {
     await setup(t.dir, 'single');
     await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
-    const boot = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot', '--fail-health');
+    const boot = await agent(t.dir, '--config', CONFIG, 'sim', 'boot', '--fail-health');
+    assert.is(boot.code, 1, 'a boot that reverted the update is a failure for scripts');
+    assert.match(boot.stderr, /^ota-agent: sim boot: the trial of release 2 reverted \(required health check failed on slot B\); slot A runs: .*\[UPDATE_REVERTED\]\n$/);
     assert.match(boot.stdout, 'U-Boot booted slot B');
     assert.match(boot.stdout, 'health check fleet (required): FAILED');
     assert.match(boot.stdout, 'simulated reboot: U-Boot booted slot A');
@@ -108,7 +112,8 @@ it('a trial slot that never reaches the agent: three boots and the counters fall
     let s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary']], ['B', 'A'], 'tries of B are spent: the bootloader will boot A');
     assert.is(fwPrintenv(join(t.dir, 'dev/fw_env.config')).get('BOOT_B_LEFT'), '0');
-    const back = await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
+    const back = await agent(t.dir, '--config', CONFIG, 'sim', 'boot');
+    assert.is(back.code, 1, 'the boot that fell back reverted the update');
     assert.match(back.stdout, 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version']], ['A', 'A', 1]);

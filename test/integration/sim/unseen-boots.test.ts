@@ -9,14 +9,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeJournal } from '../../../agent/src/machine/index.js';
 import { tempDir } from '../../support/tools.js';
-import { agentOk, armedTwo, statusJson } from '../../support/sim-flow.js';
+import { agent, agentOk, armedTwo, statusJson } from '../../support/sim-flow.js';
 
 const CONFIG = 'dev/agent.json';
 
-/** `unseen` power-ons without post-boot, then one with it; what that one printed. */
-async function bootsUnseenThenAgent(dir: string, unseen: number): Promise<string> {
+/** `unseen` power-ons without post-boot, then one with it (exit 1 when it reverted the update); what that one printed. */
+async function bootsUnseenThenAgent(dir: string, unseen: number, reverts = true): Promise<string> {
   for (let i = 0; i < unseen; i++) await agentOk(dir, '--config', CONFIG, 'sim', 'boot', '--no-agent');
-  const r = await agentOk(dir, '--config', CONFIG, 'sim', 'boot');
+  const r = await agent(dir, '--config', CONFIG, 'sim', 'boot');
+  assert.is(r.code, reverts ? 1 : 0, r.stdout + r.stderr);
   return r.stdout + r.stderr;
 }
 
@@ -64,7 +65,7 @@ test('a report cut over several boots (the committed slot spends a try each) end
     const noticeBase64 = readFileSync(join(t.dir, 'rel2/notice.json')).toString('base64');
     writeFileSync(join(t.dir, 'dev/data/journal.json'), encodeJournal({ state: 'reporting', highestSequence: 1,
       job: { noticeBase64, version: 2, sequence: 1, target: 'B', previous: 'A', progress: 0, saves: { reporting: 1 }, outcome: 'installed' } }));
-    await bootsUnseenThenAgent(t.dir, 2);
+    await bootsUnseenThenAgent(t.dir, 2, false);
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle'], JSON.stringify(s));
     assert.match(JSON.stringify(s['slots']), /"B":\{"state":"good","triesLeft":3/);

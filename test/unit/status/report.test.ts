@@ -50,4 +50,14 @@ test('the table: sorted rows, aligned columns, problems shown in place of the er
   ]);
 });
 
+test('a release\'s human name reads back, shows beside the version, and a malformed one is dropped', () => {
+  const named = parseStatus('dev-1', doc({ name: '2.1.0' }));
+  assert.is(named.name, '2.1.0');
+  const rows = deviceRows(new Map([['dev-1', named]]), new Map(), new Map());
+  assert.is(rows[0]?.name, '2.1.0');
+  assert.match(formatTable(rows).split('\n')[1] ?? '', /^dev-1 +7 \(2\.1\.0\) +installing/);
+  for (const bad of ['', ' 2', 'x'.repeat(65), 'a\nb', 5]) assert.ok(!('name' in parseStatus('dev-1', doc({ name: bad }))), JSON.stringify(bad));
+  assert.is(deviceRows(new Map([['dev-1', parseStatus('dev-1', doc())]]), new Map(), new Map())[0]?.name, null);
+});
+
 test.run();

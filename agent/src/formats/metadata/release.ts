@@ -2,8 +2,9 @@
  * Release metadata (TUF's targets role): what one release contains, signed by
  * the release keys. `signed` = {"_type":"release","version":N,"expires":T,
  * "hardware":[HW...],"installed":{"sizeBytes","sha256"},"image":ARTIFACT,
- * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?}; `etc`, when the
- * image is ext4, is the manifest of its /etc (format `ota-etc-manifest`, see agent/src/etc).
+ * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?, "name":"2.1.0"?}; `etc`, when the
+ * image is ext4, is the manifest of its /etc (format `ota-etc-manifest`, see agent/src/etc); `name` is the
+ * human version, shown (`version` alone decides anti-rollback).
  *
  * An artifact is a file to download: its path (relative to the release's
  * base URL), format, size, sha256, and segments {offset, sizeBytes, sha256}
@@ -45,7 +46,10 @@ export interface DeltaArtifact extends Artifact {
 
 /** Checked release metadata. */
 export interface ReleaseMetadata {
+  /** The anti-rollback counter: only a higher one installs. */
   readonly version: number;
+  /** The human version (`2.1.0`), when the release was given one; shown, never compared. */
+  readonly name?: string;
   readonly expiresMs: number;
   readonly hardware: readonly string[];
   /** The slot's content once installed. */
@@ -60,13 +64,24 @@ export interface ReleaseMetadata {
 /** The format name of the release's /etc manifest artifact. */
 export const ETC_MANIFEST_ARTIFACT = 'etc-manifest';
 
+/** Longest release name. */
+export const RELEASE_NAME_MAX = 64;
+/** A release name: printable ASCII, no space at either end (it is printed in logs and status lines). */
+export const RELEASE_NAME = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
+
+/** `release 3 (2.1.0)`, or `release 3` for a release without a name: how every output names a release. */
+export function releaseLabel(release: { readonly version: number; readonly name?: string | undefined }): string {
+  return release.name === undefined ? `release ${release.version}` : `release ${release.version} (${release.name})`;
+}
+
 /** The format name of an artifact that is the slot image byte for byte. */
 export const RAW_FORMAT = 'raw';
 
 /** Check a release's `signed` part. */
 export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const p = `${path}.signed`;
-  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas'], ['etc']);
+  // `etc` and `name` are optional: a release without them reads as before on older agents.
+  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas'], ['etc', 'name']);
   expectType(s, 'release', p);
   const hardware = identList(member(s, 'hardware'), `${p}.hardware`);
   if (hardware.length === 0) malformed(`${p}.hardware`, 'must name at least one hardware id');
@@ -79,8 +94,10 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const etcJson = member(s, 'etc');
   const etc = etcJson === undefined ? undefined : artifact(etcJson, `${p}.etc`, []);
   if (etc !== undefined && etc.format !== ETC_MANIFEST_ARTIFACT) malformed(`${p}.etc.format`, `must be ${ETC_MANIFEST_ARTIFACT}`);
+  const name = member(s, 'name');
   return {
     version: uint(member(s, 'version'), `${p}.version`),
+    ...(name === undefined ? {} : { name: string(name, `${p}.name`, RELEASE_NAME, `1..${RELEASE_NAME_MAX} printable ASCII characters`) }),
     expiresMs: utcTime(member(s, 'expires'), `${p}.expires`),
     hardware, installed, image, deltas,
     ...(etc === undefined ? {} : { etc }),
