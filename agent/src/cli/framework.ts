@@ -9,7 +9,7 @@ import { OtaError, describe } from '../errors/index.js';
 /** What a command may touch of the outside world: injected so tests run commands in-process. */
 export interface CliContext {
   readonly stdout: { write(text: string): unknown; isTTY?: boolean };
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** The clock; tests pin it. */

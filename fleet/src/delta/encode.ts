@@ -20,6 +20,8 @@ export interface EncodeOptions {
   readonly segmentDecodedBytes?: number;
   /** Brotli quality of the segments (default 11, the smallest). */
   readonly brotliQuality?: number;
+  /** Called as the new image is encoded: bytes of it done so far, of `totalBytes`. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 /** What went into a delta. */
@@ -51,6 +53,7 @@ export function encodeDelta(old: Uint8Array | undefined, neu: Uint8Array, option
       out.copy(r.oldOffsetBytes, r.lengthBytes);
       hint = r.oldOffsetBytes + r.lengthBytes - r.offsetBytes;
     } else emitRaw(base, neu, r, hint, files, out);
+    options.onProgress?.(r.offsetBytes + r.lengthBytes, neu.length);
   }
   const delta = out.finish({
     full: old === undefined, baseSizeBytes: base.length, baseSha256: digest(base),
