@@ -84,7 +84,7 @@ if (forbidden.length > 0) {
   console.error(`build:device: the device bundle must not carry fleet or dev code:\n  ${forbidden.join('\n  ')}`);
   process.exit(1);
 }
-for (const dir of ['agent/systemd', 'build/bootloader']) {
+for (const dir of ['agent/systemd', 'agent/init', 'build/bootloader']) {
   if (existsSync(join(root, dir))) cpSync(join(root, dir), join(out, dir.split('/').pop()), { recursive: true });
 }
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));

@@ -13,6 +13,9 @@ export const systemDeps = [
   { command: 'xz', pkg: 'xz-utils' },
   { command: 'python3', pkg: 'python3' },
   { command: 'mke2fs', pkg: 'e2fsprogs', paths: ['/usr/sbin/mke2fs', '/sbin/mke2fs'] },
+  // ota-fleet release reads an image's /etc with debugfs; the pre-init is tested under busybox sh and its applets
+  { command: 'debugfs', pkg: 'e2fsprogs', paths: ['/usr/sbin/debugfs', '/sbin/debugfs'] },
+  { command: 'busybox', pkg: 'busybox' },
   { command: 'mkfs.vfat', pkg: 'dosfstools', paths: ['/usr/sbin/mkfs.vfat', '/sbin/mkfs.vfat'] },
   { command: 'mcopy', pkg: 'mtools' },
   { command: 'cpio', pkg: 'cpio' },
@@ -38,6 +41,12 @@ export const systemDeps = [
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
   // the shipped systemd units are checked with systemd-analyze verify (test/unit/boot/unit-sandbox.test.ts)
   { command: 'systemd-analyze', pkg: 'systemd' },
+  // npm run build:deb builds the agent's .deb with dpkg-deb; its test runs lintian on it (test/integration/device/deb.test.ts)
+  { command: 'dpkg-deb', pkg: 'dpkg' },
+  { command: 'lintian', pkg: 'lintian' },
+  // ota-fleet image build: the .bmap beside the image, and owners from a tar without root
+  { command: 'bmaptool', pkg: 'bmap-tools' },
+  { command: 'fakeroot', pkg: 'fakeroot' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

@@ -98,3 +98,20 @@ export async function startDevices(rig: Rig, broker: RigBroker, specs: readonly 
   await fleetOfDevices.start();
   return fleetOfDevices;
 }
+
+/** Run `body` on a fresh rig, a broker of `kind`, the release served over HTTP and devices started from `specs`; all end with it. */
+export async function withServedFleet(kind: string, specs: readonly SimDeviceSpec[],
+  body: (rig: Rig, broker: RigBroker, server: ArtifactServer, devices: SimFleet) => Promise<void>): Promise<void> {
+  const rig = await makeRig();
+  const broker = await openBroker(kind);
+  const server = await serveRelease(rig);
+  const devices = await startDevices(rig, broker, specs);
+  try {
+    await body(rig, broker, server, devices);
+  } finally {
+    await devices.stop();
+    await server.close();
+    await broker.close();
+    rig.cleanup();
+  }
+}

@@ -192,9 +192,10 @@ export class SimDevice {
     if (this.spec.fail === true) {
       this.lastError = `health check failed: required check "fleet" timed out (release ${version} reverted)`;
       this.trust = { ...this.trust, failedVersions: [...this.trust.failedVersions, version] };
-      this.lastUpdate = { outcome: 'reverted', version: String(version) };
+      // as the agent reports it: the message (lastError) and its stable code
+      this.lastUpdate = { outcome: 'reverted', version: String(version), error: this.lastError, errorCode: 'HEALTH_REQUIRED_FAILED' };
     } else {
-      this.lastUpdate = { outcome: 'installed', version: String(version) };
+      this.lastUpdate = { outcome: 'installed', version: String(version), error: null, errorCode: null };
       this.version = version;
       this.lastError = null;
       this.trust = { ...this.trust, installedVersion: version };

@@ -10,11 +10,11 @@ import type { CliContext, Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS } from '../formats/index.js';
+import { METADATA_LIMITS, releaseArtifacts } from '../formats/index.js';
 import { readCapped } from './args.js';
 import { statesIn } from '../machine/index.js';
-import { DirectorySource, configuredSource } from '../install/index.js';
-import type { ArtifactSource } from '../install/index.js';
+import { BundleSource, DirectorySource, configuredSource, isBundleFile } from '../install/index.js';
+import type { ArtifactSource, LocalSource } from '../install/index.js';
 import { openDevice } from '../device/index.js';
 import type { Opened } from '../device/index.js';
 import { doctor } from '../device/index.js';
@@ -71,21 +71,22 @@ function liveReboot(config: AgentConfig): RebootMode {
   return config.bootloader.kind === 'u-boot' ? 'device' : 'sim';
 }
 
-/** Where a release lives: a directory with notice.json, or a notice file beside its targets/. */
-async function releaseSource(ctx: CliContext, source: string): Promise<{ notice: Uint8Array; dir: string }> {
+/** Where a release lives: a directory with notice.json, a notice file beside its targets/, or an .ota bundle. */
+async function releaseSource(ctx: CliContext, source: string): Promise<{ notice: Uint8Array; source: LocalSource }> {
   const path = resolve(ctx.cwd, source);
   const st = await stat(path).catch((err: unknown) => { throw withContext(`release ${path}`, err, 'RELEASE_MISSING'); });
+  if (!st.isDirectory() && await isBundleFile(path)) return BundleSource.open(path);
   const dir = st.isDirectory() ? path : dirname(path);
   const noticeFile = st.isDirectory() ? join(path, 'notice.json') : path;
-  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), dir };
+  return { notice: await readCapped(noticeFile, METADATA_LIMITS.maxBytes), source: new DirectorySource(dir) };
 }
 
 /** States an interrupted `install` of the same release resumes from. */
 const RESUMABLE = statesIn('install', 'arm');
 
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
-  const { notice, dir } = await releaseSource(ctx, a.source);
-  const session = sessionFor(ctx, o, 'stop', { source: new DirectorySource(dir) });
+  const { notice, source } = await releaseSource(ctx, a.source);
+  const session = sessionFor(ctx, o, 'stop', { source });
   const before = await session.record();
   // The same release, cut off before arming (power loss): carry on from the journal's checkpoint.
   const sameJob = before.job?.noticeBase64 === Buffer.from(notice).toString('base64') && RESUMABLE.includes(before.state);
@@ -93,8 +94,12 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
     throw new OtaError('MACHINE_BUSY', `an update is already in state ${before.state}: finish it first (reboot, ota-agent post-boot, or ota-agent rollback)`);
   }
   if (sameJob) o.log.info(`resuming the interrupted install of release ${before.job?.version ?? '?'} (${before.state})`);
-  // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does.
-  else await o.device.trust.check(notice);
+  else {
+    // A refusal keeps its typed reason ([rollback], [already-installed]...) and writes nothing, as `verify` does;
+    // so does a damaged artifact: local media are read whole before the slot is touched.
+    const { release } = await o.device.trust.check(notice);
+    await source.verifyAll(releaseArtifacts(release), ctx.signal ?? new AbortController().signal);
+  }
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
   if (result.kind === 'stopped' && session.rebootRequested) {
@@ -133,8 +138,8 @@ async function runDoctor(ctx: CliContext, a: GlobalArgs & { json: boolean; broke
 
 /** Registers the device commands and the global `--config` / `--log-format` options. */
 export const deviceCommands: Register = (y, ctx) => globals(y)
-  .command('install <source>', 'install a release offline (a release directory or its notice.json): verify, write the inactive slot, arm the trial boot', (b) => b
-    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out) or its notice file' }),
+  .command('install <source>', 'install a release offline (a release directory, its notice.json, or an .ota bundle): verify, write the inactive slot, arm the trial boot', (b) => b
+    .positional('source', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out), its notice file, or FILE.ota (release --bundle)' }),
   (a) => withDevice(ctx, a, 'install', (o) => install(ctx, o, a)))
   .command('status', 'show the slots, the running release and the last update', (b) => b
     .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),

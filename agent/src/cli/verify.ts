@@ -1,16 +1,17 @@
 /**
- * `ota-agent verify NOTICE --root ROOT_JSON --hardware HW [--installed-version N] [--now ISO_TIME]`:
+ * `ota-agent verify NOTICE|FILE.ota --root ROOT_JSON --hardware HW [--installed-version N] [--now ISO_TIME]`:
  * decide on a notice as the agent would, from files and flags only. Prints one
  * acceptance line (exit 0) or the refusal with its typed reason (exit 1).
- * Reads the two files and writes nothing.
+ * A bundle's artifacts are then checked against the verified notice. Writes nothing.
  */
 import { resolve } from 'node:path';
 import type { Register } from './framework.js';
-import { METADATA_LIMITS, type ImageDigest } from '../formats/index.js';
+import { METADATA_LIMITS, releaseArtifacts, type ImageDigest } from '../formats/index.js';
 import { parseTimeArg, parseUintArg, readCapped } from './args.js';
 import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
 import { loadRoot } from '../trust/index.js';
 import { verifyNotice, type Accepted } from '../trust/index.js';
+import { BundleSource, isBundleFile } from '../install/index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -42,7 +43,7 @@ function argProblem(a: VerifyArgs): string | undefined {
 /** Registers `verify`. */
 export const verifyCommand: Register = (y, ctx) =>
   y.command('verify <notice>', 'verify a notice against a root, as the agent would (writes nothing)', (b) => b
-    .positional('notice', { type: 'string', demandOption: true, describe: 'notice file (the MQTT payload bytes)' })
+    .positional('notice', { type: 'string', demandOption: true, describe: 'notice file (the MQTT payload bytes), or an .ota bundle (notice and artifacts)' })
     .option('root', { type: 'string', demandOption: true, describe: 'trusted root metadata (root.json)' })
     .option('hardware', { type: 'string', demandOption: true, describe: 'this device\'s hardware id' })
     .option('installed-version', { type: 'string', default: '0', describe: 'highest version installed (anti-rollback floor)' })
@@ -60,7 +61,9 @@ export const verifyCommand: Register = (y, ctx) =>
     if (argProblem(a) !== undefined) return;
     const rootFile = resolve(ctx.cwd, a.root);
     const trusted = loadRoot(await readCapped(rootFile, METADATA_LIMITS.maxBytes), rootFile);
-    const notice = await readCapped(resolve(ctx.cwd, a.notice), METADATA_LIMITS.maxBytes);
+    const noticePath = resolve(ctx.cwd, a.notice);
+    const bundle = await isBundleFile(noticePath) ? await BundleSource.open(noticePath) : undefined;
+    const notice = bundle?.notice ?? await readCapped(noticePath, METADATA_LIMITS.maxBytes);
     const current: ImageDigest | undefined = a['current-sha256'] === undefined ? undefined
       : { sha256: a['current-sha256'], sizeBytes: parseUintArg(a['current-size'] ?? '') ?? 0 };
     const accepted = verifyNotice({
@@ -78,5 +81,9 @@ export const verifyCommand: Register = (y, ctx) =>
       ...(current === undefined ? {} : { current }),
       ...(a.artifact === undefined ? {} : { artifactPath: a.artifact }),
     });
+    // A bundle's artifacts are checked only once its notice is verified, every segment against its signed hash.
+    const artifacts = releaseArtifacts(accepted.release);
+    await bundle?.source.verifyAll(artifacts, ctx.signal ?? new AbortController().signal);
     ctx.stdout.write(`${describeAccepted(accepted, a.hardware)}\n`);
+    if (bundle !== undefined) ctx.stdout.write(`bundle: ${artifacts.length} artifact(s), every segment matches its signed sha256\n`);
   });

@@ -65,10 +65,15 @@ export interface AgentConfig {
   readonly logFormat: LogFormat;
   /** The command that reboots the device (after arming, or to finish a revert). */
   readonly rebootCommand: readonly string[];
+  /** Where the pre-init keeps each slot's /etc overlay, and the running slot's own /etc (docs/data-partition.md). */
+  readonly etc: { readonly overlayDir: string; readonly lowerDir: string };
 }
 
+/** The pre-init's paths (agent/init/ota-init): per-slot /etc overlays on the data partition, the running slot's /etc. */
+export const DEFAULT_ETC = { overlayDir: '/data/overlay', lowerDir: '/run/ota/lower-etc' } as const;
+
 const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
-  'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand'] as const;
+  'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand', 'etc'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Validate the parsed JSON of an agent config read from `source` (an absolute path). */
@@ -101,6 +106,7 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     sysfsRoot: path(top['sysfsRoot'], 'sysfsRoot', DEFAULT_SYSFS_ROOT),
     bootloader: bootloader(f, top['bootloader'], top['bootScriptPath'], path),
     tries, slots, artifactUrls, logFormat, rebootCommand,
+    etc: etcLayout(f, top['etc'], path),
     health,
     machine,
     ...(cohort === undefined ? {} : { cohort }),
@@ -130,6 +136,12 @@ function bootloader(f: Fields, kind: unknown, script: unknown, path: (v: unknown
     f.problem('bootScriptPath', 'only a simulated device runs the boot script itself: add "bootloader": "simulator" (a device made by sim create), or remove it');
   }
   return { kind: 'u-boot' };
+}
+
+/** `etc` {overlayDir, lowerDir}: the pre-init's defaults unless moved (a test's temp dirs). */
+function etcLayout(f: Fields, value: unknown, path: (v: unknown, field: string, fallback?: string) => string): AgentConfig['etc'] {
+  const o = value === undefined ? {} : f.object(value, 'etc', ['overlayDir', 'lowerDir']);
+  return { overlayDir: path(o['overlayDir'], 'etc.overlayDir', DEFAULT_ETC.overlayDir), lowerDir: path(o['lowerDir'], 'etc.lowerDir', DEFAULT_ETC.lowerDir) };
 }
 
 function artifacts(f: Fields, value: unknown): string[] {

@@ -17,6 +17,7 @@ import { SlotRecordStore, SlotTable, hashSlot } from '../slots/index.js';
 import { TrustVerifier } from '../trust/index.js';
 import type { Logger } from '../log/index.js';
 import { PayloadStore } from './payload.js';
+import { EtcMergeStore } from '../etc/index.js';
 
 /** Everything the agent acts on. */
 export interface Device {
@@ -29,6 +30,8 @@ export interface Device {
   readonly journal: FileJournal;
   /** The payload (delta or full image) the last install chose, and why. */
   readonly payloads: PayloadStore;
+  /** What the last install found when it carried /etc to the new slot (conflicts with the release). */
+  readonly etcMerges: EtcMergeStore;
   /** Directory on the data partition for download state (one-segment spool, checkpoint) and a delta's saved header. */
   readonly spoolDir: string;
 }
@@ -51,6 +54,7 @@ export async function openDevice(config: AgentConfig, nowMs: () => number, acces
     trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }) } }, nowMs),
     journal: new FileJournal(join(config.dataDir, 'journal.json')),
     payloads: new PayloadStore(config.dataDir),
+    etcMerges: new EtcMergeStore(config.dataDir),
     spoolDir: join(config.dataDir, 'download'),
   };
 }

@@ -4,7 +4,8 @@
  * boot, the booted slot is known and is the mounted root, the slot devices exist,
  * are not the running root and fit the image, the clock is sane, the trusted
  * root is provisioned, the identity is (device id, client certificate and key
- * when the broker wants them), the data directory is writable, the broker answers.
+ * when the broker wants them), the data directory is writable, /etc is the booted slot's overlay
+ * (docs/data-partition.md), the broker answers.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { AGENT_BUILD_TIME_MS, loadTrustState } from '../trust/index.js';
 import { checkIdentity } from '../provision/index.js';
 import type { Device } from './device.js';
 import type { FleetProbe } from '../health/index.js';
+import { hasEtcOverlay, upperDirOf, type EtcLayout } from '../etc/index.js';
 
 /** One check's verdict. */
 export interface DoctorCheck {
@@ -83,6 +85,10 @@ export async function doctor(device: Device, deps: DoctorDeps): Promise<DoctorCh
       await rm(probe);
       return ['ok', `${config.dataDir} is writable (atomic write with fsync)`];
     }],
+    ['/etc overlay', async () => {
+      if (deps.mountinfoPath === null) return ['ok', 'simulated device: no pre-init'];
+      return etcOverlayCheck(config.etc, booted, await readFile(deps.mountinfoPath, 'utf8'));
+    }],
     ['broker', async () => {
       if (deps.fleet === null) return config.mqtt === undefined ? ['ok', 'no mqtt section: an offline device'] : ['warn', 'skipped'];
       const timeout = new AbortController();
@@ -105,6 +111,21 @@ export async function doctor(device: Device, deps: DoctorDeps): Promise<DoctorCh
     }
   }
   return results;
+}
+
+/** Whether /etc is the overlay the pre-init mounts for the booted slot (docs/data-partition.md). */
+export async function etcOverlayCheck(etc: EtcLayout, booted: Slot | null, mountinfo: string): Promise<[DoctorCheck['verdict'], string]> {
+  if (!await hasEtcOverlay(etc)) {
+    return ['warn', `${etc.lowerDir} is missing: the device did not boot through ota-init (init=/usr/lib/ota-agent/ota-init), so /etc is the slot's and an update drops the device's changes to it`];
+  }
+  const upper = upperDirOf(etc.overlayDir, booted ?? '?');
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (pre?.split(' ')[4] !== '/etc' || post?.split(' ')[0] !== 'overlay') continue;
+    if ((post.split(' ')[2] ?? '').split(',').includes(`upperdir=${upper}`)) return ['ok', `/etc is an overlay: the device's changes go to ${upper}`];
+    return ['fail', `/etc is an overlay, but not with ${upper} as its upper (the booted slot's): check the ota-init lines of the kernel log`];
+  }
+  return ['fail', `/etc is not an overlay although ota-init ran: its ota-init lines in the kernel log say why; the device's changes to /etc would be lost at the next update`];
 }
 
 /** The source device of the `/` mount in a mountinfo text, or null. */

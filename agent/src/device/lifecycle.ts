@@ -166,8 +166,10 @@ export interface DeviceStatus {
    * installed a delta or the full image, `payloadReason` why.
    */
   readonly lastUpdate: {
-    readonly outcome: string; readonly version: number | null; readonly error: string | null;
+    readonly outcome: string; readonly version: number | null; readonly error: string | null; readonly errorCode: string | null;
     readonly payload: PayloadKind | null; readonly payloadReason: PayloadReason | null;
+    /** Files in /etc the device changed and the release changed too (the device's kept); absent: not checked (no overlay, no manifest). */
+    readonly etcConflicts?: readonly string[];
   } | null;
 }
 
@@ -185,12 +187,14 @@ export async function deviceStatus(device: Device, record: JournalRecord): Promi
   const last = record.last;
   const chosen = last === undefined ? undefined : await device.payloads.load();
   const payload = chosen !== undefined && last?.version !== undefined && chosen.version === last.version ? chosen : undefined;
+  const etc = last?.version === undefined ? undefined : await device.etcMerges.loadFor(last.version);
   return {
     deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
     lastUpdate: last === undefined ? null : {
-      outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
+      outcome: last.outcome, version: last.version ?? null, error: last.error ?? null, errorCode: last.errorCode ?? null, payload: payload?.payload ?? null, payloadReason: payload?.reason ?? null,
+      ...(etc?.conflicts === undefined ? {} : { etcConflicts: etc.conflicts.paths }),
     },
   };
 }
@@ -203,7 +207,7 @@ export function formatStatus(s: DeviceStatus): string {
   };
   const u = s.lastUpdate;
   const last = u === null ? 'none'
-    : `${u.outcome}${u.version === null ? '' : ` (release ${u.version})`}${u.payload === null ? '' : `, ${u.payload === 'full' ? 'full image' : 'delta'} (${u.payloadReason ?? '?'})`}${u.error === null ? '' : `: ${u.error}`}`;
+    : `${u.outcome}${u.version === null ? '' : ` (release ${u.version})`}${u.payload === null ? '' : `, ${u.payload === 'full' ? 'full image' : 'delta'} (${u.payloadReason ?? '?'})`}${u.error === null ? '' : `: ${u.error}`}${u.etcConflicts === undefined || u.etcConflicts.length === 0 ? '' : `; /etc conflicts (the device's versions kept): ${u.etcConflicts.join(', ')}`}`;
   return [
     `device ${s.deviceId} (${s.hardware}): running release ${s.version ?? 'unknown'} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),

@@ -14,7 +14,7 @@
  * the choice with the update.
  */
 import { join } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
+import { RecordFile } from '../durable/index.js';
 import { deltaFor, type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from '../formats/index.js';
 
 /** The two payloads a release offers. */
@@ -83,26 +83,10 @@ const FORMAT = 'ota-payload/1';
 const KINDS: readonly PayloadKind[] = ['delta', 'full'];
 const REASONS: readonly PayloadReason[] = ['base-matches', 'base-drifted', 'no-delta-for-base'];
 
-/** The saved choice of the last install (`payload.json` on the data partition). */
-export class PayloadStore {
-  private readonly file: string;
-
+/** The saved choice of the last install (`payload.json` on the data partition); saved before the install writes its first byte. */
+export class PayloadStore extends RecordFile<PayloadRecord> {
   constructor(dataDir: string) {
-    this.file = join(dataDir, 'payload.json');
-  }
-
-  /** Save `record` durably (before the install writes its first byte). */
-  async save(record: PayloadRecord): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify({ format: FORMAT, ...record })}\n`);
-  }
-
-  /** The saved choice; undefined when missing or damaged (an install then starts over). */
-  async load(): Promise<PayloadRecord | undefined> {
-    const bytes = await readFileIfExists(this.file);
-    if (bytes === undefined) return undefined;
-    let v: unknown;
-    try { v = JSON.parse(bytes.toString('utf8')); } catch { return undefined; }
-    return decode(v);
+    super(join(dataDir, 'payload.json'), FORMAT, decode);
   }
 
   /** The saved choice for release `version` into `target`, if that is what it records. */
@@ -112,13 +96,11 @@ export class PayloadStore {
   }
 }
 
-function decode(v: unknown): PayloadRecord | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o: Record<string, unknown> = { ...v };
+function decode(o: Record<string, unknown>): PayloadRecord | undefined {
   const { version, target, artifact } = o;
   const payload = KINDS.find((k) => k === o['payload']);
   const reason = REASONS.find((r) => r === o['reason']);
-  if (o['format'] !== FORMAT || typeof version !== 'number' || !Number.isSafeInteger(version) || typeof target !== 'string' || typeof artifact !== 'string' || payload === undefined || reason === undefined) return undefined;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || typeof target !== 'string' || typeof artifact !== 'string' || payload === undefined || reason === undefined) return undefined;
   return { version, target, artifact, payload, reason };
 }
 

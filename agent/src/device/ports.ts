@@ -17,6 +17,7 @@ import type { ArtifactSource } from '../install/index.js';
 import { asSlot, slotDigest } from './device.js';
 import type { Device } from './device.js';
 import { installArtifact } from '../install/index.js';
+import { carryEtc } from '../etc/index.js';
 import type { Logger } from '../log/index.js';
 import { payloadFor, type PayloadChoice, type ReadBase } from './payload.js';
 
@@ -93,6 +94,11 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
         await checkpoint(doneBytes);
         options.onProgress?.(doneBytes, artifact.sizeBytes);
       }, signal);
+      // Before the trial is armed: the device's /etc changes go to the new slot, conflicts with the release reported.
+      await carryEtc({
+        layout: device.config.etc, release, source: options.source, booted: previous, target: target.slot,
+        store: device.etcMerges, log: options.log, signal,
+      });
     },
     async verifySlot(job: Job, signal: AbortSignal): Promise<void> {
       const release = releaseOf(job);

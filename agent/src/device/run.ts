@@ -11,6 +11,7 @@ import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
 import { describeRefusedNotice } from '../trust/index.js';
 import { configuredSource } from '../install/index.js';
+import { monotonicClock } from '../time/index.js';
 import { bootId } from './boot-id.js';
 import { retryingProbe } from './fleet.js';
 import { slotDigest } from './device.js';
@@ -29,7 +30,8 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
     // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
     lastUpdate: s.lastUpdate === null ? null : {
       outcome: s.lastUpdate.outcome, version: s.lastUpdate.version === null ? null : String(s.lastUpdate.version),
-      payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason,
+      payload: s.lastUpdate.payload, payloadReason: s.lastUpdate.payloadReason, error: s.lastUpdate.error, errorCode: s.lastUpdate.errorCode,
+      ...(s.lastUpdate.etcConflicts === undefined ? {} : { etcConflicts: s.lastUpdate.etcConflicts }),
     },
     bootId: id,
   };
@@ -97,6 +99,8 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
         return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
       } catch (err) {
         refused = describeRefusedNotice(notice, err, ctx.now());
+        // a signed document that leaves this device out (a halt) withdraws the notice a retry holds
+        if (refused.reason === 'wrong-device' && refused.rollout !== null) inbox.withdrawnBy(refused.rollout);
         void publish();
         throw err;
       }
@@ -106,6 +110,12 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     onRun: () => { void publish(); },
     // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
     onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
+    retry: {
+      policy: o.config.machine.retry, timers: monotonicClock, random: Math.random,
+      onRetry: (e) => e.delayMs === undefined
+        ? o.log.warn(`update: notice ${e.sequence} failed after ${e.maxRetries} retries; not retried again (a new notice starts over)`)
+        : o.log.info(`update: retrying notice ${e.sequence} in ${Math.round(e.delayMs / 1000)} s (retry ${e.retry} of ${e.maxRetries})`, { retryInMs: e.delayMs }),
+    },
   });
   transport.on('state', (s) => { if (s.kind === 'connected') void publish(); o.log.info(`mqtt: ${s.kind}`, s.kind === 'waiting' ? { retryInMs: s.delayMs, error: s.lastError } : {}); });
   transport.on('warning', (w) => o.log.warn(`mqtt: ${w}`));

@@ -78,3 +78,27 @@ export async function readFileIfExists(file: string): Promise<Buffer | undefined
     throw withContext(`read ${file}`, err);
   }
 }
+
+/**
+ * A small JSON record on the data partition, tagged with its `format`: saved atomically, read back through
+ * `decode` (the members besides `format`); undefined when missing, not JSON, not an object or another format.
+ */
+export class RecordFile<T extends object> {
+  constructor(private readonly file: string, private readonly format: string, private readonly decode: (members: Record<string, unknown>) => T | undefined) {}
+
+  /** Save `record` durably. */
+  async save(record: T): Promise<void> {
+    await writeFileAtomic(this.file, `${JSON.stringify({ format: this.format, ...record })}\n`);
+  }
+
+  /** The saved record, or undefined. */
+  async load(): Promise<T | undefined> {
+    const bytes = await readFileIfExists(this.file);
+    if (bytes === undefined) return undefined;
+    let v: unknown;
+    try { v = JSON.parse(bytes.toString('utf8')); } catch { return undefined; }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    const members: Record<string, unknown> = { ...v };
+    return members['format'] === this.format ? this.decode(members) : undefined;
+  }
+}

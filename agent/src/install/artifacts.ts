@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mkdirDurable } from '../durable/index.js';
-import { OtaError, withContext } from '../errors/index.js';
+import { OtaError, errnoCode, withContext } from '../errors/index.js';
 import { Download } from '../download/index.js';
 import type { DownloadOptions } from '../download/index.js';
 import type { Artifact } from '../formats/index.js';
@@ -16,6 +17,12 @@ import type { AgentConfig } from '../config/index.js';
 
 /** Receives one verified segment: its offset in the artifact and its bytes. Resolves once they are durable. */
 export type ArtifactConsumer = (offsetBytes: number, bytes: Buffer) => Promise<void>;
+
+/** A source on local media, cheap to read twice: its artifacts are checked whole before an install writes anything. */
+export interface LocalSource extends ArtifactSource {
+  /** Check every artifact of `artifacts` the source holds against its signed segment hashes; refuses on the first bad one. */
+  verifyAll(artifacts: readonly Artifact[], signal: AbortSignal): Promise<void>;
+}
 
 /** A source of release artifacts. */
 export interface ArtifactSource {
@@ -34,7 +41,7 @@ function segmentsFrom(artifact: Artifact, fromBytes: number): Artifact['segments
 }
 
 /** A release directory (`ota-fleet release --out DIR`) on local media. */
-export class DirectorySource implements ArtifactSource {
+export class DirectorySource implements LocalSource {
   readonly description: string;
 
   constructor(private readonly dir: string) {
@@ -45,18 +52,38 @@ export class DirectorySource implements ArtifactSource {
     const file = join(this.dir, artifact.path);
     const fh = await fsp.open(file, 'r').catch((err: unknown) => { throw withContext(`artifact ${file}`, err, 'ARTIFACT_MISSING'); });
     try {
-      for (const seg of segmentsFrom(artifact, fromBytes)) {
-        signal.throwIfAborted();
-        const bytes = Buffer.alloc(seg.sizeBytes);
-        const { bytesRead } = await fh.read(bytes, 0, seg.sizeBytes, seg.offset);
-        if (bytesRead !== seg.sizeBytes || createHash('sha256').update(bytes).digest('hex') !== seg.sha256) {
-          throw new OtaError('ARTIFACT_CORRUPT', `artifact ${file}: segment at ${seg.offset} does not match its signed sha256: the copy is damaged; copy the release again`);
-        }
-        await consume(seg.offset, bytes);
-      }
+      await readVerified(fh, 0, artifact, fromBytes, consume, signal, `artifact ${file}`, 'copy the release again');
     } finally {
       await fh.close();
     }
+  }
+
+  /** Check the artifacts present in the directory against their signed hashes (one missing is left to the install). */
+  async verifyAll(artifacts: readonly Artifact[], signal: AbortSignal): Promise<void> {
+    for (const artifact of artifacts) {
+      const present = await fsp.stat(join(this.dir, artifact.path)).then(() => true, (err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return false;
+        throw withContext(`artifact ${join(this.dir, artifact.path)}`, err, 'ARTIFACT_MISSING');
+      });
+      if (present) await this.fetch(artifact, 0, () => Promise.resolve(), signal);
+    }
+  }
+}
+
+/**
+ * Hand `artifact`'s segments from `fromBytes` on to `consume`, read from `fh` where the artifact starts at
+ * `baseBytes`, each one checked against its signed sha256 first. `where` and `fix` make the refusal's message.
+ */
+export async function readVerified(fh: FileHandle, baseBytes: number, artifact: Artifact, fromBytes: number, consume: ArtifactConsumer,
+  signal: AbortSignal, where: string, fix: string): Promise<void> {
+  for (const seg of segmentsFrom(artifact, fromBytes)) {
+    signal.throwIfAborted();
+    const bytes = Buffer.alloc(seg.sizeBytes);
+    const { bytesRead } = await fh.read(bytes, 0, seg.sizeBytes, baseBytes + seg.offset);
+    if (bytesRead !== seg.sizeBytes || createHash('sha256').update(bytes).digest('hex') !== seg.sha256) {
+      throw new OtaError('ARTIFACT_CORRUPT', `${where}: segment at ${seg.offset} does not match its signed sha256: the copy is damaged; ${fix}`);
+    }
+    await consume(seg.offset, bytes);
   }
 }
 

@@ -5,6 +5,7 @@
  * downloader detects stalls itself.
  */
 import { Fields } from '../validate/index.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { isState, states } from './table.js';
 import type { State } from './table.js';
 
@@ -12,6 +13,8 @@ import type { State } from './table.js';
 export interface MachineConfig {
   readonly maxSaves: number;
   readonly deadlinesMs: Partial<Record<State, number>>;
+  /** When a failed download is tried again (retry.ts). */
+  readonly retry: RetryPolicy;
 }
 
 /** Default deadlines per state. */
@@ -28,9 +31,9 @@ const WORKING_STATES = states.filter((s) => s !== 'idle');
  * Without `f`, the section stands alone and its problems are thrown together.
  */
 export function parseMachineConfig(value: unknown, f?: Fields): MachineConfig {
-  if (value === undefined) return { maxSaves: 3, deadlinesMs: { ...DEFAULT_DEADLINES_MS } };
+  if (value === undefined) return { maxSaves: 3, deadlinesMs: { ...DEFAULT_DEADLINES_MS }, retry: DEFAULT_RETRY };
   const fields = f ?? new Fields('machine section', { code: 'CONFIG_INVALID', what: 'agent config' });
-  const o = fields.object(value, 'machine', ['maxSaves', 'deadlinesMs']);
+  const o = fields.object(value, 'machine', ['maxSaves', 'deadlinesMs', 'retry']);
   // A normal revert saves `reverting` twice.
   const maxSaves = fields.optionalInteger(o['maxSaves'], 'machine.maxSaves', 2, MAX, 3);
   const deadlinesMs: Partial<Record<State, number>> = { ...DEFAULT_DEADLINES_MS };
@@ -40,6 +43,18 @@ export function parseMachineConfig(value: unknown, f?: Fields): MachineConfig {
     if (ms === null) delete deadlinesMs[state];
     else deadlinesMs[state] = fields.integer(ms, `machine.deadlinesMs.${state}`, 1, MAX);
   }
+  const retry = parseRetry(o['retry'], fields);
   if (f === undefined) fields.finish();
-  return { maxSaves, deadlinesMs };
+  return { maxSaves, deadlinesMs, retry };
+}
+
+function parseRetry(value: unknown, fields: Fields): RetryPolicy {
+  if (value === undefined) return DEFAULT_RETRY;
+  const r = fields.object(value, 'machine.retry', ['maxRetries', 'firstDelayMs', 'maxDelayMs']);
+  const firstDelayMs = fields.optionalInteger(r['firstDelayMs'], 'machine.retry.firstDelayMs', 1, MAX, DEFAULT_RETRY.firstDelayMs);
+  return {
+    maxRetries: fields.optionalInteger(r['maxRetries'], 'machine.retry.maxRetries', 0, 1000, DEFAULT_RETRY.maxRetries),
+    firstDelayMs,
+    maxDelayMs: fields.optionalInteger(r['maxDelayMs'], 'machine.retry.maxDelayMs', firstDelayMs, MAX, Math.max(firstDelayMs, DEFAULT_RETRY.maxDelayMs)),
+  };
 }

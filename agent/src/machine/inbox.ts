@@ -7,9 +7,13 @@
  *   compare within one epoch of rollout keys (sequence.ts: a rotation restarts them);
  * - a notice arriving during an install waits; only the newest waiting notice is
  *   kept (a newer one supersedes it); it starts when the install reaches rest.
+ * - an install that failed for a cause that may go away (retry.ts) offers the same notice again
+ *   later, a bounded number of times; a newer notice cancels that.
  * Memory is bounded: at most one waiting notice.
  */
-import type { RunResult } from './runner.js';
+import type { Cancel, Random } from '../time/index.js';
+import { retriable, retryDelayMs, type RetryPolicy } from './retry.js';
+import type { RunResult, Timers } from './runner.js';
 import type { VerifiedNotice } from './ports.js';
 import { floorFor, type SequenceMark } from './sequence.js';
 
@@ -36,6 +40,17 @@ export interface InboxDeps {
   onRun?(result: RunResult): void;
   /** Why `identify` refused a notice (`invalid`): a bad signature, or a release this device must not take (failed here before). */
   onInvalid?(err: unknown): void;
+  /** Retry a failed install later (retry.ts); absent: never. */
+  readonly retry?: InboxRetry;
+}
+
+/** The retry policy of an inbox and what it runs on. */
+export interface InboxRetry {
+  readonly policy: RetryPolicy;
+  readonly timers: Timers;
+  readonly random: Random;
+  /** A retry was scheduled (`delayMs` from now; `retry` counts from 1), or (`delayMs` undefined) the policy gave up. */
+  onRetry?(e: { readonly sequence: number; readonly retry: number; readonly maxRetries: number; readonly delayMs: number | undefined }): void;
 }
 
 interface Waiting extends VerifiedNotice { readonly notice: Uint8Array }
@@ -45,8 +60,12 @@ export class NoticeInbox {
   private waiting: Waiting | undefined;
   private inFlight: SequenceMark | undefined;
   private draining: Promise<void> | undefined;
+  /** The notice a retry is scheduled for, how many retries it had, and the timer. */
+  private retrying: { readonly notice: Waiting; readonly retries: number; cancel: Cancel | undefined } | undefined;
 
-  constructor(private readonly deps: InboxDeps) {}
+  constructor(private readonly deps: InboxDeps) {
+    deps.signal.addEventListener('abort', () => this.stopRetry(), { once: true });
+  }
 
   /** Offer a received notice (opaque bytes). Resolves once it is started, queued or ignored. */
   async offer(notice: Uint8Array): Promise<Offered> {
@@ -62,6 +81,7 @@ export class NoticeInbox {
     if (id.sequence < floor) return 'stale';
     if (id.sequence === floor) return 'duplicate';
     const superseded = this.waiting !== undefined;
+    this.stopRetry(); // a newer notice replaces the one a retry would offer again
     this.waiting = { ...id, notice: Uint8Array.from(notice) };
     if (this.draining !== undefined || this.deps.machine.busy) return superseded ? 'superseded' : 'queued';
     this.kick();
@@ -89,6 +109,7 @@ export class NoticeInbox {
       try {
         const result = await this.deps.machine.start(next.notice, this.deps.signal);
         this.deps.onRun?.(result);
+        this.afterRun(next, result);
       } catch (err) {
         this.deps.onError?.(err);
         return;
@@ -96,5 +117,37 @@ export class NoticeInbox {
         this.inFlight = undefined;
       }
     }
+  }
+
+  /**
+   * A newer rollout document, signed and checked, that does not target this device (a halt, a narrower
+   * stage) was seen: the fleet withdrew the notice a retry would offer again, so the retry stops.
+   */
+  withdrawnBy(rolloutSequence: number): void {
+    if (this.retrying !== undefined && this.retrying.notice.sequence < rolloutSequence) this.stopRetry();
+  }
+
+  /** After an install of `ran` reached rest: schedule its retry when the policy says so. */
+  private afterRun(ran: Waiting, result: RunResult): void {
+    const r = this.deps.retry;
+    const prior = this.retrying?.notice === ran ? this.retrying.retries : 0;
+    this.stopRetry();
+    if (r === undefined || result.kind !== 'rest' || !retriable(result.record) || this.deps.signal.aborted) return;
+    const delayMs = retryDelayMs(prior, r.policy, r.random);
+    r.onRetry?.({ sequence: ran.sequence, retry: prior + 1, maxRetries: r.policy.maxRetries, delayMs });
+    if (delayMs === undefined) return;
+    const retrying: NonNullable<NoticeInbox['retrying']> = { notice: ran, retries: prior + 1, cancel: undefined };
+    this.retrying = retrying;
+    retrying.cancel = r.timers.schedule(() => {
+      retrying.cancel = undefined;
+      if (this.retrying !== retrying || this.waiting !== undefined || this.deps.signal.aborted) return;
+      this.waiting = ran; // the same notice, past the floor check: it is the one that failed
+      this.kick();
+    }, delayMs);
+  }
+
+  private stopRetry(): void {
+    this.retrying?.cancel?.();
+    this.retrying = undefined;
   }
 }

@@ -13,4 +13,6 @@ export type { MachinePorts, BootCounters, VerifiedNotice, SlotPair, Checkpoint, 
 export { NoticeInbox } from './inbox.js';
 export { parseMachineConfig, DEFAULT_DEADLINES_MS } from './config.js';
 export type { MachineConfig } from './config.js';
-export type { Offered, InboxDeps, InboxMachine } from './inbox.js';
+export type { Offered, InboxDeps, InboxMachine, InboxRetry } from './inbox.js';
+export { DEFAULT_RETRY, RETRIED_CODES, retriable, retryDelayMs } from './retry.js';
+export type { RetryPolicy } from './retry.js';

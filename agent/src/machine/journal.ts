@@ -34,6 +34,8 @@ export interface Job {
   readonly saves: Partial<Record<State, number>>;
   readonly outcome?: Outcome;
   readonly error?: string;
+  /** The stable code of the error (OtaError.code), when the failure was a typed error: the fleet names it per device. */
+  readonly errorCode?: string;
 }
 
 /** What the journal holds. */
@@ -46,7 +48,7 @@ export interface JournalRecord {
   /** The epoch of `highestSequence` (sequence.ts); absent in journals written before epochs. */
   readonly sequenceEpoch?: string;
   /** The last finished update, for `status`. */
-  readonly last?: { readonly outcome: Outcome; readonly version?: number; readonly error?: string };
+  readonly last?: { readonly outcome: Outcome; readonly version?: number; readonly error?: string; readonly errorCode?: string };
 }
 
 /** The result of reading a journal. */
@@ -111,17 +113,17 @@ function parseRecord(v: unknown): JournalRecord | undefined {
   let parsedLast: JournalRecord['last'];
   if (last !== undefined) {
     const version = isObject(last) ? releaseVersion(last['version']) : null;
-    if (!isObject(last) || !isOutcome(last['outcome']) || version === null || !optString(last['error'])) return undefined;
-    parsedLast = { outcome: last['outcome'], ...opt('version', version), ...opt('error', last['error']) };
+    if (!isObject(last) || !isOutcome(last['outcome']) || version === null || !optString(last['error']) || !optString(last['errorCode'])) return undefined;
+    parsedLast = { outcome: last['outcome'], ...opt('version', version), ...opt('error', last['error']), ...opt('errorCode', last['errorCode']) };
   }
   return { state: v['state'], highestSequence: v['highestSequence'], ...opt('sequenceEpoch', v['sequenceEpoch']), ...opt('job', job), ...opt('last', parsedLast) };
 }
 
 function parseJob(v: unknown): Job | undefined {
   if (!isObject(v) || typeof v['noticeBase64'] !== 'string' || !count(v['progress']) || !isObject(v['saves'])) return undefined;
-  const { target, previous, error, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted } = v;
+  const { target, previous, error, errorCode, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted } = v;
   const version = releaseVersion(v['version']);
-  if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(armedBoot) || !optString(sequenceEpoch)) return undefined;
+  if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(errorCode) || !optString(armedBoot) || !optString(sequenceEpoch)) return undefined;
   if ((sequence !== undefined && !count(sequence)) || (armedExhausted !== undefined && !count(armedExhausted))) return undefined;
   if (outcome !== undefined && !isOutcome(outcome)) return undefined;
   const saves: Partial<Record<State, number>> = {};
@@ -132,7 +134,7 @@ function parseJob(v: unknown): Job | undefined {
   return {
     noticeBase64: v['noticeBase64'], progress: v['progress'], saves,
     ...opt('version', version), ...opt('sequence', sequence), ...opt('sequenceEpoch', sequenceEpoch), ...opt('target', target),
-    ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error),
+    ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error), ...opt('errorCode', errorCode),
     ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted),
   };
 }

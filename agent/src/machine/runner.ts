@@ -65,7 +65,7 @@ export class Machine {
     this.resumed = true;
     if (loaded.kind === 'empty') return { kind: 'rest', record: this.record };
     if (loaded.kind === 'corrupt') {
-      const job: Job = { noticeBase64: '', progress: 0, saves: {}, error: `update journal unreadable (${loaded.reason}): reverting to the last committed slot` };
+      const job: Job = { noticeBase64: '', progress: 0, saves: {}, error: `update journal unreadable (${loaded.reason}): reverting to the last committed slot`, errorCode: 'JOURNAL_CORRUPT' };
       return this.run(corruptJournalResume, job, signal);
     }
     this.record = loaded.record;
@@ -106,7 +106,7 @@ export class Machine {
     if (machine[state].on.abandon === undefined || job === undefined) {
       throw new OtaError('MACHINE_NOT_ABANDONABLE', `the update journal is in state ${state}: only an update whose trial is not armed yet can be abandoned; resume it (ota-agent post-boot) or roll back once it rests`);
     }
-    return this.leave(state, 'abandon', { ...job, error: reason }, signal);
+    return this.leave(state, 'abandon', { ...job, error: reason, errorCode: 'UPDATE_ABANDONED' }, signal);
   }
 
   private async leaveRest(event: 'notice' | 'restore', job: Job, signal: AbortSignal): Promise<RunResult> {
@@ -175,7 +175,8 @@ export class Machine {
   }
 
   private failed(event: Event, job: Job, err: unknown): StepResult {
-    return { event, job: { ...job, error: describe(err) } };
+    const { errorCode: _stale, ...rest } = job;
+    return { event, job: { ...rest, error: describe(err), ...opt('errorCode', err instanceof OtaError ? err.code : undefined) } };
   }
 
   /** Run `work` until it settles, the state's deadline passes, or the runner stops. */
@@ -215,7 +216,7 @@ export class Machine {
   private async rest(job: Job, signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) return { kind: 'stopped', state: 'idle' };
     this.options.onEnter?.('idle');
-    const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error) };
+    const last = { outcome: finalOutcome(job.outcome), ...opt('version', job.version), ...opt('error', job.error), ...opt('errorCode', job.errorCode) };
     const record: JournalRecord = { state: 'idle', ...this.highest(job), last };
     await this.store.save(record);
     this.record = record;

@@ -32,7 +32,7 @@ export interface StepResult<E extends Event = Event> {
 export type Step<S extends State = State> = (job: Job, ctx: StepContext) => Promise<StepResult<EventOf<S>>>;
 
 const ok = (job: Job): StepResult<'ok'> => ({ event: 'ok', job });
-const fellBack = (job: Job, error: string): StepResult<'fellBack'> => ({ event: 'fellBack', job: { ...job, error } });
+const fellBack = (job: Job, error: string): StepResult<'fellBack'> => ({ event: 'fellBack', job: { ...job, error, errorCode: 'TRIAL_BOOT_FAILED' } });
 
 /** The handler of every state but `idle` (which does nothing: the runner stops there). */
 export const steps: { readonly [S in Exclude<State, 'idle'>]: Step<S> } = {
@@ -76,7 +76,7 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step<S> } = {
       return fellBack(job, `trial boot of slot ${target} did not reach the agent: the bootloader booted ${booted}`);
     }
     if (await ports.health(job, signal)) return ok(job);
-    return { event: 'fail', job: { ...job, error: `required health check failed on slot ${booted}` } };
+    return { event: 'fail', job: { ...job, error: `required health check failed on slot ${booted}`, errorCode: 'HEALTH_REQUIRED_FAILED' } };
   },
   committing: async (job, { ports }) => {
     await ports.commit(job);

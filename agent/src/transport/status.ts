@@ -14,6 +14,11 @@ export interface LastUpdateStatus {
   readonly payload?: string | null;
   /** Why that payload: `base-matches`, `base-drifted` (the booted slot was not the delta's base), `no-delta-for-base`. */
   readonly payloadReason?: string | null;
+  /** Files in /etc the device changed that the release changed too (the device's kept; at most 64); absent: not checked. */
+  readonly etcConflicts?: readonly string[];
+  /** Why it failed: the error's message, and its stable code (`DOWNLOAD_HTTP`...) when it was typed; null after a success; absent from older agents. */
+  readonly error?: string | null;
+  readonly errorCode?: string | null;
 }
 
 /** The last notice the device refused (see RefusedNotice in formats): reason code, release and rollout versions, time. */

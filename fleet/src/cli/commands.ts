@@ -8,6 +8,7 @@ import { keysCommand } from './keys.js';
 import { releaseCommand } from './release.js';
 import { publishCommand } from './publish.js';
 import { statusCommand } from './status.js';
+import { imageCommand } from './image.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
@@ -17,4 +18,5 @@ export const fleetCommands: readonly Register[] = [
   publishCommand,
   statusCommand,
   deltaFleetCommand,
+  imageCommand,
 ];

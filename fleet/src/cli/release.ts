@@ -1,9 +1,10 @@
 /**
- * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--expires 30d]`:
+ * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--bundle FILE.ota] [--expires 30d]`:
  * put the full image into DIR/targets (compressed unless --full-image raw) with one delta per base (made here from each --from
  * base, or given ready-made with --delta), sign DIR/release.json,
  * and sign a rollout to every device (unless --device/--cohort narrow it) into
- * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries.
+ * DIR/rollout.json and DIR/notice.json, the exact bytes an MQTT notice carries; --bundle also writes them and
+ * the artifacts as one .ota file (release/bundle.ts).
  * `ota-fleet rollout --release DIR --keys KEYS [--device ID]... [--cohort C]...`
  * signs a new rollout of an existing release; its subcommands (start, run, status,
  * pause, resume, abort) are the staged-rollout controller's (rollout.ts here).
@@ -20,7 +21,7 @@ import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
 import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
-import { Progress } from '../release/index.js';
+import { Progress, addEtcManifest, checkBundleTarget, writeBundle } from '../release/index.js';
 import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
 import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
@@ -53,11 +54,13 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
     .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
+    .option('bundle', { type: 'string', describe: 'also write the release as one file, FILE.ota (notice and artifacts), for ota-agent install FILE.ota' })
     .option('expires', { type: 'string', default: '30d', describe: 'release expiry' })
     .option('segment-size', { type: 'string', default: String(DEFAULT_SEGMENT_BYTES), describe: 'bytes per hashed segment of the image (an otadelta is cut on its own segments)' })
     .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
     .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
     .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })
+    .option('etc-manifest', { choices: ['auto', 'none'] as const, default: 'auto' as const, describe: 'record the manifest of the image\'s /etc (ext4) so devices report /etc conflicts; none: for a fleet still on agents that refuse it (docs/data-partition.md)' })
     .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
     const keysDir = resolve(ctx.cwd, a.keys);
@@ -70,6 +73,8 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const imageStat = await fsp.stat(imagePath).catch((err: unknown) => { throw withContext(`release: --image ${imagePath}`, err); });
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     rolloutSigned(rolloutSpec(a, nowMs, { version: uintArg(a.version, '--version'), sha256: '0'.repeat(64) }, 0)); // before anything is written
+    const bundle = a.bundle === undefined ? undefined : resolve(ctx.cwd, a.bundle);
+    if (bundle !== undefined) await checkBundleTarget(bundle);
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stdout);
@@ -77,17 +82,21 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
       ...a.from.map((b): DeltaSource => ({ kind: 'from', base: resolve(ctx.cwd, b) })),
       ...a.delta.map((t) => deltaArg(t, ctx.cwd, a['delta-format'])),
     ];
-    const planned = await planDeltas(sources, segmentBytes, progress);
+    const planned = await planDeltas(sources, segmentBytes, progress, imagePath);
     await fsp.mkdir(out, { recursive: true });
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
+    const etc = a['etc-manifest'] === 'none' ? undefined : await addEtcManifest(out, imagePath);
+    ctx.stdout.write(etc !== undefined ? `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`
+      : `no /etc manifest: ${a['etc-manifest'] === 'none' ? '--etc-manifest none' : `${a.image} is not ext4 or has no /etc`} (devices carry their /etc changes over without a conflict check)\n`);
     const release = signRelease({
       version: uintArg(a.version, '--version'), expiresMs: nowMs + parseDurationMs(a.expires, '--expires'), hardware: a.hardware,
-      installed, image: full, deltas,
+      installed, image: full, deltas, ...(etc === undefined ? {} : { etc: etc.artifact }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
     await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
+    if (bundle !== undefined) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${1 + deltas.length + (etc === undefined ? 0 : 1)} artifact(s), ${await writeBundle(out, bundle)} bytes)\n`);
   })
     .command('rollout', 'sign a rollout of a release (who gets it, until when, spread); writes a notice. Staged rollouts: rollout start|run|status|pause|resume|abort', (b) => rolloutControlCommands(targetOptions(b
       .option('release', { type: 'string', global: false, describe: 'release directory (ota-fleet release --out)' })

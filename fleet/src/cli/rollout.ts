@@ -1,5 +1,5 @@
 /**
- * `ota-fleet rollout start|run|status|pause|resume|abort`: the staged-rollout
+ * `ota-fleet rollout start|run|status|list|show|pause|resume|abort`: the staged-rollout
  * controller's commands (the bare `ota-fleet rollout --release DIR` that signs one
  * rollout by hand stays in release/cli.ts, which adds these as its subcommands).
  */
@@ -14,6 +14,8 @@ import { runController } from '../rollout/index.js';
 import { PPM } from '../rollout/index.js';
 import { createRollout } from '../rollout/index.js';
 import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/index.js';
+import { controlRefusal, findRollout, listRollouts, releaseFacts, startedMs } from '../rollout/index.js';
+import { checkArtifacts } from '../publish/index.js';
 
 const DEFAULT_STATE = 'ota-rollout.json';
 
@@ -48,6 +50,9 @@ export function describeState(s: ControllerState): string {
     `rollout ${r.rolloutId}: release ${r.releaseVersion} (${s.hardware.join(', ')}): ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`,
     `  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}: ${stage} % of the fleet (${s.targetPpm} ppm on the wire), started ${new Date(r.stageStartedAtMs).toISOString()}`,
     `  devices in stage: ${t.inStage} (committed ${t.committed}, failed ${t.failed}, pending ${t.pending}); gates: success >= ${s.policy.successThresholdPercent} %, failure <= ${s.policy.failureThresholdPercent} %, soak ${s.policy.soakMs / 1000} s`,
+    ...(s.earlierHalts ?? []).map((h) => `  halted before, then resumed: ${h}`),
+    ...(t.failures ?? []).map((f) => `  failed: ${f.deviceId} ${f.reason}`),
+    ...(t.failed > (t.failures?.length ?? 0) ? [`  failed: and ${t.failed - (t.failures?.length ?? 0)} more`] : []),
     `  published: ${s.published === null ? 'nothing yet' : `rollout document ${s.published.rolloutVersion} (${s.published.ppm} ppm = ${s.published.ppm / (PPM / 100)} %)`}`,
     '',
   ].join('\n');
@@ -62,16 +67,39 @@ async function runToEnd(ctx: CliContext, setExit: SetExit, file: string, a: { 't
   if (s.rollout.status === 'halted' || s.rollout.status === 'aborted') setExit(EXIT_FAILURE);
 }
 
+/**
+ * pause/resume/abort: refused (typed, exit 1) when the rollout's status makes the request a no-op; a resume
+ * re-checks the artifacts first. With a live controller the request is left for its next step; without one
+ * it is applied here, what it changes is published, and the command stops (continue with rollout run).
+ */
 async function control(ctx: CliContext, file: string, action: ControlAction, a: { 'tick-ms': number; 'settle-ms': number }): Promise<void> {
-  await loadState(file);
+  const s = await loadState(file);
+  const refused = controlRefusal(s, action);
+  if (refused !== undefined) throw refused;
+  if (action === 'resume' && s.artifactsUrl !== undefined) await checkArtifacts(await releaseFacts(s.releaseDir), s.artifactsUrl, ctx.signal);
   await requestControl(file, action);
   const pid = await liveController(file);
   if (pid !== undefined) {
-    ctx.stdout.write(`asked the controller (pid ${pid}) to ${action}\n`);
+    ctx.stdout.write(`asked the controller (pid ${pid}) to ${action} rollout ${s.rollout.rolloutId}\n`);
     return;
   }
   // No controller runs: apply the request here, publish what it changes, and stop.
   await runToEnd(ctx, () => undefined, file, a, true);
+  if (action === 'resume') ctx.stdout.write(`rollout ${s.rollout.rolloutId} resumed: continue it with ota-fleet rollout run\n`);
+}
+
+/** One line per rollout of `rollout list`. */
+export function describeListed(s: ControllerState): string {
+  const r = s.rollout;
+  return `${r.rolloutId}  release ${r.releaseVersion}  ${r.status}  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}  started ${new Date(startedMs(s)).toISOString()}${r.reason === undefined ? '' : `  (${r.reason})`}`;
+}
+
+/** The JSON of a rollout record (`rollout status|show --json`; one entry of `rollout list --json`). */
+function recordJson(s: ControllerState): Record<string, unknown> {
+  return {
+    rollout: s.rollout, release: s.releaseDir, hardware: s.hardware, startedAtMs: startedMs(s), policy: s.policy, targetPpm: s.targetPpm, published: s.published, tally: s.tally,
+    earlierHalts: s.earlierHalts ?? [],
+  };
 }
 
 /** Adds the controller's subcommands to `rollout`. */
@@ -118,12 +146,26 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('json', { type: 'boolean', default: false, describe: 'print the state file\'s JSON' }),
     async (a) => {
       const s = await loadState(file(a.state));
-      ctx.stdout.write(a.json ? `${JSON.stringify({ rollout: s.rollout, policy: s.policy, targetPpm: s.targetPpm, published: s.published, tally: s.tally })}\n` : describeState(s));
+      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s));
     })
-    .command('pause', 'stop widening: the current stage continues, no new stage starts', (c) => runOptions(stateOption(c)),
+    .command('list', 'list the rollouts recorded next to --state (the history and the current one), oldest first', (c) => stateOption(c)
+      .option('json', { type: 'boolean', default: false, describe: 'print {"rollouts":[...]} (each as rollout status --json)' }),
+    async (a) => {
+      const all = await listRollouts(file(a.state));
+      if (a.json) ctx.stdout.write(`${JSON.stringify({ rollouts: all.map(recordJson) })}\n`);
+      else ctx.stdout.write(all.length === 0 ? 'no rollout recorded\n' : `${all.map(describeListed).join('\n')}\n`);
+    })
+    .command('show <id>', 'print one recorded rollout (as rollout status does for the current one)', (c) => stateOption(c)
+      .positional('id', { type: 'string', demandOption: true, describe: 'rollout id (ota-fleet rollout list)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print it as rollout status --json does' }),
+    async (a) => {
+      const s = await findRollout(file(a.state), a.id ?? '');
+      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s));
+    })
+    .command('pause', 'stop widening a running rollout: the current stage continues, no new stage starts', (c) => runOptions(stateOption(c)),
       async (a) => control(ctx, file(a.state), 'pause', a))
-    .command('resume', 'resume a paused rollout', (c) => runOptions(stateOption(c)),
+    .command('resume', 'resume a paused rollout, or a halted one after a fix (its artifacts re-checked, the halted stage published again, its failed devices given another try)', (c) => runOptions(stateOption(c)),
       async (a) => control(ctx, file(a.state), 'resume', a))
-    .command('abort', 'stop the rollout for good and publish a halt (a signed document that targets nobody)', (c) => runOptions(stateOption(c)),
+    .command('abort', 'stop a running, paused or halted rollout for good: it targets nobody (devices already updated stay)', (c) => runOptions(stateOption(c)),
       async (a) => control(ctx, file(a.state), 'abort', a));
 }

@@ -1,8 +1,9 @@
 /**
  * The file-aware part of the encoder: for image bytes that no old block matches
- * and that belong to a file whose path also exists in the old image, diff the
- * file against its old self (bsdiff pieces read through the old file's extents),
- * and rebuild gzip files from their diffed uncompressed text.
+ * and that belong to a file with an old counterpart (same path, or paired by name
+ * without versions or by content: pairing.ts), diff the file against it (bsdiff
+ * pieces read through the old file's extents), and rebuild gzip files from their
+ * diffed uncompressed text.
  */
 import * as zlib from 'node:zlib';
 import { DELTA_MAX_DEFLATE_BYTES, DELTA_MAX_SOURCE_EXTENTS, SOURCE_KIND, type Extent } from '../../../agent/src/formats/index.js';
@@ -10,8 +11,11 @@ import { addBytes, bsdiff, type DiffPiece } from './bsdiff.js';
 import type { ContainerBuilder } from './container.js';
 import type { Ext4File, Ext4Map } from './ext4.js';
 import { findGzipRebuild, type GzipRebuild } from './gzip.js';
+import { piecesCost } from './matcher.js';
+import { FilePairer, type PairedBy } from './pairing.js';
 
 interface Plan {
+  readonly by: PairedBy;
   readonly oldExtents: readonly Extent[];
   /** Old file as the decoder's extent source sees it (extents concatenated). */
   readonly oldBytes: Uint8Array;
@@ -21,52 +25,84 @@ interface Plan {
   readonly gzip?: { readonly rebuild: GzipRebuild; readonly oldText: Uint8Array; readonly pieces: readonly DiffPiece[] };
 }
 
-/** What the file pass did (for reports). */
-export interface FileStats { filesDiffed: number; gzipRebuilt: number; bytesCovered: number }
+/** What the file pass did (for reports): files diffed by how they were paired. */
+export interface FileStats { filesDiffed: number; pairedByName: number; pairedByContent: number; gzipRebuilt: number; bytesCovered: number }
+
+/** What a file diff would write for a stretch of the image: its bytes, how the file was paired, whether it is a whole gzip rebuild, its estimated cost (piecesCost; 0 for a rebuild). */
+export interface FileSpan { readonly bytes: number; readonly by: PairedBy; readonly gzip: boolean; readonly cost: number }
 
 /** Emits ops for the parts of the new image that belong to files with an old counterpart. */
 export class FileDiffer {
   private readonly plans = new Map<number, Plan | undefined>();
-  readonly stats: FileStats = { filesDiffed: 0, gzipRebuilt: 0, bytesCovered: 0 };
+  // Owners with a plan and the image offset past their last byte: the encoder goes through the image
+  // in order, so a plan is dropped (its file bytes, pieces and gzip text freed) once the encoder is past it.
+  private readonly live = new Map<number, number>();
+  private readonly pairer: FilePairer;
+  readonly stats: FileStats = { filesDiffed: 0, pairedByName: 0, pairedByContent: 0, gzipRebuilt: 0, bytesCovered: 0 };
 
   constructor(
     private readonly old: Uint8Array, private readonly neu: Uint8Array,
-    private readonly oldMap: Ext4Map, private readonly newMap: Ext4Map, private readonly out: ContainerBuilder,
-  ) {}
+    oldMap: Ext4Map, private readonly newMap: Ext4Map, private readonly out: ContainerBuilder,
+    pairing = true,
+  ) {
+    const byPath = oldMap.byPath;
+    this.pairer = new FilePairer(pairing ? oldMap.files : [], byPath, (f) => concat(old, f));
+  }
 
-  /** Emit ops for new image bytes from `atBytes` (at most `maxBytes`) if a file diff covers them; resolves to the bytes covered (0: not handled). */
+  /** What a file diff would write from `atBytes` (at most `maxBytes`), or undefined when no file diff covers those bytes. */
+  span(atBytes: number, maxBytes: number): FileSpan | undefined {
+    const at = this.locate(atBytes, maxBytes);
+    if (at === undefined) return undefined;
+    const { plan, lo, n } = at;
+    if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) return { bytes: n, by: plan.by, gzip: true, cost: 0 };
+    const pieces = clip(plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes), lo, lo + n);
+    return { bytes: n, by: plan.by, gzip: false, cost: piecesCost(pieces, plan.oldBytes, plan.newBytes) };
+  }
+
+  /** Emit ops for new image bytes from `atBytes` (at most `maxBytes`) if a file diff covers them; returns the bytes covered (0: not handled). */
   cover(atBytes: number, maxBytes: number): number {
+    const at = this.locate(atBytes, maxBytes);
+    if (at === undefined) return 0;
+    const { plan, lo, n } = at;
+    if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) this.emitGzip(plan, plan.gzip);
+    else this.emitPieces(plan, (plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes)), plan.oldBytes, plan.newBytes, lo, lo + n, SOURCE_KIND.extents);
+    this.stats.bytesCovered += n;
+    return n;
+  }
+
+  // The plan of the file owning `atBytes`, the file offset there and the bytes left in that extent.
+  private locate(atBytes: number, maxBytes: number): { plan: Plan; lo: number; n: number } | undefined {
+    for (const [owner, end] of this.live) if (end <= atBytes) { this.live.delete(owner); this.plans.delete(owner); }
     const owner = this.newMap.blockOwner[Math.floor(atBytes / this.newMap.blockSizeBytes)] ?? -1;
     const file = this.newMap.files[owner];
-    if (file === undefined) return 0;
+    if (file === undefined) return undefined;
     let virtual = 0;
     for (const e of file.extents) {
       if (atBytes >= e.physicalBytes && atBytes < e.physicalBytes + e.lengthBytes) {
         const plan = this.plan(owner, file);
-        if (plan === undefined) return 0;
-        const n = Math.min(maxBytes, e.physicalBytes + e.lengthBytes - atBytes);
-        const lo = virtual + atBytes - e.physicalBytes;
-        if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) this.emitGzip(plan, plan.gzip);
-        else this.emitPieces(plan, (plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes)), plan.oldBytes, plan.newBytes, lo, lo + n, SOURCE_KIND.extents);
-        this.stats.bytesCovered += n;
-        return n;
+        if (plan === undefined) return undefined;
+        return { plan, lo: virtual + atBytes - e.physicalBytes, n: Math.min(maxBytes, e.physicalBytes + e.lengthBytes - atBytes) };
       }
       virtual += e.lengthBytes;
     }
-    return 0;
+    return undefined;
   }
 
   private plan(owner: number, file: Ext4File): Plan | undefined {
     if (this.plans.has(owner)) return this.plans.get(owner);
-    const before = this.oldMap.byPath.get(file.path);
+    const newBytes = concat(this.neu, file);
+    const pairing = this.pairer.pair(file, newBytes);
+    const before = pairing?.old;
     let plan: Plan | undefined;
-    if (before !== undefined && before.directory === file.directory && before.extents.length <= DELTA_MAX_SOURCE_EXTENTS) {
+    if (pairing !== undefined && before !== undefined && before.extents.length <= DELTA_MAX_SOURCE_EXTENTS) {
       const oldBytes = concat(this.old, before);
-      const newBytes = concat(this.neu, file);
       const oldExtents = before.extents.map((e) => ({ offsetBytes: e.physicalBytes, lengthBytes: e.lengthBytes }));
       const gzip = file.extents.length === 1 && before.extents.length > 0 ? gzipPlan(oldBytes, newBytes) : undefined;
-      plan = { oldExtents, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
+      plan = { by: pairing.by, oldExtents, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
       this.stats.filesDiffed++;
+      this.live.set(owner, Math.max(...file.extents.map((e) => e.physicalBytes + e.lengthBytes)));
+      if (pairing.by === 'name') this.stats.pairedByName++;
+      if (pairing.by === 'content') this.stats.pairedByContent++;
     }
     this.plans.set(owner, plan);
     return plan;
@@ -86,13 +122,9 @@ export class FileDiffer {
 
   private emitPieces(plan: Plan, pieces: readonly DiffPiece[], oldBytes: Uint8Array, newBytes: Uint8Array, lo: number, hi: number, kind: number): void {
     this.out.setSource(kind, plan.oldExtents);
-    for (let i = firstPiece(pieces, lo); i < pieces.length; i++) {
-      const p = pieces[i]!;
-      if (p.newOffsetBytes >= hi) break;
-      const from = Math.max(lo, p.newOffsetBytes) - p.newOffsetBytes;
-      const to = Math.min(hi, p.newOffsetBytes + p.lengthBytes) - p.newOffsetBytes;
-      if (p.kind === 'add') this.out.add(p.oldOffsetBytes + from, addBytes(oldBytes, newBytes, p, from, to));
-      else this.out.literal(newBytes.subarray(p.newOffsetBytes + from, p.newOffsetBytes + to));
+    for (const p of clip(pieces, lo, hi)) {
+      if (p.kind === 'add') this.out.add(p.oldOffsetBytes, addBytes(oldBytes, newBytes, p));
+      else this.out.literal(newBytes.subarray(p.newOffsetBytes, p.newOffsetBytes + p.lengthBytes));
     }
   }
 }
@@ -107,6 +139,21 @@ function gzipPlan(oldBytes: Uint8Array, newBytes: Uint8Array): Plan['gzip'] {
     return undefined;
   }
   return { rebuild, oldText, pieces: bsdiff(oldText, rebuild.text) };
+}
+
+// The pieces over [lo, hi), cut at both ends.
+function clip(pieces: readonly DiffPiece[], lo: number, hi: number): DiffPiece[] {
+  const out: DiffPiece[] = [];
+  for (let i = firstPiece(pieces, lo); i < pieces.length; i++) {
+    const p = pieces[i]!;
+    if (p.newOffsetBytes >= hi) break;
+    const from = Math.max(lo, p.newOffsetBytes) - p.newOffsetBytes;
+    const lengthBytes = Math.min(hi, p.newOffsetBytes + p.lengthBytes) - p.newOffsetBytes - from;
+    out.push(p.kind === 'add'
+      ? { kind: 'add', newOffsetBytes: p.newOffsetBytes + from, oldOffsetBytes: p.oldOffsetBytes + from, lengthBytes }
+      : { kind: 'literal', newOffsetBytes: p.newOffsetBytes + from, lengthBytes });
+  }
+  return out;
 }
 
 function firstPiece(pieces: readonly DiffPiece[], lo: number): number {

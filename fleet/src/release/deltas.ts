@@ -3,13 +3,16 @@
  * format) and deltas made here by the encoder, in-process, from each base image
  * given with `--from OLD.img`. Either way a delta is copied into the release's
  * targets and, as an otadelta, cut on its container's segment boundaries. Bases
- * are checked before anything is written: each must exist, and no two deltas
- * may start from the same base (a device could not tell which one to fetch).
+ * are checked before anything is written: each must exist, no two deltas
+ * may start from the same base (a device could not tell which one to fetch),
+ * and an otadelta given ready-made must have been made between the named base
+ * and the release image (its header names both by size and sha256).
  */
 import { promises as fsp } from 'node:fs';
 import { basename, join } from 'node:path';
 import { OtaError, errnoCode, withContext } from '../../../agent/src/errors/index.js';
 import type { JsonObject } from '../../../agent/src/formats/index.js';
+import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { encodeDelta } from '../delta/index.js';
 import { addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile } from './artifacts.js';
 import type { Progress } from './progress.js';
@@ -39,12 +42,16 @@ async function sizeOf(path: string, what: string): Promise<number> {
   }
 }
 
-/** Check every base (and --delta file) exists, hash the bases, refuse two deltas from the same base. Writes nothing. */
-export async function planDeltas(sources: readonly DeltaSource[], segmentBytes: number, progress: Progress): Promise<Planned[]> {
+/**
+ * Check every base (and --delta file) exists, hash the bases, refuse two deltas from the same base, and
+ * refuse an otadelta made for other images than its named base and `imagePath` (DELTA_MISMATCH). Writes nothing.
+ */
+export async function planDeltas(sources: readonly DeltaSource[], segmentBytes: number, progress: Progress, imagePath: string): Promise<Planned[]> {
   for (const s of sources) {
     await sizeOf(s.base, flag(s));
     if (s.kind === 'file') await sizeOf(s.file, flag(s));
   }
+  const made = await madeBetween(sources);
   const planned: Planned[] = [];
   for (const s of sources) {
     progress.start(`hashing base ${basename(s.base)}`, await sizeOf(s.base, flag(s)));
@@ -54,9 +61,41 @@ export async function planDeltas(sources: readonly DeltaSource[], segmentBytes: 
     if (twin !== undefined) {
       throw new OtaError('USAGE', `release: ${flag(twin.source)} and ${flag(s)} are deltas from the same base image (sha256 ${base.sha256}): give one of them`);
     }
+    const ends = made.get(s);
+    if (ends !== undefined) mismatch(s, 'was made from base', ends.base, base, s.base);
     planned.push({ source: s, base });
   }
+  if (made.size > 0) {
+    progress.start(`hashing image ${basename(imagePath)} (the target of --delta)`, await sizeOf(imagePath, '--image'));
+    const image = await hashFile(imagePath, segmentBytes, undefined, (n) => progress.advance(n));
+    progress.done(`sha256 ${image.sha256.slice(0, 12)}`);
+    for (const [s, ends] of made) mismatch(s, 'makes the image', ends.target, image, `--image ${imagePath}`);
+  }
   return planned;
+}
+
+/** Size and sha256 (hex) of an image. */
+interface ImageId { readonly sizeBytes: number; readonly sha256: string }
+
+/** The base and target each otadelta given with --delta names in its header (a full image there is refused). */
+async function madeBetween(sources: readonly DeltaSource[]): Promise<Map<DeltaSource, { base: ImageId; target: ImageId }>> {
+  const made = new Map<DeltaSource, { base: ImageId; target: ImageId }>();
+  for (const s of sources) {
+    if (s.kind !== 'file' || s.format !== OTADELTA) continue;
+    const h = await readDeltaFileHeader(s.file).catch((err: unknown) => {
+      throw withContext(`release: ${flag(s)} is read as an otadelta container (name another format with --delta-format)`, err);
+    });
+    if (h.full) throw new OtaError('DELTA_MISMATCH', `release: ${flag(s)}: ${s.file} is a full image (no base), not a delta: give a delta made with ota-fleet delta make --from BASE --to IMAGE`);
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    made.set(s, { base: { sizeBytes: h.baseSizeBytes, sha256: hex(h.baseSha256) }, target: { sizeBytes: h.targetSizeBytes, sha256: hex(h.targetSha256) } });
+  }
+  return made;
+}
+
+/** DELTA_MISMATCH unless the image the delta's header names is `actual`. */
+function mismatch(s: DeltaSource, what: string, named: ImageId, actual: ImageId, file: string): void {
+  if (named.sha256 === actual.sha256 && named.sizeBytes === actual.sizeBytes) return;
+  throw new OtaError('DELTA_MISMATCH', `release: ${flag(s)}: the delta ${what} sha256 ${named.sha256} (${named.sizeBytes} bytes), but ${file} is sha256 ${actual.sha256} (${actual.sizeBytes} bytes): make the delta between the base devices run and this --image (ota-fleet delta make --from BASE --to IMAGE), or name its real base`);
 }
 
 /** Add the planned deltas to the release in `out`, making those from --from with the encoder; returns their release entries. */

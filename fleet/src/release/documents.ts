@@ -20,6 +20,8 @@ export interface ReleaseSpec {
   readonly installed: { readonly sizeBytes: number; readonly sha256: string };
   readonly image: JsonObject;
   readonly deltas: readonly JsonObject[];
+  /** The artifact of the image's /etc manifest (fleet/src/release/etc.ts), when there is one. */
+  readonly etc?: JsonObject;
 }
 
 /** Who a rollout is for and how it spreads. */
@@ -59,6 +61,7 @@ export function releaseSigned(spec: ReleaseSpec): JsonObject {
   const signed: JsonObject = {
     _type: 'release', version: spec.version, expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
+    ...(spec.etc === undefined ? {} : { etc: spec.etc }),
   };
   deviceCheck('RELEASE_INVALID', 'check --version, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
   return signed;

@@ -7,3 +7,5 @@ export { noticeBytes, releaseRef, rolloutSigned, signRelease, signRollout, type 
 export { nextRolloutVersion, writeRollout, type RolloutOptions } from './rollouts.js';
 export { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from './deltas.js';
 export { Progress } from './progress.js';
+export { addEtcManifest, etcManifestOf } from './etc.js';
+export { checkBundleTarget, writeBundle } from './bundle.js';

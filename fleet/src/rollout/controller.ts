@@ -16,8 +16,9 @@ import { writeRollout } from '../release/index.js';
 import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
 import { planRollout, type RolloutAction } from './plan.js';
+import { applyControl } from './control.js';
 import { releaseFacts } from './start.js';
-import { claimLock, loadState, saveState, stateFiles, takeControl, type ControlAction, type ControllerState } from './state.js';
+import { claimLock, loadState, saveState, stateFiles, takeControl, type ControllerState } from './state.js';
 
 /** What a step needs from the outside world. */
 export interface StepPorts {
@@ -44,15 +45,6 @@ export function targetOf(s: ControllerState): Target {
   return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware };
 }
 
-/** Apply an operator's request (pure). */
-export function applyControl(s: ControllerState, action: ControlAction): ControllerState {
-  const st = s.rollout.status;
-  if (action === 'pause' && st === 'running') return { ...s, rollout: { ...s.rollout, status: 'paused' } };
-  if (action === 'resume' && st === 'paused') return { ...s, rollout: { ...s.rollout, status: 'running' } };
-  if (action === 'abort' && (st === 'running' || st === 'paused')) return { ...s, rollout: { ...s.rollout, status: 'aborted', reason: 'aborted by the operator' }, targetPpm: 0 };
-  return s;
-}
-
 /** Plan from the reports and fold the actions into the state (pure). */
 export function planStep(s: ControllerState, reports: readonly DeviceReport[], nowMs: number): { next: ControllerState; actions: readonly RolloutAction[] } {
   const target = targetOf(s);
@@ -74,7 +66,7 @@ export function planStep(s: ControllerState, reports: readonly DeviceReport[], n
 export async function step(file: string, s: ControllerState, reports: readonly DeviceReport[], ports: StepPorts): Promise<ControllerState> {
   const nowMs = ports.nowMs();
   const control = await takeControl(file);
-  let next = control === undefined ? s : applyControl(s, control);
+  let next = control === undefined ? s : applyControl(s, control, reports);
   if (next !== s) ports.log(`rollout ${s.rollout.rolloutId}: ${control ?? ''} -> ${next.rollout.status}`);
   const planned = planStep(next, reports, nowMs);
   for (const a of planned.actions) ports.log(describeAction(planned.next, a));

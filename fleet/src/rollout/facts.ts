@@ -16,6 +16,8 @@ import type { DeviceFact, DeviceOutcome } from './plan.js';
 export interface DeviceTrack {
   readonly baselineError: string | null;
   readonly attempted: boolean;
+  /** Set by a resume after a halt: the status document (boot, seq) whose failure no longer counts; a newer one counts. */
+  readonly excused?: { readonly bootId: string; readonly seq: number };
 }
 
 /** Device id -> track, for the devices of the published stage. */
@@ -59,14 +61,30 @@ export function noteAttempts(tracking: Tracking, reports: Iterable<DeviceReport>
   return next ?? tracking;
 }
 
+/**
+ * The device's own reason for its failure, one line: `[CODE] message` from its last update (`lastError` from an
+ * older agent that sends no code), or what it did when it said nothing.
+ */
+export function failureReason(r: DeviceReport): string {
+  const last = r.lastUpdate;
+  const message = last?.error ?? r.lastError ?? `${last?.outcome ?? 'failed'} without a reason`;
+  const line = message.replace(/\s+/g, ' ').trim();
+  const text = line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 3)}...` : line;
+  return last?.errorCode === undefined ? text : `[${last.errorCode}] ${text}`;
+}
+
+/** A device's reason is cut to this many characters (the halt message names several devices). */
+const MAX_REASON_CHARS = 200;
+
 /** The planner's fact for one report. */
 export function deviceFact(r: DeviceReport, track: DeviceTrack | undefined, releaseVersion: number): DeviceFact {
   const version = r.version ?? 0;
   const fact = (outcome: DeviceOutcome, failed = false): DeviceFact =>
-    ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion } : {}) });
+    ({ deviceId: r.deviceId, version, outcome, ...(failed ? { outcomeVersion: releaseVersion, reason: failureReason(r) } : {}) });
   // A device on trial already runs (and reports) the new version: it has not committed until it is at rest.
   if (r.phase !== 'idle') return fact(TRYING.has(r.phase) ? 'trying' : 'installing');
   if (version >= releaseVersion) return fact('committed');
+  if (track?.excused !== undefined && track.excused.bootId === r.bootId && track.excused.seq === r.seq) return fact('idle');
   const last = r.lastUpdate;
   if (last !== undefined && last.version === releaseVersion && FAILED_OUTCOMES.has(last.outcome)) return fact('failed', true);
   if (track !== undefined && r.lastError !== null && (track.attempted || r.lastError !== track.baselineError)) return fact('failed', true);

@@ -52,6 +52,14 @@ export interface DeviceFact {
   /** Outcome of its last update attempt, and which version that attempt was for. */
   readonly outcome: DeviceOutcome;
   readonly outcomeVersion?: number;
+  /** Why it failed, in the device's words (`[DOWNLOAD_HTTP] ...`), when the outcome is `failed`. */
+  readonly reason?: string;
+}
+
+/** A failed device of a stage and its own reason. */
+export interface DeviceFailure {
+  readonly deviceId: string;
+  readonly reason: string;
 }
 
 /** Counts of one stage's devices. */
@@ -60,7 +68,14 @@ export interface StageTally {
   readonly committed: number;
   readonly failed: number;
   readonly pending: number;
+  /** The failed devices, by id, with their reasons (at most MAX_FAILURES_KEPT). Absent in older state files. */
+  readonly failures?: readonly DeviceFailure[];
 }
+
+/** Failed devices a tally keeps by name (the count is exact beyond). */
+export const MAX_FAILURES_KEPT = 100;
+/** Failed devices a halt reason names (the others are counted). */
+const MAX_FAILURES_NAMED = 5;
 
 /** An action the executor carries out. */
 export type RolloutAction =
@@ -86,14 +101,24 @@ export function percentToPpm(percent: number): number {
 
 /** Count the devices of a stage and how their attempts at `version` went. */
 export function tallyStage(rolloutId: string, version: number, ppm: number, devices: readonly DeviceFact[]): StageTally {
-  let inStage = 0, committed = 0, failed = 0;
+  let inStage = 0, committed = 0;
+  const failures: DeviceFailure[] = [];
   for (const d of devices) {
     if (!inCohort(rolloutId, d.deviceId, ppm)) continue;
     inStage++;
     if (d.version >= version && d.outcome !== 'installing' && d.outcome !== 'trying') committed++;
-    else if (d.outcome === 'failed' && d.outcomeVersion === version) failed++;
+    else if (d.outcome === 'failed' && d.outcomeVersion === version) failures.push({ deviceId: d.deviceId, reason: d.reason ?? 'failed' });
   }
-  return { inStage, committed, failed, pending: inStage - committed - failed };
+  failures.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  const failed = failures.length;
+  return { inStage, committed, failed, pending: inStage - committed - failed, ...(failed === 0 ? {} : { failures: failures.slice(0, MAX_FAILURES_KEPT) }) };
+}
+
+/** The failed devices of a tally in one line: `dev-07 [DOWNLOAD_HTTP] 404 on ...; dev-09 ...; and 3 more`. */
+export function describeFailures(tally: StageTally): string {
+  const named = (tally.failures ?? []).slice(0, MAX_FAILURES_NAMED);
+  const more = tally.failed - named.length;
+  return [...named.map((f) => `${f.deviceId} ${f.reason}`), ...(more > 0 ? [`and ${more} more (rollout status --json lists them)`] : [])].join('; ');
 }
 
 /** Validate a policy; returns the list of problems (empty when valid). */
@@ -141,7 +166,7 @@ export function planRollout(state: RolloutState, policy: RolloutPolicy, devices:
   if (state.status !== 'running') return { next: state, actions: [], tally };
   const failedPercent = tally.inStage === 0 ? 0 : (tally.failed / tally.inStage) * 100;
   if (failedPercent > policy.failureThresholdPercent) {
-    const reason = `stage ${state.stageIndex + 1} (${ppm / (PPM / 100)} %): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %)`;
+    const reason = `stage ${state.stageIndex + 1} (${ppm / (PPM / 100)} %): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %): ${describeFailures(tally)}`;
     return { next: { ...state, status: 'halted', reason }, actions: [{ kind: 'publish-halt', reason }], tally };
   }
   // No device of the release's hardware reports: a gate passed by nobody proves nothing, so wait for devices.

@@ -12,6 +12,7 @@ import { checkArtifacts } from '../publish/index.js';
 import { StatusBoard, connectFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
 import { deviceFacts, trackStage, type Target } from './facts.js';
 import { policyProblems, startRollout, type RolloutPolicy } from './plan.js';
+import { archiveRollout, rolloutRecorded } from './history.js';
 import { liveController, loadState, saveState, type ControllerState } from './state.js';
 
 /** What `rollout start` is given. */
@@ -58,7 +59,10 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const problems = policyProblems(o.policy);
   if (problems.length > 0) throw new OtaError('USAGE', `rollout policy: ${problems.join('; ')}`);
   if (o.rolloutId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(o.rolloutId)) throw new OtaError('USAGE', `--id ${o.rolloutId}: 1-128 of A-Z a-z 0-9 . _ : -`);
-  await refuseRunning(o.stateFile);
+  const previous = await refuseRunning(o.stateFile);
+  if (o.rolloutId !== undefined && await rolloutRecorded(o.stateFile, o.rolloutId)) {
+    throw new OtaError('ROLLOUT_ID_USED', `--id ${o.rolloutId}: a rollout with this id is already recorded (ota-fleet rollout show ${o.rolloutId}): choose another id, or leave --id out`);
+  }
   const release = await releaseFacts(o.releaseDir);
   await checkArtifacts(release, o.artifactsUrl, o.signal);
   const rolloutId = o.rolloutId ?? newRolloutId(release.version);
@@ -80,8 +84,9 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
     hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
-    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl,
+    ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl, startedAtMs: o.nowMs,
   };
+  if (previous !== undefined) await archiveRollout(o.stateFile, previous); // the finished rollout's record stays in the history
   await saveState(o.stateFile, state);
   return state;
 }
@@ -95,11 +100,17 @@ function noAudience(hardware: readonly string[], reports: readonly DeviceReport[
   return new OtaError('ROLLOUT_NO_DEVICES', `rollout start: no device of hardware ${hardware.join(', ')} reported on ${o.broker} within ${o.settleMs} ms (${others}): check the release's --hardware and that the devices are online, or pass --force to start anyway`);
 }
 
-async function refuseRunning(file: string): Promise<void> {
-  const existing = await loadState(file).catch(() => undefined);
+/** The finished rollout the state file holds (to archive), if any; refuses one still running or paused, or a damaged file. */
+async function refuseRunning(file: string): Promise<ControllerState | undefined> {
+  // A damaged state file is refused (loadState says how to restore it), never overwritten: it is a rollout's record.
+  const existing = await loadState(file).catch((err: unknown) => {
+    if (err instanceof OtaError && err.code === 'ROLLOUT_STATE_MISSING') return undefined;
+    throw err;
+  });
   const st = existing?.rollout.status;
   if (existing !== undefined && (st === 'running' || st === 'paused')) {
     const pid = await liveController(file);
     throw new OtaError('ROLLOUT_BUSY', `${file} holds rollout ${existing.rollout.rolloutId} (${st}${pid === undefined ? '' : `, controller pid ${pid}`}): abort it first, or use another --state`);
   }
+  return existing;
 }

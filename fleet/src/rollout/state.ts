@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import type { ProtocolVersion } from '../status/index.js';
-import type { Tracking } from './facts.js';
+import type { DeviceTrack, Tracking } from './facts.js';
 import type { RolloutPolicy, RolloutState, RolloutStatus, StageTally } from './plan.js';
 
 /** Everything a controller needs to carry on after a restart. */
@@ -35,6 +35,10 @@ export interface ControllerState {
   readonly servedDir?: string;
   /** Where the devices fetch the artifacts: checked again before each stage widens (absent in older state files: no check). */
   readonly artifactsUrl?: string;
+  /** When the rollout started (absent in older state files). */
+  readonly startedAtMs?: number;
+  /** The reasons of the halts a resume ended, oldest first (the record keeps why it stopped before). */
+  readonly earlierHalts?: readonly string[];
 }
 
 /** An operator's request, left in FILE.control. */
@@ -45,9 +49,14 @@ export function stateFiles(file: string): { state: string; control: string; lock
   return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json` };
 }
 
+/** The bytes of a state file. */
+export function stateBytes(s: ControllerState): Buffer {
+  return Buffer.from(`${JSON.stringify(s, null, 1)}\n`);
+}
+
 /** Write the state (atomically). */
 export async function saveState(file: string, s: ControllerState): Promise<void> {
-  await writeFileAtomic(file, Buffer.from(`${JSON.stringify(s, null, 1)}\n`));
+  await writeFileAtomic(file, stateBytes(s));
 }
 
 /** Read the state; throws ROLLOUT_STATE_MISSING / ROLLOUT_STATE_DAMAGED. */
@@ -134,8 +143,13 @@ function readState(v: unknown): ControllerState {
   if (served !== undefined && typeof served !== 'string') throw new Error('servedDir must be a string');
   const artifactsUrl = o['artifactsUrl'];
   if (artifactsUrl !== undefined && typeof artifactsUrl !== 'string') throw new Error('artifactsUrl must be a string');
+  const halts = o['earlierHalts'];
+  if (halts !== undefined && !(Array.isArray(halts) && halts.every((h): h is string => typeof h === 'string'))) throw new Error('earlierHalts must be a list of strings');
+  const startedAtMs = o['startedAtMs'];
+  if (startedAtMs !== undefined && typeof startedAtMs !== 'number') throw new Error('startedAtMs must be a number');
   return {
     ...(served === undefined ? {} : { servedDir: served }), ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
+    ...(startedAtMs === undefined ? {} : { startedAtMs }), ...(halts === undefined ? {} : { earlierHalts: halts }),
     format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
     protocolVersion: pv === 5 ? 5 : 4, hardware,
     policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },
@@ -143,7 +157,7 @@ function readState(v: unknown): ControllerState {
     rollout: readRolloutState(obj(o['rollout'], 'rollout')), targetPpm: num(o, 'targetPpm'),
     published: pub === null ? null : { ppm: num(obj(pub, 'published'), 'ppm'), rolloutVersion: num(obj(pub, 'published'), 'rolloutVersion'), signedAtMs: num(obj(pub, 'published'), 'signedAtMs') },
     tracking: readTracking(obj(o['tracking'], 'tracking')),
-    tally: { inStage: num(obj(o['tally'], 'tally'), 'inStage'), committed: num(obj(o['tally'], 'tally'), 'committed'), failed: num(obj(o['tally'], 'tally'), 'failed'), pending: num(obj(o['tally'], 'tally'), 'pending') },
+    tally: readTally(obj(o['tally'], 'tally')),
   };
 }
 
@@ -158,12 +172,24 @@ function readRolloutState(r: Obj): RolloutState {
   };
 }
 
+function readTally(t: Obj): StageTally {
+  const f = t['failures'];
+  if (f !== undefined && !Array.isArray(f)) throw new Error('tally.failures must be a list');
+  const failures = (f ?? []).map((x: unknown, k: number) => { const d = obj(x, `tally.failures[${k}]`); return { deviceId: str(d, 'deviceId'), reason: str(d, 'reason') }; });
+  return {
+    inStage: num(t, 'inStage'), committed: num(t, 'committed'), failed: num(t, 'failed'), pending: num(t, 'pending'),
+    ...(failures.length === 0 ? {} : { failures }),
+  };
+}
+
 function readTracking(t: Obj): Tracking {
-  const out: Record<string, { baselineError: string | null; attempted: boolean }> = {};
+  const out: Record<string, DeviceTrack> = {};
   for (const [id, v] of Object.entries(t)) {
     const d = obj(v, `tracking.${id}`);
     const e = d['baselineError'];
-    out[id] = { baselineError: typeof e === 'string' ? e : null, attempted: d['attempted'] === true };
+    const x = d['excused'];
+    const excused = isObj(x) ? { bootId: str(x, 'bootId'), seq: num(x, 'seq') } : undefined;
+    out[id] = { baselineError: typeof e === 'string' ? e : null, attempted: d['attempted'] === true, ...(excused === undefined ? {} : { excused }) };
   }
   return out;
 }

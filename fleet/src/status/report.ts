@@ -16,6 +16,9 @@ export const AVAILABILITY_FILTER = `${TOPIC_ROOT}/+/availability`;
 export interface LastUpdate {
   readonly outcome: string;
   readonly version: number | null;
+  /** Why it failed (message, and the error's stable code when typed); absent from older agents and after a success. */
+  readonly error?: string;
+  readonly errorCode?: string;
 }
 
 /** One device's status document, checked. */
@@ -97,8 +100,17 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
     bootId: str(v, 'bootId', deviceId), updatedAt: str(v, 'updatedAt', deviceId),
     ...(typeof hardware === 'string' ? { hardware } : {}),
     ...(isObj(last) && typeof last['outcome'] === 'string'
-      ? { lastUpdate: { outcome: last['outcome'], version: lastVersion(last['version']) } } : {}),
+      ? { lastUpdate: readLastUpdate(last, last['outcome']) } : {}),
     ...(refused === undefined ? {} : { refusedNotice: refused }),
+  };
+}
+
+function readLastUpdate(last: Obj, outcome: string): LastUpdate {
+  const error = last['error'];
+  const code = last['errorCode'];
+  return {
+    outcome, version: lastVersion(last['version']),
+    ...(typeof error === 'string' ? { error } : {}), ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? { errorCode: code } : {}),
   };
 }
 

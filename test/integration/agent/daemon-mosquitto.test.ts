@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveArtifacts, type ArtifactServer } from '../../../fleet/src/serve/index.js';
@@ -111,7 +111,7 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
   const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
   assert.match(boot.stdout, 'health check fleet (required): passed');
   const done = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'delta', payloadReason: 'base-matches' }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' }]);
   assert.ok(readFileSync(join(rig.dir, 'dev/slot-B.img')).equals(readFileSync(join(rig.dir, 'v2.img'))));
 }));
 
@@ -148,14 +148,14 @@ it('one daemon on a simulated device: a failing required check reverts and repor
   assert.match(committed.text, '"refusedNotice":null', 'a notice taken clears the refusal');
   assert.match(committed.text, '"booted":"B"');
   const s = await statusJson(rig.dir, 'dev/agent.json');
-  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 3, { outcome: 'installed', version: 3, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
   // The retained document says what status --json says: hardware, and the last update's outcome and release.
   const published: unknown = JSON.parse(committed.text);
   assert.ok(typeof published === 'object' && published !== null);
-  assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3', payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([Reflect.get(published, 'hardware'), Reflect.get(published, 'lastUpdate')], [s['hardware'], { outcome: 'installed', version: '3', payload: 'full', payloadReason: 'no-delta-for-base', error: null, errorCode: null }]);
   const revertedDoc: unknown = JSON.parse(reverted.text);
   assert.ok(typeof revertedDoc === 'object' && revertedDoc !== null);
-  assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2', payload: 'full', payloadReason: 'no-delta-for-base' });
+  assert.equal(Reflect.get(revertedDoc, 'lastUpdate'), { outcome: 'reverted', version: '2', payload: 'full', payloadReason: 'no-delta-for-base', error: 'required health check failed on slot B', errorCode: 'HEALTH_REQUIRED_FAILED' });
 
   const from = rig.observer.seen.length;
   daemon.term();
@@ -199,6 +199,31 @@ it('the broker loses the retained rollout notice (restart without persistence): 
   assert.equal([armed['primary'], armed['phase']], ['B', 'rebooting']);
 }));
 
+it('the release\'s files are not served yet when the notice comes (404): the device reports the failure, retries the same notice later and installs it', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', MiB);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 3000, 'two');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+  mkdirSync(join(rig.dir, 'served'));
+  const server = await rig.serve('served'); // empty: every artifact is a 404
+  await rig.createDevice('--artifacts-url', server.url);
+  rig.patchConfig({ machine: { retry: { maxRetries: 8, firstDelayMs: 1000, maxDelayMs: 2000 } } });
+  const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'rel2/notice.json'), 'utf8'));
+  const failed = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"outcome":"failed"'), 30_000);
+  const doc: unknown = JSON.parse(failed.text);
+  const last: unknown = typeof doc === 'object' && doc !== null ? Reflect.get(doc, 'lastUpdate') : undefined;
+  assert.ok(typeof last === 'object' && last !== null, failed.text);
+  assert.equal([Reflect.get(last, 'version'), Reflect.get(last, 'errorCode')], ['2', 'DOWNLOAD_HTTP'], 'the failure is reported with its cause');
+  assert.match(String(Reflect.get(last, 'error')), '404');
+  cpSync(join(rig.dir, 'rel2'), join(rig.dir, 'served'), { recursive: true }); // the vendor uploads the files
+  const run = await daemon.exited;
+  assert.is(run.code, 0, run.out);
+  assert.match(run.out, /retrying notice \d+ in \d+ s \(retry 1 of 8\)/);
+  assert.match(run.out, 'armed a trial boot of slot B');
+  assert.is(run.out.split('notice from ').length - 1, 1, `one notice received, installed on a retry:\n${run.out}`);
+}));
+
 /** Poll `status --json` until `match` holds (the daemon runs in another process). */
 async function statusUntil(dir: string, match: (s: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
   const until = Date.now() + timeoutMs;
@@ -231,7 +256,7 @@ it('the broker dies after the trial boot is armed and comes back: the health rou
   await rig.broker.restart();
   writeFileSync(gate, '');
   const done = await statusUntil(rig.dir, (s) => s['phase'] === 'idle' && s['lastUpdate'] !== null, 30_000);
-  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+  assert.equal([done['booted'], done['primary'], done['version'], done['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
   rig.observer = await Observer.open(rig.broker.url);
   await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"version":"2"') && m.text.includes('"phase":"idle"'), 20_000);
   daemon.term();

@@ -40,7 +40,7 @@ test('ota-fleet publish on the embedded broker -> ota-agent run installs and com
       await new Promise((r) => setTimeout(r, 100));
       s = await statusJson(t.dir, 'dev/agent.json');
     }
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }], out);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }], out);
     // The retained notice and the served rollout/sim-board.json (the resync at connect) are the same notice:
     // whichever the daemon reads first starts the install, the other is a duplicate.
     assert.match(out, /notice from (rollout|resync): started/);

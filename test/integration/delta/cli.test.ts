@@ -56,6 +56,35 @@ test('delta make prints sizes and time, delta info lists the segments, delta app
   assert.ok(Buffer.compare(readFileSync(p('out.img')), neu) === 0);
 });
 
+test('delta info reports the bytes each strategy wrote, as text and with --json; they sum to the target', async () => {
+  await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('s.delta')]);
+  const text = await runMain(fleetMain, ['delta', 'info', p('s.delta')]);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, /strategies: target bytes written/);
+  assert.match(text.stdout, /\n {2}literal +\d+ +\d+ +\d+\n/);
+  const r = await runMain(fleetMain, ['delta', 'info', '--json', p('s.delta')]);
+  assert.is(r.code, 0, r.stderr);
+  const { strategies }: { strategies: Record<string, { targetBytes: number; costBytes: number }> } = JSON.parse(r.stdout);
+  assert.equal(Object.keys(strategies), ['zero', 'image-copy', 'image-add', 'file-diff', 'gzip-rebuild', 'literal']);
+  assert.is(Object.values(strategies).reduce((sum, k) => sum + k.targetBytes, 0), neu.length);
+  // The 4 KiB of zeros, the old data moved by one block (copied), the 3000 new random bytes (literal).
+  assert.is(strategies['zero']?.targetBytes, 4096);
+  assert.ok((strategies['image-copy']?.targetBytes ?? 0) >= 16384);
+  assert.ok((strategies['literal']?.targetBytes ?? 0) >= 3000);
+  assert.is(strategies['literal']?.costBytes, strategies['literal']?.targetBytes);
+});
+
+test('delta info on a delta whose segment was altered exits 1 naming the segment', async () => {
+  await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('c.delta')]);
+  const bytes = readFileSync(p('c.delta'));
+  bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
+  writeFileSync(p('c.delta'), bytes);
+  const r = await runMain(fleetMain, ['delta', 'info', p('c.delta')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /segment 0 does not match its sha256 .*\[DELTA_CORRUPT\]\n$/);
+  assert.is(r.stderr.split('\n').length, 2, 'one line');
+});
+
 test('a full image (make without --from) applies without a base', async () => {
   const made = await runMain(fleetMain, ['delta', 'make', '--to', p('new.img'), '--out', p('full.delta')]);
   assert.is(made.code, 0, made.stderr);

@@ -1,13 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { encodeDelta, mapExt4 } from '../../../fleet/src/delta/index.js';
 import { fileBytes } from '../../../fleet/src/delta/ext4.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { gate, missingReason } from '../../support/skip.js';
 import { randomBytes, roundTrip } from '../../support/delta.js';
+import { ext4Image } from '../../support/ext4-image.js';
 
 const missing = missingTools('ext4 delta tests', 'mke2fs', 'gzip');
 const it = gate(missingReason(missing));
@@ -17,22 +15,7 @@ test.after(cleanup);
 const text = (seed: number, lines: number): string =>
   Array.from({ length: lines }, (_, i) => `line ${i}: ${randomBytes(12, seed + i).toString('hex')} the quick brown fox\n`).join('');
 
-/** Build a 16 MiB ext4 image (mke2fs -d) from `files` (path -> bytes); .gz files are `gzip -<gzipLevel> -n` of their text. */
-function image(name: string, files: Record<string, Uint8Array>, gzipLevel = 9): Buffer {
-  const root = join(dir, `${name}-root`);
-  for (const [path, bytes] of Object.entries(files)) {
-    const full = join(root, path);
-    mkdirSync(join(full, '..'), { recursive: true });
-    if (path.endsWith('.gz')) writeFileSync(full, spawnSync('gzip', [`-${gzipLevel}`, '-n', '-c'], { input: bytes }).stdout);
-    else writeFileSync(full, bytes);
-  }
-  const img = join(dir, `${name}.img`);
-  const r = spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-d', root, img, '16M'], {
-    env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/sbin:/usr/sbin`, E2FSPROGS_FAKE_TIME: '1700000000' },
-  });
-  assert.is(r.status, 0, String(r.stderr));
-  return readFileSync(img);
-}
+const image = (name: string, files: Record<string, Uint8Array>, gzipLevel = 9): Buffer => ext4Image(dir, name, files, gzipLevel);
 
 const lib = randomBytes(600000, 1);
 const libNew = Buffer.from(lib.map((b, i) => (i % 1000 === 7 ? b + 3 : b)));

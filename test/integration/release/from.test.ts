@@ -113,6 +113,30 @@ test('release --from v1.img with --delta FILE@v1.img: two deltas from one base a
   } finally { t.cleanup(); }
 });
 
+test('release --delta FILE@BASE: a delta made for other images is refused (base or target), one line, before anything is written', async () => {
+  const t = tempDir();
+  try {
+    await images(t.dir);
+    patchImage(t.dir, 'v1.img', 'v0.img', 100_000, 'release zero');
+    patchImage(t.dir, 'v2.img', 'v3.img', 900_000, 'release three');
+    await fleetOk(t.dir, 'delta', 'make', '--from', 'v1.img', '--to', 'v2.img', '--out', 'v2.delta');
+    const cases: [string, string, RegExp][] = [
+      ['v2.img', 'v2.delta@v0.img', new RegExp(`the delta was made from base sha256 ${sha256(join(t.dir, 'v1.img'))} \\(\\d+ bytes\\), but \\S*v0\\.img is sha256 ${sha256(join(t.dir, 'v0.img'))}`)],
+      ['v3.img', 'v2.delta@v1.img', new RegExp(`the delta makes the image sha256 ${sha256(join(t.dir, 'v2.img'))} \\(\\d+ bytes\\), but --image \\S*v3\\.img is sha256 ${sha256(join(t.dir, 'v3.img'))}`)],
+    ];
+    for (const [image, delta, says] of cases) {
+      const r = await runMain(fleetMain, ['release', '--image', image, ...RELEASE, '--out', 'rel', '--delta', delta], { cwd: t.dir });
+      assert.is(r.code, 1, r.stdout);
+      assert.match(r.stderr, says);
+      assert.match(r.stderr, /make the delta between the base devices run and this --image .*\[DELTA_MISMATCH\]\n$/);
+      assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.ok(!existsSync(join(t.dir, 'rel')), 'nothing written');
+    }
+    await fleetOk(t.dir, 'release', '--image', 'v2.img', ...RELEASE, '--out', 'rel', '--delta', 'v2.delta@v1.img');
+    assert.is(deltaEntries(join(t.dir, 'rel')).length, 1, 'the matching pair is accepted');
+  } finally { t.cleanup(); }
+});
+
 test('release on a terminal: one bar per step, redrawn in place, each ending at 100 %', async () => {
   const t = tempDir();
   try {

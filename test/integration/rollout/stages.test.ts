@@ -70,6 +70,13 @@ for (const [kind, it] of eachBroker()) {
       assert.is(s.rollout.status, 'halted');
       assert.is(s.rollout.stageIndex, 0);
       assert.is(s.published?.ppm, 0, 'the halt is published: a signed document that targets nobody');
+      // The halt names each failed device with its own reason, in the state, the run's output and rollout status.
+      const reasons = [...firstTwo].sort().map((id) => `${id} [HEALTH_REQUIRED_FAILED] health check failed: required check "fleet" timed out (release 2 reverted)`);
+      assert.ok(s.rollout.reason?.endsWith(`2 of ${s.tally.inStage} devices failed (${((2 / s.tally.inStage) * 100).toFixed(1)} % > 5 %): ${reasons.join('; ')}`), s.rollout.reason);
+      assert.equal(s.tally.failures, [...firstTwo].sort().map((id) => ({ deviceId: id, reason: `[HEALTH_REQUIRED_FAILED] health check failed: required check "fleet" timed out (release 2 reverted)` })));
+      for (const line of reasons) assert.ok(r.stdout.includes(`halted: stage 1`) && r.stdout.includes(line), `run output names ${line}`);
+      const status = await runMain(fleet, ['rollout', 'status'], { cwd: rig.dir });
+      for (const line of reasons) assert.ok(status.stdout.includes(`failed: ${line}`), status.stdout);
       const stage1 = new Set(ids.filter((id) => cohortPpm('halt-test', id) < (s.rollout.stagePpm ?? 0)));
       assert.ok(stage1.size >= 4);
       // Every device outside the stage judged two documents, the stage's and the halt (both refused as

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  claimLock, liveController, loadState, requestControl, saveState, startRollout, stateFiles, step, takeControl,
+  claimLock, createRollout, liveController, loadState, requestControl, saveState, startRollout, stateFiles, step, takeControl,
   type ControllerState, type RolloutPolicy, type StepPorts,
 } from '../../../fleet/src/rollout/index.js';
 import { serveRolloutDocument } from '../../../fleet/src/publish/index.js';
@@ -52,6 +52,13 @@ test('the state file round-trips; a damaged one is refused, never reset', async 
       assert.match(String(err), /rollout\.json/);
       assert.is(err instanceof Error && 'code' in err ? err.code : undefined, 'ROLLOUT_STATE_DAMAGED');
     }
+    // rollout start does not overwrite a damaged record either (refused before any broker or HTTP is asked)
+    const start = createRollout({
+      stateFile: file, releaseDir: join(t.dir, 'R'), keysDir: join(t.dir, 'K'), broker: 'mqtt://127.0.0.1:9', protocolVersion: 4, policy,
+      rolloutLifetimeMs: 86_400_000, spreadSeconds: 0, settleMs: 0, nowMs: 0, artifactsUrl: 'http://127.0.0.1:9/',
+    });
+    assert.match(await rejection(start), /ROLLOUT_STATE_DAMAGED/);
+    assert.is(readFileSync(file, 'utf8'), '{"format":"ota-rollout/1","broker":1}', 'the damaged file is left as it was');
   } finally {
     t.cleanup();
   }

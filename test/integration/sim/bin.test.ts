@@ -37,7 +37,7 @@ it('sim create, --config ... install, --config ... sim boot, --config ... status
     const status: unknown = JSON.parse(ok(t.dir, 'ota-agent', '--config', 'dev/agent.json', 'status', '--json'));
     assert.ok(typeof status === 'object' && status !== null);
     const s = Object.fromEntries(Object.entries(status));
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
     assert.is(fwPrintenv(join(t.dir, 'dev/fw_env.config')).get('BOOT_ORDER'), 'B A');
     const human = ok(t.dir, 'ota-agent', '--config', 'dev/agent.json', 'status');
     assert.match(human, 'running release 2 from slot B');

@@ -66,7 +66,7 @@ test('one byte of slot A changed after sim create: install uses the full image, 
     assert.match(boot.stdout, 'committed slot B');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'base-drifted' });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'base-drifted' });
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))), 'slot B holds v2 byte for byte');
     const human = await agentOk(t.dir, '--config', CONFIG, 'status');
     assert.match(human.stdout, 'last update: installed (release 2), full image (base-drifted)');
@@ -85,7 +85,7 @@ test('the same release on an undrifted device: the delta is used, and the full i
     assert.match(install.stdout, 'kind=delta reason=base-matches');
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, payload: 'delta', payloadReason: 'base-matches' });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' });
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))), 'slot B holds v2 byte for byte');
   } finally { t.cleanup(); }
 });
@@ -109,7 +109,8 @@ test('a damaged segment of the full image is refused before it reaches the slot'
     const r = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.is(r.code, 1, r.stdout);
     assert.match(r.stderr, `segment at ${seg.offset} does not match its signed sha256`);
-    assert.match(r.stderr, 'copy the release again [INSTALL_FAILED]', r.stderr);
+    // Local media are read whole before the install starts: a refusal, not a failed install.
+    assert.match(r.stderr, 'copy the release again [ARTIFACT_CORRUPT]', r.stderr);
     assert.is(sha(readFileSync(slotB)), before, 'slot B is untouched');
   } finally { t.cleanup(); }
 });

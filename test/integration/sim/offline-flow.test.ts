@@ -48,7 +48,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(boot.stdout, 'committed slot B');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['B', 'B', 2, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' });
+    assert.equal(s['lastUpdate'], { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' });
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.get('OTA_TRIAL'), env.get('OTA_BOOT_COUNT')], ['B A', '3', undefined, '2']);
     assert.ok(readFileSync(join(t.dir, 'dev/slot-B.img')).equals(readFileSync(join(t.dir, 'v2.img'))), 'slot B holds v2 byte for byte');
@@ -70,7 +70,7 @@ it('full image, then a delta: install arms, sim boot commits, status and fw_prin
     assert.match(again.stderr, /older than .*\[rollback\]\n$/, again.stderr);
     const same = await agent(t.dir, '--config', CONFIG, 'install', 'rel3');
     assert.match(same.stderr, /\[already-installed\]\n$/, same.stderr);
-    assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: 3, error: null, payload: 'delta', payloadReason: 'base-matches' }, 'a refused install wrote to the journal');
+    assert.equal((await statusJson(t.dir, CONFIG))['lastUpdate'], { outcome: 'installed', version: 3, error: null, errorCode: null, payload: 'delta', payloadReason: 'base-matches' }, 'a refused install wrote to the journal');
   } finally { t.cleanup(); }
 });
 
@@ -85,7 +85,7 @@ it('a failing required health check reverts to A on its own, and the release is 
     assert.match(boot.stdout, 'simulated reboot: U-Boot booted slot A');
     const s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version'], s['phase']], ['A', 'A', 1, 'idle']);
-    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'required health check failed on slot B', payload: 'full', payloadReason: 'no-delta-for-base' });
+    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'required health check failed on slot B', errorCode: 'HEALTH_REQUIRED_FAILED', payload: 'full', payloadReason: 'no-delta-for-base' });
     assert.is(fwPrintenv(join(t.dir, 'dev/fw_env.config')).get('BOOT_ORDER'), 'A');
     const retry = await agent(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.is(retry.code, 1);
@@ -112,7 +112,7 @@ it('a trial slot that never reaches the agent: three boots and the counters fall
     assert.match(back.stdout, 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
     assert.equal([s['booted'], s['primary'], s['version']], ['A', 'A', 1]);
-    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'trial boot of slot B did not reach the agent: the bootloader booted A', payload: 'full', payloadReason: 'no-delta-for-base' });
+    assert.equal(s['lastUpdate'], { outcome: 'reverted', version: 2, error: 'trial boot of slot B did not reach the agent: the bootloader booted A', errorCode: 'TRIAL_BOOT_FAILED', payload: 'full', payloadReason: 'no-delta-for-base' });
   } finally { t.cleanup(); }
 });
 

@@ -55,7 +55,7 @@ test('mark-good during a trial commits without the health check; rollback then m
     await armed(t.dir);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'mark-good')).stdout, 'update installed (release 2)');
     let s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
     assert.match((await agentOk(t.dir, '--config', CONFIG, 'rollback')).stdout, 'slot A (release 1) boots next');
     assert.match(await simBoot(t.dir), 'U-Boot booted slot A');
     s = await statusJson(t.dir, CONFIG);
@@ -107,7 +107,7 @@ test('an install cut off mid-way (journal at a checkpoint) carries on from there
     const abandoned = await agentOk(t.dir, '--config', CONFIG, 'rollback');
     assert.match(abandoned.stdout, 'abandoned the install of release 2');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: 2, error: 'abandoned by ota-agent rollback before the trial boot was armed', payload: null, payloadReason: null }]);
+    assert.equal([s['primary'], s['phase'], s['lastUpdate']], ['A', 'idle', { outcome: 'failed', version: 2, error: 'abandoned by ota-agent rollback before the trial boot was armed', errorCode: 'UPDATE_ABANDONED', payload: null, payloadReason: null }]);
     cutJournal(t.dir, 'installing', MiB, { verifying: 1, installing: 1 });
     const r = await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2');
     assert.match(r.stdout, 'resuming the interrupted install of release 2');
@@ -156,7 +156,7 @@ withEnvTools('committing resumed on the old slot after the env was lost: B becom
     assert.match(out, 'committing -reboot-> rebooting', `post-boot on A reboots into the committed slot:\n${out}`);
     assert.match(out, 'checking -ok-> committing', 'the trial boot of B ran its health check again');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false], 'B committed first in the boot order');
   } finally { t.cleanup(); }
@@ -175,7 +175,7 @@ test('the env lost during the trial boot: the agent on A arms the trial again; B
     assert.match(out, 'checking -rearm-> arming');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+    assert.equal([s['booted'], s['primary'], s['version'], s['lastUpdate']], ['B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
   } finally { t.cleanup(); }
 });
 
@@ -196,7 +196,7 @@ withEnvTools('the env lost at rest after a commit: post-boot on A tries the comm
     assert.match(out, 'U-Boot booted slot B');
     assert.match(out, 'committed slot B (release 2)');
     const s = await statusJson(t.dir, CONFIG);
-    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: 2, error: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
+    assert.equal([s['booted'], s['primary'], s['committed'], s['version'], s['lastUpdate']], ['B', 'B', 'B', 2, { outcome: 'installed', version: 2, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }]);
     const env = fwPrintenv(join(t.dir, 'dev/fw_env.config'));
     assert.equal([env.get('BOOT_ORDER'), env.get('BOOT_B_LEFT'), env.has('OTA_TRIAL')], ['B A', '3', false]);
   } finally { t.cleanup(); }

@@ -40,6 +40,12 @@ test('relative paths are relative to the config file, not the working directory'
     ['/srv/devices/d1/data', '/srv/devices/d1/fw_env.config', '/srv/devices/d1/cmdline', { kind: 'simulator', scriptPath: '/srv/devices/d1/boot.cmd' }, '/srv/devices/d1/slot-A.img', { device: '/srv/devices/d1/slot-B.img', sizeBytes: 4096 }]);
 });
 
+test('etc: the pre-init\'s paths by default, relative paths from the config file, unknown fields refused', () => {
+  assert.equal(validateAgentConfig(minimal, SOURCE).etc, { overlayDir: '/data/overlay', lowerDir: '/run/ota/lower-etc' });
+  assert.equal(validateAgentConfig({ ...minimal, etc: { overlayDir: 'ov', lowerDir: '/x' } }, SOURCE).etc, { overlayDir: '/etc/ota-agent/ov', lowerDir: '/x' });
+  assert.match(problems({ ...minimal, etc: { upperDir: '/x' } }), 'etc.upperDir');
+});
+
 test('every problem is listed at once, each by its field path', () => {
   const message = problems({ hardware: 'rpi 4', dataDir: '/d', env: '/e', tries: 12, slot: {}, logFormat: 'xml',
     slots: { A: { device: '/dev/sda2' }, B: { device: '/dev/sda2', sizeBytes: -1 } }, artifacts: { urls: ['ftp://x/'] } });

@@ -15,7 +15,8 @@ const old = Buffer.concat([randomBytes(30000, 1), Buffer.alloc(20000), randomByt
 const neu = Buffer.concat([randomBytes(9000, 3), old.subarray(0, 40000), randomBytes(9000, 4), old.subarray(50000), Buffer.alloc(9000)]);
 const deltaPath = join(dir, 'x.delta');
 const basePath = join(dir, 'old.img');
-writeFileSync(deltaPath, encodeDelta(old, neu, { segmentDecodedBytes: 6000 }).delta);
+// Small segments: the shifted old data is matched by content, so only the 18 KB of new bytes fill segments.
+writeFileSync(deltaPath, encodeDelta(old, neu, { segmentDecodedBytes: 3000 }).delta);
 writeFileSync(basePath, old);
 
 async function applyFrom(header: DeltaHeader, target: string, stopAfter: number, resume?: { nextSegment: number; outputOffsetBytes: number }) {

@@ -90,6 +90,14 @@ test('release: paths, identifiers, raw image vs installed, times are checked', (
   refused(() => release(releaseSigned(1, { extra: 1 })), 'malformed', /unknown member/);
 });
 
+test('release: the optional /etc manifest is an artifact of format etc-manifest, checked like any other', () => {
+  const etc = artifact('targets/m.etc.json', 'etc-manifest', 300, 'manifest');
+  assert.equal(release(releaseSigned(1, { etc })).etc, etc);
+  assert.is(release(releaseSigned(1)).etc, undefined);
+  refused(() => release(releaseSigned(1, { etc: artifact('targets/m.etc.json', 'raw', 300, 'manifest') })), 'malformed', /etc\.format/);
+  refused(() => release(releaseSigned(1, { etc: artifact('../m.etc.json', 'etc-manifest', 300, 'manifest') })), 'malformed', /etc\.path/);
+});
+
 test('root: keyids must hash their keys, a key serves one role, thresholds fit', () => {
   const good = rootV1();
   assert.is(readRoot(readEnvelope(good, 'root'), 'root').version, 1);

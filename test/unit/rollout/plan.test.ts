@@ -81,7 +81,7 @@ test('failures at the threshold do not halt; success below the threshold waits',
     deviceId: `d${i}`, version: i < 90 ? 2 : 1, outcome: i < 90 ? 'committed' : i < 95 ? 'failed' : 'installing', outcomeVersion: 2,
   }));
   const plan = planRollout(state, policy, devices, 10 ** 9);
-  assert.equal(plan.tally, { inStage: 100, committed: 90, failed: 5, pending: 5 });
+  assert.equal(plan.tally, { inStage: 100, committed: 90, failed: 5, pending: 5, failures: [90, 91, 92, 93, 94].map((k) => ({ deviceId: `d${k}`, reason: 'failed' })) });
   assert.is(plan.next.status, 'running', '5 % failed is not more than 5 %');
   assert.equal(plan.actions, [], '90 % committed is below 95 %: wait');
 });

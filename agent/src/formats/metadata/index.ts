@@ -12,6 +12,6 @@ export { formatUtcTime, utcTime } from './fields.js';
 /** Typed reads of parsed JSON (`fields.uint(v, path)`...), for other signed or persisted documents. */
 export * as fields from './fields.js';
 export { ROLES, readRoot, type PublicKey, type RoleKeys, type RoleName, type RootMetadata } from './root.js';
-export { RAW_FORMAT, deltaFor, readRelease, type Artifact, type ArtifactSegment, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from './release.js';
+export { ETC_MANIFEST_ARTIFACT, RAW_FORMAT, deltaFor, readRelease, releaseArtifacts, type Artifact, type ArtifactSegment, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from './release.js';
 export { MAX_SPREAD_SECONDS, PPM, audienceIncludes, cohortPpm, readRollout, startDelayMs, type Audience, type RolloutMetadata, type StagedCohort } from './rollout.js';
 export { MAX_NOTICE_ROOTS, encodeNotice, parseCanonical, readNotice, readSignedFile, type Notice } from './notice.js';

@@ -2,7 +2,8 @@
  * Release metadata (TUF's targets role): what one release contains, signed by
  * the release keys. `signed` = {"_type":"release","version":N,"expires":T,
  * "hardware":[HW...],"installed":{"sizeBytes","sha256"},"image":ARTIFACT,
- * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}]}.
+ * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?}; `etc`, when the
+ * image is ext4, is the manifest of its /etc (format `ota-etc-manifest`, see agent/src/etc).
  *
  * An artifact is a file to download: its path (relative to the release's
  * base URL), format, size, sha256, and segments {offset, sizeBytes, sha256}
@@ -52,7 +53,12 @@ export interface ReleaseMetadata {
   /** The full image (always present: the fallback when no delta fits). */
   readonly image: Artifact;
   readonly deltas: readonly DeltaArtifact[];
+  /** The manifest of the image's /etc (format {@link ETC_MANIFEST_ARTIFACT}), when the fleet could read it. */
+  readonly etc?: Artifact;
 }
+
+/** The format name of the release's /etc manifest artifact. */
+export const ETC_MANIFEST_ARTIFACT = 'etc-manifest';
 
 /** The format name of an artifact that is the slot image byte for byte. */
 export const RAW_FORMAT = 'raw';
@@ -60,7 +66,7 @@ export const RAW_FORMAT = 'raw';
 /** Check a release's `signed` part. */
 export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const p = `${path}.signed`;
-  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas']);
+  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas'], ['etc']);
   expectType(s, 'release', p);
   const hardware = identList(member(s, 'hardware'), `${p}.hardware`);
   if (hardware.length === 0) malformed(`${p}.hardware`, 'must name at least one hardware id');
@@ -70,11 +76,20 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
     malformed(`${p}.image`, 'a raw image must have the size and sha256 of "installed"');
   }
   const deltas = array(member(s, 'deltas'), `${p}.deltas`, 256).map((d, k) => deltaArtifact(d, `${p}.deltas[${k}]`));
+  const etcJson = member(s, 'etc');
+  const etc = etcJson === undefined ? undefined : artifact(etcJson, `${p}.etc`, []);
+  if (etc !== undefined && etc.format !== ETC_MANIFEST_ARTIFACT) malformed(`${p}.etc.format`, `must be ${ETC_MANIFEST_ARTIFACT}`);
   return {
     version: uint(member(s, 'version'), `${p}.version`),
     expiresMs: utcTime(member(s, 'expires'), `${p}.expires`),
     hardware, installed, image, deltas,
+    ...(etc === undefined ? {} : { etc }),
   };
+}
+
+/** Every artifact of a release, in the order a bundle holds them: the full image, the deltas, the /etc manifest. */
+export function releaseArtifacts(release: ReleaseMetadata): Artifact[] {
+  return [release.image, ...release.deltas, ...(release.etc === undefined ? [] : [release.etc])];
 }
 
 /** The delta whose base is exactly `current` (size and sha256), if the release has one. */
