@@ -1,3 +1,6 @@
 #!/usr/bin/env node
-import { main, processContext, signalOnTermination } from '../build/agent/src/cli/index.js';
+// Bound memory before the agent's code is loaded (plain `node` from a shell has none of the unit's flags).
+import { boundRuntimeMemory } from '../build/agent/src/runtime/index.js';
+boundRuntimeMemory();
+const { main, processContext, signalOnTermination } = await import('../build/agent/src/cli/index.js');
 process.exitCode = await main(process.argv.slice(2), processContext(signalOnTermination()));

@@ -1,10 +1,13 @@
 /**
  * `npm run bench:delta [-- --quick] [-- --pair NAME]`: our delta side by side with
  * bsdiff, xdelta3, zstd --patch-from, casync and full images on a real image pair
- * (built by ../shared/bench/make-pair.sh when missing): size, make time and peak
- * RSS, apply time and peak RSS (/usr/bin/time -v), every apply checked against B.
+ * (built when missing: `kernel-abi` by bench/make-kernel-pair.sh, the others by
+ * ../shared/bench/make-pair.sh): size, make time and peak RSS, apply time and peak
+ * RSS (/usr/bin/time -v), every apply checked against B.
  * Prints a table and writes bench/results/delta-PAIR.json.
  * --quick: the 32 MiB smoke pair and the fast anchors only (for iteration).
+ * OTA_BENCH_DATA: where the pairs are (default bench-data/ in the repo);
+ * OTA_BENCH_WORK: where the artefacts go (default PAIR/work beside the images).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,12 +24,15 @@ const pair = pairArg >= 0 ? (args[pairArg + 1] ?? 'security-fix') : quick ? 'smo
 
 interface Row { name: string; sizeBytes: number; make: Run; apply: Run; verified: boolean; note?: string }
 
+const data = process.env['OTA_BENCH_DATA'] ?? join(root, 'bench-data');
+
 function ensurePair(): string {
-  const dir = join(root, 'bench-data', pair);
+  const dir = join(data, pair);
   if (!existsSync(join(dir, 'A.img')) || !existsSync(join(dir, 'B.img'))) {
-    console.log(`# building the ${pair} pair with ../shared/bench/make-pair.sh`);
-    const r = spawnSync('bash', [join(root, '..', 'shared', 'bench', 'make-pair.sh'), pair], { cwd: root, stdio: 'inherit', env: { ...process.env, OUT: join(root, 'bench-data') } });
-    if (r.status !== 0) throw new Error(`make-pair.sh ${pair} failed`);
+    const script = pair === 'kernel-abi' ? join(root, 'bench', 'make-kernel-pair.sh') : join(root, '..', 'shared', 'bench', 'make-pair.sh');
+    console.log(`# building the ${pair} pair with ${script}`);
+    const r = spawnSync('bash', [script, pair], { cwd: root, stdio: 'inherit', env: { ...process.env, OUT: data } });
+    if (r.status !== 0) throw new Error(`${script} ${pair} failed`);
   }
   return dir;
 }
@@ -48,7 +54,7 @@ function runAnchor(a: Anchor, env: Record<string, string>, work: string): Row {
 
 function main(): void {
   const dir = ensurePair();
-  const work = join(dir, 'work');
+  const work = process.env['OTA_BENCH_WORK'] ?? join(dir, 'work');
   mkdirSync(work, { recursive: true });
   const env = { A: join(dir, 'A.img'), B: join(dir, 'B.img'), W: work };
   const pairJson: unknown = JSON.parse(readFileSync(join(dir, 'pair.json'), 'utf8'));

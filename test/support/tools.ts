@@ -44,13 +44,13 @@ export interface CliRun { code: number; stdout: string; stderr: string }
 export async function runMain(
   main: (argv: readonly string[], ctx: CliContext) => Promise<number>,
   argv: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; now?: Date } = {},
+  options: { cwd?: string; env?: Record<string, string>; now?: Date; stderrIsTTY?: boolean } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
     stdout: { write: (t: string) => { stdout += t; return true; } },
-    stderr: { write: (t: string) => { stderr += t; return true; } },
+    stderr: { write: (t: string) => { stderr += t; return true; }, ...(options.stderrIsTTY === undefined ? {} : { isTTY: options.stderrIsTTY }) },
     env: { ...process.env, ...options.env },
     cwd: options.cwd ?? process.cwd(),
     now: () => options.now ?? new Date(),

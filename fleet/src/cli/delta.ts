@@ -9,6 +9,7 @@ import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { withContext } from '../../../agent/src/errors/index.js';
 import { deltaContainerSizeBytes, hex } from '../../../agent/src/formats/index.js';
 import { encodeDelta, OP_KINDS, reportDeltaFile, STRATEGIES, type EncodeOptions } from '../delta/index.js';
+import { Progress } from '../release/index.js';
 
 /** Registers `delta make` and `delta info`. */
 export const deltaFleetCommand: Register = (y, ctx) =>
@@ -32,7 +33,15 @@ async function make(ctx: CliContext, from: string | undefined, to: string, out: 
   const read = (p: string): Promise<Buffer> => fsp.readFile(resolve(ctx.cwd, p)).catch((err: unknown) => { throw withContext(`read image ${p}`, err); });
   const old = from === undefined ? undefined : await read(from);
   const neu = await read(to);
-  const { delta, stats } = encodeDelta(old, neu, options);
+  // Progress goes to stderr (stdout keeps the summary): one line redrawn on a terminal, start and end lines elsewhere.
+  const progress = new Progress(ctx.stderr);
+  progress.start(`making ${from === undefined ? 'full image' : 'delta'} ${out}`, neu.length);
+  let doneBytes = 0;
+  const { delta, stats } = encodeDelta(old, neu, {
+    ...options,
+    onProgress: (n) => { progress.advance(n - doneBytes); doneBytes = n; },
+  });
+  progress.done(`${delta.length} bytes`);
   await fsp.writeFile(resolve(ctx.cwd, out), delta).catch((err: unknown) => { throw withContext(`write delta ${out}`, err); });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   ctx.stdout.write([

@@ -27,6 +27,8 @@ export interface EncodeOptions {
   readonly segmentDecodedBytes?: number;
   /** Brotli quality of the segments (default 11, the smallest). */
   readonly brotliQuality?: number;
+  /** Called as the new image is encoded: bytes of it done so far, of `totalBytes`. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export function encodeDelta(old: Uint8Array | undefined, neu: Uint8Array, option
       e.sums.block += r.lengthBytes;
       hint = r.oldOffsetBytes + r.lengthBytes - r.offsetBytes;
     } else emitRaw(e, r, hint);
+    options.onProgress?.(r.offsetBytes + r.lengthBytes, neu.length);
   }
   const delta = out.finish({
     full: old === undefined, baseSizeBytes: base.length, baseSha256: digest(base),

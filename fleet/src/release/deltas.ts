@@ -150,9 +150,11 @@ const FULL_IMAGE_BROTLI_QUALITY = 9;
 
 /** Encode `image` from `old` (undefined: a full image), then add the container as --delta would. */
 async function encodeAndAdd(out: string, old: Uint8Array | undefined, image: Uint8Array, name: string, progress: Progress, ext: string, brotliQuality?: number): Promise<JsonObject> {
-  // The encoder works in one synchronous call: the bar goes from 0 to 100 % when it returns.
-  progress.start(`making ${name}`, 0);
-  const { delta, stats } = encodeDelta(old, image, brotliQuality === undefined ? {} : { brotliQuality });
+  // The encoder works in one synchronous call and reports the bytes of the image it has done (a terminal write is synchronous).
+  progress.start(`making ${name}`, image.length);
+  let doneBytes = 0;
+  const onProgress = (n: number): void => { progress.advance(n - doneBytes); doneBytes = n; };
+  const { delta, stats } = encodeDelta(old, image, { onProgress, ...(brotliQuality === undefined ? {} : { brotliQuality }) });
   progress.done(`${delta.byteLength} bytes in ${stats.segments} segments`);
   const tmp = join(out, `.delta-${process.pid}`);
   try {

@@ -29,6 +29,19 @@ test('relative paths resolve against the CLI context cwd, not the process cwd', 
   assert.ok(Buffer.compare(readFileSync(p('rel.img')), neu) === 0);
 });
 
+test('delta make reports progress on stderr: one line redrawn on a terminal, a start and an end line elsewhere', async () => {
+  const tty = await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('tty.delta')], { stderrIsTTY: true });
+  assert.is(tty.code, 0, tty.stderr);
+  assert.not.ok(tty.stderr.slice(0, -1).includes('\n'), `one line on a terminal: ${JSON.stringify(tty.stderr)}`);
+  assert.match(tty.stderr, /^\r\x1b\[Kmaking delta \S*tty\.delta \[\.+\]   0 %/);
+  assert.match(tty.stderr, /\[#+\] 100 % \d+ bytes\n$/);
+  assert.not.match(tty.stdout, /making/);
+  const piped = await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('pipe.delta')]);
+  assert.is(piped.code, 0, piped.stderr);
+  assert.match(piped.stderr, /^making delta \S*pipe\.delta\.\.\.\nmaking delta \S*pipe\.delta: \d+ bytes\n$/);
+  assert.not.match(piped.stderr, /\r/);
+});
+
 test('delta make prints sizes and time, delta info lists the segments, delta apply verifies', async () => {
   const made = await runMain(fleetMain, ['delta', 'make', '--from', p('old.img'), '--to', p('new.img'), '--out', p('x.delta')]);
   assert.is(made.code, 0, made.stderr);
