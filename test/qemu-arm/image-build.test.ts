@@ -4,7 +4,10 @@
  * initramfs in /boot), taken out of the builder's disk with debugfs and given to `image build` as a
  * directory. U-Boot runs the boot.scr the command compiled, reads the uboot.env it wrote (A primary
  * and committed, B bad), boots slot A to its init, and the guest's fw_printenv reads the state U-Boot
- * saved; the agent's files are where the Debian package puts them.
+ * saved; the agent's files are where the Debian package (built by the command from this tree) puts
+ * them, and the kernel was started with the pre-init on a read-only root. The busybox slot's test
+ * initramfs switches to /sbin/init whatever init= says, so the pre-init itself does not run here
+ * (test/integration/etc/ota-init.test.ts runs it; a systemd image runs it for real).
  * ota-test: seconds 120
  */
 import { test } from 'uvu';
@@ -34,8 +37,7 @@ it('a disk from ota-fleet image build boots slot A on real U-Boot with the env i
     mkdirSync(rootfs);
     const dump = spawnSync('debugfs', ['-R', `rdump / ${rootfs}`, slot], { encoding: 'utf8' });
     assert.is(dump.status, 0, dump.stderr);
-    const built = await runMain(fleet, ['image', 'build', '--board', BOARD, '--rootfs', 'rootfs', '--out', 'disk.img',
-      '--agent-bundle', 'rootfs/opt/ota/ota-agent.mjs', '--boot-size', '16M', '--slot-size', `${layout.partitions.A.sizeBytes / MIB}M`, '--data-size', '16M'], { cwd: dir });
+    const built = await runMain(fleet, ['image', 'build', '--board', BOARD, '--rootfs', 'rootfs', '--out', 'disk.img', '--boot-size', '16M', '--slot-size', `${layout.partitions.A.sizeBytes / MIB}M`, '--data-size', '16M'], { cwd: dir });
     assert.is(built.code, 0, built.stderr);
     const m = await Machine.start({ diskPath: join(dir, 'disk.img'), logDir: logDirFor('image-build'), ...(qemu === undefined ? {} : { qemu }) });
     try {
@@ -47,7 +49,10 @@ it('a disk from ota-fleet image build boots slot A on real U-Boot with the env i
       const env = await m.shell('fw_printenv -c /etc/fw_env.config BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT', STEP_TIMEOUT_MS);
       assert.equal(env.split('\n'), ['BOOT_ORDER=A', 'BOOT_A_LEFT=2', 'BOOT_B_LEFT=0'], 'U-Boot started from the image\'s env (A primary, B bad) and spent one try of A');
       const files = await m.shell('ls /usr/lib/ota-agent /etc/systemd/system/multi-user.target.wants', STEP_TIMEOUT_MS);
-      assert.ok(files.includes('ota-agent.mjs') && files.includes('ota-agent-health.service'), files);
+      assert.ok(files.includes('ota-agent.mjs') && files.includes('ota-init') && files.includes('ota-agent-health.service'), files);
+      const cmdline = await m.shell('cat /proc/cmdline', STEP_TIMEOUT_MS);
+      assert.match(cmdline, / ro init=\/usr\/lib\/ota-agent\/ota-init root=\/dev\/vda2 ota\.slot=A /, 'the kernel is told to start the pre-init on a read-only root');
+      assert.not.match(cmdline, /(^| )rw( |$)/);
     } catch (err) {
       console.log(m.failureReport());
       throw err;
