@@ -112,6 +112,13 @@ export async function addAgent(env: ToolEnv, root: string, source: AgentSource, 
   await put(root, 'etc/fw_env.config', `# ${board.board}: ${board.env.source}\n${board.env.fwEnvConfig.join('\n')}\n`, 0o644);
   await put(root, 'etc/ota-agent/provision.example.json', exampleProvision(board, hardware), 0o644);
   await link(root, CONFIG_LINK.path, CONFIG_LINK.target);
-  const data = await inRoot(root, 'data');
-  if (!(await fsp.stat(data).then((s) => s.isDirectory(), () => false))) await fsp.mkdir(data, { mode: 0o755 });
+  await mountPoint(root, 'data');
+}
+
+/** A directory at `path` for something to be mounted on; a symlink is left for the device to resolve, a file refused. */
+async function mountPoint(root: string, path: string): Promise<void> {
+  const at = await inRoot(root, path);
+  const st = await fsp.lstat(at).catch(() => undefined);
+  if (st === undefined) await fsp.mkdir(at, { mode: 0o755 });
+  else if (!st.isDirectory() && !st.isSymbolicLink()) throw new OtaError('IMAGE_ROOTFS_INVALID', `rootfs: /${path} is not a directory, but the pre-init mounts the data partition there: remove it from the root filesystem`);
 }

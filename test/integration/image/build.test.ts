@@ -207,7 +207,7 @@ it('builds the same bytes twice (the .deb built by the command from a tar, then 
   }
 });
 
-it('refuses, in one line with its code and writing nothing: an unknown board, a missing rootfs, a bad tar, an existing output, a rootfs larger than the slot, half a release', async () => {
+it('refuses, in one line with its code and writing nothing: an unknown board, a missing rootfs, a bad tar, an existing output, a rootfs larger than the slot, a /data that is a file, half a release', async () => {
   const { dir, cleanup } = tempDir('ota-image-refuse-');
   try {
     makeRootfs(dir);
@@ -215,6 +215,8 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
     mkdirSync(join(dir, 'big/etc'), { recursive: true });
     writeFileSync(join(dir, 'big/etc/blob'), createHash('sha256').update('x').digest().toString('hex').repeat(9 * MIB / 64));
     writeFileSync(join(dir, 'taken.img'), 'mine');
+    mkdirSync(join(dir, 'datafile/etc'), { recursive: true });
+    writeFileSync(join(dir, 'datafile/data'), 'not a folder\n');
     const cases: Array<[string[], RegExp]> = [
       [['--board', 'no-such-board', '--rootfs', 'root.tar', '--out', 'd.img'], /no such board: use one of .*qemu-virt-arm64-file-env.* \[IMAGE_BOARD_UNKNOWN\]$/],
       [['--rootfs', 'missing.tar', '--out', 'd.img'], /--rootfs .*missing\.tar.*ENOENT.* \[IMAGE_ROOTFS_MISSING\]$/],
@@ -222,6 +224,7 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
       [['--rootfs', 'root.tar', '--out', 'taken.img'], /taken\.img exists: pass --force .* \[IMAGE_EXISTS\]$/],
       [['--rootfs', 'root.tar', '--out', 'no/d.img'], /the folder .*\/no does not exist: create it first \[IMAGE_OUT_INVALID\]$/],
       [['--rootfs', 'big', '--out', 'd.img'], /but a slot holds 8388608: give a larger --slot-size \[IMAGE_ROOTFS_TOO_LARGE\]$/],
+      [['--rootfs', 'datafile', '--out', 'd.img'], /rootfs: \/data is not a directory, but the pre-init mounts the data partition there: remove it .* \[IMAGE_ROOTFS_INVALID\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--version', '2'], /needs --version, --keys and --release-out together \[USAGE\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--slot-size', '3.5M'], /--slot-size "3\.5M": give a positive whole number of MiB .* \[USAGE\]$/],
     ];
