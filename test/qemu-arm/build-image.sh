@@ -39,7 +39,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${OTA_QEMU_CACHE:-$REPO/.cache/qemu-arm}
 BENCH_DEBS=${OTA_QEMU_EXTRA_DEBS:-$REPO/../shared/bench/debs}  # optional: .debs already kept for the benchmarks
 USERSPACE=(busybox-static nodejs libubootenv-tool)   # plus their dependencies, no recommends
-MODULES=(virtio_pci virtio_blk crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 virtio_net)
+MODULES=(virtio_pci virtio_blk crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 virtio_net overlay)  # overlay: an image's pre-init
 BOARD=${OTA_QEMU_BOARD:-qemu-virt-arm64-file-env}   # board-configs/<BOARD>.json
 BOARD_JSON=$REPO/board-configs/$BOARD.json
 # partition sizes in MiB (p1 starts at 1 MiB)

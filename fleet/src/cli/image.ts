@@ -25,7 +25,7 @@ const DEFAULT_EPOCH = 1_700_000_000;
 
 type ImageArgs = {
   board: string; rootfs: string; out: string; force: boolean; hardware: string | undefined;
-  'agent-deb': string | undefined; 'agent-bundle': string | undefined; 'uboot-env-defaults': string | undefined;
+  'agent-deb': string | undefined; 'uboot-env-defaults': string | undefined;
   'boot-size': string; 'slot-size': string; 'data-size': string; 'slot-out': string | undefined;
   version: string | undefined; keys: string | undefined; 'release-out': string | undefined;
 };
@@ -41,15 +41,12 @@ async function loadBoard(ctx: CliContext, name: string): Promise<BoardConfig> {
   return parseBoardConfig(text, isPath ? name : `board-configs/${name}.json`);
 }
 
+/** The .deb given, checked, or the source tree to build it from. */
 async function agentSource(ctx: CliContext, a: ImageArgs): Promise<AgentSource> {
-  if (a['agent-deb'] !== undefined && a['agent-bundle'] !== undefined) throw new OtaError('USAGE', 'give --agent-deb or --agent-bundle, not both');
-  const check = async (path: string, flag: string): Promise<string> => {
-    await fsp.access(path).catch(() => { throw new OtaError('IMAGE_AGENT_MISSING', `${flag} ${path} does not exist: run npm run build:device, or pass --agent-deb FILE or --agent-bundle FILE`); });
-    return path;
-  };
-  if (a['agent-deb'] !== undefined) return { kind: 'deb', deb: await check(resolve(ctx.cwd, a['agent-deb']), '--agent-deb') };
-  const bundle = a['agent-bundle'] === undefined ? join(SOURCE_ROOT, 'dist/device/ota-agent.mjs') : resolve(ctx.cwd, a['agent-bundle']);
-  return { kind: 'tree', bundle: await check(bundle, '--agent-bundle'), sourceRoot: SOURCE_ROOT };
+  if (a['agent-deb'] === undefined) return { kind: 'source', sourceRoot: SOURCE_ROOT };
+  const deb = resolve(ctx.cwd, a['agent-deb']);
+  await fsp.access(deb).catch(() => { throw new OtaError('IMAGE_AGENT_MISSING', `--agent-deb ${deb} does not exist: run npm run build:deb, or leave --agent-deb out to build it from this tree`); });
+  return { kind: 'deb', deb };
 }
 
 async function envDefaults(ctx: CliContext, file: string | undefined): Promise<EnvVars | undefined> {
@@ -129,8 +126,7 @@ export const imageCommand: Register = (y, ctx) =>
       .option('out', { type: 'string', demandOption: true, describe: 'the disk image to write (DISK.img; DISK.bmap beside it)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing DISK.img' })
       .option('hardware', { type: 'string', describe: 'hardware id of the release and the example config (default: the board name)' })
-      .option('agent-deb', { type: 'string', describe: 'the ota-agent .deb to install (npm run build:deb)' })
-      .option('agent-bundle', { type: 'string', describe: 'the device bundle to install instead of a .deb (default: dist/device/ota-agent.mjs)' })
+      .option('agent-deb', { type: 'string', describe: 'the ota-agent .deb to install (npm run build:deb; default: built from this tree)' })
       .option('uboot-env-defaults', { type: 'string', describe: "U-Boot's default env (u-boot-initial-env), for a board whose env is U-Boot's own store" })
       .option('boot-size', { type: 'string', default: '64M', describe: 'boot partition size' })
       .option('slot-size', { type: 'string', default: '1G', describe: 'size of each slot' })

@@ -4,16 +4,17 @@
  */
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { boardPrologue, type BoardConfig } from '../../../agent/src/boot/index.js';
+import type { BoardConfig } from '../../../agent/src/boot/index.js';
 import type { EnvVars } from '../../../agent/src/bootenv/index.js';
-import { OtaError, withContext } from '../../../agent/src/errors/index.js';
+import { OtaError } from '../../../agent/src/errors/index.js';
 import { addAgent, type AgentSource } from './agent.js';
+import { bootScript } from './boot.js';
 import { buildDisk, type FatFile } from './disk.js';
 import { planEnv, type EnvPlan } from './env.js';
 import { makeExt4 } from './ext4.js';
 import { derivedUuid, partition, planLayout, type DiskLayout, type PartitionSizes } from './layout.js';
 import { checkFits, clampTimes, unpackRootfs, type RootfsSource } from './rootfs.js';
-import { runTool, type ToolEnv } from './tools.js';
+import type { ToolEnv } from './tools.js';
 
 /** Everything one build needs, checked. */
 export interface ImageSpec {
@@ -26,7 +27,7 @@ export interface ImageSpec {
   readonly agent: AgentSource;
   /** U-Boot's default env, for boards whose env is U-Boot's own store. */
   readonly envDefaults: EnvVars | undefined;
-  /** The source tree (bootloader/boot.cmd, agent/systemd). */
+  /** The source tree (bootloader/boot.cmd; the .deb is built from it without --agent-deb). */
   readonly sourceRoot: string;
   readonly epochSeconds: number;
   readonly signal: AbortSignal | undefined;
@@ -62,20 +63,12 @@ export async function checkOutputs(out: string, force: boolean): Promise<void> {
   }
 }
 
-/** boot.scr for the board: its prologue and bootloader/boot.cmd, compiled by mkimage (as bootloader/build.sh does). */
-async function bootScript(env: ToolEnv, spec: ImageSpec, work: string): Promise<FatFile> {
-  const cmd = await fsp.readFile(join(spec.sourceRoot, 'bootloader/boot.cmd'), 'utf8').catch((err: unknown) => { throw withContext('boot script: bootloader/boot.cmd', err); });
-  await fsp.writeFile(join(work, 'boot.cmd'), `${boardPrologue(spec.board)}${cmd}`); // build.sh's bytes
-  await runTool(env, 'boot script: mkimage', 'IMAGE_FS', 'mkimage', ['-A', spec.board.arch, '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'ota-agent A/B boot', '-d', join(work, 'boot.cmd'), join(work, 'boot.scr')]);
-  return { name: 'boot.scr', path: join(work, 'boot.scr') };
-}
-
 async function slotImage(env: ToolEnv, spec: ImageSpec, work: string, layout: DiskLayout): Promise<string> {
   const tree = join(work, 'rootfs');
   await fsp.mkdir(tree);
   spec.progress(`image: unpacking the root filesystem ${spec.rootfs.path}`);
   await unpackRootfs(env, spec.rootfs, tree);
-  await addAgent(env, tree, spec.agent, spec.board, spec.hardware);
+  await addAgent(env, tree, spec.agent, spec.board, spec.hardware, work);
   await clampTimes(env, tree);
   const slotBytes = partition(layout, 'A').sizeBytes;
   await checkFits(env, tree, slotBytes);
@@ -110,7 +103,7 @@ export async function buildImage(spec: ImageSpec): Promise<ImageResult> {
     spec.progress(`image: disk ${layout.sizeBytes} bytes (boot, A, B, data)`);
     const tmp = { disk: join(work, 'disk.img'), bmap: join(work, 'disk.bmap') };
     await buildDisk(env, layout, {
-      bootFiles: [await bootScript(env, spec, work), ...envOut.fat], slotA, work, seed: spec.board.board,
+      bootFiles: [await bootScript(env, spec.board, spec.sourceRoot, work), ...envOut.fat], slotA, work, seed: spec.board.board,
       dataUuid: derivedUuid(`ota-agent data ${spec.board.board}`),
     }, tmp.disk, tmp.bmap);
     spec.progress('image: block map done');

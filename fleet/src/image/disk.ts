@@ -1,7 +1,7 @@
 /**
  * The disk image, assembled in one sparse file: the MBR (sfdisk), the FAT boot partition (made
  * apart, files copied with mtools, written whole), slot A written whole, slot B left a hole, the data
- * partition made in place at its offset; then its block map (bmaptool create).
+ * partition made in place at its offset (empty: see DATA_LABEL); then its block map (bmaptool create).
  *
  * Slot A is written block by block, zeros included, so that the .bmap maps all of it: `bmaptool
  * copy` skips unmapped blocks, and a slot left with the card's old bytes would not be the factory
@@ -16,15 +16,13 @@ import { partition, sfdiskScript, type DiskLayout } from './layout.js';
 import { makeExt4 } from './ext4.js';
 import { runTool, type ToolEnv } from './tools.js';
 
-/** The label the pre-init mounts the data partition by (shared contract). */
-export const DATA_LABEL = 'ota-data';
-
 /**
- * The top folders of the data partition, empty: the agent's records (`/var/lib/ota-agent`, bound or
- * linked there by the pre-init) and the per-slot upper and work folders of the `/etc` overlay.
- * An assumption until the data partition's layout is documented (docs/, with the pre-init).
+ * The label the pre-init mounts the data partition by (docs/data-partition.md). The partition is made
+ * empty: its layout (overlay/<SLOT>/etc, var, ota-agent) is the pre-init's to create, at every boot where
+ * it is missing, so a data partition made here, re-made in the field or wiped for a factory reset all
+ * take the one path, and no second list of its folders can drift from the pre-init's.
  */
-export const DATA_SKELETON = ['ota-agent', 'etc', 'etc/A', 'etc/A/upper', 'etc/A/work', 'etc/B', 'etc/B/upper', 'etc/B/work'] as const;
+export const DATA_LABEL = 'ota-data';
 
 /** A file for the FAT boot partition. */
 export interface FatFile { readonly name: string; readonly path: string }
@@ -34,7 +32,7 @@ export interface DiskParts {
   readonly bootFiles: readonly FatFile[];
   /** The slot A image (its size is the slot's). */
   readonly slotA: string;
-  /** A scratch folder for the data partition's skeleton. */
+  /** A scratch folder (the boot partition, the data partition's empty tree). */
   readonly work: string;
   /** Seed of the FAT serial and the data partition's UUID (the board name). */
   readonly seed: string;
@@ -90,9 +88,8 @@ async function makeBoot(env: ToolEnv, layout: DiskLayout, parts: DiskParts): Pro
 async function makeData(env: ToolEnv, disk: string, layout: DiskLayout, parts: DiskParts): Promise<void> {
   const data = partition(layout, 'data');
   const tree = join(parts.work, 'data');
-  for (const d of DATA_SKELETON) await fsp.mkdir(join(tree, d), { recursive: true, mode: 0o755 });
-  const at = new Date(env.epochSeconds * 1000);
-  for (const d of ['', ...DATA_SKELETON]) await fsp.utimes(join(tree, d), at, at); // after every mkdir: each changes its parent's mtime
+  await fsp.mkdir(tree, { mode: 0o755 });
+  await fsp.utimes(tree, new Date(env.epochSeconds * 1000), new Date(env.epochSeconds * 1000));
   // A fakeroot session of its own: the rootfs session's records name inodes of the deleted rootfs tree,
   // which the new folders may reuse (fakeroot would then report them as those files).
   const fresh = env.fakerootState === undefined ? undefined : `${env.fakerootState}.data`;

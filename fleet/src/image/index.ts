@@ -4,8 +4,9 @@
  * slot B empty, the data partition; a .bmap beside; the same inputs give the same bytes.
  */
 export { buildImage, checkOutputs, outputPaths, type ImageResult, type ImageSpec } from './build.js';
-export { AGENT_UNITS, installAgent, type AgentSource } from './agent.js';
-export { DATA_LABEL, DATA_SKELETON } from './disk.js';
+export { AGENT_UNITS, PRE_INIT, type AgentSource } from './agent.js';
+export { imageBootargs } from './boot.js';
+export { DATA_LABEL } from './disk.js';
 export { initialState, planEnv, type EnvPlan } from './env.js';
 export { MIB, derivedUuid, parseSizeBytes, planLayout, type DiskLayout, type Partition, type PartitionSizes } from './layout.js';
 export { rootfsSource, type RootfsSource } from './rootfs.js';

@@ -8,7 +8,7 @@
 // not remounted (it is the host's). Needs root and unshare (mounts).
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareSlotEtc, scanTree } from '../../../agent/src/etc/index.js';
@@ -47,6 +47,38 @@ function boot(shell: Shell, root: string, cmdline: string, step: string): { out:
     env: { ...process.env, PATH: shell.path, OTA_INIT_TEST_ROOT: root, OTA_INIT_CMDLINE: file, R: root }, encoding: 'utf8', timeout: 60_000,
   });
   return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+/**
+ * The directories docs/data-partition.md's layout names that the pre-init makes for `slot` (with their
+ * parents), read from the doc's tree: a name with a `/` is a directory path, relative to the entry above
+ * it; the agent's own (below ota-agent/) and the other slot's are left out.
+ */
+function documentedDirs(slot: 'A' | 'B'): string[] {
+  const doc = readFileSync(repoPath('docs/data-partition.md'), 'utf8');
+  const block = /## Layout\n+```\n\/data[^\n]*\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const parents: string[] = [];
+  const dirs = new Set<string>();
+  for (const line of block.split('\n').filter((l) => l.trim() !== '')) {
+    const at = line.search(/[A-Za-z]/);
+    const depth = at / 4 - 1;
+    const names = line.slice(at).split(/\s+/).filter((w) => /^[\w.-]+(\/[\w.-]+)*\/?$/.test(w) && w.includes('/'));
+    for (const name of names) {
+      const path = [...parents.slice(0, depth), name.replace(/\/$/, '')].join('/');
+      if (name.endsWith('/')) parents[depth] = path;
+      for (let p = path; p !== '.' && p !== ''; p = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '') dirs.add(p);
+    }
+  }
+  const other = slot === 'A' ? 'B' : 'A';
+  return [...dirs].filter((d) => !d.startsWith('ota-agent/') && !d.startsWith(`overlay/${other}`)).sort();
+}
+
+/** Every directory below `dir`, relative, without lost+found and what an upper or work dir holds (the device's, overlayfs's). */
+function dirsBelow(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== 'lost+found').flatMap((e) => {
+    const path = rel === '' ? e.name : `${rel}/${e.name}`;
+    return e.name === 'work' || e.name === 'upper' ? [path] : [path, ...dirsBelow(dir, path)];
+  });
 }
 
 const SHOW = 'for f in hostname operator.conf motd new.conf ssh/sshd_config b-only.conf; do printf "%s=%s;" $f "$(cat $R/etc/$f 2>/dev/null || echo -)"; done; printf "state=%s" "$(cat $R/var/lib/ota-agent/state)"';
@@ -104,6 +136,25 @@ for (const [name, makeShell] of [
         assert.match(r.err, /booting slot .* without the data partition's state: its health check will fail and the device reverts/);
       }
       assert.not.ok(existsSync(join(t.dir, 'none')), 'nothing created for a missing data partition');
+    } finally {
+      t.cleanup();
+    }
+  });
+  it('an empty data partition (as ota-fleet image build makes it) is laid out at first boot as docs/data-partition.md lists it', async () => {
+    const t = tempDir('ota-init-layout-');
+    const shell = makeShell();
+    try {
+      for (const slot of ['A', 'B'] as const) {
+        const root = slotRoot(join(t.dir, slot), { hostname: 'vendor\n' });
+        const data = join(t.dir, `data-${slot}`);
+        mkdirSync(join(data, 'lost+found'), { recursive: true });
+        const r = boot(shell, root, `root=/dev/vda2 ota.slot=${slot} ota.data=${data}`, 'true');
+        assert.is(r.code, 0, r.err);
+        const expected = documentedDirs(slot);
+        assert.ok(expected.includes(`overlay/${slot}/etc/upper`) && expected.includes('var/work') && expected.includes('ota-agent'), expected.join(' '));
+        assert.equal(dirsBelow(data).sort(), expected, `slot ${slot}`);
+        assert.is(lstatSync(join(data, 'ota-agent')).mode & 0o777, 0o700, 'the agent\'s directory is private');
+      }
     } finally {
       t.cleanup();
     }

@@ -1,13 +1,15 @@
 /**
  * `ota-fleet image build` on a tiny root filesystem made here (a tar with owners that are not the
  * caller's, a setuid file, Debian's `lib -> usr/lib` link), read back with the tools people flash and
- * inspect images with: sfdisk, mtools, debugfs, dumpe2fs, fw_printenv, bmaptool.
+ * inspect images with: sfdisk, mtools, debugfs, dumpe2fs, fw_printenv, bmaptool. The agent is the real
+ * package (scripts/build-deb.mjs, built once here, or by the command itself without --agent-deb).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEnv } from '../../../agent/src/bootenv/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
@@ -23,6 +25,22 @@ const BOARD = 'qemu-virt-arm64-file-env';
 const SIZES = ['--boot-size', '8M', '--slot-size', '8M', '--data-size', '8M'];
 const PARTS = { boot: 1, A: 9, B: 17, data: 25 }; // MiB offsets: 1 MiB, then 8 MiB each
 const now = new Date('2030-01-01T00:00:00Z');
+const EPOCH = '1700000000'; // the command's default SOURCE_DATE_EPOCH
+const PRE_INIT_ARGS = 'console=ttyAMA0 panic=5 rootwait ro init=/usr/lib/ota-agent/ota-init'; // the board's, then the pre-init on a read-only root
+
+/** The real .deb, built once (as `npm run build:deb` does, with the image's SOURCE_DATE_EPOCH). */
+let debFile: string | undefined;
+function agentDeb(): string {
+  if (debFile !== undefined) return debFile;
+  const dir = mkdtempSync(join(tmpdir(), 'ota-image-deb-'));
+  chmodSync(dir, 0o755); // the build as nobody reads it
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const script = new URL('../../../../scripts/build-deb.mjs', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [script, '--out', dir, '--no-tsc'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', SOURCE_DATE_EPOCH: EPOCH } });
+  if (r.status !== 0) throw new Error(`build:deb: ${r.stderr}`);
+  debFile = join(dir, 'ota-agent_0.1.0_all.deb');
+  return debFile;
+}
 
 function sh(cmd: string, args: readonly string[], cwd?: string): string {
   const r = spawnSync(cmd, [...args], { encoding: 'latin1', maxBuffer: 256 * MIB, ...(cwd === undefined ? {} : { cwd }), env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } });
@@ -46,12 +64,37 @@ function makeRootfs(dir: string): void {
   sh('tar', ['-rf', join(dir, 'root.tar'), '--owner=1000', '--group=1001', ...common, './home/user', './home/user/secret']);
   sh('zstd', ['-q', '-f', join(dir, 'root.tar'), '-o', join(dir, 'root.tar.zst')]);
   rmSync(join(src, 'dev'), { recursive: true, force: true }); // the console's node: reading it (snapshot) would block
-  writeFileSync(join(dir, 'bundle.mjs'), 'console.log("the device bundle")\n');
 }
 
+/** `image build` with the prebuilt .deb unless the case gives its own --agent-deb or `fromSource`. */
 async function build(dir: string, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const sizes = SIZES.filter((_, i) => !extra.includes(SIZES[i - (i % 2)] ?? '')); // a size the case gives replaces the default
-  return runMain(fleet, ['image', 'build', '--agent-bundle', 'bundle.mjs', ...sizes, ...extra], { cwd: dir, now });
+  const agent = extra.includes('--agent-deb') ? [] : ['--agent-deb', agentDeb()];
+  return runMain(fleet, ['image', 'build', ...agent, ...sizes, ...extra], { cwd: dir, now, env: { SOURCE_DATE_EPOCH: EPOCH } });
+}
+
+/** `image build` without --agent-deb: the command builds the package from this tree. */
+async function buildFromSource(dir: string, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(fleet, ['image', 'build', ...SIZES, ...extra], { cwd: dir, now, env: { SOURCE_DATE_EPOCH: EPOCH } });
+}
+
+/** Every file and link of the package, checked in slot A: same bytes or target, same mode, root's. */
+function assertPackageInstalled(slotA: string, deb: string, dir: string): void {
+  const tree = join(dir, 'deb-tree');
+  sh('dpkg-deb', ['-x', deb, tree]);
+  const entries = sh('dpkg-deb', ['-c', deb]).split('\n').filter((l) => /^[-l]/.test(l));
+  assert.ok(entries.some((l) => / \.\/usr\/lib\/ota-agent\/ota-init$/.test(l)), 'the package has the pre-init');
+  for (const line of entries) {
+    const m = /^([-l])(\S+) \S+ +\d+ \S+ \S+ \.(\/\S+)(?: -> (\S+))?$/.exec(line);
+    assert.ok(m !== null, line);
+    const [, kind, perms, path] = m ?? [];
+    const st = debugfs(slotA, `stat "${path ?? ''}"`);
+    assert.match(st, /User: +0 +Group: +0 /, `${path ?? ''} is root's`);
+    if (kind === 'l') { assert.match(st, new RegExp(`Fast link dest: "${(m?.[4] ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`), line); continue; }
+    const mode = (perms ?? '').replace(/[^-]/g, '1').replace(/-/g, '0');
+    assert.match(st, new RegExp(`Mode: +0${parseInt(mode, 2).toString(8)}\\b`), line);
+    assert.ok(Buffer.from(debugfs(slotA, `cat "${path ?? ''}"`), 'latin1').equals(readFileSync(join(tree, path ?? ''))), `${path ?? ''} differs from the package's`);
+  }
 }
 
 /** Bytes [offset, offset+size) of a file. */
@@ -83,12 +126,12 @@ function flashMapped(image: string, bmapFile: string, card: string): void {
   writeFileSync(card, out);
 }
 
-it('builds the same bytes twice (tar, then tar.zst a second later); the disk holds the board layout, boot.scr, the env, the rootfs with its owners and the agent; the .bmap flashes it', async () => {
+it('builds the same bytes twice (the .deb built by the command from a tar, then given with a tar.zst a second later); the disk holds the board layout, boot.scr, the env, the rootfs with its owners and the agent; the .bmap flashes it', async () => {
   const { dir, cleanup } = tempDir('ota-image-');
   try {
     makeRootfs(dir);
     assert.is((await runMain(fleet, ['keygen', '--out', 'KEYS'], { cwd: dir, now })).code, 0);
-    const first = await build(dir, '--board', BOARD, '--rootfs', 'root.tar', '--out', 'one.img', '--version', '1', '--keys', 'KEYS', '--release-out', 'R1', '--slot-out', 'slot-A.img');
+    const first = await buildFromSource(dir, '--board', BOARD, '--rootfs', 'root.tar', '--out', 'one.img', '--version', '1', '--keys', 'KEYS', '--release-out', 'R1', '--slot-out', 'slot-A.img');
     assert.is(first.code, 0, first.stderr);
     assert.match(first.stderr, /image: slot A/);
     await nextSecond();
@@ -109,6 +152,7 @@ it('builds the same bytes twice (tar, then tar.zst a second later); the disk hol
     const scr = Buffer.from(sh('mcopy', ['-i', fat, '-n', '::boot.scr', '-']), 'latin1');
     assert.is(scr.readUInt32BE(0), 0x27051956, 'boot.scr is a U-Boot image');
     assert.ok(scr.includes("setenv ota_env_file 'uboot.env'") && scr.includes('BOOT_ORDER'), 'boot.scr holds the board prologue and boot.cmd');
+    assert.ok(scr.includes(`setenv ota_bootargs '${PRE_INIT_ARGS}'`), 'the kernel starts the pre-init on a read-only root');
     const envFile = join(dir, 'uboot.env');
     writeFileSync(envFile, Buffer.from(sh('mcopy', ['-i', fat, '-n', '::uboot.env', '-']), 'latin1'));
     const vars = decodeEnv([readFileSync(envFile)], 'incremental').vars;
@@ -125,21 +169,23 @@ it('builds the same bytes twice (tar, then tar.zst a second later); the disk hol
     assert.match(debugfs(slotA, 'stat /home/user/secret'), /Mode: +0640[\s\S]*User: +1000 +Group: +1001 /);
     assert.match(debugfs(slotA, 'stat /home/user/secret'), /mtime: 0x5f5e1000/, 'the tar\'s mtime (before SOURCE_DATE_EPOCH) is kept');
     if (isRoot) assert.match(debugfs(slotA, 'stat /dev/console'), /Type: character special +Mode: +0600[\s\S]*Device major\/minor number: 05:01/);
-    assert.is(debugfs(slotA, 'cat /usr/lib/ota-agent/ota-agent.mjs'), readFileSync(join(dir, 'bundle.mjs'), 'latin1'));
-    assert.match(debugfs(slotA, 'stat /usr/bin/ota-agent'), /Mode: +0755/);
+    assertPackageInstalled(slotA, agentDeb(), dir);
+    assert.match(debugfs(slotA, 'stat /lib'), /Type: symlink[\s\S]*Fast link dest: "usr\/lib"/, 'the package replaced the /lib link with a folder');
     assert.match(debugfs(slotA, 'cat /usr/lib/systemd/system/ota-agent.service'), /ExecStart=\/usr\/bin\/node .*\/usr\/lib\/ota-agent\/ota-agent\.mjs run/);
     for (const unit of ['ota-agent.service', 'ota-agent-health.service']) {
       assert.match(debugfs(slotA, `stat /etc/systemd/system/multi-user.target.wants/${unit}`), new RegExp(`Fast link dest: "/lib/systemd/system/${unit}"`));
     }
+    assert.match(debugfs(slotA, 'stat /etc/ota-agent/agent.json'), /Fast link dest: "\/var\/lib\/ota-agent\/agent\.json"/, 'the config lives on the data partition');
+    assert.match(debugfs(slotA, 'cat /etc/ota-agent/provision.example.json'), /"device": "\/dev\/vda3"/);
+    assert.match(debugfs(slotA, 'stat /data'), /Type: directory +Mode: +0755/, 'the pre-init mounts the data partition on /data');
     assert.match(debugfs(slotA, 'cat /etc/fw_env.config'), /^\/boot\/firmware\/uboot\.env 0x0 0x4000$/m);
     assert.match(sh('dumpe2fs', ['-h', slotA]), /Filesystem features: +(?![^\n]*has_journal)[^\n]*\n/, 'slot A has no journal');
 
-    // slot B empty, the data partition labelled ota-data with its top folders
+    // slot B empty, the data partition labelled ota-data and empty: the pre-init lays it out (docs/data-partition.md)
     assert.ok(region(disk, PARTS.B).equals(Buffer.alloc(8 * MIB)), 'slot B is not empty');
     const data = `${disk}?offset=${PARTS.data * MIB}`;
     assert.match(sh('dumpe2fs', ['-h', data]), /Filesystem volume name: +ota-data\n/);
-    const top = debugfs(data, 'ls -p /');
-    assert.ok(top.includes('/ota-agent//') && top.includes('/etc//'), top);
+    assert.equal(debugfs(data, 'ls -p /').split('\n').filter((l) => l !== '').map((l) => l.split('/')[5]).sort(), ['.', '..', 'lost+found']);
 
     // the factory release is of slot A's bytes
     const release = JSON.parse(readFileSync(join(dir, 'R1/release.json'), 'utf8')) as { signed: { version: number; installed: { sha256: string; sizeBytes: number } } };
@@ -161,7 +207,7 @@ it('builds the same bytes twice (tar, then tar.zst a second later); the disk hol
   }
 });
 
-it('refuses, in one line with its code and writing nothing: an unknown board, a missing rootfs, a bad tar, an existing output, a rootfs larger than the slot, half a release', async () => {
+it('refuses, in one line with its code and writing nothing: an unknown board, a missing rootfs, a bad tar, an existing output, a rootfs larger than the slot, a /data that is a file, half a release', async () => {
   const { dir, cleanup } = tempDir('ota-image-refuse-');
   try {
     makeRootfs(dir);
@@ -169,6 +215,8 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
     mkdirSync(join(dir, 'big/etc'), { recursive: true });
     writeFileSync(join(dir, 'big/etc/blob'), createHash('sha256').update('x').digest().toString('hex').repeat(9 * MIB / 64));
     writeFileSync(join(dir, 'taken.img'), 'mine');
+    mkdirSync(join(dir, 'datafile/etc'), { recursive: true });
+    writeFileSync(join(dir, 'datafile/data'), 'not a folder\n');
     const cases: Array<[string[], RegExp]> = [
       [['--board', 'no-such-board', '--rootfs', 'root.tar', '--out', 'd.img'], /no such board: use one of .*qemu-virt-arm64-file-env.* \[IMAGE_BOARD_UNKNOWN\]$/],
       [['--rootfs', 'missing.tar', '--out', 'd.img'], /--rootfs .*missing\.tar.*ENOENT.* \[IMAGE_ROOTFS_MISSING\]$/],
@@ -176,6 +224,7 @@ it('refuses, in one line with its code and writing nothing: an unknown board, a 
       [['--rootfs', 'root.tar', '--out', 'taken.img'], /taken\.img exists: pass --force .* \[IMAGE_EXISTS\]$/],
       [['--rootfs', 'root.tar', '--out', 'no/d.img'], /the folder .*\/no does not exist: create it first \[IMAGE_OUT_INVALID\]$/],
       [['--rootfs', 'big', '--out', 'd.img'], /but a slot holds 8388608: give a larger --slot-size \[IMAGE_ROOTFS_TOO_LARGE\]$/],
+      [['--rootfs', 'datafile', '--out', 'd.img'], /rootfs: \/data is not a directory, but the pre-init mounts the data partition there: remove it .* \[IMAGE_ROOTFS_INVALID\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--version', '2'], /needs --version, --keys and --release-out together \[USAGE\]$/],
       [['--rootfs', 'root.tar', '--out', 'd.img', '--slot-size', '3.5M'], /--slot-size "3\.5M": give a positive whole number of MiB .* \[USAGE\]$/],
     ];
@@ -221,27 +270,31 @@ it("a board whose env is U-Boot's own store: NOR flash gets DISK.env.img beside 
   }
 });
 
-it('--agent-deb: the package is unpacked as dpkg would (through the merged-/usr link, which stays a link) and its units enabled', async () => {
+it('--agent-deb: a package without the pre-init (the image would boot init= into nothing) or a missing file is refused in one line, writing nothing', async () => {
   const { dir, cleanup } = tempDir('ota-image-deb-');
   try {
     makeRootfs(dir);
     const pkg = join(dir, 'pkg');
-    for (const d of ['DEBIAN', 'usr/lib/ota-agent', 'usr/bin', 'lib/systemd/system']) mkdirSync(join(pkg, d), { recursive: true });
+    for (const d of ['DEBIAN', 'usr/lib/ota-agent', 'usr/bin']) mkdirSync(join(pkg, d), { recursive: true });
     writeFileSync(join(pkg, 'DEBIAN/control'), 'Package: ota-agent\nVersion: 0.1.0\nArchitecture: all\nMaintainer: Test <test@example.com>\nDescription: test package\n');
     writeFileSync(join(pkg, 'usr/lib/ota-agent/ota-agent.mjs'), 'the bundle from the deb\n');
     writeFileSync(join(pkg, 'usr/bin/ota-agent'), '#!/bin/sh\n');
     chmodSync(join(pkg, 'usr/bin/ota-agent'), 0o755);
-    for (const unit of ['ota-agent.service', 'ota-agent-health.service']) writeFileSync(join(pkg, 'lib/systemd/system', unit), `[Unit]\nDescription=${unit} from the deb\n`);
     sh('dpkg-deb', ['--root-owner-group', '-b', pkg, join(dir, 'agent.deb')]);
-    const r = await runMain(fleet, ['image', 'build', '--board', BOARD, ...SIZES, '--rootfs', 'root.tar', '--out', 'deb.img', '--agent-deb', 'agent.deb'], { cwd: dir, now });
-    assert.is(r.code, 0, r.stderr);
-    const slotA = join(dir, 'a.img');
-    writeFileSync(slotA, region(join(dir, 'deb.img'), PARTS.A));
-    assert.is(debugfs(slotA, 'cat /usr/lib/ota-agent/ota-agent.mjs'), 'the bundle from the deb\n');
-    assert.match(debugfs(slotA, 'stat /lib'), /Type: symlink[\s\S]*Fast link dest: "usr\/lib"/, 'the package replaced the /lib link with a folder');
-    assert.match(debugfs(slotA, 'cat /usr/lib/systemd/system/ota-agent.service'), /ota-agent\.service from the deb/);
-    assert.match(debugfs(slotA, 'stat /usr/bin/ota-agent'), /Mode: +0755[\s\S]*User: +0 +Group: +0 /);
-    assert.match(debugfs(slotA, 'stat /etc/systemd/system/multi-user.target.wants/ota-agent-health.service'), /Fast link dest: "\/lib\/systemd\/system\/ota-agent-health\.service"/);
+    rmSync(pkg, { recursive: true });
+    const cases: Array<[string, RegExp]> = [
+      ['agent.deb', /agent .*agent\.deb: no executable \/usr\/lib\/ota-agent\/ota-init .*: give a package from npm run build:deb \[IMAGE_AGENT_DEB_INVALID\]$/],
+      ['missing.deb', /--agent-deb .*missing\.deb does not exist: run npm run build:deb, or leave --agent-deb out .* \[IMAGE_AGENT_MISSING\]$/],
+    ];
+    for (const [deb, message] of cases) {
+      const before = snapshot(dir);
+      const r = await build(dir, '--board', BOARD, '--rootfs', 'root.tar', '--out', 'deb.img', '--agent-deb', deb);
+      assert.is(r.code, 1, deb);
+      const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('image: '));
+      assert.is(lines.length, 1, r.stderr);
+      assert.match(lines[0] ?? '', message);
+      assert.equal(snapshot(dir), before, `${deb}: something was written`);
+    }
   } finally {
     cleanup();
   }
@@ -258,7 +311,7 @@ asNobody('without root (as nobody), the tar\'s owners, modes and device node are
     assert.is(asRoot.code, 0, asRoot.stderr);
     const bin = new URL('../../../../bin/ota-fleet.js', import.meta.url).pathname;
     const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, bin, 'image', 'build', '--board', BOARD,
-      '--agent-bundle', 'bundle.mjs', ...SIZES, '--rootfs', 'root.tar', '--out', 'nobody.img'], { cwd: dir, encoding: 'utf8' });
+      '--agent-deb', agentDeb(), ...SIZES, '--rootfs', 'root.tar', '--out', 'nobody.img'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH } });
     assert.is(r.status, 0, r.stderr);
     assert.ok(readFileSync(join(dir, 'nobody.img')).equals(readFileSync(join(dir, 'root.img'))), 'a build without root differs from one as root');
   } finally {

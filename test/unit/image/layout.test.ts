@@ -1,6 +1,6 @@
 /**
  * The pure parts of `ota-fleet image build`: sizes, the board's partition layout and its sfdisk
- * script, the initial env per env placement.
+ * script, the initial env per env placement, the kernel arguments of an image.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseBoardConfig, type BoardConfig } from '../../../agent/src/boot/index.js';
 import { decodeEnv, splitCopy } from '../../../agent/src/bootenv/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { MIB, derivedUuid, parseSizeBytes, planEnv, planLayout } from '../../../fleet/src/image/index.js';
+import { MIB, PRE_INIT, derivedUuid, imageBootargs, parseSizeBytes, planEnv, planLayout } from '../../../fleet/src/image/index.js';
 
 const root = new URL('../../../../', import.meta.url);
 const boardJson = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`board-configs/${name}.json`, root), 'utf8')) as Record<string, unknown>;
@@ -70,6 +70,19 @@ test('env: a file env is the state alone; a native env needs U-Boot\'s defaults,
   assert.is(state.current, 0, 'the first copy is the newer');
   assert.equal([state.vars.get('BOOT_ORDER'), state.vars.get('BOOT_A_LEFT'), state.vars.get('BOOT_B_LEFT'), state.vars.get('bootcmd')], ['A', '3', '0', 'run distro_bootcmd']);
   assert.ok(splitCopy(parts[1] ?? new Uint8Array(), true).crcValid, 'the second copy is valid too');
+});
+
+test('bootargs: an image boots the pre-init on a read-only root, whatever the board said about rw, ro and init=; a board without them takes boot.cmd\'s', () => {
+  const bootCmd = readFileSync(new URL('bootloader/boot.cmd', root), 'utf8');
+  const json = boardJson('rpi-4');
+  const script = json['script'] as Record<string, string>;
+  assert.is(PRE_INIT, '/usr/lib/ota-agent/ota-init');
+  assert.is(imageBootargs(board(json), bootCmd), `console=ttyS0,115200 console=tty1 rootwait panic=5 ro init=${PRE_INIT}`);
+  const rw = board({ ...json, script: { ...script, ota_bootargs: 'rw console=ttyS0 init=/sbin/init  ro quiet' } });
+  assert.is(imageBootargs(rw, bootCmd), `console=ttyS0 quiet ro init=${PRE_INIT}`);
+  const { ota_bootargs: _, ...withoutArgs } = script;
+  const none = board({ ...json, script: withoutArgs, layoutDependent: (json['layoutDependent'] as string[]).filter((k) => k !== 'script.ota_bootargs') });
+  assert.is(imageBootargs(none, bootCmd), `console=ttyAMA0 panic=5 rootwait ro init=${PRE_INIT}`, "boot.cmd's default, as the script would set it");
 });
 
 test.run();
