@@ -134,7 +134,6 @@ export function systemdSuite(c: BoardCase, o: { drift: boolean }): void {
         await healthUnitEnds(m, true);
         await m.shell('systemctl is-system-running --wait', SYSTEMD_STEP_MS);
         console.log(`# ${c.board}: ${await m.shell('systemd-analyze time', STEP_TIMEOUT_MS)}`);
-        await agentConnected(m);
         await unitsAsShipped(m);
         const state = await deviceState(m);
         const install = await installsOverMqtt(m, fleet, id, release2, { rebootCommand: REBOOT, installTimeoutMs: SYSTEMD_STEP_MS });
