@@ -165,7 +165,7 @@ export function systemdSuite(c: BoardCase, o: { drift: boolean }): void {
         assert.is(await m.shell('mount -o remount,rw / && printf x > /drifted && sync && mount -o remount,ro / && echo drifted', STEP_TIMEOUT_MS), 'drifted');
         const release3 = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base: release2.image, version: 3, hardware });
         const sentBefore = fleet.artifacts.bytesSent();
-        await installsOverMqtt(m, fleet, id, release3, { running: { version: 2, booted: 'B' }, rebootCommand: REBOOT, installTimeoutMs: 2 * SYSTEMD_STEP_MS });
+        await installsOverMqtt(m, fleet, id, release3, { running: { version: 2, booted: 'B' }, rebootCommand: REBOOT, installTimeoutMs: 2 * SYSTEMD_STEP_MS, connected: true });
         assert.ok(fleet.artifacts.bytesSent() - sentBefore >= statSync(release3.image).size, 'the server sent the full image');
       });
       const committed = await readEnv(device, 'after boot 2');

@@ -96,6 +96,8 @@ export interface MqttInstallOptions {
   rebootCommand?: string;
   /** Notice to reboot (default INSTALL_TIMEOUT_MS; a full image takes longer than a delta). */
   installTimeoutMs?: number;
+  /** The caller already saw `ota-agent run` connect in this boot (waiting again would wait for a reconnection). */
+  connected?: boolean;
 }
 
 /**
@@ -105,7 +107,7 @@ export interface MqttInstallOptions {
  */
 export async function installsOverMqtt(m: Machine, fleet: GuestFleet, deviceId: string, release: GuestRelease, o: MqttInstallOptions = {}): Promise<MqttInstall> {
   const running = o.running ?? { version: 1, booted: 'A' };
-  await agentConnected(m);
+  if (o.connected !== true) await agentConnected(m);
   const connectedMs = Date.now();
   await fleet.waitForStatus(deviceId, (r) => r.phase === 'idle' && r.version === running.version && r.booted === running.booted, STEP_TIMEOUT_MS);
   const before = m.events.length;
