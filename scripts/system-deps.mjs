@@ -38,6 +38,9 @@ export const systemDeps = [
   { file: '/usr/lib/python3/dist-packages/nacl/__init__.py', pkg: 'python3-nacl' },
   // the shipped systemd units are checked with systemd-analyze verify (test/unit/boot/unit-sandbox.test.ts)
   { command: 'systemd-analyze', pkg: 'systemd' },
+  // the emulated board's systemd slot: its users (systemd-sysusers --root) and SSH host keys (test/qemu-arm/build-image.sh)
+  { command: 'systemd-sysusers', pkg: 'systemd' },
+  { command: 'ssh-keygen', pkg: 'openssh-client' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();
