@@ -47,6 +47,9 @@ export const systemDeps = [
   // ota-fleet image build: the .bmap beside the image, and owners from a tar without root
   { command: 'bmaptool', pkg: 'bmap-tools' },
   { command: 'fakeroot', pkg: 'fakeroot' },
+  // the emulated board's systemd slot: its users (systemd-sysusers --root) and SSH host keys (test/qemu-arm/build-image.sh)
+  { command: 'systemd-sysusers', pkg: 'systemd' },
+  { command: 'ssh-keygen', pkg: 'openssh-client' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

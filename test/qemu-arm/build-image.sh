@@ -19,6 +19,9 @@
 #         OTA_QEMU_EXTRA_DEBS  a folder of .debs to take before downloading (default ../shared/bench/debs)
 #         OTA_QEMU_AGENT_BUNDLE  the device bundle to put in the slots (default: bundled here from build/
 #                          with scripts/build-device.mjs, so run `npm run build` first)
+#         OTA_QEMU_INIT    busybox (default: busybox init, guest/slot-init and guest/start.sh run the agent) or
+#                          systemd: Debian's systemd, udev and networkd in the slots, the agent installed as its
+#                          .deb installs it and run by the shipped units (agent/systemd), see systemd_slot below
 #
 # No root, no mounts, no network except Debian's package archive through apt. Packages are
 # resolved at build time (the current linux-image-*-arm64 or -armmp-lpae, busybox-static, libubootenv-tool,
@@ -44,6 +47,14 @@ BOARD=${OTA_QEMU_BOARD:-qemu-virt-arm64-file-env}   # board-configs/<BOARD>.json
 BOARD_JSON=$REPO/board-configs/$BOARD.json
 # partition sizes in MiB (p1 starts at 1 MiB)
 BOOT_MIB=16; SLOT_MIB=144; DATA_MIB=16
+INIT=${OTA_QEMU_INIT:-busybox}
+case "$INIT" in
+  busybox) VARIANT=$BOARD ;;
+  # dash: /bin/sh of units and scripts; the rest is what systemd needs to reach multi-user.target
+  systemd) VARIANT=$BOARD-systemd; USERSPACE+=(systemd systemd-sysv udev util-linux mount kmod iproute2 base-files base-passwd dash)
+           SLOT_MIB=208 ;;
+  *) echo "build-image: ERROR: OTA_QEMU_INIT=$INIT: use busybox or systemd" >&2; exit 1 ;;
+esac
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: ERROR: $*" >&2; exit 1; }
@@ -141,9 +152,10 @@ fi
 [ -f "$BUNDLE" ] || die "no agent bundle at $BUNDLE"
 
 # --- 4. the key of this build: every input ------------------------------------------------------
-KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$HERE/guest/"* "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON" "$BUNDLE"
-         basename -a "$KDEB" "${DEBS[@]}"; } | sha256sum | cut -c1-16)
-OUT=$CACHE/images/$BOARD-$KEY
+KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON" "$BUNDLE"
+         find "$HERE/guest" "$REPO/agent/systemd" "$REPO/agent/init" -type f 2>/dev/null | sort | xargs cat
+         echo "$INIT"; basename -a "$KDEB" "${DEBS[@]}"; } | sha256sum | cut -c1-16)
+OUT=$CACHE/images/$VARIANT-$KEY
 if [ -f "$OUT/layout.json" ]; then log "up to date ($OUT)"; echo "IMAGE_DIR=$OUT"; exit 0; fi
 rm -rf "$OUT.tmp"; mkdir -p "$OUT.tmp"
 RF=$WORK/rootfs
@@ -200,15 +212,81 @@ printf 'A %s\nB %s\nDATA /dev/vda4\n' "$(board slots.A.device)" "$(board slots.B
 find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -6) > "$RF/boot/initrd.img"
 
+# The agent as its Debian package lays it out (the shared .deb layout), and enabled as its postinst does
+# (the units' wants links). Until `npm run build:deb` exists this makes the same tree from the bundle;
+# then it becomes `dpkg-deb -x ota-agent_*.deb "$1"` plus the two links.
+install_agent_package() {
+  local r=$1
+  install -D -m 644 "$BUNDLE" "$r/usr/lib/ota-agent/ota-agent.mjs"
+  printf '#!/bin/sh\nexec node /usr/lib/ota-agent/ota-agent.mjs "$@"\n' > "$WORK/ota-agent"
+  install -D -m 755 "$WORK/ota-agent" "$r/usr/bin/ota-agent"
+  install -D -m 644 -t "$r/lib/systemd/system" "$REPO"/agent/systemd/*.service
+  if [ -d "$REPO/agent/init" ]; then cp -R "$REPO/agent/init/." "$r/usr/lib/ota-agent/"; fi
+  install -D -m 644 "$REPO/bootloader/boot.cmd" "$r/usr/share/ota-agent/boot.cmd"
+  mkdir -p "$r/usr/share/doc/ota-agent/examples" "$r/etc/systemd/system/multi-user.target.wants"
+  printf '{\n  "hardware": "%s",\n  "mqtt": { "url": "mqtts://fleet.example.com:8883" }\n}\n' "$(board board)" \
+    > "$r/usr/share/doc/ota-agent/examples/provision.json"
+  for u in ota-agent.service ota-agent-health.service; do
+    ln -sf "/lib/systemd/system/$u" "$r/etc/systemd/system/multi-user.target.wants/$u"
+  done
+}
+
+# What a systemd slot needs that maintainer scripts would have done, and what keeps its boot short under
+# TCG: users from base-passwd's masters and systemd's sysusers.d (the root stays read-only, so
+# systemd-sysusers cannot add them at boot), an empty machine-id (systemd's first-boot semantics: a
+# transient id), hostname, networkd for the virtio NIC, fstab (data partition, agent data directory,
+# tmpfs /tmp and /var/tmp that the units' PrivateTmp needs), SSH host keys as plain files (no sshd
+# runs: they are device state the update must keep), and masks for what cannot work on a read-only
+# root without D-Bus or only costs time (gettys: guest/systemd/ota-test-console serves the console).
+systemd_slot() {
+  local r=$1 e=$1/etc g=$HERE/guest/systemd u
+  # udev's hardware database sources (no hwdb.bin is built from them here) and packaging leftovers
+  rm -rf "$r/lib/udev/hwdb.d" "$r/usr/lib/udev/hwdb.d" "$r/usr/share/bash-completion" "$r/usr/share/zsh" "$r/usr/share/info"
+  cp "$r/usr/share/base-passwd/passwd.master" "$e/passwd"
+  cp "$r/usr/share/base-passwd/group.master" "$e/group"
+  awk -F: '{ print $1 ":*:19000:0:99999:7:::" }' "$e/passwd" > "$e/shadow"
+  awk -F: '{ print $1 ":*::" }' "$e/group" > "$e/gshadow"
+  chmod 640 "$e/shadow" "$e/gshadow"
+  systemd-sysusers --root="$r" > /dev/null 2>&1 || die "systemd-sysusers --root could not add systemd's users"
+  : > "$e/machine-id"
+  echo ota-qemu > "$e/hostname"
+  install -D -m 644 "$g/10-eth.network" "$e/systemd/network/10-eth.network"
+  { cat "$g/fstab"; echo "$BOOT_DEV $BOOT_MOUNT vfat defaults,nofail 0 0"; } > "$e/fstab"
+  mkdir -p "$r/var/lib/ota-agent" "$e/ota-agent" "$e/ssh" "$r/root"
+  ln -sf /var/lib/ota-agent/agent.json "$e/ota-agent/agent.json"  # written by `ota-agent provision`
+  for t in ed25519 ecdsa rsa; do
+    ssh-keygen -q -t "$t" -N '' -C "root@ota-qemu" -f "$e/ssh/ssh_host_${t}_key" || die "ssh-keygen of the $t host key failed"
+  done
+  install -D -m 644 "$g/udev-trigger.conf" "$e/systemd/system/systemd-udev-trigger.service.d/devices.conf"
+  install -D -m 755 "$g/ota-test-console" "$r/usr/lib/ota-test/ota-test-console"
+  install -D -m 644 "$g/ota-test-console.service" "$r/lib/systemd/system/ota-test-console.service"
+  ln -sf /lib/systemd/system/ota-test-console.service "$e/systemd/system/multi-user.target.wants/"
+  mkdir -p "$e/systemd/system/sockets.target.wants" "$e/systemd/system/network-online.target.wants"
+  ln -sf /lib/systemd/system/systemd-networkd.service "$e/systemd/system/multi-user.target.wants/"
+  ln -sf /lib/systemd/system/systemd-networkd.socket "$e/systemd/system/sockets.target.wants/"
+  ln -sf /lib/systemd/system/systemd-networkd-wait-online.service "$e/systemd/system/network-online.target.wants/"
+  for u in getty.target systemd-firstboot.service systemd-logind.service systemd-update-utmp.service \
+           systemd-update-utmp-runlevel.service systemd-random-seed.service ldconfig.service systemd-sysusers.service \
+           systemd-hwdb-update.service systemd-journal-catalog-update.service systemd-update-done.service \
+           systemd-pstore.service systemd-tmpfiles-clean.timer; do
+    ln -sf /dev/null "$e/systemd/system/$u"
+  done
+}
+
 # --- 7. slot root filesystem --------------------------------------------------------------------
 log "root filesystem (${#DEBS[@]} packages)"
 for f in "${DEBS[@]}"; do dpkg -x "$f" "$RF"; done
 rm -rf "$RF/usr/share/doc" "$RF/usr/share/man" "$RF/usr/share/lintian" "$RF/usr/share/locale" \
        "$RF/usr/lib/$TRIPLET/gconv" "$RF/usr/share/gcc"
 mkdir -p "$RF/proc" "$RF/sys" "$RF/dev" "$RF/run" "$RF/tmp" "$RF/data" "$RF/opt/ota" "$RF/etc/ota" "$RF/sbin" "$RF$BOOT_MOUNT"
-install -m 755 "$HERE/guest/slot-init" "$RF/sbin/init"
-install -m 755 "$HERE/guest/start.sh" "$RF/opt/ota/start.sh"
-install -m 644 "$BUNDLE" "$RF/opt/ota/ota-agent.mjs"
+if [ "$INIT" = systemd ]; then
+  install_agent_package "$RF"
+  systemd_slot "$RF"
+else
+  install -m 755 "$HERE/guest/slot-init" "$RF/sbin/init"
+  install -m 755 "$HERE/guest/start.sh" "$RF/opt/ota/start.sh"
+  install -m 644 "$BUNDLE" "$RF/opt/ota/ota-agent.mjs"
+fi
 echo 1 > "$RF/etc/ota/version"  # the release a fresh image is (a test's v2 changes it)
 cp "$IR/etc/ota-slots" "$RF/etc/ota/slots"
 echo "$BOOT_DEV $BOOT_MOUNT vfat" > "$RF/etc/ota/mounts"
@@ -248,12 +326,12 @@ part() { printf '"%s": { "offsetBytes": %d, "sizeBytes": %d, "device": "%s" }' "
 FREE=$(dumpe2fs -h "$WORK/rootfs.img" 2>/dev/null | awk -F: '/^Free blocks/{print $2 * 4096}')
 printf '{\n  "kernelVersion": "%s",\n  "kernelPackage": "%s",\n  "diskSizeBytes": %d,\n  "slotFreeBytes": %d,\n' \
   "$KVER" "$(basename "$KDEB")" $((END * MIB)) "$FREE" > "$OUT.tmp/layout.json"
-printf '  "board": "%s",\n' "$BOARD" >> "$OUT.tmp/layout.json"
+printf '  "board": "%s",\n  "init": "%s",\n' "$BOARD" "$INIT" >> "$OUT.tmp/layout.json"
 printf '  "env": { "placement": "%s", "file": "%s", "sizeBytes": %d },\n  "partitions": {\n    %s,\n    %s,\n    %s,\n    %s\n  }\n}\n' \
   "$PLACEMENT" "$ENV_FILE" $((ENV_SIZE)) "$(part boot $P1 $BOOT_MIB /dev/vda1)" "$(part A $P2 $SLOT_MIB /dev/vda2)" \
   "$(part B $P3 $SLOT_MIB /dev/vda3)" "$(part data $P4 $DATA_MIB /dev/vda4)" >> "$OUT.tmp/layout.json"
 mv "$OUT.tmp" "$OUT"
 # drop builds of older inputs (after an hour: a test running beside this build may still copy one)
-find "$CACHE/images" -mindepth 1 -maxdepth 1 -name "$BOARD-????????????????" ! -name "$BOARD-$KEY" -mmin +60 -exec rm -rf {} +
+find "$CACHE/images" -mindepth 1 -maxdepth 1 -name "$VARIANT-????????????????" ! -name "$VARIANT-$KEY" -mmin +60 -exec rm -rf {} +
 log "built $OUT"
 echo "IMAGE_DIR=$OUT"

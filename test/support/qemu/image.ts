@@ -31,6 +31,17 @@ export interface ImageLayout {
   arch: QemuArch;
   /** `file`: uboot.env on the boot partition; `native`: U-Boot's own store (the NOR flash on QEMU virt). */
   env: { placement: 'file' | 'native'; file: string; sizeBytes: number };
+  /** What runs the agent in the slots (build-image.sh OTA_QEMU_INIT): busybox and guest/start.sh, or systemd and the shipped units. */
+  init: GuestInit;
+}
+
+/** The slot's init: busybox (guest/slot-init, guest/start.sh) or systemd (Debian's, the agent's units as shipped). */
+export type GuestInit = 'busybox' | 'systemd';
+
+function guestInit(json: unknown, where: string): GuestInit {
+  const v = field(json, 'init') ?? 'busybox';
+  if (v !== 'busybox' && v !== 'systemd') throw new Error(`${where}: init ${String(v)} is neither busybox nor systemd`);
+  return v;
 }
 
 function field(obj: unknown, key: string): unknown {
@@ -76,6 +87,7 @@ export function readLayout(dir: string): ImageLayout {
     board: str(json, 'board', where),
     arch: boardArch(str(json, 'board', where)),
     env: { placement: placement(env, where), file: str(env, 'file', where, true), sizeBytes: num(env, 'sizeBytes', where) },
+    init: guestInit(json, where),
   };
 }
 
@@ -85,10 +97,10 @@ function boardArch(board: string): QemuArch {
   return parseBoardConfig(readFileSync(join(repoRoot, file), 'utf8'), file).arch;
 }
 
-/** Builds the image for `board` (board-configs/<board>.json) if its inputs changed, or takes the cached one. */
-export function ensureImage(board: string): ImageLayout {
+/** Builds the image for `board` (board-configs/<board>.json) with `init` in its slots if its inputs changed, or takes the cached one. */
+export function ensureImage(board: string, init: GuestInit = 'busybox'): ImageLayout {
   const r = spawnSync('bash', [join(repoRoot, 'test', 'qemu-arm', 'build-image.sh')],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTA_QEMU_BOARD: board } });
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTA_QEMU_BOARD: board, OTA_QEMU_INIT: init } });
   const dir = /^IMAGE_DIR=(.+)$/m.exec(r.stdout)?.[1];
   if (r.status !== 0 || dir === undefined) throw new Error(`test/qemu-arm/build-image.sh failed (exit ${String(r.status)}); its messages are above`);
   return readLayout(dir);

@@ -16,10 +16,10 @@ export { imageBootScript, simulateRuns, stateVars, type SimulatedRuns } from './
 export { GUEST_OUTPUT_PREFIX, SerialParser, slotOfCmdline, type SerialEvent, type SerialEventKind } from './serial.js';
 export {
   buildRedundantUboot, copyDisk, editExt4Image, ensureImage, extractPartition, fetchQemu10, flipBytes, readLayout, replaceFileInPartition, repoRoot, writePartition,
-  zeroPartitionStart, type Ext4File, type ImageLayout, type Partition,
+  zeroPartitionStart, type Ext4File, type GuestInit, type ImageLayout, type Partition,
 } from './image.js';
 export {
-  GUEST_HOST_ADDRESS, GUEST_PATHS, QEMU_HARDWARE, guestAgentConfig, partitionDigest, provisionDataPartition, writeExt4Partition,
+  GUEST_HOST_ADDRESS, GUEST_PATHS, QEMU_HARDWARE, SYSTEMD_GUEST_PATHS, guestAgentConfig, partitionDigest, provisionDataPartition, writeExt4Partition,
   type GuestAgentOptions, type HealthCheckJson, type Provisioning, type SlotDigest,
 } from './provision.js';
 export { baseSlotImage, makeGuestRelease, noise, versionFiles, type GuestRelease, type GuestReleaseOptions } from './release.js';
@@ -28,7 +28,7 @@ export { qemuSkipReason } from './skip.js';
 export { ARM32_BOARD, QEMU_BOARDS, REDUNDANT_ENV_BOARD, boardRuns, type BoardCase } from './boards.js';
 export {
   INSTALL_TIMEOUT_MS, STEP_TIMEOUT_MS, agentConnected, agentLines, bootsToAgent, installsOverMqtt, makeStick, onBoard, postBootSteps, readEnvAgreeing, seconds,
-  type MqttInstall,
+  type MqttInstall, type MqttInstallOptions,
 } from './scenario.js';
 export { GuestDevice, envState, type EnvReading, type GuestDeviceOptions } from './device.js';
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlotRecordStore } from '../../../agent/src/slots/index.js';
-import { loadTrustState, provisionRoot, recordInstalled } from '../../../agent/src/trust/index.js';
+import { TRUST_FILES, loadTrustState, provisionRoot, recordInstalled } from '../../../agent/src/trust/index.js';
 import { run, type ImageLayout, type Partition } from './image.js';
 import type { QemuArch } from './machine.js';
 
@@ -22,6 +22,20 @@ export const GUEST_PATHS = {
   dataDir: '/data/ota-agent',
   /** The board's fw_env.config, put in every slot by build-image.sh. */
   envConfig: '/etc/fw_env.config',
+} as const;
+
+/**
+ * Where things are in the systemd slot (test/qemu-arm/guest/systemd, build-image.sh systemd_slot): the
+ * units read /etc/ota-agent/agent.json, a link to the data directory /var/lib/ota-agent, which is
+ * ota-agent/ on the data partition (bound there by the slot's fstab); `ota-agent provision` fills it.
+ */
+export const SYSTEMD_GUEST_PATHS = {
+  /** The config the shipped units pass to `ota-agent --config` (a link into the data directory). */
+  config: '/etc/ota-agent/agent.json',
+  /** The agent's default data directory, the one the units' sandbox lets it write. */
+  dataDir: '/var/lib/ota-agent',
+  /** The provisioning file a test leaves on the data partition for `ota-agent provision --from` in the guest. */
+  provisionFile: '/data/provision/provision.json',
 } as const;
 
 /** The address the guest reaches host services at (QEMU guestfwd; the host side is 127.0.0.1). */
@@ -48,13 +62,17 @@ export interface GuestAgentOptions {
   maxSaves?: number;
 }
 
-/** The agent.json of the emulated device: the board's env config and slot partitions, `reboot -f` under busybox. */
+/**
+ * The agent.json of the emulated device: the board's env config and slot partitions; under busybox
+ * `reboot -f` and the data directory on /data, under systemd the defaults (`systemctl reboot`, /var/lib/ota-agent).
+ */
 export function guestAgentConfig(layout: ImageLayout, o: GuestAgentOptions): Record<string, unknown> {
+  const busybox = layout.init === 'busybox';
   return {
     comment: `emulated ${layout.board}, provisioned by test/support/qemu/provision.ts`,
     deviceId: o.deviceId,
     hardware: QEMU_HARDWARE[layout.arch],
-    dataDir: GUEST_PATHS.dataDir,
+    dataDir: busybox ? GUEST_PATHS.dataDir : SYSTEMD_GUEST_PATHS.dataDir,
     env: GUEST_PATHS.envConfig,
     tries: o.tries ?? 3,
     slots: { A: { device: layout.partitions.A.device }, B: { device: layout.partitions.B.device } },
@@ -65,8 +83,8 @@ export function guestAgentConfig(layout: ImageLayout, o: GuestAgentOptions): Rec
     health: { deadlineMs: o.healthDeadlineMs ?? 60_000, checks: o.checks ?? [] },
     ...(o.maxSaves === undefined ? {} : { machine: { maxSaves: o.maxSaves } }),
     logFormat: 'text',
-    // no init system to go through in the test slot; busybox syncs before it reboots
-    rebootCommand: ['reboot', '-f'],
+    // no init system to go through in the busybox slot; busybox syncs before it reboots
+    ...(busybox ? { rebootCommand: ['reboot', '-f'] } : {}),
   };
 }
 
@@ -106,21 +124,30 @@ export interface Provisioning {
 }
 
 /**
- * Writes a fresh data partition into `diskPath` (a test's copy of the image): agent.json at its
- * root, and in ota-agent/ the trusted root, the installed version and slot A recorded and committed.
- * The env needs nothing: the image's first boot starts with A first in BOOT_ORDER.
+ * Writes a fresh data partition into `diskPath` (a test's copy of the image): in ota-agent/ the installed
+ * version and slot A recorded and committed (what a factory image lays out), and the identity: under
+ * busybox agent.json at the partition's root and the trusted root in ota-agent/; under systemd a
+ * provisioning file and the root in provision/, for `ota-agent provision --from` run in the guest
+ * (SYSTEMD_GUEST_PATHS). The env needs nothing: the image's first boot starts with A first in BOOT_ORDER.
  */
 export async function provisionDataPartition(diskPath: string, layout: ImageLayout, workDir: string, p: Provisioning): Promise<void> {
   const root = join(workDir, 'data-root');
   rmSync(root, { recursive: true, force: true });
   const dataDir = join(root, 'ota-agent');
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(root, 'agent.json'), `${JSON.stringify(p.agentConfig, null, 2)}\n`);
   await provisionRoot(dataDir, p.rootBytes);
   await recordInstalled(dataDir, await loadTrustState(dataDir), p.version);
   const records = new SlotRecordStore(dataDir);
   await records.setContent('A', { version: p.version, ...p.slotA });
   await records.setCommitted('A');
+  if (layout.init === 'systemd') {
+    rmSync(join(dataDir, TRUST_FILES.root));  // the guest's `ota-agent provision` installs it
+    mkdirSync(join(root, 'provision'));
+    writeFileSync(join(root, 'provision', 'root.json'), p.rootBytes);
+    writeFileSync(join(root, 'provision', 'provision.json'), `${JSON.stringify({ ...p.agentConfig, files: { root: 'root.json' } }, null, 2)}\n`);
+  } else {
+    writeFileSync(join(root, 'agent.json'), `${JSON.stringify(p.agentConfig, null, 2)}\n`);
+  }
   for (const [path, content] of Object.entries(p.extraFiles ?? {})) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);

@@ -88,24 +88,38 @@ export async function agentConnected(m: Machine): Promise<void> {
 /** When the agent on a fresh device connected and when it asked for the reboot after installing. */
 export interface MqttInstall { connectedMs: number; rebootMs: number }
 
+/** What installsOverMqtt expects beyond a fresh busybox device. */
+export interface MqttInstallOptions {
+  /** The release and slot the device runs before the notice (default release 1 on A). */
+  running?: { version: number; booted: string };
+  /** The reboot command the agent runs (default `reboot -f`, the busybox slot's; systemd: `systemctl reboot`). */
+  rebootCommand?: string;
+  /** Notice to reboot (default INSTALL_TIMEOUT_MS; a full image takes longer than a delta). */
+  installTimeoutMs?: number;
+  /** The caller already saw `ota-agent run` connect in this boot (waiting again would wait for a reconnection). */
+  connected?: boolean;
+}
+
 /**
- * Boot 1 of an update scenario, on a fresh device (release 1 on A) whose post-boot already ended:
+ * Boot 1 of an update scenario, on a device (by default fresh: release 1 on A) whose post-boot already ended:
  * the agent connects and reports, the fleet publishes `release`, the agent goes through the
- * install states in order and reboots with `reboot -f`; QEMU ends (exitOnReboot).
+ * install states in order and runs its reboot command; QEMU ends (exitOnReboot).
  */
-export async function installsOverMqtt(m: Machine, fleet: GuestFleet, deviceId: string, release: GuestRelease): Promise<MqttInstall> {
-  await agentConnected(m);
+export async function installsOverMqtt(m: Machine, fleet: GuestFleet, deviceId: string, release: GuestRelease, o: MqttInstallOptions = {}): Promise<MqttInstall> {
+  const running = o.running ?? { version: 1, booted: 'A' };
+  if (o.connected !== true) await agentConnected(m);
   const connectedMs = Date.now();
-  await fleet.waitForStatus(deviceId, (r) => r.phase === 'idle' && r.version === 1 && r.booted === 'A', STEP_TIMEOUT_MS);
+  await fleet.waitForStatus(deviceId, (r) => r.phase === 'idle' && r.version === running.version && r.booted === running.booted, STEP_TIMEOUT_MS);
+  const before = m.events.length;
   await fleet.publish(release);
   const first = await m.waitFor('agent-step', { timeoutMs: STEP_TIMEOUT_MS, match: (e) => e.from === 'idle' });
   assert.is(first.command, 'run');
-  const reboot = await m.waitFor('agent-reboot', { timeoutMs: INSTALL_TIMEOUT_MS });
+  const reboot = await m.waitFor('agent-reboot', { timeoutMs: o.installTimeoutMs ?? INSTALL_TIMEOUT_MS });
   const rebootMs = Date.now();
-  assert.match(reboot.line, 'reboot -f');
+  assert.match(reboot.line, o.rebootCommand ?? 'reboot -f');
   await m.waitFor('kernel-reboot', { timeoutMs: STEP_TIMEOUT_MS });
   await m.waitForExit(STEP_TIMEOUT_MS);
-  const steps = m.events.flatMap((e) => (e.kind === 'agent-step' ? [e.to] : []));
+  const steps = m.events.slice(before).flatMap((e) => (e.kind === 'agent-step' ? [e.to] : []));
   assert.equal(steps, ['verifying', 'installing', 'verifyingSlot', 'arming', 'rebooting'], 'the agent went through the install states in order');
   return { connectedMs, rebootMs };
 }

@@ -1,0 +1,205 @@
+/**
+ * The uvu suite of scenario 1 on the systemd slot (build-image.sh OTA_QEMU_INIT=systemd) for one board
+ * (systemd.test.ts: uboot.env on FAT, with the drift case; systemd-nor.test.ts: env in NOR flash).
+ * Debian's systemd boots the slot read-only; the agent is installed as its .deb lays it out and run by
+ * the shipped units with their sandbox (agent/systemd); guest/systemd/ota-test-console only forwards
+ * their journal to the serial console and serves a shell. Boot 1 (A): `ota-agent provision` in the
+ * guest, the health unit run again, then an update over MQTT (delta), `systemctl reboot`. Boot 2 (B):
+ * the health unit checks and commits. With `drift`: the root is remounted read-write and written, then
+ * release 3 (a delta from release 2) still installs, through the full image, and boot 3 (A) commits it;
+ * the status says `payload: full, base-drifted`. Between boots the env is read on the host with
+ * fw_printenv and our codec, and the boot-script simulator predicts each boot's slot.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { BOOT_VARS } from '../../agent/src/boot/index.js';
+import { MOSQUITTO } from '../support/mosquitto.js';
+import { tempDir } from '../support/tools.js';
+import {
+  GuestDevice, QEMU_HARDWARE, STEP_TIMEOUT_MS, SYSTEMD_GUEST_PATHS, agentLines, baseSlotImage, boardRuns, ensureImage, installsOverMqtt,
+  logDirFor, makeGuestRelease, onBoard, openGuestFleet, postBootSteps, readEnvAgreeing as readEnv, repoRoot, seconds, type BoardCase, type GuestFleet,
+  type ImageLayout, type Machine,
+} from '../support/qemu/index.js';
+import { gateIn } from '../support/skip.js';
+
+/** A whole systemd boot, or a full slot image written in the guest: minutes under TCG on a shared machine. */
+const SYSTEMD_STEP_MS = 4 * STEP_TIMEOUT_MS;
+const POST_BOOT_COMMITS = ['checking-ok->committing', 'committing-ok->reporting', 'reporting-ok->idle'];
+const REBOOT = 'systemctl reboot';
+
+/** Polls `m.events` until `done` holds: the journal forwarder may print a unit's exit before its last lines. */
+async function until(m: Machine, what: string, done: () => boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline || !m.alive) throw new Error(`waiting for ${what}: not seen\n${m.failureReport()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Waits for the boot script to choose `slot` and the slot's systemd to start the test console. */
+async function bootsTo(m: Machine, slot: string): Promise<void> {
+  assert.is((await m.waitFor('script-slot', { timeoutMs: STEP_TIMEOUT_MS })).slot, slot, `the boot script chooses ${slot}`);
+  assert.is((await m.waitFor('kernel-cmdline', { timeoutMs: STEP_TIMEOUT_MS })).slot, slot, 'the kernel gets ota.slot= of the chosen slot');
+  const init = await m.waitFor('init', { timeoutMs: SYSTEMD_STEP_MS });
+  assert.is(init.slot, slot, 'the slot reads the same slot');
+  assert.match(init.line, 'data=mounted init=systemd');
+}
+
+/**
+ * Waits for the `nth` end of ota-agent-health.service in this boot, well (`ok`) or not, and returns post-boot's
+ * lines. By count, not by the event cursor: a shell command's answer may come after the end it caused.
+ */
+async function healthUnitEnds(m: Machine, ok: boolean, nth = 1): Promise<string[]> {
+  const exits = (): number[] => m.events.flatMap((e) => (e.kind === 'agent-exit' && e.command === 'post-boot' ? [e.code] : []));
+  await until(m, `end ${nth} of ota-agent-health.service`, () => exits().length >= nth, SYSTEMD_STEP_MS);
+  const code = exits()[nth - 1];
+  assert.is(code === 0, ok, `ota-agent-health.service ends with ${String(code)}:\n${agentLines(m, 'post-boot').join('\n')}`);
+  return agentLines(m, 'post-boot');
+}
+
+/** Boot 2 or 3: the health unit checks the trial boot of `slot` with `version`, commits, and the agent unit reports it. */
+async function commitsTrial(m: Machine, fleet: GuestFleet, id: string, slot: string, version: number): Promise<void> {
+  await bootsTo(m, slot);
+  await healthUnitEnds(m, true);
+  await until(m, 'post-boot commits', () => POST_BOOT_COMMITS.every((s) => postBootSteps(m).includes(s)));
+  assert.equal(postBootSteps(m), POST_BOOT_COMMITS, 'the health unit checks, commits, reports');
+  await until(m, 'the commit line', () => agentLines(m, 'post-boot').some((l) => l.includes(`committed slot ${slot} (release ${version})`)));
+  assert.ok(agentLines(m, 'post-boot').some((l) => l.includes('health check fleet (required): passed')), 'the required fleet round-trip passed');
+  // (not agentConnected: its cursor would hide this connection from installsOverMqtt)
+  await until(m, 'ota-agent.service connects', () => m.events.some((e) => e.kind === 'agent-mqtt' && e.command === 'run' && e.state === 'connected'));
+  assert.is(await m.shell('cat /etc/ota/version', STEP_TIMEOUT_MS), String(version), `slot ${slot} runs release ${version}`);
+  await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === version && r.booted === slot, STEP_TIMEOUT_MS);
+}
+
+/**
+ * Device state the update must keep, as the guest sees it. The slot images carry these (no /etc overlay
+ * yet): the checks prove the release did not change them; machine-id is transient on a read-only root
+ * (systemd's first-boot semantics), reported but not compared until /etc lives on the data partition.
+ */
+async function deviceState(m: Machine): Promise<{ kept: Map<string, string>; machineId: string }> {
+  const kept = new Map<string, string>();
+  kept.set('hostname', await m.shell('cat /etc/hostname', STEP_TIMEOUT_MS));
+  kept.set('network', await m.shell('sha256sum /etc/systemd/network/10-eth.network', STEP_TIMEOUT_MS));
+  kept.set('ssh host keys', await m.shell('cat /etc/ssh/ssh_host_*_key.pub | sha256sum', STEP_TIMEOUT_MS));
+  return { kept, machineId: await m.shell('cat /etc/machine-id', STEP_TIMEOUT_MS) };
+}
+
+/** The units in the guest are the repository's, sandboxed as shipped, and the agent unit runs. */
+async function unitsAsShipped(m: Machine): Promise<void> {
+  for (const unit of ['ota-agent.service', 'ota-agent-health.service']) {
+    const shipped = createHash('sha256').update(readFileSync(join(repoRoot, 'agent', 'systemd', unit))).digest('hex');
+    assert.match(await m.shell(`sha256sum /lib/systemd/system/${unit}`, STEP_TIMEOUT_MS), shipped, `${unit} is agent/systemd/${unit}`);
+    assert.is(await m.shell(`systemctl show -P ProtectSystem ${unit}`, STEP_TIMEOUT_MS), 'strict', `${unit} runs with ProtectSystem=strict`);
+  }
+  assert.is(await m.shell('systemctl is-active ota-agent.service', STEP_TIMEOUT_MS), 'active', 'ota-agent.service runs');
+}
+
+/** Registers and runs scenario 1 (and with `drift`, the drifted-base update) on the systemd slot of board `c`. */
+export function systemdSuite(c: BoardCase, o: { drift: boolean }): void {
+  const temp = tempDir('ota-qemu-systemd-');
+  process.on('exit', () => temp.cleanup());
+  const s = suite(`systemd slot, ${c.title}`);
+  const { skip, qemu } = boardRuns(c, ['socat', 'systemd-sysusers', 'ssh-keygen', MOSQUITTO]);
+  let layout: ImageLayout | undefined;
+  s.before(() => {
+    if (skip !== undefined) return;
+    const started = Date.now();
+    layout = ensureImage(c.board, 'systemd');
+    console.log(`# ${c.board} (systemd): image ready in ${seconds(started)} s; disk ${layout.partitions.data.offsetBytes + layout.partitions.data.sizeBytes} bytes, slot ${layout.partitions.A.sizeBytes} bytes`);
+  });
+  const t = gateIn(s, skip, `systemd slot, ${c.title}`);
+
+  t(`provision in the guest, an update over MQTT by the shipped units, the health unit commits${o.drift ? '; a drifted root still updates, through the full image' : ''}`, async () => {
+    if (layout === undefined) throw new Error(`the image of ${c.board} was not built`);
+    const started = Date.now();
+    const work = join(temp.dir, c.board);
+    const hardware = QEMU_HARDWARE[layout.arch];
+    const fleet = await openGuestFleet(join(work, 'fleet'));
+    try {
+      const base = baseSlotImage(layout, join(work, 'base.img'));
+      const release2 = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base, version: 2, hardware });
+      const device = await GuestDevice.create({
+        layout, workDir: join(work, 'device'), logDir: (n) => logDirFor(`${c.board}-systemd-boot-${n}`), fleet, ...(qemu === undefined ? {} : { qemu }),
+      });
+      const id = device.deviceId;
+
+      // boot 1: slot A unprovisioned (the units fail), `ota-agent provision`, the health unit again, the update
+      const onA = await onBoard(await device.boot(), async (m) => {
+        const poweredOn = Date.now();
+        await bootsTo(m, 'A');
+        const initMs = Date.now();
+        await healthUnitEnds(m, false);  // no config yet
+        const provisioned = await m.shell(`ota-agent provision --from ${SYSTEMD_GUEST_PATHS.provisionFile}`, SYSTEMD_STEP_MS);
+        assert.match(provisioned, `provisioned device ${id}`);
+        // both in one transaction: ota-agent.service (restarting since boot, and now able to start) stops,
+        // the health unit runs, then the agent starts again (After=); the agent's lock keeps them apart otherwise
+        await m.shell('systemctl restart ota-agent-health.service ota-agent.service', SYSTEMD_STEP_MS);
+        await healthUnitEnds(m, true, 2);
+        await m.shell('systemctl is-system-running --wait', SYSTEMD_STEP_MS);
+        console.log(`# ${c.board}: ${await m.shell('systemd-analyze time', STEP_TIMEOUT_MS)}`);
+        await unitsAsShipped(m);
+        const state = await deviceState(m);
+        const install = await installsOverMqtt(m, fleet, id, release2, { rebootCommand: REBOOT, installTimeoutMs: SYSTEMD_STEP_MS });
+        assert.ok(m.events.some((e) => e.kind === 'agent' && e.text.includes('kind=delta')), 'the agent chose the delta');
+        console.log(`# ${c.board}: power on to console ${seconds(poweredOn, initMs)} s; notice to reboot (delta) ${seconds(install.connectedMs, install.rebootMs)} s`);
+        return state;
+      });
+      assert.ok(fleet.artifacts.bytesSent() < statSync(release2.image).size / 100, 'the server sent the delta, not the image');
+      const armed = await readEnv(device, 'after the install');
+      assert.equal([armed.get(BOOT_VARS.order), armed.get(BOOT_VARS.left.B), armed.get(BOOT_VARS.trial)], ['B A', '3', 'B'], 'B armed for a trial boot');
+
+      // boot 2: U-Boot tries B; the health unit checks (fleet round-trip) and commits
+      await onBoard(await device.boot(), async (m) => {
+        await commitsTrial(m, fleet, id, 'B', 2);
+        const onB = await deviceState(m);
+        assert.equal(onB.kept, onA.kept, 'hostname, network file and SSH host keys are the same on B');
+        console.log(`# machine-id on A ${onA.machineId}, on B ${onB.machineId} (kept only once /etc lives on the data partition)`);
+        if (!o.drift) {
+          await m.powerCut();
+          return;
+        }
+        // the drift: the root remounted read-write and written (Debian's default, or an operator's fix)
+        assert.is(await m.shell('mount -o remount,rw / && printf x > /drifted && sync && mount -o remount,ro / && echo drifted', STEP_TIMEOUT_MS), 'drifted');
+        const release3 = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base: release2.image, version: 3, hardware });
+        const sentBefore = fleet.artifacts.bytesSent();
+        await installsOverMqtt(m, fleet, id, release3, { running: { version: 2, booted: 'B' }, rebootCommand: REBOOT, installTimeoutMs: 2 * SYSTEMD_STEP_MS, connected: true });
+        assert.ok(fleet.artifacts.bytesSent() - sentBefore >= statSync(release3.image).size, 'the server sent the full image');
+      });
+      const committed = await readEnv(device, 'after boot 2');
+      const slots = o.drift ? ['A', 'B', 'A'] : ['A', 'B'];
+      if (o.drift) {
+        assert.equal([committed.get(BOOT_VARS.order), committed.get(BOOT_VARS.trial)], ['A B', 'A'], 'A armed for a trial of release 3');
+        // boot 3: A runs release 3, committed; the status says why the full image was used
+        await onBoard(await device.boot(), async (m) => {
+          await commitsTrial(m, fleet, id, 'A', 3);
+          const last = lastUpdateOf(fleet, id);
+          assert.equal([last?.['payload'], last?.['payloadReason']], ['full', 'base-drifted'], `status lastUpdate: ${JSON.stringify(last)}`);
+          await m.powerCut();
+        });
+        const after = await readEnv(device, 'after boot 3');
+        assert.equal([after.get(BOOT_VARS.order), after.get(BOOT_VARS.trial)], ['A B', undefined], 'A committed');
+      } else {
+        assert.equal([committed.get(BOOT_VARS.order), committed.get(BOOT_VARS.left.B), committed.get(BOOT_VARS.trial)], ['B A', '3', undefined], 'B committed');
+      }
+      assert.equal(device.bootedSlots, slots);
+      assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
+      console.log(`# ${c.board} (systemd): scenario total ${seconds(started)} s`);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  s.run();
+}
+
+/** The `lastUpdate` member of the newest status document of `id` (the fleet's parser keeps only outcome and version). */
+function lastUpdateOf(fleet: GuestFleet, id: string): Record<string, unknown> | undefined {
+  const docs = fleet.observer.seen.filter((m) => m.topic.endsWith(`/${id}/status`) && m.text !== '');
+  const doc: unknown = JSON.parse(docs[docs.length - 1]?.text ?? 'null');
+  const last = typeof doc === 'object' && doc !== null ? Reflect.get(doc, 'lastUpdate') : undefined;
+  if (typeof last !== 'object' || last === null) return undefined;
+  return Object.fromEntries(Object.entries(last));
+}
