@@ -58,7 +58,7 @@ it('env print of a missing NAME: the others print, `## Error: "X" not defined` o
     assert.is(r.stdout, 'a=second\nBOOT_ORDER=A B\n');
     assert.is(r.stderr, '## Error: "nope" not defined\n');
     const n = await runMain(main, ['env', 'print', '-c', config, '-n']);
-    assert.is(n.code, 1);
+    assert.is(n.code, 2, 'a usage error (docs/cli.md)');
     assert.match(n.stderr, '-n needs exactly one NAME');
     assert.is(n.stdout, '');
   } finally { t.cleanup(); }
@@ -75,7 +75,7 @@ it('env set NAME=VALUE... is one write that fw_printenv reads; NAME= deletes', a
     assert.is((await runMain(main, ['env', 'set', '-c', config, 'n=010', '0x10=1e3'])).code, 0);
     assert.is(fwPrintenv(config, 'n', '0x10'), 'n=010\n0x10=1e3\n', 'number-like arguments stay text');
     const bad = await runMain(main, ['env', 'set', '-c', config, 'novalue']);
-    assert.is(bad.code, 1);
+    assert.is(bad.code, 2, 'a usage error (docs/cli.md)');
     assert.match(bad.stderr, 'expected NAME=VALUE');
   } finally { t.cleanup(); }
 });
