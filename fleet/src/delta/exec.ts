@@ -28,6 +28,8 @@ export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffP
   const before = readElf(unpack(old));
   const after = readElf(unpack(neu));
   if (before?.machine !== ELF_MACHINE.aarch64 || after?.machine !== ELF_MACHINE.aarch64) return undefined;
+  // A relocatable object (a kernel module) has no addresses yet: every section starts at 0, nothing to re-aim.
+  if (before.loads.length === 0 || after.loads.length === 0) return undefined;
   const sections = packedSections(old.extents, before.sections);
   if (sections.length === 0 || sections.length > DELTA_MAX_EXEC_SECTIONS) return undefined;
   // Each loadable segment moves as a whole unless matches inside it say otherwise, and so does what

@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyDeltaFile } from '../../../agent/src/delta/index.js';
 import { parseDeltaHeader } from '../../../agent/src/formats/index.js';
-import { encodeDelta } from '../../../fleet/src/delta/index.js';
+import { bsdiff, encodeDelta } from '../../../fleet/src/delta/index.js';
+import { execDiff, type PackedFile } from '../../../fleet/src/delta/exec.js';
 import { readElf } from '../../../fleet/src/delta/elf.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { gate, missingReason } from '../../support/skip.js';
@@ -34,13 +35,21 @@ function source(n: number, inserted: boolean): string {
   return s;
 }
 
-function compile(name: string, inserted: boolean): Buffer {
+function compile(name: string, inserted: boolean, functions = 800, kind = '-shared'): Buffer {
   const c = join(dir, `${name}.c`);
-  writeFileSync(c, source(800, inserted));
+  writeFileSync(c, source(functions, inserted));
   const out = join(dir, `${name}.so`);
-  execFileSync(CC, ['-O2', '-fPIC', '-shared', '-nostdlib', '-fvisibility=hidden', '-o', out, c]);
+  execFileSync(CC, ['-O2', '-fPIC', kind, '-nostdlib', '-fvisibility=hidden', '-o', out, c]);
   return readFileSync(out);
 }
+
+it('a relocatable object (a kernel module: no loadable segments, every section at 0) gets no exec diff', () => {
+  const a = compile('oa', false, 50, '-c');
+  const b = compile('ob', true, 50, '-c');
+  const packed = (bytes: Buffer): PackedFile => ({ bytes, extents: [{ logicalBytes: 0, physicalBytes: 0, lengthBytes: bytes.length }] });
+  assert.is(readElf(a)?.loads.length, 0);
+  assert.is(execDiff(packed(a), packed(b), bsdiff(a, b)), undefined);
+});
 
 it('an inserted function: the exec diff is at most 0.7 x the plain file diff, and rebuilds B exactly', async () => {
   const libA = compile('a', false);
