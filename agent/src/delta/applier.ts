@@ -19,6 +19,7 @@ import {
   DELTA_MAX_DEFLATE_BYTES, equalBytes, hex, readSegmentOps, SegmentGzipWork, sha256, SOURCE_KIND, splitSegmentPayload,
   type DeltaHeader, type DeltaOp, type SegmentStreams,
 } from '../formats/index.js';
+import { ExecSource } from './exec.js';
 import { Arena, inflateInto } from './inflate.js';
 import { ExtentSource, gunzipSource, ImageSource, type BaseReader, type Source } from './source.js';
 import { newTargetHash, TargetWriter } from './sink.js';
@@ -171,6 +172,7 @@ export class DeltaApplier {
     const image = this.requireImage();
     if (op.kind === SOURCE_KIND.image) return image;
     if (op.kind === SOURCE_KIND.extents) return new ExtentSource(image, op.extents);
+    if (op.exec !== undefined) return new ExecSource(new ExtentSource(image, op.extents), op.exec);
     const packedBytes = op.extents.reduce((sum, e) => sum + e.lengthBytes, 0);
     work.charge(1, packedBytes, `gunzip source of ${packedBytes} bytes`);
     // Inflate no further than the bound allows: a member that inflates past it is refused as it inflates

@@ -6,3 +6,5 @@ export { DeltaApplier, outputOffsetBefore, type ApplierOptions, type ApplyState 
 export { applyDeltaFile, readDeltaFileHeader, readDeltaFileSegments, splitDeltaStream, type ApplyFileOptions } from './file.js';
 export { openBaseFile, type BaseReader } from './source.js';
 export { containerOffsetBefore, DeltaStream, headerPrefix, segmentAtContainerOffset, type OpenApplier } from './stream.js';
+export { arm64Predict, arm64PredictInContext, arm64Target, arm64WithTarget, mapAddress, type AddressMap } from './arm64.js';
+export { ExecSource, predictWords } from './exec.js';

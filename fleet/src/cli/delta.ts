@@ -20,8 +20,9 @@ export const deltaFleetCommand: Register = (y, ctx) =>
       .option('out', { type: 'string', demandOption: true, describe: 'the delta file to write' })
       .option('files', { type: 'boolean', default: true, describe: 'diff files inside ext4 images (--no-files: blocks only)' })
       .option('pairing', { type: 'boolean', default: true, describe: 'pair renamed files by name and content (--no-pairing: same path only)' })
-      .option('match', { type: 'boolean', default: true, describe: 'match the rest by content anywhere in the old image (--no-match: per block only)' }),
-    (argv) => make(ctx, argv.from, argv.to, argv.out, { fileAware: argv.files, pairing: argv.pairing, contentMatch: argv.match }))
+      .option('match', { type: 'boolean', default: true, describe: 'match the rest by content anywhere in the old image (--no-match: per block only)' })
+      .option('exec', { type: 'boolean', default: true, describe: 'diff ARM64 executables against their old version with references re-aimed (--no-exec: as bytes)' }),
+    (argv) => make(ctx, argv.from, argv.to, argv.out, { fileAware: argv.files, pairing: argv.pairing, contentMatch: argv.match, execAware: argv.exec }))
     .command('info <delta>', 'print what a delta holds', (a) => a
       .positional('delta', { type: 'string', demandOption: true, describe: 'the delta file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),

@@ -7,7 +7,7 @@
  */
 import {
   DELTA_MAX_SEGMENT_DECODED_BYTES, encodeDeltaHeader, encodeSegmentPayload, SegmentGzipWork, SegmentWriter, sha256, SOURCE_KIND,
-  type DeflateParams, type DeltaSegmentEntry, type Extent,
+  DELTA_FORMAT_VERSION, type DeflateParams, type DeltaSegmentEntry, type ExecParams, type Extent,
 } from '../../../agent/src/formats/index.js';
 
 /** Leave room for op varints and a re-stated source inside the decoded bound. */
@@ -24,7 +24,9 @@ export class ContainerBuilder {
   private work = new SegmentGzipWork();
   private readonly payloads: Uint8Array[] = [];
   private readonly entries: DeltaSegmentEntry[] = [];
-  private source: { kind: number; extents: readonly Extent[] } = { kind: SOURCE_KIND.image, extents: [] };
+  private source: { kind: number; extents: readonly Extent[]; exec?: ExecParams } = { kind: SOURCE_KIND.image, extents: [] };
+  // Version 2 only when an exec source is used, so that older agents still read every other delta.
+  private usesExec = false;
   private inDeflate = false;
   /** Raw stream sizes (before brotli). */
   readonly totals: StreamTotals = { opsBytes: 0, addBytes: 0, literalBytes: 0 };
@@ -64,11 +66,12 @@ export class ContainerBuilder {
   }
 
   /** Choose the source of the next COPY/ADD ops. */
-  setSource(kind: number, extents: readonly Extent[]): void {
-    if (this.source.kind === kind && (kind === SOURCE_KIND.image || this.source.extents === extents)) return;
-    this.source = { kind, extents };
+  setSource(kind: number, extents: readonly Extent[], exec?: ExecParams): void {
+    if (this.source.kind === kind && (kind === SOURCE_KIND.image || (this.source.extents === extents && this.source.exec === exec))) return;
+    this.source = exec === undefined ? { kind, extents } : { kind, extents, exec };
+    if (kind === SOURCE_KIND.exec) this.usesExec = true;
     this.room(0);
-    this.current.source(kind, extents);
+    this.current.source(kind, extents, exec);
   }
 
   /**
@@ -87,7 +90,7 @@ export class ContainerBuilder {
   /** Close the last segment and encode the container. */
   finish(h: { full: boolean; baseSizeBytes: number; baseSha256: Uint8Array; targetSizeBytes: number; targetSha256: Uint8Array }): Uint8Array {
     this.cut();
-    const header = encodeDeltaHeader({ ...h, segments: this.entries });
+    const header = encodeDeltaHeader({ ...h, segments: this.entries, ...(this.usesExec ? { formatVersion: DELTA_FORMAT_VERSION } : {}) });
     return Buffer.concat([header, ...this.payloads]);
   }
 
@@ -106,7 +109,7 @@ export class ContainerBuilder {
     // A gunzip source serves only the rebuild that chose it (never cut): a new segment starts on the image
     // rather than inflate it again for nothing; an extents source is re-stated.
     if (this.source.kind === SOURCE_KIND.gunzip) this.source = { kind: SOURCE_KIND.image, extents: [] };
-    else if (this.source.kind !== SOURCE_KIND.image) this.current.source(this.source.kind, this.source.extents);
+    else if (this.source.kind !== SOURCE_KIND.image) this.current.source(this.source.kind, this.source.extents, this.source.exec);
   }
 
   private cut(): void {

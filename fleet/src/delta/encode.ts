@@ -21,6 +21,8 @@ export interface EncodeOptions {
   readonly fileAware?: boolean;
   /** Pair files whose path changed by name without versions and by content (default true; false: same path only). */
   readonly pairing?: boolean;
+  /** Diff ARM64 ELF files against their old version with PC-relative references re-aimed (default true). */
+  readonly execAware?: boolean;
   /** Match what blocks and files leave against the whole old image by content (default true; false: per-block fallback only). */
   readonly contentMatch?: boolean;
   /** Cap on each segment's decoded streams (tests use small segments to get many). */
@@ -33,13 +35,14 @@ export interface EncodeOptions {
 
 /**
  * How the encoder wrote each byte of the new image: zero runs, whole old blocks, file diffs
- * against the same path, against a file paired by name or content, gzip rebuilds, content
+ * against the same path, against a file paired by name or content, against a predicted old executable
+ * (exec.ts), gzip rebuilds, content
  * matches anywhere in the old image, ADD against the old block at the same or shifted offset, literal.
  */
-export type Strategy = 'zero' | 'block' | 'file' | 'paired' | 'gzip' | 'match' | 'near' | 'literal';
+export type Strategy = 'zero' | 'block' | 'file' | 'paired' | 'exec' | 'gzip' | 'match' | 'near' | 'literal';
 
 /** Every strategy, in report order. */
-export const STRATEGIES: readonly Strategy[] = ['zero', 'block', 'file', 'paired', 'gzip', 'match', 'near', 'literal'];
+export const STRATEGIES: readonly Strategy[] = ['zero', 'block', 'file', 'paired', 'exec', 'gzip', 'match', 'near', 'literal'];
 
 /** What went into a delta. */
 export interface EncodeStats {
@@ -71,10 +74,10 @@ export function encodeDelta(old: Uint8Array | undefined, neu: Uint8Array, option
   const regions = planBlocks(base, neu, old === undefined ? new Map() : indexBlocks(base));
   const oldMap = old !== undefined && options.fileAware !== false ? mapExt4(base) : undefined;
   const newMap = oldMap !== undefined ? mapExt4(neu) : undefined;
-  const files = oldMap !== undefined && newMap !== undefined ? new FileDiffer(base, neu, oldMap, newMap, out, options.pairing !== false) : undefined;
+  const files = oldMap !== undefined && newMap !== undefined ? new FileDiffer(base, neu, oldMap, newMap, out, options.pairing !== false, options.execAware !== false) : undefined;
   let index: ContentIndex | undefined;
   const e: Encoding = {
-    old: base, neu, out, files, sums: { zero: 0, block: 0, file: 0, paired: 0, gzip: 0, match: 0, near: 0, literal: 0 },
+    old: base, neu, out, files, sums: { zero: 0, block: 0, file: 0, paired: 0, exec: 0, gzip: 0, match: 0, near: 0, literal: 0 },
     index: old === undefined || options.contentMatch === false ? undefined : () => (index ??= new ContentIndex(base)),
   };
   const sums = { zero: 0, copy: 0, raw: 0 };
@@ -122,7 +125,7 @@ function emitFile(e: Encoding, at: number, span: FileSpan, hint: number): void {
     if (piecesCost(pieces, e.old, e.neu) < span.cost) { emitImagePieces(e, pieces, hint); return; }
   }
   e.files?.cover(at, span.bytes);
-  e.sums[span.gzip ? 'gzip' : span.by === 'path' ? 'file' : 'paired'] += span.bytes;
+  e.sums[span.gzip ? 'gzip' : span.exec ? 'exec' : span.by === 'path' ? 'file' : 'paired'] += span.bytes;
 }
 
 function emitGap(e: Encoding, lo: number, hi: number, hint: number): void {

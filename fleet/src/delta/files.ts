@@ -10,6 +10,7 @@ import { DELTA_MAX_DEFLATE_BYTES, DELTA_MAX_SOURCE_EXTENTS, SOURCE_KIND, type Ex
 import { addBytes, bsdiff, type DiffPiece } from './bsdiff.js';
 import type { ContainerBuilder } from './container.js';
 import type { Ext4File, Ext4Map } from './ext4.js';
+import { execDiff, type ExecDiff } from './exec.js';
 import { findGzipRebuild, type GzipRebuild } from './gzip.js';
 import { piecesCost } from './matcher.js';
 import { FilePairer, type PairedBy } from './pairing.js';
@@ -17,19 +18,28 @@ import { FilePairer, type PairedBy } from './pairing.js';
 interface Plan {
   readonly by: PairedBy;
   readonly oldExtents: readonly Extent[];
+  /** Both files' extents (logical offsets, for the exec diff's ELF reading). */
+  readonly files: { readonly old: Ext4File; readonly neu: Ext4File };
   /** Old file as the decoder's extent source sees it (extents concatenated). */
   readonly oldBytes: Uint8Array;
   readonly newBytes: Uint8Array;
   /** bsdiff of the (compressed) file bytes, made when first needed. */
   pieces?: readonly DiffPiece[];
+  /** The exec diff (ARM64 ELF files), made when first needed; null: not an executable. */
+  exec?: ExecDiff | null;
+  /** The last span's choice, so that `cover` emits what `span` costed. */
+  chosen?: { readonly lo: number; readonly n: number; readonly exec: boolean; readonly cost: number };
   readonly gzip?: { readonly rebuild: GzipRebuild; readonly oldText: Uint8Array; readonly pieces: readonly DiffPiece[] };
 }
 
 /** What the file pass did (for reports): files diffed by how they were paired. */
 export interface FileStats { filesDiffed: number; pairedByName: number; pairedByContent: number; gzipRebuilt: number; bytesCovered: number }
 
-/** What a file diff would write for a stretch of the image: its bytes, how the file was paired, whether it is a whole gzip rebuild, its estimated cost (piecesCost; 0 for a rebuild). */
-export interface FileSpan { readonly bytes: number; readonly by: PairedBy; readonly gzip: boolean; readonly cost: number }
+/**
+ * What a file diff would write for a stretch of the image: its bytes, how the file was paired, whether it is a
+ * whole gzip rebuild or an exec diff (against the predicted old executable), its estimated cost (piecesCost; 0 for a rebuild).
+ */
+export interface FileSpan { readonly bytes: number; readonly by: PairedBy; readonly gzip: boolean; readonly exec: boolean; readonly cost: number }
 
 /** Emits ops for the parts of the new image that belong to files with an old counterpart. */
 export class FileDiffer {
@@ -43,7 +53,7 @@ export class FileDiffer {
   constructor(
     private readonly old: Uint8Array, private readonly neu: Uint8Array,
     oldMap: Ext4Map, private readonly newMap: Ext4Map, private readonly out: ContainerBuilder,
-    pairing = true,
+    pairing = true, private readonly execAware = true,
   ) {
     const byPath = oldMap.byPath;
     this.pairer = new FilePairer(pairing ? oldMap.files : [], byPath, (f) => concat(old, f));
@@ -54,9 +64,9 @@ export class FileDiffer {
     const at = this.locate(atBytes, maxBytes);
     if (at === undefined) return undefined;
     const { plan, lo, n } = at;
-    if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) return { bytes: n, by: plan.by, gzip: true, cost: 0 };
-    const pieces = clip(plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes), lo, lo + n);
-    return { bytes: n, by: plan.by, gzip: false, cost: piecesCost(pieces, plan.oldBytes, plan.newBytes) };
+    if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) return { bytes: n, by: plan.by, gzip: true, exec: false, cost: 0 };
+    const { exec, cost } = choose(plan, lo, n, this.execAware);
+    return { bytes: n, by: plan.by, gzip: false, exec, cost };
   }
 
   /** Emit ops for new image bytes from `atBytes` (at most `maxBytes`) if a file diff covers them; returns the bytes covered (0: not handled). */
@@ -64,7 +74,9 @@ export class FileDiffer {
     const at = this.locate(atBytes, maxBytes);
     if (at === undefined) return 0;
     const { plan, lo, n } = at;
+    const x = plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length ? undefined : choose(plan, lo, n, this.execAware).exec ? plan.exec : undefined;
     if (plan.gzip !== undefined && lo === 0 && n === plan.newBytes.length) this.emitGzip(plan, plan.gzip);
+    else if (x) this.emitPieces(plan, x.pieces, x.predicted, plan.newBytes, lo, lo + n, SOURCE_KIND.exec, x);
     else this.emitPieces(plan, (plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes)), plan.oldBytes, plan.newBytes, lo, lo + n, SOURCE_KIND.extents);
     this.stats.bytesCovered += n;
     return n;
@@ -98,7 +110,7 @@ export class FileDiffer {
       const oldBytes = concat(this.old, before);
       const oldExtents = before.extents.map((e) => ({ offsetBytes: e.physicalBytes, lengthBytes: e.lengthBytes }));
       const gzip = file.extents.length === 1 && before.extents.length > 0 ? gzipPlan(oldBytes, newBytes) : undefined;
-      plan = { by: pairing.by, oldExtents, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
+      plan = { by: pairing.by, oldExtents, files: { old: before, neu: file }, oldBytes, newBytes, ...(gzip === undefined ? {} : { gzip }) };
       this.stats.filesDiffed++;
       this.live.set(owner, Math.max(...file.extents.map((e) => e.physicalBytes + e.lengthBytes)));
       if (pairing.by === 'name') this.stats.pairedByName++;
@@ -120,13 +132,26 @@ export class FileDiffer {
     this.stats.gzipRebuilt++;
   }
 
-  private emitPieces(plan: Plan, pieces: readonly DiffPiece[], oldBytes: Uint8Array, newBytes: Uint8Array, lo: number, hi: number, kind: number): void {
-    this.out.setSource(kind, plan.oldExtents);
+  private emitPieces(plan: Plan, pieces: readonly DiffPiece[], oldBytes: Uint8Array, newBytes: Uint8Array, lo: number, hi: number, kind: number, x?: ExecDiff): void {
+    this.out.setSource(kind, plan.oldExtents, x?.params);
     for (const p of clip(pieces, lo, hi)) {
       if (p.kind === 'add') this.out.add(p.oldOffsetBytes, addBytes(oldBytes, newBytes, p));
       else this.out.literal(newBytes.subarray(p.newOffsetBytes, p.newOffsetBytes + p.lengthBytes));
     }
   }
+}
+
+// Diff a stretch of the file against the old bytes or, for an executable, against their prediction: the cheaper.
+function choose(plan: Plan, lo: number, n: number, execAware: boolean): { exec: boolean; cost: number } {
+  const c = plan.chosen;
+  if (c !== undefined && c.lo === lo && c.n === n) return c;
+  const pieces = plan.pieces ??= bsdiff(plan.oldBytes, plan.newBytes);
+  const plain = piecesCost(clip(pieces, lo, lo + n), plan.oldBytes, plan.newBytes);
+  if (plan.exec === undefined) plan.exec = (execAware ? execDiff({ bytes: plan.oldBytes, extents: plan.files.old.extents }, { bytes: plan.newBytes, extents: plan.files.neu.extents }, pieces) : undefined) ?? null;
+  const x = plan.exec;
+  const exec = x === null ? Infinity : piecesCost(clip(x.pieces, lo, lo + n), x.predicted, plan.newBytes) + x.mapCostBytes;
+  plan.chosen = exec < plain ? { lo, n, exec: true, cost: exec } : { lo, n, exec: false, cost: plain };
+  return plan.chosen;
 }
 
 function gzipPlan(oldBytes: Uint8Array, newBytes: Uint8Array): Plan['gzip'] {

@@ -11,12 +11,12 @@ import { decodeSegmentPayload, equalBytes, readSegmentOps, sha256, SOURCE_KIND, 
 /**
  * How target bytes were written: zero runs; copies and approximate matches (ADD) from
  * anywhere in the old image (whole blocks and content matches); diffs against an old file
- * (its extents); gzip members rebuilt from diffed text; literal bytes.
+ * (its extents) or against an old executable's prediction (exec-diff); gzip members rebuilt from diffed text; literal bytes.
  */
-export type OpKind = 'zero' | 'image-copy' | 'image-add' | 'file-diff' | 'gzip-rebuild' | 'literal';
+export type OpKind = 'zero' | 'image-copy' | 'image-add' | 'file-diff' | 'exec-diff' | 'gzip-rebuild' | 'literal';
 
 /** Every kind, in report order. */
-export const OP_KINDS: readonly OpKind[] = ['zero', 'image-copy', 'image-add', 'file-diff', 'gzip-rebuild', 'literal'];
+export const OP_KINDS: readonly OpKind[] = ['zero', 'image-copy', 'image-add', 'file-diff', 'exec-diff', 'gzip-rebuild', 'literal'];
 
 /** Per kind: target bytes written, bytes carried that cost (literal, non-zero add), ops. */
 export interface KindTotals { targetBytes: number; costBytes: number; ops: number }
@@ -26,7 +26,7 @@ export type DeltaReport = Record<OpKind, KindTotals>;
 
 function emptyReport(): DeltaReport {
   const zero = (): KindTotals => ({ targetBytes: 0, costBytes: 0, ops: 0 });
-  return { 'zero': zero(), 'image-copy': zero(), 'image-add': zero(), 'file-diff': zero(), 'gzip-rebuild': zero(), 'literal': zero() };
+  return { 'zero': zero(), 'image-copy': zero(), 'image-add': zero(), 'file-diff': zero(), 'exec-diff': zero(), 'gzip-rebuild': zero(), 'literal': zero() };
 }
 
 /** Walks ops in order, keeping the current source and any open deflate rebuild. */
@@ -60,6 +60,7 @@ class Tally {
   private kind(op: DeltaOp): OpKind {
     if (op.op === 'zero') return 'zero';
     if (op.op === 'literal') return 'literal';
+    if (this.source === SOURCE_KIND.exec) return 'exec-diff';
     if (this.source !== SOURCE_KIND.image) return 'file-diff';
     return op.op === 'copy' ? 'image-copy' : 'image-add';
   }

@@ -66,7 +66,7 @@ test('delta info reports the bytes each strategy wrote, as text and with --json;
   const r = await runMain(fleetMain, ['delta', 'info', '--json', p('s.delta')]);
   assert.is(r.code, 0, r.stderr);
   const { strategies }: { strategies: Record<string, { targetBytes: number; costBytes: number }> } = JSON.parse(r.stdout);
-  assert.equal(Object.keys(strategies), ['zero', 'image-copy', 'image-add', 'file-diff', 'gzip-rebuild', 'literal']);
+  assert.equal(Object.keys(strategies), ['zero', 'image-copy', 'image-add', 'file-diff', 'exec-diff', 'gzip-rebuild', 'literal']);
   assert.is(Object.values(strategies).reduce((sum, k) => sum + k.targetBytes, 0), neu.length);
   // The 4 KiB of zeros, the old data moved by one block (copied), the 3000 new random bytes (literal).
   assert.is(strategies['zero']?.targetBytes, 4096);

@@ -8,7 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyDeltaFile, DeltaApplier } from '../../../agent/src/delta/index.js';
 import {
-  decodeSegmentPayload, deltaHeaderSizeBytes, encodeSegmentPayload, parseDeltaHeader, peekSegmentCount, readSegmentOps,
+  decodeSegmentPayload, deltaHeaderSizeBytes, encodeSegmentPayload, EXEC_ARCH, parseDeltaHeader, peekSegmentCount, readSegmentOps,
+  SegmentWriter, SOURCE_KIND,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { encodeDelta } from '../../../fleet/src/delta/index.js';
@@ -90,6 +91,27 @@ test('fuzz: a real container with bits flipped, cut or extended is applied exact
     } catch (err) { typedRefusal(err); }
   }), params(300));
   assert.ok(applied < (RUNS ?? 300) / 2, `${applied} mutated containers applied`);
+});
+
+test('fuzz: an exec source (sections, address map) with bits flipped in its op stream is applied or refused, typed', async () => {
+  const w = new SegmentWriter();
+  w.source(SOURCE_KIND.exec, [{ offsetBytes: 0, lengthBytes: 6000 }, { offsetBytes: 9000, lengthBytes: 3000 }], {
+    arch: EXEC_ARCH.arm64, sections: [{ fileOffsetBytes: 16, lengthBytes: 8000, address: 0x10010 }], map: { starts: [0x10000, 0x11000], shifts: [8, -4096] },
+  });
+  w.addTo(10, randomBytes(3000, 4));
+  w.copy(7000, 2000);
+  const streams = w.finish();
+  await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(streams.ops.length - 1), fc.integer({ min: 0, max: 7 })), { maxLength: 3 }), async (flips) => {
+    const ops = Buffer.from(streams.ops);
+    for (const [at, bit] of flips) ops[at] = (ops[at] ?? 0) ^ (1 << bit);
+    const payload = encodeSegmentPayload({ ...streams, ops });
+    const target = join(dir, 'exec.img');
+    rmSync(target, { force: true });
+    try {
+      const applier = await DeltaApplier.open({ header: oneSegmentHeader(old, payload, 5000), base: failingBase(old, Infinity), targetPath: target });
+      try { await applier.applySegment(0, payload); } finally { await applier.close(); }
+    } catch (err) { typedRefusal(err); }
+  }), params(300));
 });
 
 test.run();

@@ -21,8 +21,10 @@ import { OtaError } from '../../errors/index.js';
 
 /** The container magic. */
 export const DELTA_MAGIC = 'OTADELTA';
-/** The format version this code reads and writes. */
-export const DELTA_FORMAT_VERSION = 1;
+/** The newest format version this code reads and writes: 2 adds the exec source (segment.ts); a delta without one is written as 1, which older agents read. */
+export const DELTA_FORMAT_VERSION = 2;
+/** The version of a delta that uses nothing newer than version 1 has. */
+export const DELTA_FORMAT_VERSION_BASE = 1;
 /** Flag: a full image (no base is read; the container holds no copy instructions). */
 export const DELTA_FLAG_FULL = 1;
 /** Size of the fixed part of the header. */
@@ -75,12 +77,12 @@ export function peekSegmentCount(prefix: Uint8Array): number {
 }
 
 /** Encode a header; `headerSha256` and `headerSizeBytes` are computed. */
-export function encodeDeltaHeader(h: Omit<DeltaHeader, 'headerSha256' | 'headerSizeBytes' | 'formatVersion'>): Uint8Array {
+export function encodeDeltaHeader(h: Omit<DeltaHeader, 'headerSha256' | 'headerSizeBytes' | 'formatVersion'> & { readonly formatVersion?: number }): Uint8Array {
   const size = deltaHeaderSizeBytes(h.segments.length);
   const out = new Uint8Array(size);
   const dv = view(out);
   out.set(Buffer.from(DELTA_MAGIC, 'ascii'), 0);
-  dv.setUint32(8, DELTA_FORMAT_VERSION);
+  dv.setUint32(8, h.formatVersion ?? DELTA_FORMAT_VERSION_BASE);
   dv.setUint32(12, h.full ? DELTA_FLAG_FULL : 0);
   dv.setUint32(16, h.segments.length);
   dv.setBigUint64(20, BigInt(h.baseSizeBytes));
@@ -149,7 +151,7 @@ export function hex(bytes: Uint8Array): string {
 function checkMagicAndVersion(prefix: Uint8Array): void {
   if (Buffer.from(prefix.subarray(0, 8)).toString('latin1') !== DELTA_MAGIC) throw corrupt('does not start with the OTADELTA magic: not a delta file');
   const version = view(prefix).getUint32(8);
-  if (version !== DELTA_FORMAT_VERSION) {
+  if (version < DELTA_FORMAT_VERSION_BASE || version > DELTA_FORMAT_VERSION) {
     throw new OtaError('DELTA_VERSION', `delta format version ${version} is not supported (this agent reads version ${DELTA_FORMAT_VERSION}): update the agent first`);
   }
 }

@@ -11,7 +11,11 @@
  *   2 ADD  srcDelta len         source bytes plus len bytes of the add stream, byte-wise mod 256
  *   3 LIT  len                  len bytes of the literal stream
  *   4 SOURCE kind n [off len]*n choose the source: 0 base image, 1 a file made of base extents,
- *                               2 the gzip member stored in those extents, inflated
+ *                               2 the gzip member stored in those extents, inflated,
+ *                               3 that file read through an executable prediction (format version 2):
+ *                               then arch (1 = ARM64), s [fileOff len address]*s executable sections,
+ *                               m [startGap shift(signed)]*m the address map (agent/src/delta/arm64.ts;
+ *                               each start is the gap from the previous start, the first from 0)
  *   5 DEFLATE engine level rawLen deflatedLen
  *                               the next rawLen bytes written go to a buffer that is then
  *                               deflated (engine 1: GNU gzip 1.12's deflate at level 1..9,
@@ -72,7 +76,23 @@ export const DELTA_BROTLI_WINDOW_LOG = 22;
 /** Op codes of the op stream. */
 export const OP = { zero: 0, copy: 1, add: 2, literal: 3, source: 4, deflate: 5 } as const;
 /** Source kinds of the SOURCE op. */
-export const SOURCE_KIND = { image: 0, extents: 1, gunzip: 2 } as const;
+export const SOURCE_KIND = { image: 0, extents: 1, gunzip: 2, exec: 3 } as const;
+
+/** Architectures an exec source can name. */
+export const EXEC_ARCH = { arm64: 1 } as const;
+/** Most executable sections and address map entries one exec source may list (bounds the decoder's memory). */
+export const DELTA_MAX_EXEC_SECTIONS = 64;
+export const DELTA_MAX_EXEC_MAP = 1 << 16;
+
+/** An executable section of an old file: where it is in the file (4-byte aligned) and its address when loaded. */
+export interface ExecSection { readonly fileOffsetBytes: number; readonly lengthBytes: number; readonly address: number }
+
+/** How an exec source predicts the old file: its sections, and where old addresses moved (sorted starts, signed shifts). */
+export interface ExecParams {
+  readonly arch: number;
+  readonly sections: readonly ExecSection[];
+  readonly map: { readonly starts: readonly number[]; readonly shifts: readonly number[] };
+}
 
 /** A byte range of the base image. */
 export interface Extent { readonly offsetBytes: number; readonly lengthBytes: number }
@@ -94,7 +114,7 @@ export type DeltaOp =
   | { readonly op: 'copy'; readonly sourceOffsetBytes: number; readonly lengthBytes: number }
   | { readonly op: 'add'; readonly sourceOffsetBytes: number; readonly bytes: Uint8Array }
   | { readonly op: 'literal'; readonly bytes: Uint8Array }
-  | { readonly op: 'source'; readonly kind: number; readonly extents: readonly Extent[] }
+  | { readonly op: 'source'; readonly kind: number; readonly extents: readonly Extent[]; readonly exec?: ExecParams }
   | { readonly op: 'deflate'; readonly params: DeflateParams; readonly rawSizeBytes: number; readonly deflatedSizeBytes: number };
 
 /** The three raw streams of a segment. */
@@ -135,10 +155,19 @@ export class SegmentWriter {
   }
 
   /** SOURCE: read the next COPY/ADD ops from the base image, a file of base extents, or that file inflated. */
-  source(kind: number, extents: readonly Extent[]): void {
+  source(kind: number, extents: readonly Extent[], exec?: ExecParams): void {
     this.code(OP.source); this.ops.uint(kind); this.ops.uint(extents.length);
     for (const e of extents) { this.ops.uint(e.offsetBytes); this.ops.uint(e.lengthBytes); }
+    if (kind === SOURCE_KIND.exec) this.execParams(exec ?? { arch: EXEC_ARCH.arm64, sections: [], map: { starts: [], shifts: [] } });
     this.cursor = 0;
+  }
+
+  private execParams(x: ExecParams): void {
+    this.ops.uint(x.arch); this.ops.uint(x.sections.length);
+    for (const s of x.sections) { this.ops.uint(s.fileOffsetBytes); this.ops.uint(s.lengthBytes); this.ops.uint(s.address); }
+    this.ops.uint(x.map.starts.length);
+    // Starts go as gaps from the previous one (small, repetitive: brotli likes them).
+    x.map.starts.forEach((start, i) => { this.ops.uint(start - (i === 0 ? 0 : x.map.starts[i - 1] ?? 0)); this.ops.int(x.map.shifts[i] ?? 0); });
   }
 
   /** Start a deflate rebuild; the ops that follow write its `rawSizeBytes` uncompressed bytes. */
@@ -244,12 +273,37 @@ export function* readSegmentOps(s: SegmentStreams): Generator<DeltaOp> {
 
 function readSource(ops: VarintReader): DeltaOp {
   const kind = ops.uint();
-  if (kind > SOURCE_KIND.gunzip) throw corrupt(`has unknown source kind ${kind}`);
+  if (kind > SOURCE_KIND.exec) throw corrupt(`has unknown source kind ${kind}`);
   const n = ops.uint();
   if (n > DELTA_MAX_SOURCE_EXTENTS) throw corrupt(`names a source of ${n} extents (at most ${DELTA_MAX_SOURCE_EXTENTS})`);
   const extents: Extent[] = [];
   for (let i = 0; i < n; i++) extents.push({ offsetBytes: ops.uint(), lengthBytes: ops.uint() });
-  return { op: 'source', kind, extents };
+  return kind === SOURCE_KIND.exec ? { op: 'source', kind, extents, exec: readExec(ops) } : { op: 'source', kind, extents };
+}
+
+function readExec(ops: VarintReader): ExecParams {
+  const arch = ops.uint();
+  if (arch !== EXEC_ARCH.arm64) throw corrupt(`names executable architecture ${arch}, which this agent does not have`);
+  const count = (what: string, most: number): number => {
+    const c = ops.uint();
+    if (c > most) throw corrupt(`names ${c} ${what} (at most ${most})`);
+    return c;
+  };
+  const sections: ExecSection[] = [];
+  for (let i = count('executable sections', DELTA_MAX_EXEC_SECTIONS); i > 0; i--) {
+    const s = { fileOffsetBytes: ops.uint(), lengthBytes: ops.uint(), address: ops.uint() };
+    if (s.fileOffsetBytes % 4 !== 0 || s.lengthBytes % 4 !== 0) throw corrupt('names an executable section not aligned to 4 bytes');
+    sections.push(s);
+  }
+  const starts: number[] = [];
+  const shifts: number[] = [];
+  for (let i = count('address map entries', DELTA_MAX_EXEC_MAP); i > 0; i--) {
+    const gap = ops.uint();
+    if (starts.length > 0 && gap === 0) throw corrupt('has an address map out of order');
+    starts.push((starts[starts.length - 1] ?? 0) + gap);
+    shifts.push(ops.int());
+  }
+  return { arch, sections, map: { starts, shifts } };
 }
 
 function readDeflate(ops: VarintReader): DeltaOp {

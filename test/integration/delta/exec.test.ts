@@ -1,0 +1,76 @@
+// Executable-aware diffs on real ARM64 code: a C library cross-compiled twice, the second with a function
+// inserted near the start (so the code after it moves, as in a security fix), in two ext4 images. The
+// delta that diffs against the predicted old library (PC-relative references re-aimed) is smaller
+// than the plain file diff, says so in its strategies and format version, and rebuilds B exactly.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyDeltaFile } from '../../../agent/src/delta/index.js';
+import { parseDeltaHeader } from '../../../agent/src/formats/index.js';
+import { bsdiff, encodeDelta } from '../../../fleet/src/delta/index.js';
+import { execDiff, type PackedFile } from '../../../fleet/src/delta/exec.js';
+import { readElf } from '../../../fleet/src/delta/elf.js';
+import { missingTools, tempDir } from '../../support/tools.js';
+import { gate, missingReason } from '../../support/skip.js';
+import { ext4Image } from '../../support/ext4-image.js';
+
+const CC = 'aarch64-linux-gnu-gcc-12';
+const missing = missingTools('ARM64 exec delta tests', CC, 'mke2fs');
+const it = gate(missingReason(missing));
+const { dir, cleanup } = tempDir('ota-delta-exec-');
+test.after(cleanup);
+
+/** A C library of `n` functions calling each other, using globals and strings; `inserted` adds one function near the start. */
+function source(n: number, inserted: boolean): string {
+  let s = 'int printf(const char *, ...);\nint table[64];\n';
+  for (let i = 0; i < n; i++) s += `int f${i}(int x);\n`;
+  for (let i = 0; i < n; i++) {
+    if (inserted && i === 20) s += 'int inserted(int x) { for (int k = 0; k < x; k++) table[k & 63] += k * 3; return table[x & 63] + printf("inserted %d\\n", x); }\n';
+    const call = inserted && i === 20 ? ' + inserted(x)' : '';
+    s += `int f${i}(int x) { if (x <= 0) return table[${i % 64}]; table[${(i * 5) % 64}] += x; `
+      + `return (x & 1) ? f${(i * 7 + 3) % n}(x - 1) + ${i} : f${(i * 13 + 5) % n}(x - 2) ^ printf("f${i} %d\\n", x)${call}; }\n`;
+  }
+  return s;
+}
+
+function compile(name: string, inserted: boolean, functions = 800, kind = '-shared'): Buffer {
+  const c = join(dir, `${name}.c`);
+  writeFileSync(c, source(functions, inserted));
+  const out = join(dir, `${name}.so`);
+  execFileSync(CC, ['-O2', '-fPIC', kind, '-nostdlib', '-fvisibility=hidden', '-o', out, c]);
+  return readFileSync(out);
+}
+
+it('a relocatable object (a kernel module: no loadable segments, every section at 0) gets no exec diff', () => {
+  const a = compile('oa', false, 50, '-c');
+  const b = compile('ob', true, 50, '-c');
+  const packed = (bytes: Buffer): PackedFile => ({ bytes, extents: [{ logicalBytes: 0, physicalBytes: 0, lengthBytes: bytes.length }] });
+  assert.is(readElf(a)?.loads.length, 0);
+  assert.is(execDiff(packed(a), packed(b), bsdiff(a, b)), undefined);
+});
+
+it('an inserted function: the exec diff is at most 0.7 x the plain file diff, and rebuilds B exactly', async () => {
+  const libA = compile('a', false);
+  const libB = compile('b', true);
+  assert.is(readElf(libA)?.machine, 183);
+  const a = ext4Image(dir, 'a', { 'usr/lib/libgen.so.1': libA, 'etc/motd': Buffer.from('hello\n') });
+  const b = ext4Image(dir, 'b', { 'usr/lib/libgen.so.1': libB, 'etc/motd': Buffer.from('hello\n') });
+  const plain = encodeDelta(a, b, { execAware: false });
+  const aware = encodeDelta(a, b);
+  const delta = aware.delta;
+  writeFileSync(join(dir, 'old.img'), a);
+  writeFileSync(join(dir, 'x.delta'), delta);
+  await applyDeltaFile({ basePath: join(dir, 'old.img'), deltaPath: join(dir, 'x.delta'), targetPath: join(dir, 'new.img') });
+  assert.ok(Buffer.compare(readFileSync(join(dir, 'new.img')), b) === 0);
+  console.log(`# ARM64 library (${libB.length} bytes): exec-aware ${delta.length} bytes, plain file diff ${plain.delta.length} bytes`);
+  assert.ok(aware.stats.strategies.exec > libB.length / 2, `exec strategy wrote ${aware.stats.strategies.exec} bytes`);
+  assert.is(plain.stats.strategies.exec, 0);
+  // What is left is the new function itself and the non-code sections (.eh_frame, symbols, relocations).
+  assert.ok(delta.length * 10 <= plain.delta.length * 7, `${delta.length} vs ${plain.delta.length}`);
+  assert.is(parseDeltaHeader(delta).formatVersion, 2);
+  assert.is(parseDeltaHeader(plain.delta).formatVersion, 1);
+});
+
+test.run();
