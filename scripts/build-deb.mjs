@@ -18,6 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { maintainerScripts } from './deb/maintainer-scripts.mjs';
 import { manPage } from './deb/manpage.mjs';
 import { DESCRIPTION, bundledPackages, changelog, control, copyright, maintainer } from './deb/texts.mjs';
+import { WRAPPER } from './deb/wrapper.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const flag = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -91,13 +92,8 @@ try {
   const tree = join(work, 'tree');
   put(tree, 'usr/lib/ota-agent/ota-agent.mjs', readFileSync(join(device, 'ota-agent.mjs')), 0o755);
   if (existsSync(join(root, 'agent/init'))) cpSync(join(root, 'agent/init'), join(tree, 'usr/lib/ota-agent'), { recursive: true });
-  // A person typing `ota-agent delta apply` or `install` gets the unit's memory settings (agent/systemd/ota-agent.service):
-  // one malloc arena (glibc reads it at start, so only the environment can set it) and a 1 MiB V8 semi-space. exec: no
-  // second process; a MALLOC_ARENA_MAX the caller set is kept.
-  // The bundle's path from the wrapper's own, so the tree also runs where it was unpacked (dpkg-deb -x).
-  put(tree, 'usr/bin/ota-agent', '#!/bin/sh\n# ota-agent: the device bundle run by Node.js (Depends: nodejs), with the service unit\'s memory settings.\n'
-    + 'MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"\nexport MALLOC_ARENA_MAX\n'
-    + 'here=$(dirname "$(readlink -f "$0")")\nexec node --max-semi-space-size=1 "$here/../lib/ota-agent/ota-agent.mjs" "$@"\n', 0o755);
+  // How a person on the device runs it: the unit's memory settings, by exec (scripts/deb/wrapper.mjs).
+  put(tree, 'usr/bin/ota-agent', WRAPPER, 0o755);
   for (const unit of readdirSync(join(root, 'agent/systemd')).filter((f) => f.endsWith('.service')).sort()) {
     put(tree, `lib/systemd/system/${unit}`, readFileSync(join(root, 'agent/systemd', unit)));
   }
