@@ -18,6 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { maintainerScripts } from './deb/maintainer-scripts.mjs';
 import { manPage } from './deb/manpage.mjs';
 import { DESCRIPTION, bundledPackages, changelog, control, copyright, maintainer } from './deb/texts.mjs';
+import { WRAPPER } from './deb/wrapper.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const flag = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -91,9 +92,8 @@ try {
   const tree = join(work, 'tree');
   put(tree, 'usr/lib/ota-agent/ota-agent.mjs', readFileSync(join(device, 'ota-agent.mjs')), 0o755);
   if (existsSync(join(root, 'agent/init'))) cpSync(join(root, 'agent/init'), join(tree, 'usr/lib/ota-agent'), { recursive: true });
-  // The bundle's path from the wrapper's own, so the tree also runs where it was unpacked (dpkg-deb -x).
-  put(tree, 'usr/bin/ota-agent', '#!/bin/sh\n# ota-agent: the device bundle run by Node.js (Depends: nodejs).\n'
-    + 'here=$(dirname "$(readlink -f "$0")")\nexec node "$here/../lib/ota-agent/ota-agent.mjs" "$@"\n', 0o755);
+  // How a person on the device runs it: the unit's memory settings, by exec (scripts/deb/wrapper.mjs).
+  put(tree, 'usr/bin/ota-agent', WRAPPER, 0o755);
   for (const unit of readdirSync(join(root, 'agent/systemd')).filter((f) => f.endsWith('.service')).sort()) {
     put(tree, `lib/systemd/system/${unit}`, readFileSync(join(root, 'agent/systemd', unit)));
   }

@@ -101,6 +101,19 @@ it('unpacked into a root: the wrapper runs the agent on this Node.js; the exampl
   assert.is(parseAgentConfig(readFileSync(example), example).hardware, 'rpi-4');
 });
 
+it('the wrapper runs node with the unit\'s memory settings (one malloc arena, 1 MiB semi-space) unless the caller set its own arena count', () => {
+  const root = join(t.dir, 'root-env');
+  ok('dpkg-deb', ['-x', join(t.dir, 'one', debName), root]);
+  // A `node` first on PATH that reports how the wrapper started it.
+  const bin = join(t.dir, 'fake-node');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX-unset} $*"\n', { mode: 0o755 });
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:/usr/bin:/bin` };
+  delete env['MALLOC_ARENA_MAX'];
+  assert.match(ok(join(root, 'usr/bin/ota-agent'), ['delta', 'apply'], { env }), /^MALLOC_ARENA_MAX=1 --max-semi-space-size=1 \S+\/lib\/ota-agent\/ota-agent\.mjs delta apply\n$/);
+  assert.match(ok(join(root, 'usr/bin/ota-agent'), ['version'], { env: { ...env, MALLOC_ARENA_MAX: '2' } }), /^MALLOC_ARENA_MAX=2 --max-semi-space-size=1 \S+ version\n$/);
+});
+
 gate(missingReason(missingTools('the maintainer scripts', 'deb-systemd-helper', 'dpkg-deb')))('postinst enables both units in the root; purge removes them', () => {
   const root = join(t.dir, 'root');
   const control = join(t.dir, 'control');
