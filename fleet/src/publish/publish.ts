@@ -15,7 +15,7 @@ import fetch from 'node-fetch';
 import type { MqttClient } from 'mqtt';
 import { OtaError, describe } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { readNotice, readRelease, readSignedFile, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
+import { readNotice, readRelease, readSignedFile, releaseArtifacts, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { rolloutDocumentPath, topicsFor } from '../../../agent/src/transport/index.js';
 
 /** A release directory's signed release and notice. */
@@ -35,9 +35,12 @@ export async function readReleaseDir(dir: string): Promise<ReleaseFiles> {
   return { release: readRelease(readSignedFile(bytes, file), file), notice };
 }
 
-/** Every artifact of a release (full image and deltas). */
+/**
+ * Every artifact of a release (full image, deltas, the /etc manifest a device with the /etc overlay
+ * fetches before it installs): the formats' own list, so a new kind of artifact is copied and checked too.
+ */
 export function artifactsOf(release: ReleaseMetadata): Artifact[] {
-  return [release.image, ...release.deltas];
+  return releaseArtifacts(release);
 }
 
 /** Copy the artifacts into `root` (what an artifact server serves), skipping those already there at the right size. */

@@ -6,7 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { serveArtifacts } from '../../../fleet/src/serve/index.js';
@@ -58,6 +59,27 @@ test('publish refuses two targetings, and a targeting without a broker, before c
     assert.match(noBroker.stderr, /--all needs --broker URL/);
     assert.not.ok(existsSync(join(rig.dir, 'served')), 'nothing copied');
   } finally {
+    rig.cleanup();
+  }
+});
+
+
+test('publish --copy-to copies and checks the /etc manifest too: a device with the /etc overlay fetches it before it installs', async () => {
+  const rig = await makeRig();
+  const server = await serveArtifacts(join(rig.dir, 'served'));
+  try {
+    const root = join(rig.dir, 'root');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'hostname'), 'vendor\n');
+    execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-O', '^has_journal', '-d', root, join(rig.dir, 'v3.img'), '4M'], { env: { ...process.env, E2FSPROGS_FAKE_TIME: '1700000000' } });
+    await fleetOk(rig.dir, ['release', '--image', 'v3.img', '--version', '3', '--hardware', HW, '--keys', 'KEYS', '--out', 'R3']);
+    const out = await fleetOk(rig.dir, ['publish', '--release', 'R3', '--artifacts-url', server.url, '--copy-to', 'served']);
+    assert.match(out, /copied 2 artifacts to served/);
+    const etc = readdirSync(join(rig.dir, 'R3', 'targets')).filter((f) => f.endsWith('.etc.json'));
+    assert.is(etc.length, 1, 'the release records its /etc manifest');
+    assert.ok(existsSync(join(rig.dir, 'served', 'targets', etc[0] ?? '')), 'the /etc manifest is served beside the image');
+  } finally {
+    await server.close();
     rig.cleanup();
   }
 });
