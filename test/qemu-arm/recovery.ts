@@ -116,7 +116,7 @@ async function failedHealthCheck(s: Setup, fleet: GuestFleet): Promise<void> {
   await onBoard(await device.boot(), async (m) => {
     await bootsToAgent(m, 'A');
     assert.equal(postBootSteps(m), ['reverting-ok->reporting', 'reporting-ok->idle'], 'on A, post-boot finishes the revert and records it');
-    await reportsRevertOnA(m, fleet, id, from, 'required health check failed on slot B');
+    await reportsRevertOnA(m, fleet, id, from, 'required health check failed on slot B', 'HEALTH_REQUIRED_FAILED');
   });
   const predicted = predictedAfterPostBoot(device, 'A');
 
@@ -135,7 +135,8 @@ async function failedHealthCheck(s: Setup, fleet: GuestFleet): Promise<void> {
   const retained = await fleet.retainedStatus(id, STEP_TIMEOUT_MS);
   assert.equal([retained.report.version, retained.report.booted, retained.report.phase], [1, 'A', 'idle']);
   assert.match(retained.report.lastError ?? '', 'required health check failed on slot B', 'the retained status still carries the failure');
-  assert.equal(retained.report.lastUpdate, { outcome: 'reverted', version: 2 }, 'and names the last update: release 2, reverted');
+  assert.equal(retained.report.lastUpdate, { outcome: 'reverted', version: 2, error: 'required health check failed on slot B', errorCode: 'HEALTH_REQUIRED_FAILED' },
+    'and names the last update: release 2, reverted, with its own reason');
   assert.equal(device.bootedSlots, ['A', 'B', 'A', 'A']);
   assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');
 }
@@ -152,12 +153,12 @@ async function refusesRelease2(m: Machine): Promise<void> {
  * On A after a revert: the agent connects and publishes (from the `from`-th message on) release 1 on A
  * at rest with `error` as lastError, refuses the retained notice of release 2; then the power goes.
  */
-async function reportsRevertOnA(m: Machine, fleet: GuestFleet, id: string, from: number, error: string): Promise<void> {
+async function reportsRevertOnA(m: Machine, fleet: GuestFleet, id: string, from: number, error: string, errorCode: string): Promise<void> {
   await agentConnected(m);
   const report = await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.lastError !== null, STEP_TIMEOUT_MS, from);
   assert.equal([report.version, report.booted], [1, 'A']);
   assert.match(report.lastError ?? '', error);
-  assert.equal(report.lastUpdate, { outcome: 'reverted', version: 2 }, 'the last update: release 2, reverted');
+  assert.equal(report.lastUpdate, { outcome: 'reverted', version: 2, error, errorCode }, 'the last update: release 2, reverted, with its own reason');
   await refusesRelease2(m);
   await m.powerCut();
 }
@@ -189,7 +190,7 @@ async function neverReachesUserspace(s: Setup, fleet: GuestFleet, trial: DeadTri
     if (trial.watchdog) assert.not.ok(m.events.some((e) => e.kind === 'kernel-panic' || e.kind === 'kernel-reboot'), 'no panic, no reboot: only the watchdog reset the board');
     assert.equal(postBootSteps(m), ['checking-fellBack->reverting', 'reverting-ok->reporting', 'reporting-ok->idle'],
       'on A, post-boot sees the trial fell back, reverts and records it');
-    await reportsRevertOnA(m, fleet, id, from, 'trial boot of slot B did not reach the agent: the bootloader booted A');
+    await reportsRevertOnA(m, fleet, id, from, 'trial boot of slot B did not reach the agent: the bootloader booted A', 'TRIAL_BOOT_FAILED');
     return m.events.flatMap((e) => (e.kind === 'script-slot' ? [e.slot] : []));
   });
   const predicted = simulateRuns(s.layout, armed, slots.length);
