@@ -58,7 +58,14 @@ export async function runCli(name: string, argv: readonly string[], ctx: CliCont
     // yargs' ESM layout breaks words at the column edge; wrapHelp wraps at spaces instead.
     .wrap(null)
     .version(false)
-    .help();
+    .help()
+    // yargs makes an option given twice an array: a string flag would then reach the command as one
+    .check((args, options: { array?: readonly string[] }) => {
+      const arrays = new Set(options.array ?? []);
+      const twice = Object.keys(args).find((k) => k !== '_' && !k.includes('-') && Array.isArray(args[k]) && !arrays.has(k) && !arrays.has(kebab(k)));
+      if (twice !== undefined) throw new UsageError(`--${kebab(twice)} given more than once: give it once`);
+      return true;
+    }, true);
   for (const register of commands) y = register(y, ctx, setExit);
   try {
     // Throwing here stops yargs before the handler runs (a failed .check() must not run the command).
@@ -95,6 +102,11 @@ export function humanOutput(ctx: CliContext, json: boolean | undefined): CliCont
 }
 
 class UsageError extends Error {}
+
+/** `camelCase` as the `--kebab-case` a user typed. */
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 function report(name: string, err: unknown, ctx: CliContext): number {
   if (err instanceof UsageError || (err instanceof OtaError && err.code === USAGE)) {

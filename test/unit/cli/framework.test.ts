@@ -39,6 +39,25 @@ test('a failed argument check is a usage error and the handler does not run', as
   assert.is(ran, false);
 });
 
+test('a single-valued flag given twice is a usage error naming it; a repeatable one and variadic positionals take every value', async () => {
+  const seen: unknown[] = [];
+  const cmd: Register = (y) => y.command('go [names..]', 'test command',
+    (b) => b.positional('names', { type: 'string', array: true }).option('out-dir', { type: 'string' }).option('base-url', { type: 'string', array: true }),
+    (a) => { seen.push([a.outDir, a.baseUrl, a.names]); });
+  const run = (argv: string[]): Promise<{ code: number; stderr: string }> => runMain((v, ctx) => runCli('t', v, ctx, [cmd]), argv);
+  const twice = await run(['go', '--out-dir', 'a', '--out-dir', 'b']);
+  assert.is(twice.code, 2);
+  assert.match(twice.stderr, 't: --out-dir given more than once: give it once');
+  assert.equal(seen, [], 'the handler did not run');
+  const ok = await run(['go', 'x', 'y', '--out-dir', 'a', '--base-url', 'm1', '--base-url', 'm2']);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.equal(seen, [['a', ['m1', 'm2'], ['x', 'y']]]);
+  // the shipped commands: a duplicate path flag was an untyped crash ("paths[1] must be of type string")
+  const agent = await runMain(main, ['status', '--config', 'a', '--config', 'b']);
+  assert.is(agent.code, 2);
+  assert.match(agent.stderr, '--config given more than once');
+});
+
 test('an error thrown by a handler is reported with exit code 1', async () => {
   const failing: Register = (y) => y.command('go', 'test command', {}, () => { throw new Error('boom'); });
   const r = await runMain((argv, ctx) => runCli('t', argv, ctx, [failing]), ['go']);
