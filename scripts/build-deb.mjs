@@ -97,6 +97,11 @@ try {
   for (const unit of readdirSync(join(root, 'agent/systemd')).filter((f) => f.endsWith('.service')).sort()) {
     put(tree, `lib/systemd/system/${unit}`, readFileSync(join(root, 'agent/systemd', unit)));
   }
+  // The agent's data directory, so the units' ReadWritePaths= holds before provisioning (else they fail
+  // setting up their namespace, 226/NAMESPACE, instead of saying the device is not provisioned). 0755 as
+  // Policy 10.9 wants: provision writes the device's key 0600. On an image with the pre-init,
+  // /data/ota-agent is bound over it.
+  mkdirSync(join(tree, 'var/lib/ota-agent'), { recursive: true });
   put(tree, 'usr/share/ota-agent/boot.cmd', readFileSync(join(root, 'bootloader/boot.cmd')));
   const doc = 'usr/share/doc/ota-agent';
   const who = maintainer(process.env);

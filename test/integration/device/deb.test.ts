@@ -70,6 +70,8 @@ it('contents: the shared layout, root-owned, with fixed modes and one mtime', ()
     '/usr/share/doc/ota-agent/changelog.gz': '-rw-r--r--',
     '/usr/share/doc/ota-agent/examples/agent.json': '-rw-r--r--',
     '/usr/share/man/man1/ota-agent.1.gz': '-rw-r--r--',
+    // the units' ReadWritePaths=: without it they fail to start (226/NAMESPACE) before provisioning
+    '/var/lib/ota-agent/': 'drwxr-xr-x',
   };
   for (const [path, mode] of Object.entries(expected)) assert.is(entries.get(path)?.mode, mode, path);
   for (const name of existsSync(join(repoRoot, 'agent/init')) ? readdirSync(join(repoRoot, 'agent/init')) : []) {
