@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { RecordFile } from '../durable/index.js';
-import { deltaFor, type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from '../formats/index.js';
+import { deltaFor, isDeltaArtifactFormat, type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from '../formats/index.js';
 
 /** The two payloads a release offers. */
 export type PayloadKind = 'delta' | 'full';
@@ -23,9 +23,10 @@ export type PayloadKind = 'delta' | 'full';
 /**
  * Why: `base-matches` (the booted slot is the delta's base), `base-drifted` (the records name a base the
  * release has a delta for, but the slot's bytes differ), `no-delta-for-base` (the release has no delta
- * from what the slot holds).
+ * from what the slot holds), `delta-format-unknown` (its delta for this base is in a container format
+ * newer than this agent applies: a fleet's newer encoder never strands an older agent).
  */
-export type PayloadReason = 'base-matches' | 'base-drifted' | 'no-delta-for-base';
+export type PayloadReason = 'base-matches' | 'base-drifted' | 'no-delta-for-base' | 'delta-format-unknown';
 
 /** The outcome of the choice. */
 export interface PayloadChoice {
@@ -48,9 +49,10 @@ export type ReadBase = (sizeBytes: number) => Promise<string | undefined>;
  */
 export async function choosePayload(release: ReleaseMetadata, recorded: ImageDigest | undefined, readBase: ReadBase): Promise<PayloadChoice> {
   const full = (reason: PayloadReason, found?: ImageDigest): PayloadChoice => ({ payload: 'full', reason, artifact: release.image, ...(found === undefined ? {} : { found }) });
-  const candidates = recorded === undefined ? release.deltas
+  const forBase = recorded === undefined ? release.deltas
     : release.deltas.filter((d) => d.base.sha256 === recorded.sha256 && d.base.sizeBytes === recorded.sizeBytes);
-  if (candidates.length === 0) return full('no-delta-for-base');
+  const candidates = forBase.filter((d) => isDeltaArtifactFormat(d.format));
+  if (candidates.length === 0) return full(recorded !== undefined && forBase.length > 0 ? 'delta-format-unknown' : 'no-delta-for-base');
   let found: ImageDigest | undefined;
   for (const sizeBytes of new Set(candidates.map((d) => d.base.sizeBytes))) {
     const sha256 = await readBase(sizeBytes);
@@ -81,7 +83,7 @@ export interface PayloadRecord {
 
 const FORMAT = 'ota-payload/1';
 const KINDS: readonly PayloadKind[] = ['delta', 'full'];
-const REASONS: readonly PayloadReason[] = ['base-matches', 'base-drifted', 'no-delta-for-base'];
+const REASONS: readonly PayloadReason[] = ['base-matches', 'base-drifted', 'no-delta-for-base', 'delta-format-unknown'];
 
 /** The saved choice of the last install (`payload.json` on the data partition); saved before the install writes its first byte. */
 export class PayloadStore extends RecordFile<PayloadRecord> {

@@ -6,4 +6,4 @@
 export { DirectorySource, HttpSource, NoSource, configuredSource } from './artifacts.js';
 export type { ArtifactConsumer, ArtifactSource, LocalSource } from './artifacts.js';
 export { BundleSource, isBundleFile } from './bundle.js';
-export { installArtifact, DELTA_FORMAT } from './install.js';
+export { installArtifact } from './install.js';

@@ -18,15 +18,12 @@ import { dirname, join } from 'node:path';
 import { OtaError } from '../errors/index.js';
 import { mkdirDurable, readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import { DeltaApplier, DeltaStream, openBaseFile, type BaseReader, type OpenApplier } from '../delta/index.js';
-import { RAW_FORMAT } from '../formats/index.js';
+import { DELTA_ARTIFACT_FORMATS, RAW_FORMAT, isDeltaArtifactFormat } from '../formats/index.js';
 import type { Artifact, DeltaArtifact } from '../formats/index.js';
 import type { Checkpoint } from '../machine/index.js';
 import { SlotWriter } from '../slots/index.js';
 import type { SlotTarget } from '../slots/index.js';
 import type { ArtifactSource } from './artifacts.js';
-
-/** The delta container format `ota-fleet release --delta` names. */
-export const DELTA_FORMAT = 'otadelta';
 
 /** What one install writes, from where. */
 export interface InstallPlan {
@@ -50,8 +47,8 @@ export interface InstallPlan {
 /** Write `plan.artifact` into the target slot; checkpoints progress as it goes. */
 export async function installArtifact(plan: InstallPlan, checkpoint: Checkpoint, signal: AbortSignal): Promise<void> {
   if (plan.artifact.format === RAW_FORMAT) return installRaw(plan, checkpoint, signal);
-  if (plan.artifact.format === DELTA_FORMAT) return installDelta(plan, checkpoint, signal);
-  throw new OtaError('ARTIFACT_FORMAT', `artifact ${plan.artifact.path} has format ${plan.artifact.format}, which this agent cannot apply (it knows ${RAW_FORMAT}, ${DELTA_FORMAT}): update the agent first`);
+  if (isDeltaArtifactFormat(plan.artifact.format)) return installDelta(plan, checkpoint, signal);
+  throw new OtaError('ARTIFACT_FORMAT', `artifact ${plan.artifact.path} has format ${plan.artifact.format}, which this agent cannot apply (it knows ${[RAW_FORMAT, ...Object.keys(DELTA_ARTIFACT_FORMATS)].join(', ')}): update the agent first`);
 }
 
 async function installRaw(plan: InstallPlan, checkpoint: Checkpoint, signal: AbortSignal): Promise<void> {

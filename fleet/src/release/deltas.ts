@@ -11,13 +11,13 @@
 import { promises as fsp } from 'node:fs';
 import { basename, join } from 'node:path';
 import { OtaError, errnoCode, withContext } from '../../../agent/src/errors/index.js';
-import type { JsonObject } from '../../../agent/src/formats/index.js';
+import { deltaArtifactFormat, isDeltaArtifactFormat, type JsonObject } from '../../../agent/src/formats/index.js';
 import { readDeltaFileHeader } from '../../../agent/src/delta/index.js';
 import { encodeDelta } from '../delta/index.js';
 import { addArtifact, artifactJson, deltaSegmentSizes, hashFile, type HashedFile } from './artifacts.js';
 import type { Progress } from './progress.js';
 
-/** The format name of the deltas the encoder makes. */
+/** The format name `--delta-format` takes for an otadelta container, whatever its version (the release names the version it needs). */
 const OTADELTA = 'otadelta';
 
 /** A delta to add: a file given with --delta, or one to make from a base given with --from. */
@@ -81,7 +81,7 @@ interface ImageId { readonly sizeBytes: number; readonly sha256: string }
 async function madeBetween(sources: readonly DeltaSource[]): Promise<Map<DeltaSource, { base: ImageId; target: ImageId }>> {
   const made = new Map<DeltaSource, { base: ImageId; target: ImageId }>();
   for (const s of sources) {
-    if (s.kind !== 'file' || s.format !== OTADELTA) continue;
+    if (s.kind !== 'file' || (s.format !== OTADELTA && !isDeltaArtifactFormat(s.format))) continue;
     const h = await readDeltaFileHeader(s.file).catch((err: unknown) => {
       throw withContext(`release: ${flag(s)} is read as an otadelta container (name another format with --delta-format)`, err);
     });
@@ -118,11 +118,14 @@ async function readImage(path: string, what: string): Promise<Buffer> {
 
 /** Copy a delta file into the release; an otadelta is cut on its container's boundaries, another format in fixed segments. */
 async function addDeltaFile(out: string, file: string, format: string, segmentBytes: number, label: string, progress: Progress, ext = 'delta'): Promise<JsonObject> {
-  const cut = format === OTADELTA ? await deltaSegmentSizes(file) : segmentBytes;
+  const otadelta = format === OTADELTA || isDeltaArtifactFormat(format);
+  const cut = otadelta ? await deltaSegmentSizes(file) : segmentBytes;
+  // an otadelta is named by the container version it needs, so an agent that cannot read it takes the full image
+  const named = otadelta ? deltaArtifactFormat((await readDeltaFileHeader(file)).formatVersion) : format;
   progress.start(label, await sizeOf(file, `--delta ${file}`));
   const art = await addArtifact(out, file, ext, cut, (n) => progress.advance(n));
   progress.done(`${art.sizeBytes} bytes in ${art.segments.length} segments`);
-  return artifactJson(art, format);
+  return artifactJson(art, named);
 }
 
 /** Make the delta from `basePath` to `image` with the encoder, then add it as --delta would. */

@@ -13,6 +13,7 @@ import { bsdiff, encodeDelta } from '../../../fleet/src/delta/index.js';
 import { execDiff, type PackedFile } from '../../../fleet/src/delta/exec.js';
 import { readElf } from '../../../fleet/src/delta/elf.js';
 import { missingTools, tempDir } from '../../support/tools.js';
+import { fleetOk } from '../../support/sim-flow.js';
 import { gate, missingReason } from '../../support/skip.js';
 import { ext4Image } from '../../support/ext4-image.js';
 
@@ -71,6 +72,20 @@ it('an inserted function: the exec diff is at most 0.7 x the plain file diff, an
   assert.ok(delta.length * 10 <= plain.delta.length * 7, `${delta.length} vs ${plain.delta.length}`);
   assert.is(parseDeltaHeader(delta).formatVersion, 2);
   assert.is(parseDeltaHeader(plain.delta).formatVersion, 1);
+  // the release names the container version the delta needs, so an agent that reads only version 1 takes the full image
+  writeFileSync(join(dir, 'new-b.img'), b);
+  await fleetOk(dir, 'keygen', '--out', 'keys');
+  await fleetOk(dir, 'release', '--image', 'new-b.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel', '--from', 'old.img');
+  writeFileSync(join(dir, 'plain.delta'), plain.delta);
+  await fleetOk(dir, 'release', '--image', 'new-b.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel-plain', '--delta', 'plain.delta@old.img');
+  const formats = (rel: string): unknown[] => {
+    const doc: unknown = JSON.parse(readFileSync(join(dir, rel, 'release.json'), 'utf8'));
+    const signed: unknown = typeof doc === 'object' && doc !== null ? Reflect.get(doc, 'signed') : undefined;
+    const list: unknown = typeof signed === 'object' && signed !== null ? Reflect.get(signed, 'deltas') : undefined;
+    return Array.isArray(list) ? list.map((d: unknown) => (typeof d === 'object' && d !== null ? Reflect.get(d, 'format') : undefined)) : [];
+  };
+  assert.equal(formats('rel'), ['otadelta-2']);
+  assert.equal(formats('rel-plain'), ['otadelta']);
 });
 
 test.run();

@@ -226,7 +226,9 @@ attack('staged cohort: a device is in the stage exactly when its place is below 
   await refuses(d, to(staged(PPM + 1)), 'malformed');
   await refuses(d, to(staged(-1)), 'malformed');
   await refuses(d, to(staged(10, 'has space')), 'malformed');
-  await refuses(d, to({ all: false, devices: [], cohorts: [], stage: { rollout: 'ro-1', ppm: 10, extra: 1 } }), 'malformed');
+  // a member a later fleet adds is read as absent (forward compatibility, docs/trust.md): the stage alone decides
+  assert.is((await d.verifier.check(to({ all: false, devices: [], cohorts: [], stage: { rollout: 'ro-1', ppm: PPM, later: 1 } }))).release.version, 3);
+  await refuses(d, to({ all: false, devices: [], cohorts: [], stage: { rollout: 'ro-1', ppm: place, later: 1 } }), 'wrong-device');
 });
 
 attack('mix-and-match: a rollout of another release, a delta for another base, an artifact not in the release', async (d) => {

@@ -153,8 +153,12 @@ test('release with a delta: verify picks it for its base and refuses it for anot
     const common = ['R/notice.json', '--root', 'KEYS/root.json', '--hardware', 'hw-a', '--now', at, '--current-size', '4000'];
     const r = await verify(dir, [...common, '--current-sha256', baseSha]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`delta from ${baseSha.slice(0, 12)} targets/[0-9a-f]{64}\\.delta, 900 bytes`));
-    const deltaPath = /(targets\/[0-9a-f]{64}\.delta)/.exec(r.stdout)?.[1] ?? '';
+    // a delta in a format this agent cannot apply is never picked on its own: the full image is (docs/trust.md)
+    assert.not.match(r.stdout, /delta from/);
+    const deltaPath = /"path":"(targets\/[0-9a-f]{64}\.delta)"/.exec(readFileSync(join(dir, 'R', 'release.json'), 'utf8'))?.[1] ?? '';
+    const named = await verify(dir, [...common, '--current-sha256', baseSha, '--artifact', deltaPath]);
+    assert.is(named.code, 0, named.stderr);
+    assert.match(named.stdout, `delta from ${baseSha.slice(0, 12)} ${deltaPath}, 900 bytes`);
     const other = await verify(dir, [...common, '--current-sha256', '0'.repeat(64), '--artifact', deltaPath]);
     assert.is(other.code, 1);
     assert.match(other.stderr, /\[mix-and-match\]/);

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { choosePayload, type ReadBase } from '../../../agent/src/device/index.js';
-import type { Artifact, DeltaArtifact, ImageDigest, ReleaseMetadata } from '../../../agent/src/formats/index.js';
+import { deltaFor, type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 
 const h = (c: string): string => c.repeat(64);
 const artifact = (path: string): Artifact => ({ path, format: 'otadelta', sizeBytes: 10, sha256: h('e'), segments: [{ offset: 0, sizeBytes: 10, sha256: h('e') }] });
@@ -49,6 +49,18 @@ test('the release has no delta from what the records say: the full image, withou
   assert.equal(r.reads, []);
   const none = await choosePayload({ ...release, deltas: [] }, V1, r.read);
   assert.equal([none.payload, none.reason, r.reads], ['full', 'no-delta-for-base', []]);
+});
+
+test('a delta in a container format newer than this agent applies: the full image, saying so, without reading the slot', async () => {
+  const r = slotReading({ 1000: V1.sha256 });
+  const newer: ReleaseMetadata = { ...release, deltas: [{ ...delta('targets/from-v1.delta', V1), format: 'otadelta-9' }] };
+  const c = await choosePayload(newer, V1, r.read);
+  assert.equal([c.payload, c.reason, c.artifact.path, r.reads], ['full', 'delta-format-unknown', 'targets/full.img.otadelta', []]);
+  // the container versions this agent reads, by name
+  const v2: ReleaseMetadata = { ...release, deltas: [{ ...delta('targets/from-v1.delta', V1), format: 'otadelta-2' }] };
+  assert.equal((await choosePayload(v2, V1, r.read)).reason, 'base-matches');
+  assert.is(deltaFor(newer, V1), undefined, 'verify picks no delta it cannot apply either');
+  assert.is(deltaFor(v2, V1)?.format, 'otadelta-2');
 });
 
 test('no slot record: the slot is read once per base size the deltas name, and a matching one is used', async () => {

@@ -25,6 +25,25 @@ export const DELTA_MAGIC = 'OTADELTA';
 export const DELTA_FORMAT_VERSION = 2;
 /** The version of a delta that uses nothing newer than version 1 has. */
 export const DELTA_FORMAT_VERSION_BASE = 1;
+/**
+ * The artifact format names (a release's `format`) of an otadelta container, by the newest container
+ * version the artifact needs: `otadelta` is version 1, `otadelta-2` version 2. The name tells an agent
+ * before it downloads a byte whether it can apply the delta: one that cannot takes the full image instead
+ * (device/payload.ts) rather than failing the update at the header. (An `otadelta` whose header says 2, as
+ * fleets wrote before the names split, is still read.)
+ */
+export const DELTA_ARTIFACT_FORMATS: Readonly<Record<string, number>> = { otadelta: 1, 'otadelta-2': 2 };
+
+/** The artifact format name of a container of `formatVersion`. */
+export function deltaArtifactFormat(formatVersion: number): string {
+  return formatVersion <= DELTA_FORMAT_VERSION_BASE ? 'otadelta' : `otadelta-${formatVersion}`;
+}
+
+/** True when this code applies artifacts of format `format` as otadelta containers. */
+export function isDeltaArtifactFormat(format: string): boolean {
+  return Object.prototype.hasOwnProperty.call(DELTA_ARTIFACT_FORMATS, format);
+}
+
 /** Flag: a full image (no base is read; the container holds no copy instructions). */
 export const DELTA_FLAG_FULL = 1;
 /** Size of the fixed part of the header. */

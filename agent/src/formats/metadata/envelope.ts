@@ -4,7 +4,7 @@
  * The signature covers the canonical JSON of `signed`.
  */
 import { canonicalBytes } from './canonical.js';
-import { anyObject, array, member, object, malformed } from './fields.js';
+import { anyObject, array, known, member, malformed } from './fields.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { Refusal } from './refusal.js';
 
@@ -32,7 +32,7 @@ export const MAX_SIGNATURES = 64;
  * signature entry whose members are not strings is `malformed-signature`.
  */
 export function readEnvelope(v: JsonValue | undefined, path: string): Envelope {
-  const env = object(v, path, ['signed', 'signatures']);
+  const env = known(v, path, ['signed', 'signatures']);
   const signed = anyObject(member(env, 'signed'), `${path}.signed`);
   const list = array(member(env, 'signatures'), `${path}.signatures`, MAX_SIGNATURES);
   if (list.length === 0) throw new Refusal('unsigned', `${path}: carries no signature`);

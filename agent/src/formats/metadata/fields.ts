@@ -21,6 +21,36 @@ export function object(v: JsonValue | undefined, path: string, required: readonl
   return v;
 }
 
+/**
+ * `v` as a signed document's object: `required` must be there; members this agent does not know are
+ * ignored, as python-tuf ignores unrecognised fields, so a fleet that adds a member does not strand
+ * agents already in the field. A member whose meaning an older agent must not ignore comes with a
+ * new major `specVersion` instead ({@link specVersion}, docs/trust.md).
+ */
+export function known(v: JsonValue | undefined, path: string, required: readonly string[]): JsonObject {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return malformed(path, 'must be an object');
+  for (const key of required) if (!hasOwn(v, key)) malformed(path, `missing member "${key}"`);
+  return v;
+}
+
+/** The major version of the document format this agent reads (`specVersion` "1.x", or none). */
+export const SPEC_MAJOR = 1;
+
+/**
+ * Check a signed object's optional `specVersion` ("MAJOR.MINOR"; absent reads as "1.0"): a major above
+ * {@link SPEC_MAJOR} is a document made for a newer agent, refused as `newer-spec` before any other member
+ * is read (its members may mean what this agent cannot know). A higher minor only adds members, ignored here.
+ */
+export function specVersion(signed: JsonObject, path: string): void {
+  const v = member(signed, 'specVersion');
+  if (v === undefined) return;
+  const m = typeof v === 'string' ? /^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$/.exec(v) : null;
+  if (m === null) return malformed(`${path}.specVersion`, 'must be "MAJOR.MINOR" (e.g. "1.0")');
+  if (Number(m[1]) > SPEC_MAJOR) {
+    throw new Refusal('newer-spec', `${path}: made for format ${String(v)}, and this agent reads format ${SPEC_MAJOR}.x: update the agent first (an agent release made with format ${SPEC_MAJOR}.x metadata)`);
+  }
+}
+
 /** `v` as an object, whatever its members. */
 export function anyObject(v: JsonValue | undefined, path: string): JsonObject {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return malformed(path, 'must be an object');

@@ -15,7 +15,7 @@
  */
 import { canonicalBytes } from './canonical.js';
 import { readEnvelope, type Envelope } from './envelope.js';
-import { array, member, object, malformed } from './fields.js';
+import { array, known, member, malformed } from './fields.js';
 import { METADATA_LIMITS, parseStrictJson, type JsonLimits, type JsonValue } from './json.js';
 import { Refusal } from './refusal.js';
 
@@ -32,7 +32,7 @@ export const MAX_NOTICE_ROOTS = 16;
 /** Parse and shape-check a notice's bytes (size cap, strict JSON, canonical form). */
 export function readNotice(bytes: Uint8Array, limits: JsonLimits = METADATA_LIMITS, what = 'notice'): Notice {
   const v = parseCanonical(bytes, limits, what);
-  const o = object(v, what, ['_type', 'roots', 'release', 'rollout']);
+  const o = known(v, what, ['_type', 'roots', 'release', 'rollout']);
   if (member(o, '_type') !== 'notice') malformed(`${what}._type`, 'must be "notice"');
   const roots = array(member(o, 'roots'), `${what}.roots`, MAX_NOTICE_ROOTS).map((r, k) => readEnvelope(r, `${what}.roots[${k}]`));
   return {

@@ -12,6 +12,7 @@ export const REFUSAL_REASONS = [
   'duplicate-key',       // the same member twice in one JSON object
   'too-deep',            // nesting deeper than the cap
   'non-canonical',       // bytes are not the canonical JSON of what they parse to (re-serialised)
+  'newer-spec',          // a document whose specVersion major is newer than this agent reads (update the agent first)
   'unsigned',            // no signature at all
   'malformed-signature', // keyid or sig not lowercase hex of the right length
   'malleable-signature', // S >= L: a malleated copy of a valid signature

@@ -11,7 +11,8 @@
  * that tile it exactly (contiguous from 0 to sizeBytes), so the device checks
  * each segment as it streams, whether the file is a full image or a delta.
  */
-import { anyObject, array, ident, identList, member, object, malformed, sha256Hex, string, uint, utcTime } from './fields.js';
+import { isDeltaArtifactFormat } from '../delta/index.js';
+import { anyObject, array, ident, identList, known, member, malformed, sha256Hex, specVersion, string, uint, utcTime } from './fields.js';
 import type { JsonValue } from './json.js';
 import { expectType, type Envelope } from './envelope.js';
 
@@ -80,8 +81,9 @@ export const RAW_FORMAT = 'raw';
 /** Check a release's `signed` part. */
 export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const p = `${path}.signed`;
+  specVersion(anyObject(env.signed, p), p);
   // `etc` and `name` are optional: a release without them reads as before on older agents.
-  const s = object(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas'], ['etc', 'name']);
+  const s = known(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas']);
   expectType(s, 'release', p);
   const hardware = identList(member(s, 'hardware'), `${p}.hardware`);
   if (hardware.length === 0) malformed(`${p}.hardware`, 'must name at least one hardware id');
@@ -109,16 +111,16 @@ export function releaseArtifacts(release: ReleaseMetadata): Artifact[] {
   return [release.image, ...release.deltas, ...(release.etc === undefined ? [] : [release.etc])];
 }
 
-/** The delta whose base is exactly `current` (size and sha256), if the release has one. */
+/** The delta whose base is exactly `current` (size and sha256), if the release has one this code can apply. */
 export function deltaFor(release: ReleaseMetadata, current: ImageDigest): DeltaArtifact | undefined {
-  return release.deltas.find((d) => d.base.sha256 === current.sha256 && d.base.sizeBytes === current.sizeBytes);
+  return release.deltas.find((d) => d.base.sha256 === current.sha256 && d.base.sizeBytes === current.sizeBytes && isDeltaArtifactFormat(d.format));
 }
 
 const ARTIFACT_KEYS = ['path', 'format', 'sizeBytes', 'sha256', 'segments'];
 const PATH = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$/;
 
 function imageDigest(v: JsonValue | undefined, path: string): ImageDigest {
-  const o = object(v, path, ['sizeBytes', 'sha256']);
+  const o = known(v, path, ['sizeBytes', 'sha256']);
   return { sizeBytes: uint(member(o, 'sizeBytes'), `${path}.sizeBytes`), sha256: sha256Hex(member(o, 'sha256'), `${path}.sha256`) };
 }
 
@@ -128,7 +130,7 @@ function deltaArtifact(v: JsonValue, path: string): DeltaArtifact {
 }
 
 function artifact(v: JsonValue | undefined, path: string, extra: readonly string[]): Artifact {
-  const o = object(v, path, [...ARTIFACT_KEYS, ...extra]);
+  const o = known(v, path, [...ARTIFACT_KEYS, ...extra]);
   const sizeBytes = uint(member(o, 'sizeBytes'), `${path}.sizeBytes`);
   return {
     path: string(member(o, 'path'), `${path}.path`, PATH, 'a relative path without "." or ".." parts'),
@@ -144,7 +146,7 @@ function segments(v: JsonValue | undefined, path: string, sizeBytes: number): Ar
   let next = 0;
   const list = array(v, path, 1 << 20).map((x, k) => {
     const q = `${path}[${k}]`;
-    const o = object(x, q, ['offset', 'sizeBytes', 'sha256']);
+    const o = known(x, q, ['offset', 'sizeBytes', 'sha256']);
     const seg = { offset: uint(member(o, 'offset'), `${q}.offset`), sizeBytes: uint(member(o, 'sizeBytes'), `${q}.sizeBytes`), sha256: sha256Hex(member(o, 'sha256'), `${q}.sha256`) };
     if (seg.offset !== next) malformed(`${q}.offset`, `must be ${next} (segments are contiguous from 0)`);
     if (seg.sizeBytes === 0 || seg.sizeBytes > sizeBytes - next) malformed(`${q}.sizeBytes`, `must be 1..${sizeBytes - next}`);

@@ -9,7 +9,7 @@
  * staged-rollout cohort, every device whose cohortPpm(ID, deviceId) is below N.
  */
 import { createHash } from 'node:crypto';
-import { boolean, ident, identList, member, object, malformed, sha256Hex, uint, utcTime } from './fields.js';
+import { anyObject, boolean, ident, identList, known, member, malformed, sha256Hex, specVersion, uint, utcTime } from './fields.js';
 import { expectType, type Envelope } from './envelope.js';
 import type { JsonValue } from './json.js';
 
@@ -64,9 +64,10 @@ export const MAX_SPREAD_SECONDS = 30 * 86_400;
 /** Check a rollout's `signed` part. */
 export function readRollout(env: Envelope, path: string): RolloutMetadata {
   const p = `${path}.signed`;
-  const s = object(env.signed, p, ['_type', 'version', 'issued', 'expires', 'release', 'audience', 'spreadSeconds']);
+  specVersion(anyObject(env.signed, p), p);
+  const s = known(env.signed, p, ['_type', 'version', 'issued', 'expires', 'release', 'audience', 'spreadSeconds']);
   expectType(s, 'rollout', p);
-  const rel = object(member(s, 'release'), `${p}.release`, ['version', 'sha256']);
+  const rel = known(member(s, 'release'), `${p}.release`, ['version', 'sha256']);
   const audience = readAudience(member(s, 'audience'), `${p}.audience`);
   const spreadSeconds = uint(member(s, 'spreadSeconds'), `${p}.spreadSeconds`);
   if (spreadSeconds > MAX_SPREAD_SECONDS) malformed(`${p}.spreadSeconds`, `must be at most ${MAX_SPREAD_SECONDS}`);
@@ -84,7 +85,7 @@ export function readRollout(env: Envelope, path: string): RolloutMetadata {
 }
 
 function readAudience(v: JsonValue | undefined, p: string): Audience {
-  const aud = object(v, p, ['all', 'devices', 'cohorts'], ['stage']);
+  const aud = known(v, p, ['all', 'devices', 'cohorts']);
   const all = boolean(member(aud, 'all'), `${p}.all`);
   const devices = identList(member(aud, 'devices'), `${p}.devices`);
   const cohorts = identList(member(aud, 'cohorts'), `${p}.cohorts`);
@@ -98,7 +99,7 @@ function readAudience(v: JsonValue | undefined, p: string): Audience {
 }
 
 function readStage(v: JsonValue | undefined, p: string): StagedCohort {
-  const o = object(v, p, ['rollout', 'ppm']);
+  const o = known(v, p, ['rollout', 'ppm']);
   const ppm = uint(member(o, 'ppm'), `${p}.ppm`);
   if (ppm > PPM) malformed(`${p}.ppm`, `must be at most ${PPM}`);
   return { rollout: ident(member(o, 'rollout'), `${p}.rollout`), ppm };

@@ -3,7 +3,7 @@
  * `signed` = {"_type":"root","version":N,"expires":T,"keys":{KEYID:KEY},
  * "roles":{"root"|"release"|"rollout":{"keyids":[...],"threshold":N}}}.
  */
-import { anyObject, hexOf, member, object, malformed, uint, utcTime } from './fields.js';
+import { anyObject, hexOf, known, member, malformed, specVersion, uint, utcTime } from './fields.js';
 import { keyidOf, pointProblem } from './ed25519.js';
 import type { JsonValue } from './json.js';
 import { expectType, type Envelope } from './envelope.js';
@@ -44,14 +44,15 @@ export interface RootMetadata {
  * roles (the rollout key can then never count as a release key).
  */
 export function readRoot(env: Envelope, path: string): RootMetadata {
-  const s = object(env.signed, `${path}.signed`, ['_type', 'version', 'expires', 'keys', 'roles']);
+  specVersion(anyObject(env.signed, `${path}.signed`), `${path}.signed`);
+  const s = known(env.signed, `${path}.signed`, ['_type', 'version', 'expires', 'keys', 'roles']);
   expectType(s, 'root', `${path}.signed`);
   const keys = readKeys(member(s, 'keys'), `${path}.signed.keys`);
-  const rolesObj = object(member(s, 'roles'), `${path}.signed.roles`, ROLES);
+  const rolesObj = known(member(s, 'roles'), `${path}.signed.roles`, ROLES);
   const owner = new Map<string, RoleName>();
   const role = (name: RoleName): RoleKeys => {
     const p = `${path}.signed.roles.${name}`;
-    const r = object(member(rolesObj, name), p, ['keyids', 'threshold']);
+    const r = known(member(rolesObj, name), p, ['keyids', 'threshold']);
     const ids = member(r, 'keyids');
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > 64) malformed(`${p}.keyids`, 'must list 1 to 64 keyids');
     const keyids = ids.map((id, k) => hexOf(id, `${p}.keyids[${k}]`, 32));
@@ -80,9 +81,9 @@ function readKeys(v: JsonValue | undefined, path: string): Map<string, PublicKey
     const p = `${path}.${id.slice(0, 16)}`;
     hexOf(id, `${path} keyid`, 32);
     // keyid_hash_algorithms: older securesystemslib (< 0.28) writes it into the key object and hashes it too.
-    const key = object(member(obj, id), p, ['keytype', 'scheme', 'keyval'], ['keyid_hash_algorithms']);
+    const key = known(member(obj, id), p, ['keytype', 'scheme', 'keyval']);
     if (member(key, 'keytype') !== 'ed25519' || member(key, 'scheme') !== 'ed25519') malformed(p, 'keytype and scheme must be "ed25519"');
-    const keyval = object(member(key, 'keyval'), `${p}.keyval`, ['public']);
+    const keyval = known(member(key, 'keyval'), `${p}.keyval`, ['public']);
     const publicHex = hexOf(member(keyval, 'public'), `${p}.keyval.public`, 32);
     if (keyidOf(key) !== id) malformed(p, `keyid ${id} is not the sha256 of the key's canonical JSON`);
     const problem = pointProblem(Buffer.from(publicHex, 'hex'));
