@@ -58,9 +58,9 @@ export function describeState(s: ControllerState): string {
   ].join('\n');
 }
 
-async function runToEnd(ctx: CliContext, setExit: SetExit, file: string, a: { 'tick-ms': number; 'settle-ms': number }, once = false): Promise<void> {
+async function runToEnd(ctx: CliContext, setExit: SetExit, file: string, a: { 'tick-ms': number; 'settle-ms': number; force?: boolean }, once = false): Promise<void> {
   const s = await runController(file, {
-    tickMs: a['tick-ms'], settleMs: a['settle-ms'], log: (l) => ctx.stdout.write(`${l}\n`), nowMs: () => ctx.now().getTime(), once,
+    tickMs: a['tick-ms'], settleMs: a['settle-ms'], log: (l) => ctx.stdout.write(`${l}\n`), nowMs: () => ctx.now().getTime(), once, force: a.force === true,
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
   });
   ctx.stdout.write(describeState(s));
@@ -117,7 +117,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('protocol-version', { type: 'number', default: 4, describe: 'MQTT level: 4 (3.1.1, any broker) or 5' })
       .option('keys', { type: 'string', demandOption: true, describe: 'key directory (rollout keys sign each stage)' })
       .option('artifacts-url', { type: 'string', demandOption: true, describe: 'base URL devices fetch artifacts from: each artifact is checked there (as publish does) before any stage' })
-      .option('force', { type: 'boolean', default: false, describe: 'start even when no device of the release\'s hardware reported (the first stage then waits for devices)' })
+      .option('force', { type: 'boolean', default: false, describe: 'start even when no device of the release\'s hardware reported (the first stage then waits for devices), or when devices of the roster (ota-devices.json beside --state) gave no status (planned on the devices seen)' })
       .option('id', { type: 'string', describe: 'rollout id (default r<version>-<random>)' })
       .option('rollout-expires', { type: 'string', default: '7d', describe: 'lifetime of each signed rollout document (re-signed at half)' })
       .option('spread', { type: 'string', default: '0', describe: 'window over which a stage\'s devices start downloading' })
@@ -140,7 +140,8 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       ctx.stdout.write(`rollout ${s.rollout.rolloutId} of release ${s.rollout.releaseVersion}: state in ${stateFile}\n`);
       await runToEnd(ctx, setExit, stateFile, a, a.detach);
     })
-    .command('run', 'run (or resume after a restart) the controller of the rollout in --state', (c) => runOptions(stateOption(c)),
+    .command('run', 'run (or resume after a restart) the controller of the rollout in --state', (c) => runOptions(stateOption(c))
+      .option('force', { type: 'boolean', default: false, describe: 'plan even while devices of the roster gave no status document (otherwise the controller holds until they do)' }),
       async (a) => runToEnd(ctx, setExit, file(a.state), a))
     .command('status', 'print the rollout\'s stage, gates and counts from --state', (c) => stateOption(c)
       .option('json', { type: 'boolean', default: false, describe: 'print the state file\'s JSON' }),

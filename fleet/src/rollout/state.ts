@@ -6,9 +6,10 @@
  * this is all a restarted controller needs.
  */
 import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import type { ProtocolVersion } from '../status/index.js';
+import { ROSTER_FILE, type ProtocolVersion } from '../status/index.js';
 import type { DeviceTrack, Tracking } from './facts.js';
 import type { RolloutPolicy, RolloutState, RolloutStatus, StageTally } from './plan.js';
 
@@ -44,9 +45,9 @@ export interface ControllerState {
 /** An operator's request, left in FILE.control. */
 export type ControlAction = 'pause' | 'resume' | 'abort';
 
-/** The files of a state file. */
-export function stateFiles(file: string): { state: string; control: string; lock: string; notice: string } {
-  return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json` };
+/** The files of a state file; the roster (the devices ever seen, status/roster.ts) lies in the same directory. */
+export function stateFiles(file: string): { state: string; control: string; lock: string; notice: string; roster: string } {
+  return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json`, roster: join(dirname(file), ROSTER_FILE) };
 }
 
 /** The bytes of a state file. */
