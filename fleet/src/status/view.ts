@@ -45,5 +45,6 @@ export async function noteRoster(file: string, roster: Roster, board: StatusBoar
 
 /** The view's one-line summary (`5000 of 5000 known devices seen`), for the status table and logs. */
 export function describeCheck(check: ViewCheck): string {
+  if (check.expected === 0) return 'no device known before this view';
   return `${check.seen} of ${check.expected} known device${check.expected === 1 ? '' : 's'} seen`;
 }
