@@ -2,13 +2,16 @@
  * `ota-fleet status [--json] --broker URL`: every device's retained status
  * document (version, phase, progress, booted slot, last error) and availability,
  * checked against the roster of the devices ever seen (exit 1 when some did not
- * answer); `ota-fleet roster list|forget`: that roster.
+ * answer), and a warning for each retained rollout document (or its release) near
+ * its expiry (status/expiry.ts); `ota-fleet roster list|forget`: that roster.
  */
 import { resolve } from 'node:path';
 import type { Register, SetExit } from '../../../agent/src/cli/index.js';
 import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { ROSTER_FILE, connectFleet, describeCheck, forgetDevices, incompleteView, loadRoster, observeFleet, saveRoster, type ProtocolVersion } from '../status/index.js';
+import {
+  ROSTER_FILE, connectFleet, describeCheck, expiryWarnings, forgetDevices, incompleteView, loadRoster, observeFleet, saveRoster, watchRolloutDocuments, type ProtocolVersion,
+} from '../status/index.js';
 import { deviceRows, formatTable } from '../status/index.js';
 
 /** `--protocol-version` as the fleet tools read it. */
@@ -30,9 +33,11 @@ export const statusCommand: Register = (y, ctx, setExit: SetExit) =>
   async (a) => {
     const client = await connectFleet({ url: a.broker, protocolVersion: protocolArg(a['protocol-version']), clientIdPrefix: 'ota-fleet-status' });
     try {
+      const rollouts = await watchRolloutDocuments(client);
       const view = await observeFleet(client, { rosterFile: resolve(ctx.cwd, a.roster), settleMs: a['wait-ms'] });
       const rows = deviceRows(view.board.reports, view.board.online, view.board.problems);
       ctx.stdout.write(a.json ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}${describeCheck(view.check)} (roster ${a.roster})\n`);
+      for (const w of expiryWarnings(rollouts, ctx.now().getTime())) ctx.stderr.write(`ota-fleet: warning: ${w}\n`);
       if (view.check.missing.length > 0) {
         ctx.stderr.write(`ota-fleet: ${incompleteView(view.check, a.roster, 'status').message} [FLEET_VIEW_INCOMPLETE]\n`);
         setExit(EXIT_FAILURE);

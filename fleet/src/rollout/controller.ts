@@ -22,8 +22,8 @@ import { claimLock, loadState, saveState, stateFiles, takeControl, type Controll
 
 /** What a step needs from the outside world. */
 export interface StepPorts {
-  /** Sign a rollout document for `ppm`; returns the notice bytes and the rollout version. */
-  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array }>;
+  /** Sign a rollout document for `ppm`; returns the notice bytes, the rollout version and its expiry (capped at the release's). */
+  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number }>;
   /** Publish retained, QoS 1. */
   publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
   /** Write the document under `dir`, where the artifact server serves it to the devices' resync. */
@@ -96,7 +96,7 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
   if (s.targetPpm > (p?.ppm ?? 0)) await ports.checkArtifacts(s);
   const signed = await ports.sign(s, s.targetPpm, nowMs);
   await publishEverywhere(s, signed.noticeBytes, ports);
-  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs } };
+  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs } };
   await saveState(file, next);
   ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
   return next;
