@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { main as agentMain } from '../../../agent/src/cli/index.js';
 import { formatUtcTime } from '../../../agent/src/formats/index.js';
 import { main as fleetMain } from '../../../fleet/src/cli/index.js';
-import { percentToPpm, realPorts, saveState, startRollout, stateFiles, step, type ControllerState } from '../../../fleet/src/rollout/index.js';
+import { loadState, percentToPpm, realPorts, saveState, startRollout, stateFiles, step, type ControllerState } from '../../../fleet/src/rollout/index.js';
 import { startBroker } from '../../../fleet/src/serve/index.js';
 import { connectFleet } from '../../../fleet/src/status/index.js';
 import { HW, makeRig, type Rig } from '../../support/fleet-rig.js';
@@ -71,13 +71,23 @@ test('the controller re-signs at half life on an injected clock; a device on day
     const late = await fleetAt(rig, 9, ['rollout', 'status']);
     assert.match(late.stdout, new RegExp(`\\n  warning: rollout document \\d+ expires ${formatUtcTime(at(10.5))} \\(in 1\\.5 days, under a quarter of its life\\): the running controller re-signs it at half its life: is it running\\? \\(ota-fleet rollout run\\)\\n$`));
 
+    // Over (completed): rollout run from a timer signs the last document again when due, and exits.
+    await saveState(file, { ...s, broker: broker.url, rollout: { ...s.rollout, status: 'completed' } });
+    const notDue = await fleetAt(rig, 5, ['rollout', 'run', '--settle-ms', '200', '--tick-ms', '50']);
+    assert.is(notDue.code, 0, notDue.stdout + notDue.stderr);
+    assert.is((await loadState(file)).published?.signedAtMs, at(3.5), 'not due on day 5');
+    const due = await fleetAt(rig, 7.5, ['rollout', 'run', '--settle-ms', '200', '--tick-ms', '50']);
+    assert.is(due.code, 0, due.stdout + due.stderr);
+    assert.equal([(await loadState(file)).published?.signedAtMs, (await loadState(file)).published?.expiresAtMs], [at(7.5), at(14.5)], 're-signed on day 7.5');
+    s = await loadState(file);
+
     const status = (days: number): Promise<CliRun> => fleetAt(rig, days, ['status', '--broker', broker.url, '--wait-ms', '200']);
-    assert.is((await status(4)).stderr, '', 'no warning with most of its life left');
-    const near = await status(9);
+    assert.is((await status(8)).stderr, '', 'no warning with most of its life left');
+    const near = await status(13);
     assert.is(near.code, 0, near.stderr);
-    assert.match(near.stderr, new RegExp(`^ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expires ${formatUtcTime(at(10.5))} \\(in 1\\.5 days, under a quarter of its life\\): keep the rollout controller running`));
+    assert.match(near.stderr, new RegExp(`^ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expires ${formatUtcTime(at(14.5))} \\(in 1\\.5 days, under a quarter of its life\\): keep the rollout controller running`));
     const gone = await status(29.5);
-    assert.match(gone.stderr, new RegExp(`ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expired ${formatUtcTime(at(10.5))}: devices refuse it as \\[expired\\]`));
+    assert.match(gone.stderr, new RegExp(`ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expired ${formatUtcTime(at(14.5))}: devices refuse it as \\[expired\\]`));
     assert.match(gone.stderr, new RegExp(`ota-fleet: warning: release 2 on ota/v1/rollout/${HW} expires \\S+ \\(in 0\\.\\d days\\), before a re-signed rollout would: ota-fleet resign where the release keys are`));
   } finally {
     await client.endAsync();
