@@ -3,7 +3,8 @@
  * 1000) with 5,000 devices' retained status documents: `ota-fleet status` and `rollout start` see every
  * one (a QoS 1 subscription got 1,020), and note them in the roster. When the broker has lost documents
  * (a restart without persistence) the view is partial: status says so and exits 1, `rollout start`
- * refuses in one typed line unless --force, and a running controller holds instead of advancing.
+ * refuses in one typed line unless --force, a running controller holds instead of advancing, and
+ * `roster forget` removes retired devices.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -122,6 +123,12 @@ it('the broker lost 2,000 documents (restart without persistence): status says s
     assert.is(held.rollout.status, 'running');
     const forced = await runController(file, { tickMs: 50, settleMs: 500, log: () => undefined, force: true });
     assert.is(forced.rollout.status, 'completed', 'forced, it plans on the 3,000 devices seen (all on release 2)');
+    const typo = await runMain(fleet, ['roster', 'forget', 'dev-9999'], { cwd: rig.dir });
+    assert.is(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /roster forget: dev-9999 not in ota-devices\.json/);
+    await fleetOk(rig.dir, ['roster', 'forget', ...ids.slice(3000)]);
+    assert.is(rosterIds(rig).length, 3000, 'the retired devices are forgotten');
+    assert.match(await fleetOk(rig.dir, ['status', '--broker', broker.url, '--wait-ms', '500']), /\n3000 of 3000 known devices seen/);
   } finally {
     await server.close();
   }
