@@ -10,7 +10,7 @@ import { FileRetryStore, NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
-import { describeRefusedNotice } from '../trust/index.js';
+import { describeRefusedNotice, trustedRootExpiry } from '../trust/index.js';
 import { configuredSource } from '../install/index.js';
 import { monotonicClock } from '../time/index.js';
 import { bootId } from './boot-id.js';
@@ -35,7 +35,13 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
       ...(s.lastUpdate.etcConflicts === undefined ? {} : { etcConflicts: s.lastUpdate.etcConflicts }),
     },
     bootId: id,
+    ...await rootExpires(o.config.dataDir),
   };
+}
+
+async function rootExpires(dataDir: string): Promise<{ rootExpires?: string }> {
+  const expires = await trustedRootExpiry(dataDir);
+  return expires === undefined ? {} : { rootExpires: expires };
 }
 
 /** The status document reports install progress in steps of 1/PROGRESS_STEPS (bounded publishing). */

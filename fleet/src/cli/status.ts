@@ -10,7 +10,7 @@ import type { Register, SetExit } from '../../../agent/src/cli/index.js';
 import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import {
-  ROSTER_FILE, connectFleet, describeCheck, expiryWarnings, forgetDevices, incompleteView, loadRoster, observeFleet, saveRoster, watchRolloutDocuments, type ProtocolVersion,
+  ROSTER_FILE, connectFleet, describeCheck, expiryWarnings, forgetDevices, incompleteView, loadRoster, observeFleet, rootWarning, saveRoster, watchRolloutDocuments, type ProtocolVersion,
 } from '../status/index.js';
 import { deviceRows, formatTable } from '../status/index.js';
 
@@ -37,7 +37,8 @@ export const statusCommand: Register = (y, ctx, setExit: SetExit) =>
       const view = await observeFleet(client, { rosterFile: resolve(ctx.cwd, a.roster), settleMs: a['wait-ms'] });
       const rows = deviceRows(view.board.reports, view.board.online, view.board.problems);
       ctx.stdout.write(a.json ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}${describeCheck(view.check)} (roster ${a.roster})\n`);
-      for (const w of expiryWarnings(rollouts, ctx.now().getTime())) ctx.stderr.write(`ota-fleet: warning: ${w}\n`);
+      const root = rootWarning(view.board.reports.values(), ctx.now().getTime());
+      for (const w of [...expiryWarnings(rollouts, ctx.now().getTime()), ...(root === undefined ? [] : [root])]) ctx.stderr.write(`ota-fleet: warning: ${w}\n`);
       if (view.check.missing.length > 0) {
         ctx.stderr.write(`ota-fleet: ${incompleteView(view.check, a.roster, 'status').message} [FLEET_VIEW_INCOMPLETE]\n`);
         setExit(EXIT_FAILURE);

@@ -6,11 +6,15 @@
  * quarter left means nothing has re-signed it for a quarter of its life. A release nears expiry when it
  * expires within one life of its rollout document: a rollout is never signed past its release, so
  * re-signing the rollout no longer helps; the release keys must re-sign it (`ota-fleet resign`).
+ * A device's trusted root (its status document's `rootExpires`) nears expiry in its last 30 days, as
+ * `ota-agent doctor` says on the device: a rotated root must reach it in a notice before then.
  */
 import type { MqttClient } from 'mqtt';
 import { describe } from '../../../agent/src/errors/index.js';
 import { formatUtcTime, readNotice, readRelease, readRollout } from '../../../agent/src/formats/index.js';
 import { TOPIC_ROOT } from '../../../agent/src/transport/index.js';
+import { ROOT_EXPIRY_WARN_MS } from '../../../agent/src/device/index.js';
+import type { DeviceReport } from './report.js';
 
 /** Every hardware's retained rollout document. */
 export const ROLLOUT_FILTER = `${TOPIC_ROOT}/rollout/+`;
@@ -64,4 +68,16 @@ export function expiryWarnings(docs: ReadonlyMap<string, Uint8Array>, nowMs: num
     }
   }
   return out;
+}
+
+/** One line for the devices whose trusted root expires within ROOT_EXPIRY_WARN_MS of `nowMs` (or has expired); undefined when none. */
+export function rootWarning(reports: Iterable<DeviceReport>, nowMs: number): string | undefined {
+  const near = [...reports].filter((r) => r.rootExpiresMs !== undefined && r.rootExpiresMs - nowMs < ROOT_EXPIRY_WARN_MS)
+    .sort((a, b) => (a.rootExpiresMs ?? 0) - (b.rootExpiresMs ?? 0) || (a.deviceId < b.deviceId ? -1 : 1));
+  const first = near[0];
+  if (first === undefined) return undefined;
+  const expired = near.filter((r) => (r.rootExpiresMs ?? 0) <= nowMs).length;
+  return `the trusted root of ${near.length} device${near.length === 1 ? '' : 's'} expires within ${ROOT_EXPIRY_WARN_MS / 86_400_000} days ` +
+    `(first ${first.deviceId}, ${formatUtcTime(first.rootExpiresMs ?? 0)}${expired === 0 ? '' : `; ${expired} already expired: they refuse every notice`}): ` +
+    'rotate the root (ota-fleet root rotate) and send a notice, which carries it, before then';
 }

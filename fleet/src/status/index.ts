@@ -6,4 +6,4 @@ export { StatusBoard, connectFleet, supersedes, type BoardEvents, type FleetMqtt
 export { deviceRows, formatTable, type DeviceRow } from './table.js';
 export { ROSTER_FILE, checkView, forgetDevices, incompleteView, loadRoster, noteReports, saveRoster, type Roster, type RosterEntry, type ViewCheck } from './roster.js';
 export { describeCheck, noteRoster, observeFleet, type FleetView, type ViewOptions } from './view.js';
-export { NEAR_EXPIRY_FRACTION, ROLLOUT_FILTER, expiryWarnings, lifeWarning, watchRolloutDocuments } from './expiry.js';
+export { NEAR_EXPIRY_FRACTION, ROLLOUT_FILTER, expiryWarnings, lifeWarning, rootWarning, watchRolloutDocuments } from './expiry.js';

@@ -107,6 +107,8 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
   assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
   assert.equal([pub['hardware'], pub['lastUpdate']], [armed['hardware'], armed['lastUpdate']]);
   assert.equal([pub['hardware'], pub['lastUpdate']], ['sim-board', null]);
+  const root: unknown = JSON.parse(readFileSync(join(rig.dir, 'keys/root.json'), 'utf8'));
+  assert.is(pub['rootExpires'], Reflect.get(Object(Reflect.get(Object(root), 'signed')), 'expires'), 'the status document carries the trusted root\'s expiry');
 
   const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
   assert.match(boot.stdout, 'health check fleet (required): passed');

@@ -2,7 +2,8 @@
  * Time never strands a fleet: on an injected clock (no sleeping), the running controller signs its rollout
  * document again once half its life is gone, so a device that first hears of it on day 8 of a 7-day
  * document accepts it; `rollout status` prints the document's expiry and warns under a quarter of its life;
- * `ota-fleet status` warns of the retained rollout document, and of its release, nearing expiry.
+ * `ota-fleet status` warns of the retained rollout document, of its release, and of the devices' trusted
+ * roots nearing expiry.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -81,6 +82,14 @@ test('the controller re-signs at half life on an injected clock; a device on day
     assert.equal([(await loadState(file)).published?.signedAtMs, (await loadState(file)).published?.expiresAtMs], [at(7.5), at(14.5)], 're-signed on day 7.5');
     s = await loadState(file);
 
+    // Two devices report their trusted root's expiry (days 380 and 400)
+    for (const [id, rootDays] of [['dev-a', 400], ['dev-b', 380]] as const) {
+      await client.publishAsync(`ota/v1/${id}/status`, JSON.stringify({
+        schema: 'ota-status/1', deviceId: id, version: '1', phase: 'idle', progress: null, lastError: null, booted: 'A', seq: 1, bootId: 'b',
+        updatedAt: '2027-01-01T00:00:00.000Z', hardware: HW, rootExpires: formatUtcTime(at(rootDays)),
+      }), { qos: 1, retain: true });
+    }
+
     const status = (days: number): Promise<CliRun> => fleetAt(rig, days, ['status', '--broker', broker.url, '--wait-ms', '200']);
     assert.is((await status(8)).stderr, '', 'no warning with most of its life left');
     const near = await status(13);
@@ -88,6 +97,11 @@ test('the controller re-signs at half life on an injected clock; a device on day
     assert.match(near.stderr, new RegExp(`^ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expires ${formatUtcTime(at(14.5))} \\(in 1\\.5 days, under a quarter of its life\\): keep the rollout controller running`));
     const gone = await status(29.5);
     assert.match(gone.stderr, new RegExp(`ota-fleet: warning: rollout document \\d+ on ota/v1/rollout/${HW} expired ${formatUtcTime(at(14.5))}: devices refuse it as \\[expired\\]`));
+    assert.not.match(gone.stderr, /trusted root/, 'the roots have a year left');
+    const rootNear = await status(360);
+    assert.match(rootNear.stderr, new RegExp(`ota-fleet: warning: the trusted root of 1 device expires within 30 days \\(first dev-b, ${formatUtcTime(at(380))}\\): rotate the root`));
+    const rootGone = await status(390);
+    assert.match(rootGone.stderr, new RegExp(`ota-fleet: warning: the trusted root of 2 devices expires within 30 days \\(first dev-b, ${formatUtcTime(at(380))}; 1 already expired: they refuse every notice\\)`));
     assert.match(gone.stderr, new RegExp(`ota-fleet: warning: release 2 on ota/v1/rollout/${HW} expires \\S+ \\(in 0\\.\\d days\\), before a re-signed rollout would: ota-fleet resign where the release keys are`));
   } finally {
     await client.endAsync();
