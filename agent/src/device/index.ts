@@ -17,6 +17,6 @@ export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, r
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
 export { runDaemon, statusFields } from './run.js';
 export type { DaemonContext } from './run.js';
-export { doctor, etcOverlayCheck, rootSource } from './doctor.js';
+export { ROOT_EXPIRY_WARN_MS, doctor, etcOverlayCheck, rootSource } from './doctor.js';
 export type { DoctorCheck, DoctorDeps } from './doctor.js';
 export { fleetProbeFor, retryingProbe, OFFLINE_FLEET_DETAIL, ROUND_TRIP_ATTEMPT_MS } from './fleet.js';

@@ -4,12 +4,13 @@
  * a time, duplicates and stale notices ignored), publishes the retained status
  * document after every step, and stops on SIGTERM or when it reboots the device.
  */
+import { join } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
-import { NoticeInbox } from '../machine/index.js';
+import { FileRetryStore, NoticeInbox } from '../machine/index.js';
 import type { JournalRecord, State } from '../machine/index.js';
 import { HttpRolloutResync, Transport } from '../transport/index.js';
 import type { RefusedNoticeStatus, StatusFields } from '../transport/index.js';
-import { describeRefusedNotice } from '../trust/index.js';
+import { describeRefusedNotice, trustedRootExpiry } from '../trust/index.js';
 import { configuredSource } from '../install/index.js';
 import { monotonicClock } from '../time/index.js';
 import { bootId } from './boot-id.js';
@@ -34,7 +35,13 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
       ...(s.lastUpdate.etcConflicts === undefined ? {} : { etcConflicts: s.lastUpdate.etcConflicts }),
     },
     bootId: id,
+    ...await rootExpires(o.config.dataDir),
   };
+}
+
+async function rootExpires(dataDir: string): Promise<{ rootExpires?: string }> {
+  const expires = await trustedRootExpiry(dataDir);
+  return expires === undefined ? {} : { rootExpires: expires };
 }
 
 /** The status document reports install progress in steps of 1/PROGRESS_STEPS (bounded publishing). */
@@ -111,7 +118,8 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
     onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
     retry: {
-      policy: o.config.machine.retry, timers: monotonicClock, random: Math.random,
+      policy: o.config.machine.retry, timers: monotonicClock, random: Math.random, store: new FileRetryStore(join(o.config.dataDir, 'retry.json')),
+      onStoreError: (err) => o.log.warn(`update: retry count not saved: ${describe(err)}`),
       onRetry: (e) => e.delayMs === undefined
         ? o.log.warn(`update: notice ${e.sequence} failed after ${e.maxRetries} retries; not retried again (a new notice starts over)`)
         : o.log.info(`update: retrying notice ${e.sequence} in ${Math.round(e.delayMs / 1000)} s (retry ${e.retry} of ${e.maxRetries})`, { retryInMs: e.delayMs }),

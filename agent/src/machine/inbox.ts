@@ -8,7 +8,9 @@
  * - a notice arriving during an install waits; only the newest waiting notice is
  *   kept (a newer one supersedes it); it starts when the install reaches rest.
  * - an install that failed for a cause that may go away (retry.ts) offers the same notice again
- *   later, a bounded number of times; a newer notice cancels that.
+ *   later, a bounded number of times; a newer notice cancels that. With a store the count is kept
+ *   across agent restarts (retry-store.ts): the failed notice, offered again after a restart as a
+ *   duplicate, resumes its retries from the saved count, and one the policy gave up on stays given up.
  * Memory is bounded: at most one waiting notice.
  */
 import type { Cancel, Random } from '../time/index.js';
@@ -16,6 +18,8 @@ import { retriable, retryDelayMs, type RetryPolicy } from './retry.js';
 import type { RunResult, Timers } from './runner.js';
 import type { VerifiedNotice } from './ports.js';
 import { floorFor, type SequenceMark } from './sequence.js';
+import type { JournalRecord } from './journal.js';
+import type { RetryMark, RetryStore } from './retry-store.js';
 
 /** What `offer` did with a notice. */
 export type Offered = 'started' | 'queued' | 'superseded' | 'duplicate' | 'stale' | 'invalid';
@@ -23,7 +27,8 @@ export type Offered = 'started' | 'queued' | 'superseded' | 'duplicate' | 'stale
 /** The part of the Machine the inbox uses. */
 export interface InboxMachine {
   readonly busy: boolean;
-  readonly current: { readonly highestSequence: number; readonly sequenceEpoch?: string };
+  /** The journal's record (state and last outcome: a retry resumed after a restart needs them). */
+  readonly current: { readonly highestSequence: number; readonly sequenceEpoch?: string; readonly state?: JournalRecord['state']; readonly last?: JournalRecord['last'] };
   start(notice: Uint8Array, signal: AbortSignal): Promise<RunResult>;
 }
 
@@ -51,6 +56,10 @@ export interface InboxRetry {
   readonly random: Random;
   /** A retry was scheduled (`delayMs` from now; `retry` counts from 1), or (`delayMs` undefined) the policy gave up. */
   onRetry?(e: { readonly sequence: number; readonly retry: number; readonly maxRetries: number; readonly delayMs: number | undefined }): void;
+  /** Keeps the count across agent restarts (retry-store.ts); absent: per run only. */
+  readonly store?: RetryStore;
+  /** The store could not be written (the retry goes on; after a restart its count may start lower). */
+  onStoreError?(err: unknown): void;
 }
 
 interface Waiting extends VerifiedNotice { readonly notice: Uint8Array }
@@ -79,7 +88,10 @@ export class NoticeInbox {
     const { highestSequence, sequenceEpoch } = this.deps.machine.current;
     const floor = floorFor(id.epoch, [{ sequence: highestSequence, epoch: sequenceEpoch }, this.inFlight, this.waiting]);
     if (id.sequence < floor) return 'stale';
-    if (id.sequence === floor) return 'duplicate';
+    if (id.sequence === floor) {
+      await this.resumeRetry(id, notice);
+      return 'duplicate';
+    }
     const superseded = this.waiting !== undefined;
     this.stopRetry(); // a newer notice replaces the one a retry would offer again
     this.waiting = { ...id, notice: Uint8Array.from(notice) };
@@ -109,7 +121,7 @@ export class NoticeInbox {
       try {
         const result = await this.deps.machine.start(next.notice, this.deps.signal);
         this.deps.onRun?.(result);
-        this.afterRun(next, result);
+        await this.afterRun(next, result);
       } catch (err) {
         this.deps.onError?.(err);
         return;
@@ -127,12 +139,57 @@ export class NoticeInbox {
     if (this.retrying !== undefined && this.retrying.notice.sequence < rolloutSequence) this.stopRetry();
   }
 
-  /** After an install of `ran` reached rest: schedule its retry when the policy says so. */
-  private afterRun(ran: Waiting, result: RunResult): void {
+  /** After an install of `ran` reached rest: schedule its retry when the policy says so (and keep the count). */
+  private async afterRun(ran: Waiting, result: RunResult): Promise<void> {
     const r = this.deps.retry;
     const prior = this.retrying?.notice === ran ? this.retrying.retries : 0;
     this.stopRetry();
-    if (r === undefined || result.kind !== 'rest' || !retriable(result.record) || this.deps.signal.aborted) return;
+    if (r === undefined || result.kind !== 'rest' || this.deps.signal.aborted) return;
+    if (!retriable(result.record)) {
+      await this.saveMark(undefined);
+      return;
+    }
+    await this.saveMark({ sequence: ran.sequence, ...(ran.epoch === undefined ? {} : { epoch: ran.epoch }), retries: prior + 1 });
+    this.schedule(ran, prior, r);
+  }
+
+  /**
+   * The notice that failed, offered again after an agent restart (the retained rollout document, the
+   * resync): it is a duplicate, but its retry was under way. Go on from the saved count; never past it.
+   */
+  private async resumeRetry(id: VerifiedNotice, notice: Uint8Array): Promise<void> {
+    const r = this.deps.retry;
+    const store = r?.store;
+    if (r === undefined || store === undefined || !this.failedAtRest(id)) return;
+    const mark = await store.load().catch(() => undefined);
+    // Retries scheduled before the restart; the last one may not have run: it is scheduled again, never one more.
+    const scheduled = mark !== undefined && mark.sequence === id.sequence && mark.epoch === id.epoch ? mark.retries : 0;
+    if (scheduled > r.policy.maxRetries) return; // the policy gave up before the restart
+    if (scheduled === 0) await this.saveMark({ sequence: id.sequence, ...(id.epoch === undefined ? {} : { epoch: id.epoch }), retries: 1 });
+    // Checked again after the awaits: a newer notice, or another copy of this one, may have come meanwhile.
+    if (this.failedAtRest(id)) this.schedule({ ...id, notice: Uint8Array.from(notice) }, Math.max(0, scheduled - 1), r);
+  }
+
+  /** True when nothing runs, waits or is retried, and the journal's rest is a retriable failure of `id`. */
+  private failedAtRest(id: VerifiedNotice): boolean {
+    const cur = this.deps.machine.current;
+    if (this.retrying !== undefined || this.waiting !== undefined || this.inFlight !== undefined || this.deps.machine.busy) return false;
+    if (cur.state === undefined || cur.highestSequence !== id.sequence || cur.sequenceEpoch !== id.epoch) return false;
+    return retriable({ state: cur.state, highestSequence: cur.highestSequence, ...(cur.last === undefined ? {} : { last: cur.last }) });
+  }
+
+  private async saveMark(mark: RetryMark | undefined): Promise<void> {
+    const store = this.deps.retry?.store;
+    if (store === undefined) return;
+    try {
+      await store.save(mark);
+    } catch (err) {
+      this.deps.retry?.onStoreError?.(err);
+    }
+  }
+
+  /** Schedule retry number `prior + 1` of `ran`, or report that the policy gave up. */
+  private schedule(ran: Waiting, prior: number, r: InboxRetry): void {
     const delayMs = retryDelayMs(prior, r.policy, r.random);
     r.onRetry?.({ sequence: ran.sequence, retry: prior + 1, maxRetries: r.policy.maxRetries, delayMs });
     if (delayMs === undefined) return;

@@ -16,3 +16,4 @@ export type { MachineConfig } from './config.js';
 export type { Offered, InboxDeps, InboxMachine, InboxRetry } from './inbox.js';
 export { DEFAULT_RETRY, RETRIED_CODES, retriable, retryDelayMs } from './retry.js';
 export type { RetryPolicy } from './retry.js';
+export { FileRetryStore, type RetryMark, type RetryStore } from './retry-store.js';

@@ -51,6 +51,8 @@ export interface StatusFields {
   readonly bootId: string;
   /** The last notice refused since the agent started (cleared when one is taken), so the fleet sees why a device did not move. */
   readonly refusedNotice?: RefusedNoticeStatus | null;
+  /** When the device's trusted root expires (UTC, as in the metadata), so the fleet sees a root to rotate before notices are refused. */
+  readonly rootExpires?: string;
 }
 
 /** The document on the wire. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import {
-  canonicalBytes, fields, formatUtcTime, parseCanonical, METADATA_LIMITS,
+  canonicalBytes, fields, formatUtcTime, parseCanonical, readSignedFile, utcTime, METADATA_LIMITS,
 } from '../formats/index.js';
 import { loadRoot, type TrustedRoot } from './rotation.js';
 import type { Accepted, TrustState } from './verify.js';
@@ -119,5 +119,23 @@ function wrap<T>(file: string, read: () => T): T {
   } catch (err) {
     // A damaged floor must not silently reset to 0 (that would re-open rollbacks): stop and say so.
     throw new OtaError('TRUST_STATE_DAMAGED', `trust store ${file} is damaged (${describe(err)}); restore it or re-provision the device`, { cause: err });
+  }
+}
+
+/**
+ * The trusted root's expiry (`expires` of `<dir>/root.json`), read without checking signatures: the file
+ * was verified when it was stored, and the daemon's status document needs only the date (loading the
+ * trust store verifies the root, which an idle daemon should not pay for at every status). Undefined
+ * when there is no root or it cannot be read.
+ */
+export async function trustedRootExpiry(dir: string): Promise<string | undefined> {
+  const bytes = await readFileIfExists(join(dir, TRUST_FILES.root)).catch(() => undefined);
+  if (bytes === undefined) return undefined;
+  try {
+    const signed: unknown = readSignedFile(bytes, TRUST_FILES.root).signed;
+    const expires: unknown = typeof signed === 'object' && signed !== null ? Reflect.get(signed, 'expires') : undefined;
+    return typeof expires === 'string' ? formatUtcTime(utcTime(expires, 'root.expires')) : undefined;
+  } catch {
+    return undefined;
   }
 }

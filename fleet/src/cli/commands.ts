@@ -7,7 +7,7 @@ import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { releaseCommand } from './release.js';
 import { publishCommand } from './publish.js';
-import { statusCommand } from './status.js';
+import { rosterCommand, statusCommand } from './status.js';
 import { imageCommand } from './image.js';
 import { resignCommand } from './resign.js';
 
@@ -20,6 +20,7 @@ export const fleetCommands: readonly Register[] = [
   publishCommand,
   resignCommand,
   statusCommand,
+  rosterCommand,
   deltaFleetCommand,
   imageCommand,
 ];

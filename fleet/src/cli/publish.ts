@@ -10,6 +10,7 @@ import { releaseLabel } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { connectFleet } from '../status/index.js';
 import { protocolArg } from './status.js';
+import { Progress } from '../release/index.js';
 import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/index.js';
 
 /** Registers `publish`. */
@@ -30,7 +31,7 @@ export const publishCommand: Register = (y, ctx) =>
     const dir = resolve(ctx.cwd, a.release);
     const { release, notice } = await readReleaseDir(dir);
     const say = (line: string): void => { if (!a.json) ctx.stdout.write(`${line}\n`); };
-    const copied = a['copy-to'] === undefined ? 0 : await copyArtifacts(dir, release, resolve(ctx.cwd, a['copy-to']));
+    const copied = a['copy-to'] === undefined ? 0 : await copyArtifacts(dir, release, resolve(ctx.cwd, a['copy-to']), new Progress(ctx.stderr));
     if (a['copy-to'] !== undefined) say(`copied ${copied} artifact${copied === 1 ? '' : 's'} to ${a['copy-to']}`);
     await checkArtifacts(release, a['artifacts-url'], ctx.signal);
     // What --json prints (docs/cli.md); `topics` is empty when no device was targeted.

@@ -10,7 +10,9 @@ import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { parseDurationMs } from '../keys/index.js';
 import { protocolArg } from './status.js';
-import { runController } from '../rollout/index.js';
+import { isFinal, runController } from '../rollout/index.js';
+import { lifeWarning } from '../status/index.js';
+import { formatUtcTime } from '../../../agent/src/formats/index.js';
 import { PPM } from '../rollout/index.js';
 import { createRollout } from '../rollout/index.js';
 import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/index.js';
@@ -41,11 +43,22 @@ function runOptions<T>(b: Argv<T>) {
     .option('settle-ms', { type: 'number', default: 1000, describe: 'quiet time that ends the retained status documents at start' });
 }
 
-/** The `rollout status` text. */
-export function describeState(s: ControllerState): string {
+/** The published document's expiry, and a warning line when under a quarter of its life is left (status/expiry.ts). */
+function expiryLines(s: ControllerState, nowMs: number): { expires: string; warnings: string[] } {
+  const p = s.published;
+  if (p === null || p.expiresAtMs === undefined) return { expires: '', warnings: [] };
+  const remedy = isFinal(s) ? 'ota-fleet rollout run re-signs it (and exits: the rollout is over); run it from a timer as ota-fleet resign'
+    : 'the running controller re-signs it at half its life: is it running? (ota-fleet rollout run)';
+  const w = lifeWarning(`rollout document ${p.rolloutVersion}`, p.signedAtMs, p.expiresAtMs, nowMs, remedy);
+  return { expires: `, expires ${formatUtcTime(p.expiresAtMs)}`, warnings: w === undefined ? [] : [`  warning: ${w}`] };
+}
+
+/** The `rollout status` text at `nowMs`. */
+export function describeState(s: ControllerState, nowMs: number): string {
   const r = s.rollout;
   const stage = s.policy.stagesPercent[r.stageIndex] ?? 100;
   const t = s.tally;
+  const expiry = expiryLines(s, nowMs);
   return [
     `rollout ${r.rolloutId}: release ${r.releaseVersion} (${s.hardware.join(', ')}): ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`,
     `  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}: ${stage} % of the fleet (${s.targetPpm} ppm on the wire), started ${new Date(r.stageStartedAtMs).toISOString()}`,
@@ -53,17 +66,18 @@ export function describeState(s: ControllerState): string {
     ...(s.earlierHalts ?? []).map((h) => `  halted before, then resumed: ${h}`),
     ...(t.failures ?? []).map((f) => `  failed: ${f.deviceId} ${f.reason}`),
     ...(t.failed > (t.failures?.length ?? 0) ? [`  failed: and ${t.failed - (t.failures?.length ?? 0)} more`] : []),
-    `  published: ${s.published === null ? 'nothing yet' : `rollout document ${s.published.rolloutVersion} (${s.published.ppm} ppm = ${s.published.ppm / (PPM / 100)} %)`}`,
+    `  published: ${s.published === null ? 'nothing yet' : `rollout document ${s.published.rolloutVersion} (${s.published.ppm} ppm = ${s.published.ppm / (PPM / 100)} %)${expiry.expires}`}`,
+    ...expiry.warnings,
     '',
   ].join('\n');
 }
 
-async function runToEnd(ctx: CliContext, setExit: SetExit, file: string, a: { 'tick-ms': number; 'settle-ms': number }, once = false): Promise<void> {
+async function runToEnd(ctx: CliContext, setExit: SetExit, file: string, a: { 'tick-ms': number; 'settle-ms': number; force?: boolean }, once = false): Promise<void> {
   const s = await runController(file, {
-    tickMs: a['tick-ms'], settleMs: a['settle-ms'], log: (l) => ctx.stdout.write(`${l}\n`), nowMs: () => ctx.now().getTime(), once,
+    tickMs: a['tick-ms'], settleMs: a['settle-ms'], log: (l) => ctx.stdout.write(`${l}\n`), nowMs: () => ctx.now().getTime(), once, force: a.force === true,
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
   });
-  ctx.stdout.write(describeState(s));
+  ctx.stdout.write(describeState(s, ctx.now().getTime()));
   if (s.rollout.status === 'halted' || s.rollout.status === 'aborted') setExit(EXIT_FAILURE);
 }
 
@@ -117,7 +131,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('protocol-version', { type: 'number', default: 4, describe: 'MQTT level: 4 (3.1.1, any broker) or 5' })
       .option('keys', { type: 'string', demandOption: true, describe: 'key directory (rollout keys sign each stage)' })
       .option('artifacts-url', { type: 'string', demandOption: true, describe: 'base URL devices fetch artifacts from: each artifact is checked there (as publish does) before any stage' })
-      .option('force', { type: 'boolean', default: false, describe: 'start even when no device of the release\'s hardware reported (the first stage then waits for devices)' })
+      .option('force', { type: 'boolean', default: false, describe: 'start even when no device of the release\'s hardware reported (the first stage then waits for devices), or when devices of the roster (ota-devices.json beside --state) gave no status (planned on the devices seen)' })
       .option('id', { type: 'string', describe: 'rollout id (default r<version>-<random>)' })
       .option('rollout-expires', { type: 'string', default: '7d', describe: 'lifetime of each signed rollout document (re-signed at half)' })
       .option('spread', { type: 'string', default: '0', describe: 'window over which a stage\'s devices start downloading' })
@@ -140,13 +154,14 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       ctx.stdout.write(`rollout ${s.rollout.rolloutId} of release ${s.rollout.releaseVersion}: state in ${stateFile}\n`);
       await runToEnd(ctx, setExit, stateFile, a, a.detach);
     })
-    .command('run', 'run (or resume after a restart) the controller of the rollout in --state', (c) => runOptions(stateOption(c)),
+    .command('run', 'run (or resume after a restart) the controller of the rollout in --state', (c) => runOptions(stateOption(c))
+      .option('force', { type: 'boolean', default: false, describe: 'plan even while devices of the roster gave no status document (otherwise the controller holds until they do)' }),
       async (a) => runToEnd(ctx, setExit, file(a.state), a))
     .command('status', 'print the rollout\'s stage, gates and counts from --state', (c) => stateOption(c)
       .option('json', { type: 'boolean', default: false, describe: 'print the state file\'s JSON' }),
     async (a) => {
       const s = await loadState(file(a.state));
-      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s));
+      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s, ctx.now().getTime()));
     })
     .command('list', 'list the rollouts recorded next to --state (the history and the current one), oldest first', (c) => stateOption(c)
       .option('json', { type: 'boolean', default: false, describe: 'print {"rollouts":[...]} (each as rollout status --json)' }),
@@ -160,7 +175,7 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('json', { type: 'boolean', default: false, describe: 'print it as rollout status --json does' }),
     async (a) => {
       const s = await findRollout(file(a.state), a.id ?? '');
-      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s));
+      ctx.stdout.write(a.json ? `${JSON.stringify(recordJson(s))}\n` : describeState(s, ctx.now().getTime()));
     })
     .command('pause', 'stop widening a running rollout: the current stage continues, no new stage starts', (c) => runOptions(stateOption(c)),
       async (a) => control(ctx, file(a.state), 'pause', a))

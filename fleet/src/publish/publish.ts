@@ -9,11 +9,13 @@
  * the notice carries signed relative paths only, so moving artifacts to another
  * CDN never needs a re-signature.
  */
-import { promises as fsp } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import fetch from 'node-fetch';
 import type { MqttClient } from 'mqtt';
-import { OtaError, describe } from '../../../agent/src/errors/index.js';
+import { OtaError, describe, withContext } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import { readNotice, readRelease, readSignedFile, releaseArtifacts, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { rolloutDocumentPath, topicsFor } from '../../../agent/src/transport/index.js';
@@ -43,8 +45,15 @@ export function artifactsOf(release: ReleaseMetadata): Artifact[] {
   return releaseArtifacts(release);
 }
 
+/** What a copy reports as it goes (release's `Progress`: a bar on a terminal, a line per tenth elsewhere). */
+export interface CopyProgress {
+  start(label: string, totalBytes: number): void;
+  advance(bytes: number): void;
+  done(result: string): void;
+}
+
 /** Copy the artifacts into `root` (what an artifact server serves), skipping those already there at the right size. */
-export async function copyArtifacts(releaseDir: string, release: ReleaseMetadata, root: string): Promise<number> {
+export async function copyArtifacts(releaseDir: string, release: ReleaseMetadata, root: string, progress?: CopyProgress): Promise<number> {
   let copied = 0;
   for (const a of artifactsOf(release)) {
     const to = join(root, a.path);
@@ -52,8 +61,17 @@ export async function copyArtifacts(releaseDir: string, release: ReleaseMetadata
     if (st?.size === a.sizeBytes) continue;
     await fsp.mkdir(dirname(to), { recursive: true });
     const tmp = `${to}.tmp-${process.pid}`;
-    await fsp.copyFile(join(releaseDir, a.path), tmp);
-    await fsp.rename(tmp, to);
+    progress?.start(`copy ${a.path}`, a.sizeBytes);
+    try {
+      await pipeline(createReadStream(join(releaseDir, a.path)), new Transform({
+        transform(chunk: Buffer, _enc, next) { progress?.advance(chunk.length); next(null, chunk); },
+      }), createWriteStream(tmp));
+      await fsp.rename(tmp, to);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw withContext(`copy ${a.path} to ${root}`, err);
+    }
+    progress?.done(`${(a.sizeBytes / 1048576).toFixed(1)} MiB`);
     copied++;
   }
   return copied;

@@ -13,7 +13,7 @@ import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
 import { checkArtifacts, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
-import { StatusBoard, connectFleet, type DeviceReport } from '../status/index.js';
+import { checkView, connectFleet, describeCheck, incompleteView, noteRoster, observeFleet, type DeviceReport, type ViewCheck } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
 import { planRollout, type RolloutAction } from './plan.js';
 import { applyControl } from './control.js';
@@ -22,8 +22,8 @@ import { claimLock, loadState, saveState, stateFiles, takeControl, type Controll
 
 /** What a step needs from the outside world. */
 export interface StepPorts {
-  /** Sign a rollout document for `ppm`; returns the notice bytes and the rollout version. */
-  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array }>;
+  /** Sign a rollout document for `ppm`; returns the notice bytes, the rollout version and its expiry (capped at the release's). */
+  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number }>;
   /** Publish retained, QoS 1. */
   publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
   /** Write the document under `dir`, where the artifact server serves it to the devices' resync. */
@@ -62,15 +62,21 @@ export function planStep(s: ControllerState, reports: readonly DeviceReport[], n
   return { next: { ...s, rollout: plan.next, tally: plan.tally, tracking, targetPpm }, actions: plan.actions };
 }
 
-/** One step: request, plan, save, publish. Returns the saved state. */
-export async function step(file: string, s: ControllerState, reports: readonly DeviceReport[], ports: StepPorts): Promise<ControllerState> {
+/**
+ * One step: request, plan, save, publish. Returns the saved state. With `plan` false (the view of the
+ * fleet is incomplete) the operator's request still applies and the wire is kept in step, but nothing
+ * is planned: no stage advances, completes or halts on the devices that happened to be seen.
+ */
+export async function step(file: string, s: ControllerState, reports: readonly DeviceReport[], ports: StepPorts, plan = true): Promise<ControllerState> {
   const nowMs = ports.nowMs();
   const control = await takeControl(file);
   let next = control === undefined ? s : applyControl(s, control, reports);
   if (next !== s) ports.log(`rollout ${s.rollout.rolloutId}: ${control ?? ''} -> ${next.rollout.status}`);
-  const planned = planStep(next, reports, nowMs);
-  for (const a of planned.actions) ports.log(describeAction(planned.next, a));
-  next = planned.next;
+  if (plan) {
+    const planned = planStep(next, reports, nowMs);
+    for (const a of planned.actions) ports.log(describeAction(planned.next, a));
+    next = planned.next;
+  }
   if (JSON.stringify(next) !== JSON.stringify(s)) await saveState(file, next);
   return reconcile(file, next, ports);
 }
@@ -90,7 +96,7 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
   if (s.targetPpm > (p?.ppm ?? 0)) await ports.checkArtifacts(s);
   const signed = await ports.sign(s, s.targetPpm, nowMs);
   await publishEverywhere(s, signed.noticeBytes, ports);
-  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs } };
+  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs } };
   await saveState(file, next);
   ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
   return next;
@@ -114,6 +120,12 @@ export function realPorts(file: string, client: MqttClient, log: (line: string) 
   };
 }
 
+/** Log the hold once when it starts or changes, and once when it ends; returns the line in force. */
+function logHold(log: (line: string) => void, s: ControllerState, check: ViewCheck, line: string, held: string): string {
+  if (line !== held) log(line === '' ? `rollout ${s.rollout.rolloutId}: view complete again (${describeCheck(check)})` : `rollout ${s.rollout.rolloutId}: ${line}`);
+  return line;
+}
+
 /** Options of a running controller. */
 export interface RunOptions {
   readonly signal?: AbortSignal;
@@ -125,12 +137,16 @@ export interface RunOptions {
   readonly nowMs?: () => number;
   /** Stop after one step (pause/resume/abort with no controller running). */
   readonly once?: boolean;
+  /** Plan even while devices of the roster gave no status document (otherwise the controller holds until they do). */
+  readonly force?: boolean;
 }
 
 /**
  * Run the controller on `file` until the rollout is final (completed, halted or
  * aborted, and published) or `signal` fires. On start it republishes the last
  * signed document, since a broker without persistence loses retained messages.
+ * While devices the roster knows (of the rollout's hardware) gave no status
+ * document, it holds (plans nothing) unless `force`, saying so once.
  */
 export async function runController(file: string, o: RunOptions): Promise<ControllerState> {
   const release = await claimLock(file);
@@ -138,13 +154,20 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
     let s = await loadState(file);
     const client = await connectFleet({ url: s.broker, protocolVersion: s.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
     try {
-      const board = await StatusBoard.attach(client);
-      await board.settled(o.settleMs);
+      const rosterFile = stateFiles(file).roster;
+      const view = await observeFleet(client, { rosterFile, settleMs: o.settleMs, hardware: s.hardware });
+      const board = view.board;
+      let roster = view.roster;
       const ports = realPorts(file, client, o.log, o.nowMs);
       const last = await readFileIfExists(stateFiles(file).notice);
       if (s.published !== null && last !== undefined) await publishEverywhere(s, last, ports);
+      let held = '';
       for (;;) {
-        s = await step(file, s, [...board.reports.values()], ports);
+        roster = await noteRoster(rosterFile, roster, board);
+        const check = checkView(roster, { has: (id) => board.reports.has(id) || board.problems.has(id) }, s.hardware);
+        const complete = check.missing.length === 0 || o.force === true;
+        held = logHold(o.log, s, check, complete ? '' : incompleteView(check, rosterFile, 'holding').message, held);
+        s = await step(file, s, [...board.reports.values()], ports, complete);
         if (isFinal(s) || o.once === true || o.signal?.aborted === true) return s;
         await sleep(monotonicClock, o.tickMs, o.signal); // an abort ends the wait; the check above ends the loop
       }

@@ -9,11 +9,11 @@ import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { readRelease, readSignedFile, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { checkArtifacts } from '../publish/index.js';
-import { StatusBoard, connectFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
+import { connectFleet, incompleteView, observeFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
 import { deviceFacts, trackStage, type Target } from './facts.js';
 import { policyProblems, startRollout, type RolloutPolicy } from './plan.js';
 import { archiveRollout, rolloutRecorded } from './history.js';
-import { liveController, loadState, saveState, type ControllerState } from './state.js';
+import { liveController, loadState, saveState, stateFiles, type ControllerState } from './state.js';
 
 /** What `rollout start` is given. */
 export interface StartOptions {
@@ -32,7 +32,10 @@ export interface StartOptions {
   readonly servedDir?: string;
   /** Base URL the devices fetch artifacts from: every artifact is checked there (as `publish` does) before anything is planned. */
   readonly artifactsUrl: string;
-  /** Start even when no device of the release's hardware reported (the first stage waits for devices). */
+  /**
+   * Start even when no device of the release's hardware reported (the first stage waits for devices), or when
+   * devices of the roster did not report (the rollout is planned on the devices seen).
+   */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
 }
@@ -52,8 +55,9 @@ export function newRolloutId(version: number): string {
 
 /**
  * Plan the first stage from the devices the broker knows and save the state (not yet published).
- * Refuses, writing nothing, when an artifact is not served at `artifactsUrl` (ARTIFACT_UNREACHABLE)
- * or when no device of the release's hardware reported (ROLLOUT_NO_DEVICES, unless `force`).
+ * Refuses, writing no state, when an artifact is not served at `artifactsUrl` (ARTIFACT_UNREACHABLE),
+ * when no device of the release's hardware reported (ROLLOUT_NO_DEVICES), or when devices of that hardware
+ * the roster knows gave no status document (FLEET_VIEW_INCOMPLETE), the last two unless `force`.
  */
 export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const problems = policyProblems(o.policy);
@@ -70,9 +74,10 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const client = await connectFleet({ url: o.broker, protocolVersion: o.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
   let reports;
   try {
-    const board = await StatusBoard.attach(client);
-    await board.settled(o.settleMs);
-    reports = [...board.reports.values()];
+    const rosterFile = stateFiles(o.stateFile).roster;
+    const view = await observeFleet(client, { rosterFile, settleMs: o.settleMs, hardware: release.hardware });
+    if (view.check.missing.length > 0 && o.force !== true) throw incompleteView(view.check, rosterFile, 'rollout start');
+    reports = [...view.board.reports.values()];
   } finally {
     await client.endAsync();
   }

@@ -6,9 +6,10 @@
  * this is all a restarted controller needs.
  */
 import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import type { ProtocolVersion } from '../status/index.js';
+import { ROSTER_FILE, type ProtocolVersion } from '../status/index.js';
 import type { DeviceTrack, Tracking } from './facts.js';
 import type { RolloutPolicy, RolloutState, RolloutStatus, StageTally } from './plan.js';
 
@@ -27,8 +28,8 @@ export interface ControllerState {
   readonly rollout: RolloutState;
   /** The staged cohort that should be on the wire (0 after a halt or abort). */
   readonly targetPpm: number;
-  /** What was last signed and published retained, and when it was signed (re-signed at half its lifetime). */
-  readonly published: { readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number } | null;
+  /** What was last signed and published retained, when it was signed (re-signed at half its lifetime) and when it expires (absent in older state files). */
+  readonly published: { readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number; readonly expiresAtMs?: number } | null;
   readonly tracking: Tracking;
   readonly tally: StageTally;
   /** The artifact server's directory: each published document is also written there as `rollout/<hardware>.json` (the devices' HTTPS resync). */
@@ -44,9 +45,9 @@ export interface ControllerState {
 /** An operator's request, left in FILE.control. */
 export type ControlAction = 'pause' | 'resume' | 'abort';
 
-/** The files of a state file. */
-export function stateFiles(file: string): { state: string; control: string; lock: string; notice: string } {
-  return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json` };
+/** The files of a state file; the roster (the devices ever seen, status/roster.ts) lies in the same directory. */
+export function stateFiles(file: string): { state: string; control: string; lock: string; notice: string; roster: string } {
+  return { state: file, control: `${file}.control`, lock: `${file}.lock`, notice: `${file}.notice.json`, roster: join(dirname(file), ROSTER_FILE) };
 }
 
 /** The bytes of a state file. */
@@ -155,10 +156,16 @@ function readState(v: unknown): ControllerState {
     policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },
     rolloutLifetimeMs: num(o, 'rolloutLifetimeMs'), spreadSeconds: num(o, 'spreadSeconds'),
     rollout: readRolloutState(obj(o['rollout'], 'rollout')), targetPpm: num(o, 'targetPpm'),
-    published: pub === null ? null : { ppm: num(obj(pub, 'published'), 'ppm'), rolloutVersion: num(obj(pub, 'published'), 'rolloutVersion'), signedAtMs: num(obj(pub, 'published'), 'signedAtMs') },
+    published: pub === null ? null : readPublished(obj(pub, 'published')),
     tracking: readTracking(obj(o['tracking'], 'tracking')),
     tally: readTally(obj(o['tally'], 'tally')),
   };
+}
+
+function readPublished(p: Obj): NonNullable<ControllerState['published']> {
+  const expires = p['expiresAtMs'];
+  if (expires !== undefined && typeof expires !== 'number') throw new Error('published.expiresAtMs must be a number');
+  return { ppm: num(p, 'ppm'), rolloutVersion: num(p, 'rolloutVersion'), signedAtMs: num(p, 'signedAtMs'), ...(expires === undefined ? {} : { expiresAtMs: expires }) };
 }
 
 function readRolloutState(r: Obj): RolloutState {

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { OtaError, describe } from '../../../agent/src/errors/index.js';
+import { topicsFor } from '../../../agent/src/transport/index.js';
 import { AVAILABILITY_FILTER, STATUS_FILTER, deviceOfTopic, parseStatus, type DeviceReport } from './report.js';
 
 /** MQTT protocol level the fleet tools speak: 4 (3.1.1, every broker incl. aedes) or 5. */
@@ -54,22 +55,48 @@ export class StatusBoard extends EventEmitter<BoardEvents> {
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
   }
 
-  /** Subscribe `client` to every status and availability topic. */
+  /**
+   * Subscribe `client` to every status and availability topic, at QoS 0. A broker sends a new
+   * subscription's retained messages in one burst, and mosquitto puts QoS 1 deliveries in the
+   * client's bounded queue (max_inflight_messages 20 + max_queued_messages 1000 by default) and
+   * drops the rest: of 5,000 retained documents a QoS 1 subscriber got 1,020. A QoS 0 delivery is
+   * written to the socket at once and dropped only while max_queued_messages packets wait unwritten,
+   * which a subscriber reading as fast as it can avoids. A clean session loses nothing QoS 1 would
+   * keep: after a reconnect the subscription is made again and the retained documents come again.
+   */
   static async attach(client: MqttClient): Promise<StatusBoard> {
     const board = new StatusBoard(client);
-    await client.subscribeAsync([STATUS_FILTER, AVAILABILITY_FILTER], { qos: 1 });
+    await client.subscribeAsync([STATUS_FILTER, AVAILABILITY_FILTER], { qos: 0 });
     board.lastMessageMs = Date.now();
     return board;
   }
 
   /**
-   * Resolve once the retained documents have arrived: MQTT has no end-of-retained
-   * marker, so wait until no message came for `quietMs` (at most `maxMs`).
+   * Ask the broker again for the retained status documents of `ids` the board does not hold, by
+   * their exact topics, `pageSize` topics per subscription: each page is a burst far below any
+   * broker's queue. A page ends when every device of it answered or nothing came for `quietMs`.
    */
-  async settled(quietMs = 300, maxMs = 30_000): Promise<void> {
+  async fetchMissing(ids: readonly string[], pageSize = 500, quietMs = 300): Promise<void> {
+    const wanted = ids.filter((id) => !this.reports.has(id) && !this.problems.has(id));
+    for (let k = 0; k < wanted.length; k += pageSize) {
+      const page = wanted.slice(k, k + pageSize);
+      const topics = page.map((id) => topicsFor(id, 'any').status);
+      await this.client.subscribeAsync(topics, { qos: 0 });
+      await this.settled(quietMs, 10_000, () => page.every((id) => this.reports.has(id) || this.problems.has(id)));
+      await this.client.unsubscribeAsync(topics);
+    }
+  }
+
+  /**
+   * Resolve once the retained documents have arrived: MQTT has no end-of-retained
+   * marker, so wait until no message came for `quietMs` (at most `maxMs`), or until `done()`.
+   */
+  async settled(quietMs = 300, maxMs = 30_000, done: () => boolean = () => false): Promise<void> {
     const start = Date.now();
-    while (Date.now() - this.lastMessageMs < quietMs && Date.now() - start < maxMs) {
-      await new Promise((r) => setTimeout(r, Math.max(20, quietMs - (Date.now() - this.lastMessageMs))));
+    if (done()) return;
+    this.lastMessageMs = Math.max(this.lastMessageMs, start);
+    while (!done() && Date.now() - this.lastMessageMs < quietMs && Date.now() - start < maxMs) {
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(10, quietMs - (Date.now() - this.lastMessageMs)))));
     }
   }
 

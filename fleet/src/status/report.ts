@@ -5,7 +5,7 @@
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { TOPIC_ROOT, topicsFor } from '../../../agent/src/transport/index.js';
-import { RELEASE_NAME, readRefusedNotice, type RefusedNotice } from '../../../agent/src/formats/index.js';
+import { RELEASE_NAME, readRefusedNotice, utcTime, type RefusedNotice } from '../../../agent/src/formats/index.js';
 
 /** Every device's status document. */
 export const STATUS_FILTER = `${TOPIC_ROOT}/+/status`;
@@ -39,6 +39,8 @@ export interface DeviceReport {
   readonly lastUpdate?: LastUpdate;
   /** The last notice the device refused, and why (an agent that reports it). */
   readonly refusedNotice?: RefusedNotice;
+  /** When the device's trusted root expires (an agent that reports it). */
+  readonly rootExpiresMs?: number;
 }
 
 /** The device id of a status (or availability) topic, or undefined for another topic. */
@@ -105,7 +107,18 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
     ...(isObj(last) && typeof last['outcome'] === 'string'
       ? { lastUpdate: readLastUpdate(last, last['outcome']) } : {}),
     ...(refused === undefined ? {} : { refusedNotice: refused }),
+    ...rootExpiry(v['rootExpires']),
   };
+}
+
+/** `rootExpires` when it is a UTC time as the metadata writes it; anything else is left out, as from an older agent. */
+function rootExpiry(v: unknown): { rootExpiresMs?: number } {
+  if (typeof v !== 'string') return {};
+  try {
+    return { rootExpiresMs: utcTime(v, 'rootExpires') };
+  } catch {
+    return {};
+  }
 }
 
 function readLastUpdate(last: Obj, outcome: string): LastUpdate {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveArtifacts, type ArtifactServer } from '../../../fleet/src/serve/index.js';
 import { haveMosquitto, startMosquitto, type Broker } from '../../support/mosquitto.js';
@@ -107,6 +107,8 @@ it('notice over MQTT -> delta download -> install -> arm -> sim boot -> commit; 
   assert.equal([pub['booted'], pub['phase'], pub['version'], pub['slots']], [armed['booted'], armed['phase'], String(armed['version']), { A: 'good', B: 'trial' }]);
   assert.equal([pub['hardware'], pub['lastUpdate']], [armed['hardware'], armed['lastUpdate']]);
   assert.equal([pub['hardware'], pub['lastUpdate']], ['sim-board', null]);
+  const root: unknown = JSON.parse(readFileSync(join(rig.dir, 'keys/root.json'), 'utf8'));
+  assert.is(pub['rootExpires'], Reflect.get(Object(Reflect.get(Object(root), 'signed')), 'expires'), 'the status document carries the trusted root\'s expiry');
 
   const boot = await agentOk(rig.dir, '--config', 'dev/agent.json', 'sim', 'boot');
   assert.match(boot.stdout, 'health check fleet (required): passed');
@@ -222,6 +224,32 @@ it('the release\'s files are not served yet when the notice comes (404): the dev
   assert.match(run.out, /retrying notice \d+ in \d+ s \(retry 1 of 8\)/);
   assert.match(run.out, 'armed a trial boot of slot B');
   assert.is(run.out.split('notice from ').length - 1, 1, `one notice received, installed on a retry:\n${run.out}`);
+}));
+
+it('the agent restarts while a 404 is being retried: the retained notice comes again and the retry goes on at its count, then installs', () => withRig(async (rig) => {
+  writeImage(rig.dir, 'v1.img', MiB);
+  patchImage(rig.dir, 'v1.img', 'v2.img', 3000, 'two');
+  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
+  mkdirSync(join(rig.dir, 'served'));
+  const server = await rig.serve('served'); // empty: every artifact is a 404
+  await rig.createDevice('--artifacts-url', server.url);
+  rig.patchConfig({ machine: { retry: { maxRetries: 2, firstDelayMs: 8000, maxDelayMs: 8000 } } });
+  const first = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  await rig.observer.publish('ota/v1/rollout/sim-board', readFileSync(join(rig.dir, 'rel2/notice.json'), 'utf8'), { retain: true });
+  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"outcome":"failed"'), 30_000);
+  first.term(); // before retry 1 (4 to 8 s later) runs
+  const stopped = await first.exited;
+  assert.match(stopped.out, /retrying notice (\d+) in \d+ s \(retry 1 of 2\)/);
+  const dataDir = String(Reflect.get(Object(JSON.parse(readFileSync(join(rig.dir, 'dev/agent.json'), 'utf8'))), 'dataDir'));
+  assert.match(readFileSync(resolve(rig.dir, 'dev', dataDir, 'retry.json'), 'utf8'), /"retries":1/, 'the count is on the data partition (dataDir is relative to the config)');
+  cpSync(join(rig.dir, 'rel2'), join(rig.dir, 'served'), { recursive: true }); // the vendor uploads the files
+  const second = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
+  const run = await second.exited;
+  assert.is(run.code, 0, run.out);
+  assert.match(run.out, /notice from rollout: duplicate/);
+  assert.match(run.out, /retrying notice \d+ in \d+ s \(retry 1 of 2\)/, 'retry 1, scheduled before the restart, again: not one more');
+  assert.match(run.out, 'armed a trial boot of slot B');
 }));
 
 /** Poll `status --json` until `match` holds (the daemon runs in another process). */

@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { serveArtifacts } from '../../../fleet/src/serve/index.js';
@@ -43,6 +44,28 @@ test('publish without --all serves and checks the artifacts and targets nobody; 
     await devices.stop();
     await server.close();
     await broker.close();
+    rig.cleanup();
+  }
+});
+
+test('publish --copy-to reports its copy on stderr, a line per tenth when stderr is not a terminal; the copy is whole', async () => {
+  const rig = await makeRig();
+  writeFileSync(join(rig.dir, 'big.img'), randomBytes(2 << 20)); // incompressible: the artifact stays 2 MiB
+  await fleetOk(rig.dir, ['release', '--image', 'big.img', '--version', '3', '--hardware', HW, '--keys', 'KEYS', '--out', 'BIG']);
+  const server = await serveArtifacts(join(rig.dir, 'served'));
+  try {
+    const r = await runMain(fleet, ['publish', '--release', 'BIG', '--artifacts-url', server.url, '--copy-to', 'served'], { cwd: rig.dir, stderrIsTTY: false });
+    assert.is(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    const label = lines[0]?.replace(/\.\.\.$/, '') ?? '';
+    assert.match(lines[0] ?? '', /^copy targets\/\S+\.\.\.$/);
+    assert.equal(lines.slice(1), [...[10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => `${label}: ${p} %`), `${label}: 2.0 MiB`], r.stderr);
+    const path = label.replace(/^copy /, '');
+    assert.equal(readFileSync(join(rig.dir, 'served', path)), readFileSync(join(rig.dir, 'BIG', path)), 'the served copy is the artifact');
+    const again = await runMain(fleet, ['publish', '--release', 'BIG', '--artifacts-url', server.url, '--copy-to', 'served'], { cwd: rig.dir, stderrIsTTY: false });
+    assert.is(again.stderr, '', 'nothing copied again, nothing reported');
+  } finally {
+    await server.close();
     rig.cleanup();
   }
 });

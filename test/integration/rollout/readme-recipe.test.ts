@@ -180,7 +180,8 @@ test('the README\'s tour and rollout recipe, run as written against 20 devices: 
     const status = runs.find((r) => r.cmd.words[2] === 'rollout' && r.cmd.words[3] === 'status');
     assert.match(status?.lines.map((l) => l.text).join('\n') ?? '', /completed/);
     const table = runs.find((r) => r.cmd.words[2] === 'status');
-    assert.match(table?.lines.at(-1)?.text ?? '', /^20 devices$/);
+    assert.match(table?.lines.at(-2)?.text ?? '', /^20 devices$/);
+    assert.match(table?.lines.at(-1)?.text ?? '', /^20 of 20 known devices seen \(roster ota-devices\.json\)$/, 'checked against the roster rollout start wrote');
   } finally {
     await devices?.stop();
     await observer?.client.endAsync();

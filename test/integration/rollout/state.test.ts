@@ -102,7 +102,7 @@ test('a publish that fails after the state was saved is redone by the next step'
     let version = 10;
     const ports: StepPorts = {
       nowMs: () => 1, log: () => undefined,
-      sign: (_s, ppm) => Promise.resolve({ version: ++version, noticeBytes: Buffer.from(String(ppm)) }),
+      sign: (_s, ppm) => Promise.resolve({ version: ++version, noticeBytes: Buffer.from(String(ppm)), expiresMs: 86_400_001 }),
       publishRetained: (_topic, bytes) => {
         if (fail) return Promise.reject(new Error('broker gone'));
         published.push(Number(Buffer.from(bytes).toString()));

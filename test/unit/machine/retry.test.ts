@@ -1,7 +1,9 @@
 /** The inbox's retry of a failed install (agent/src/machine/retry.ts): which failures, how often, how late, and what cancels it. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_RETRY, NoticeInbox, retryDelayMs, type InboxMachine, type JournalRecord, type RetryPolicy, type RunResult } from '../../../agent/src/machine/index.js';
+import {
+  DEFAULT_RETRY, NoticeInbox, retryDelayMs, type InboxMachine, type JournalRecord, type RetryMark, type RetryPolicy, type RetryStore, type RunResult,
+} from '../../../agent/src/machine/index.js';
 
 /** Timers that run only when the test says so. */
 class StepTimers {
@@ -21,15 +23,15 @@ class StepTimers {
 }
 
 /** A machine whose every run rests with the outcome the test sets; it records the notices it started. */
-function fakeMachine(): InboxMachine & { started: string[]; next: (seq: number) => JournalRecord['last'] } {
+function fakeMachine(): InboxMachine & { current: InboxMachine['current']; started: string[]; next: (seq: number) => JournalRecord['last'] } {
   const m = {
-    busy: false, current: { highestSequence: 0 }, started: [] as string[],
+    busy: false, current: { highestSequence: 0 } as InboxMachine['current'], started: [] as string[],
     next: (_seq: number): JournalRecord['last'] => ({ outcome: 'failed', version: 2, error: 'download: 404 Not Found', errorCode: 'DOWNLOAD_HTTP' }),
     async start(notice: Uint8Array): Promise<RunResult> {
       const seq = Number(Buffer.from(notice).toString('utf8'));
       m.started.push(String(seq));
       const last = m.next(seq);
-      m.current = { highestSequence: Math.max(m.current.highestSequence, seq) };
+      m.current = { highestSequence: Math.max(m.current.highestSequence, seq), state: 'idle', ...(last === undefined ? {} : { last }) };
       return { kind: 'rest', record: { state: 'idle', highestSequence: m.current.highestSequence, ...(last === undefined ? {} : { last }) } };
     },
   };
@@ -39,12 +41,20 @@ function fakeMachine(): InboxMachine & { started: string[]; next: (seq: number) 
 const policy: RetryPolicy = { maxRetries: 3, firstDelayMs: 1000, maxDelayMs: 3000 };
 const identify = async (b: Uint8Array) => ({ version: 2, sequence: Number(Buffer.from(b).toString('utf8')) });
 
-function setup(random = () => 0.5) {
-  const machine = fakeMachine();
+/** A retry store in memory (the daemon's is `<dataDir>/retry.json`). */
+class MemoryRetryStore implements RetryStore {
+  mark: RetryMark | undefined;
+  load(): Promise<RetryMark | undefined> { return Promise.resolve(this.mark); }
+  save(mark: RetryMark | undefined): Promise<void> { this.mark = mark; return Promise.resolve(); }
+}
+
+function setup(random = () => 0.5, machine = fakeMachine(), store?: RetryStore) {
   const timers = new StepTimers();
   const events: (number | undefined)[] = [];
   const stop = new AbortController();
-  const inbox = new NoticeInbox({ identify, machine, signal: stop.signal, retry: { policy, timers, random, onRetry: (e) => events.push(e.delayMs) } });
+  const inbox = new NoticeInbox({
+    identify, machine, signal: stop.signal, retry: { policy, timers, random, onRetry: (e) => events.push(e.delayMs), ...(store === undefined ? {} : { store }) },
+  });
   return { machine, timers, events, inbox, stop };
 }
 
@@ -121,6 +131,47 @@ test('a newer rollout document that leaves the device out (a halt) withdraws the
   assert.is(timers.live, 1, 'not newer: the retry stays');
   inbox.withdrawnBy(8);
   assert.is(timers.live, 0, 'the halt (rollout 8) stopped it');
+});
+
+test('the retry count is kept across agent restarts: the failed notice offered again resumes at its count, and one given up on stays given up', async () => {
+  const store = new MemoryRetryStore();
+  const a = setup(() => 0.5, fakeMachine(), store);
+  await a.inbox.offer(Buffer.from('7'));
+  await a.inbox.settled();
+  a.timers.fire(); // retry 1 runs and fails: retry 2 is scheduled
+  await a.inbox.settled();
+  assert.equal(store.mark, { sequence: 7, retries: 2 });
+  a.stop.abort(); // the agent stops before retry 2 runs
+
+  const b = setup(() => 0.5, a.machine, store); // restarted: same journal, same store, a fresh inbox
+  assert.is(await b.inbox.offer(Buffer.from('7')), 'duplicate', 'the retained notice, redelivered after the restart');
+  assert.equal(b.events, [1500], 'retry 2 again, with its own delay (not retry 1 from zero)');
+  for (let k = 0; k < 3; k++) {
+    b.timers.fire();
+    await b.inbox.settled();
+  }
+  assert.equal(a.machine.started, ['7', '7', '7', '7'], 'the first try and 3 retries in all, across the restart');
+  assert.equal(b.events, [1500, 2250, undefined], 'retries 2 and 3, then the policy gives up');
+  assert.equal(store.mark, { sequence: 7, retries: 4 }, 'given up: more than maxRetries');
+  b.stop.abort();
+
+  const c = setup(() => 0.5, a.machine, store);
+  assert.is(await c.inbox.offer(Buffer.from('7')), 'duplicate');
+  assert.is(c.timers.live, 0, 'given up before the restart: no retry after it');
+  assert.equal(c.events, []);
+});
+
+test('a restart with no saved count resumes at retry 1; a success clears the count', async () => {
+  const store = new MemoryRetryStore();
+  const machine = fakeMachine();
+  machine.current = { highestSequence: 7, state: 'idle', last: { outcome: 'failed', version: 2, error: 'download: 404 Not Found', errorCode: 'DOWNLOAD_HTTP' } };
+  const b = setup(() => 0.5, machine, store);
+  assert.is(await b.inbox.offer(Buffer.from('7')), 'duplicate');
+  assert.equal([b.events, store.mark], [[750], { sequence: 7, retries: 1 }]);
+  machine.next = () => ({ outcome: 'installed', version: 2 });
+  b.timers.fire();
+  await b.inbox.settled();
+  assert.equal([machine.started, store.mark, b.timers.live], [['7'], undefined, 0]);
 });
 
 test('the default policy: 8 retries, ceilings from 1 min doubling to 1 h; never sooner than half the ceiling', () => {

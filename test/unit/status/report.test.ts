@@ -21,6 +21,12 @@ test('the agent\'s status document reads back field for field', () => {
   assert.equal(parseStatus('dev-1', doc({ lastUpdate: { outcome: 'reverted', version: '7' }, hardware: 'hw' })).lastUpdate, { outcome: 'reverted', version: 7 });
 });
 
+test('rootExpires: read as a time; a malformed one is left out, as from an agent that does not send it', () => {
+  assert.is(parseStatus('dev-1', doc({ rootExpires: '2027-12-01T00:00:00Z' })).rootExpiresMs, Date.parse('2027-12-01T00:00:00Z'));
+  for (const bad of ['2027-13-01T00:00:00Z', 'soon', 7]) assert.not.ok('rootExpiresMs' in parseStatus('dev-1', doc({ rootExpires: bad })), String(bad));
+  assert.not.ok('rootExpiresMs' in parseStatus('dev-1', doc()));
+});
+
 test('documents that are not status documents are refused with the device named', () => {
   for (const bad of [Buffer.from('nope'), doc({ schema: 'other' }), doc({ deviceId: 'dev-2' }), doc({ progress: 2 }), doc({ seq: -1 }), doc({ phase: 3 }), doc({ lastError: 5 })]) {
     assert.throws(() => parseStatus('dev-1', bad), /status document of device dev-1/);
