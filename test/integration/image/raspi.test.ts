@@ -99,7 +99,7 @@ for (const [board, ubootDir, console] of [['rpi-3', 'rpi_3', 'ttyS1'], ['rpi-4',
       for (const line of ['arm_64bit=1', 'kernel=u-boot.bin', 'enable_uart=1', 'upstream_kernel=1']) assert.ok(config.split('\n').includes(line), `config.txt: ${line}`);
       const scr = fatFile(fat, 'boot.scr');
       assert.is(scr.readUInt32BE(0), 0x27051956, 'boot.scr is a U-Boot image');
-      assert.ok(scr.includes(`setenv ota_bootargs 'console=${console},115200 console=tty1 rootwait panic=5 ro init=/usr/lib/ota-agent/ota-init'`), 'the mini UART console');
+      assert.ok(scr.includes(`setenv ota_bootargs 'console=tty1 console=${console},115200 rootwait panic=5 ro init=/usr/lib/ota-agent/ota-init'`), 'the mini UART console');
 
       const envFile = join(dir, 'uboot.env');
       writeFileSync(envFile, fatFile(fat, 'uboot.env'));
