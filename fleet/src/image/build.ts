@@ -30,6 +30,8 @@ export interface ImageSpec {
   readonly envDefaults: EnvVars | undefined;
   /** The source tree (bootloader/boot.cmd; the .deb is built from it without --agent-deb). */
   readonly sourceRoot: string;
+  /** Where a Raspberry Pi image takes its firmware and U-Boot from (default: the root filesystem). */
+  readonly raspiFirmwareRoot: string | undefined;
   readonly epochSeconds: number;
   readonly signal: AbortSignal | undefined;
   /** One line per step, for stderr. */
@@ -71,7 +73,7 @@ async function slotImage(env: ToolEnv, spec: ImageSpec, work: string, layout: Di
   spec.progress(`image: unpacking the root filesystem ${spec.rootfs.path}`);
   await unpackRootfs(env, spec.rootfs, tree);
   await addAgent(env, tree, spec.agent, spec.board, spec.hardware, work);
-  const raspi = isRaspi(spec.board) ? await raspiBoot(spec.board, tree, work) : undefined;
+  const raspi = isRaspi(spec.board) ? await raspiBoot(spec.board, tree, work, spec.raspiFirmwareRoot) : undefined;
   await clampTimes(env, tree);
   const slotBytes = partition(layout, 'A').sizeBytes;
   await checkFits(env, tree, slotBytes);

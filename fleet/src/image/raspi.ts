@@ -64,8 +64,8 @@ export function configTxt(board: BoardConfig): string {
   ].join('\n');
 }
 
-function missing(what: string, path: string, pkg: string): OtaError {
-  return new OtaError('IMAGE_BOOT_FILES_MISSING', `raspberry pi boot files: ${what} /${path} is not in the root filesystem: install the ${pkg} package in it`);
+function missing(what: string, path: string, pkg: string, where = 'the root filesystem'): OtaError {
+  return new OtaError('IMAGE_BOOT_FILES_MISSING', `raspberry pi boot files: ${what} /${path} is not in ${where}: install the ${pkg} package in it`);
 }
 
 async function names(dir: string): Promise<string[]> {
@@ -118,15 +118,20 @@ export function defaultEnvOf(binary: Uint8Array, source: string): EnvVars {
   return vars;
 }
 
-/** Everything the FAT of a Raspberry Pi image takes from the root filesystem `tree`, copied into `work`. */
-export async function raspiBoot(board: BoardConfig, tree: string, work: string): Promise<RaspiBoot> {
+/**
+ * Everything the FAT of a Raspberry Pi image takes from the root filesystem `tree`, copied into `work`;
+ * the firmware and U-Boot from `firmwareRoot` instead when given (`--raspi-firmware-root`: a tree laid out
+ * as Debian's packages lay it out), the device trees always from the tree's kernel, which they belong to.
+ */
+export async function raspiBoot(board: BoardConfig, tree: string, work: string, firmwareRoot = tree): Promise<RaspiBoot> {
   const spec = BOARDS[board.uboot.defconfig];
   if (spec === undefined) throw new OtaError('INTERNAL', `board ${board.board} is not a Raspberry Pi`);
-  const fw = join(tree, RASPI_FIRMWARE_DIR);
+  const fw = join(firmwareRoot, RASPI_FIRMWARE_DIR);
   const present = await names(fw);
-  for (const f of spec.firmware) if (!present.includes(f)) throw missing('the firmware file', `${RASPI_FIRMWARE_DIR}/${f}`, 'raspi-firmware');
-  const uboot = join(tree, UBOOT_DIR, spec.ubootDir, 'u-boot.bin');
-  const binary = await fsp.readFile(uboot).catch((err: unknown) => { if (errnoCode(err) === 'ENOENT') throw missing('U-Boot', `${UBOOT_DIR}/${spec.ubootDir}/u-boot.bin`, 'u-boot-rpi'); throw err; });
+  const where = firmwareRoot === tree ? 'the root filesystem' : `--raspi-firmware-root ${firmwareRoot}`;
+  for (const f of spec.firmware) if (!present.includes(f)) throw missing('the firmware file', `${RASPI_FIRMWARE_DIR}/${f}`, 'raspi-firmware', where);
+  const uboot = join(firmwareRoot, UBOOT_DIR, spec.ubootDir, 'u-boot.bin');
+  const binary = await fsp.readFile(uboot).catch((err: unknown) => { if (errnoCode(err) === 'ENOENT') throw missing('U-Boot', `${UBOOT_DIR}/${spec.ubootDir}/u-boot.bin`, 'u-boot-rpi', where); throw err; });
   const out = join(work, 'raspi');
   await fsp.mkdir(out);
   // copied out of the tree: the tree is deleted once slot A is made, the FAT is assembled later

@@ -1,5 +1,5 @@
 /**
- * Runs the emulated ARM board: qemu-system-aarch64 (or qemu-system-arm) -M virt with Debian's U-Boot,
+ * Runs the emulated ARM board: qemu-system-aarch64 (or qemu-system-arm) -M virt (or raspi3b) with Debian's U-Boot,
  * driven over its serial console (stdio) and QMP (a unix socket). Every line of
  * the console goes to a log file per boot; waits have timeouts whose errors carry
  * the log's path and tail; QEMU is killed when the test process ends, however it ends.
