@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { UBootControl, fileKey, type Slot } from '../../agent/src/boot/index.js';
 import { openBootEnv, type EnvVars } from '../../agent/src/bootenv/index.js';
 import { bootRuns } from '../../agent/src/sim/index.js';
-import { defaultEnvOf } from '../../fleet/src/image/raspi.js';
+import { defaultEnvOf } from '../../fleet/src/image/index.js';
 import { main as fleet } from '../../fleet/src/cli/index.js';
 import { runMain, tempDir } from '../support/tools.js';
 import { Machine, logDirFor, qemuSkipReason, stateVars } from '../support/qemu/index.js';

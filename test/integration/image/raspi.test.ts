@@ -141,4 +141,27 @@ for (const [without, message] of REFUSALS) {
   });
 }
 
+it('--raspi-firmware-root: the firmware and U-Boot come from that tree, the device trees still from the rootfs\'s kernel; refused for a board that is not a Pi', async () => {
+  const { dir, cleanup } = tempDir('ota-raspi-');
+  try {
+    makeRootfs(join(dir, 'fw'));
+    writeFileSync(join(dir, 'fw/usr/lib/u-boot/rpi_3/u-boot.bin'), Buffer.from(`other U-Boot\0${DEFAULT_ENV.join('\0')}\0board=other\0\0`, 'latin1'));
+    makeRootfs(join(dir, 'root'), 'usr/lib/u-boot');
+    rmSync(join(dir, 'root/usr/lib/raspi-firmware'), { recursive: true });
+    const args = ['image', 'build', '--agent-deb', agentDeb(), ...SIZES, '--rootfs', 'root', '--raspi-firmware-root', 'fw'];
+    const r = await runMain(fleet, [...args, '--board', 'rpi-3', '--out', 'sd.img'], { cwd: dir, now, env: { SOURCE_DATE_EPOCH: EPOCH } });
+    assert.is(r.code, 0, r.stderr);
+    const fat = `${join(dir, 'sd.img')}@@${MIB}`;
+    assert.ok(fatFile(fat, 'u-boot.bin').equals(readFileSync(join(dir, 'fw/usr/lib/u-boot/rpi_3/u-boot.bin'))), 'U-Boot from --raspi-firmware-root');
+    assert.ok(fatFile(fat, 'bcm2837-rpi-3-b.dtb').equals(Buffer.from('dtb bcm2837-rpi-3-b.dtb\n')));
+    writeFileSync(join(dir, 'uboot.env'), fatFile(fat, 'uboot.env'));
+    assert.is(decodeEnv([readFileSync(join(dir, 'uboot.env'))], 'incremental').vars.get('board'), 'other', 'the env defaults are that U-Boot\'s');
+    const refused = await runMain(fleet, [...args, '--board', 'qemu-virt-arm64-file-env', '--out', 'virt.img'], { cwd: dir, now, env: { SOURCE_DATE_EPOCH: EPOCH } });
+    assert.is(refused.code, 2, 'a usage error');
+    assert.match(refused.stderr, /--raspi-firmware-root: board qemu-virt-arm64-file-env does not boot through the Raspberry Pi firmware .*\[USAGE\]/);
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();
