@@ -124,6 +124,8 @@ it('raspi3b: Debian\'s rpi_3 U-Boot boots the image build --board rpi-3 made: A 
     assert.equal(stateVars(after), stateVars(predicted.stored), 'U-Boot saved what the simulator predicted');
     assert.equal([after.get('BOOT_A_LEFT'), after.get('OTA_BOOT_COUNT')], ['2', '1']);
     assert.is(after.get('kernel_addr_r'), defaults.get('kernel_addr_r'), 'saveenv kept U-Boot\'s defaults the image wrote');
+    // and it stored what the rpi board code sets at start-up, which it never sets again once in the env (docs/bring-up.md)
+    assert.equal([after.get('fdtfile'), after.get('fdt_addr') !== undefined], ['broadcom/bcm2837-rpi-3-b.dtb', true]);
 
     // 2. B as the image leaves it (empty), armed by the agent's BootControl: U-Boot spends B's tries (the load fails, reset) and falls back to A
     await (await card.control(boot.cmdline, dir)).setPrimary('B');
