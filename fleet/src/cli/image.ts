@@ -15,7 +15,7 @@ import { envVarsFromText, type EnvVars } from '../../../agent/src/bootenv/index.
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { OtaError, errnoCode, withContext } from '../../../agent/src/errors/index.js';
 import { loadCurrentRoot } from '../keys/index.js';
-import { buildImage, checkOutputs, parseSizeBytes, rootfsSource, type AgentSource, type ImageSpec } from '../image/index.js';
+import { buildImage, checkOutputs, isRaspi, parseSizeBytes, rootfsSource, type AgentSource, type ImageSpec } from '../image/index.js';
 import { releaseCommand } from './release.js';
 
 /** The source tree this build runs from (build/fleet/src/cli/ -> the repository). */
@@ -25,7 +25,7 @@ const DEFAULT_EPOCH = 1_700_000_000;
 
 type ImageArgs = {
   board: string; rootfs: string; out: string; force: boolean; hardware: string | undefined;
-  'agent-deb': string | undefined; 'uboot-env-defaults': string | undefined;
+  'agent-deb': string | undefined; 'uboot-env-defaults': string | undefined; 'raspi-firmware-root': string | undefined;
   'boot-size': string; 'slot-size': string; 'data-size': string; 'slot-out': string | undefined;
   version: string | undefined; keys: string | undefined; 'release-out': string | undefined;
 };
@@ -47,6 +47,16 @@ async function agentSource(ctx: CliContext, a: ImageArgs): Promise<AgentSource> 
   const deb = resolve(ctx.cwd, a['agent-deb']);
   await fsp.access(deb).catch(() => { throw new OtaError('IMAGE_AGENT_MISSING', `--agent-deb ${deb} does not exist: run npm run build:deb, or leave --agent-deb out to build it from this tree`); });
   return { kind: 'deb', deb };
+}
+
+/** `--raspi-firmware-root`, checked: a folder, and only for a Raspberry Pi board. */
+async function firmwareRoot(ctx: CliContext, board: BoardConfig, given: string | undefined): Promise<string | undefined> {
+  if (given === undefined) return undefined;
+  if (!isRaspi(board)) throw new OtaError('USAGE', `--raspi-firmware-root: board ${board.board} does not boot through the Raspberry Pi firmware (its U-Boot is ${board.uboot.defconfig})`);
+  const dir = resolve(ctx.cwd, given);
+  const st = await fsp.stat(dir).catch(() => undefined);
+  if (st?.isDirectory() !== true) throw new OtaError('USAGE', `--raspi-firmware-root ${dir} is not a folder: give a tree with usr/lib/raspi-firmware and usr/lib/u-boot (e.g. raspi-firmware and u-boot-rpi unpacked with dpkg -x)`);
+  return dir;
 }
 
 async function envDefaults(ctx: CliContext, file: string | undefined): Promise<EnvVars | undefined> {
@@ -92,6 +102,7 @@ async function build(ctx: CliContext, a: ImageArgs): Promise<void> {
   const spec: ImageSpec = {
     board, hardware, sizes, out, rootfs: await rootfsSource(resolve(ctx.cwd, a.rootfs)), agent: await agentSource(ctx, a),
     envDefaults: await envDefaults(ctx, a['uboot-env-defaults']), sourceRoot: SOURCE_ROOT, epochSeconds: epochOf(ctx), signal: ctx.signal,
+    raspiFirmwareRoot: await firmwareRoot(ctx, board, a['raspi-firmware-root']),
     progress: (line) => ctx.stderr.write(`${line}\n`), withSlotImage: undefined,
   };
   await checkOutputs(out, a.force);
@@ -127,6 +138,7 @@ export const imageCommand: Register = (y, ctx) =>
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing DISK.img' })
       .option('hardware', { type: 'string', describe: 'hardware id of the release and the example config (default: the board name)' })
       .option('agent-deb', { type: 'string', describe: 'the ota-agent .deb to install (npm run build:deb; default: built from this tree)' })
+      .option('raspi-firmware-root', { type: 'string', describe: 'Raspberry Pi boards: take the firmware and U-Boot from this tree (usr/lib/raspi-firmware, usr/lib/u-boot) instead of the root filesystem' })
       .option('uboot-env-defaults', { type: 'string', describe: "U-Boot's default env (u-boot-initial-env), for a board whose env is U-Boot's own store" })
       .option('boot-size', { type: 'string', default: '64M', describe: 'boot partition size' })
       .option('slot-size', { type: 'string', default: '1G', describe: 'size of each slot' })

@@ -13,6 +13,7 @@ import { buildDisk, type FatFile } from './disk.js';
 import { planEnv, type EnvPlan } from './env.js';
 import { makeExt4 } from './ext4.js';
 import { derivedUuid, partition, planLayout, type DiskLayout, type PartitionSizes } from './layout.js';
+import { isRaspi, raspiBoot, type RaspiBoot } from './raspi.js';
 import { checkFits, clampTimes, unpackRootfs, type RootfsSource } from './rootfs.js';
 import type { ToolEnv } from './tools.js';
 
@@ -25,10 +26,12 @@ export interface ImageSpec {
   readonly out: string;
   readonly sizes: PartitionSizes;
   readonly agent: AgentSource;
-  /** U-Boot's default env, for boards whose env is U-Boot's own store. */
+  /** U-Boot's default env, for boards whose env is U-Boot's own store (a Raspberry Pi's is read from its u-boot.bin when not given). */
   readonly envDefaults: EnvVars | undefined;
   /** The source tree (bootloader/boot.cmd; the .deb is built from it without --agent-deb). */
   readonly sourceRoot: string;
+  /** Where a Raspberry Pi image takes its firmware and U-Boot from (default: the root filesystem). */
+  readonly raspiFirmwareRoot: string | undefined;
   readonly epochSeconds: number;
   readonly signal: AbortSignal | undefined;
   /** One line per step, for stderr. */
@@ -63,12 +66,14 @@ export async function checkOutputs(out: string, force: boolean): Promise<void> {
   }
 }
 
-async function slotImage(env: ToolEnv, spec: ImageSpec, work: string, layout: DiskLayout): Promise<string> {
+/** Slot A's image, and the Raspberry Pi boot files taken from its tree (for a Pi board). */
+async function slotImage(env: ToolEnv, spec: ImageSpec, work: string, layout: DiskLayout): Promise<{ image: string; raspi: RaspiBoot | undefined }> {
   const tree = join(work, 'rootfs');
   await fsp.mkdir(tree);
   spec.progress(`image: unpacking the root filesystem ${spec.rootfs.path}`);
   await unpackRootfs(env, spec.rootfs, tree);
   await addAgent(env, tree, spec.agent, spec.board, spec.hardware, work);
+  const raspi = isRaspi(spec.board) ? await raspiBoot(spec.board, tree, work, spec.raspiFirmwareRoot) : undefined;
   await clampTimes(env, tree);
   const slotBytes = partition(layout, 'A').sizeBytes;
   await checkFits(env, tree, slotBytes);
@@ -79,7 +84,7 @@ async function slotImage(env: ToolEnv, spec: ImageSpec, work: string, layout: Di
     features: '^has_journal,^metadata_csum,^uninit_bg', what: 'slot A', failCode: 'IMAGE_ROOTFS_TOO_LARGE',
   });
   await fsp.rm(tree, { recursive: true });
-  return image;
+  return { image, raspi };
 }
 
 async function envFiles(spec: ImageSpec, work: string, plan: EnvPlan): Promise<{ fat: FatFile[]; beside: string | undefined }> {
@@ -91,19 +96,20 @@ async function envFiles(spec: ImageSpec, work: string, plan: EnvPlan): Promise<{
 
 /** Build the disk image of `spec`. */
 export async function buildImage(spec: ImageSpec): Promise<ImageResult> {
-  const layout = planLayout(spec.board, spec.sizes);
-  const plan = planEnv(spec.board, spec.envDefaults);
+  const layout = planLayout(spec.board, spec.sizes, isRaspi(spec.board));
+  planEnv(spec.board, spec.envDefaults); // its refusals come before the long work
   const work = await fsp.mkdtemp(join(dirname(spec.out), `.${basename(spec.out)}.build-`));
   try {
     const isRoot = process.getuid?.() === 0;
     const env: ToolEnv = { epochSeconds: spec.epochSeconds, fakerootState: isRoot ? undefined : join(work, 'fakeroot.state'), signal: spec.signal };
     if (env.fakerootState !== undefined) await fsp.writeFile(env.fakerootState, '');
-    const slotA = await slotImage(env, spec, work, layout);
+    const { image: slotA, raspi } = await slotImage(env, spec, work, layout);
+    const plan = planEnv(spec.board, spec.envDefaults ?? raspi?.envDefaults);
     const envOut = await envFiles(spec, work, plan);
     spec.progress(`image: disk ${layout.sizeBytes} bytes (boot, A, B, data)`);
     const tmp = { disk: join(work, 'disk.img'), bmap: join(work, 'disk.bmap') };
     await buildDisk(env, layout, {
-      bootFiles: [await bootScript(env, spec.board, spec.sourceRoot, work), ...envOut.fat], slotA, work, seed: spec.board.board,
+      bootFiles: [...raspi?.files ?? [], await bootScript(env, spec.board, spec.sourceRoot, work), ...envOut.fat], slotA, work, seed: spec.board.board,
       dataUuid: derivedUuid(`ota-agent data ${spec.board.board}`),
     }, tmp.disk, tmp.bmap);
     spec.progress('image: block map done');

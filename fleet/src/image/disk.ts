@@ -24,7 +24,7 @@ import { runTool, type ToolEnv } from './tools.js';
  */
 export const DATA_LABEL = 'ota-data';
 
-/** A file for the FAT boot partition. */
+/** A file for the FAT boot partition; `name` may hold one folder level (`overlays/x.dtbo`). */
 export interface FatFile { readonly name: string; readonly path: string }
 
 /** What goes on the disk. */
@@ -75,6 +75,8 @@ async function makeBoot(env: ToolEnv, layout: DiskLayout, parts: DiskParts): Pro
   // --invariant (fixed times and the serial 1234abcd) first: a later -i sets the serial from the board
   await runTool(env, 'boot partition: mkfs.vfat', 'IMAGE_FS', 'mkfs.vfat', ['--invariant', '-i', serial, '-n', 'BOOT', '-C', file, String(boot.sizeBytes / 1024)]);
   const at = new Date(env.epochSeconds * 1000);
+  const dirs = [...new Set(parts.bootFiles.map((f) => f.name.split('/').slice(0, -1).join('/')).filter((d) => d !== ''))].sort();
+  for (const d of dirs) await runTool(env, `boot partition: ${d}/`, 'IMAGE_FS', 'mmd', ['-i', file, `::${d}`]);
   for (const f of parts.bootFiles) {
     await fsp.utimes(f.path, at, at); // mcopy -m keeps this time
     await runTool(env, `boot partition: ${f.name}`, 'IMAGE_FS', 'mcopy', ['-i', file, '-m', '-o', f.path, `::${f.name}`]);

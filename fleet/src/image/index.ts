@@ -10,3 +10,4 @@ export { DATA_LABEL } from './disk.js';
 export { initialState, planEnv, type EnvPlan } from './env.js';
 export { MIB, derivedUuid, parseSizeBytes, planLayout, type DiskLayout, type Partition, type PartitionSizes } from './layout.js';
 export { rootfsSource, type RootfsSource } from './rootfs.js';
+export { configTxt, defaultEnvOf, isRaspi } from './raspi.js';

@@ -31,6 +31,7 @@ export interface Partition {
 /** The whole disk. */
 export interface DiskLayout {
   readonly partitions: readonly Partition[];
+  /** The image file's size: the end of the last partition, or the next power of two (powerOfTwo). */
   readonly sizeBytes: number;
   /** MBR disk identifier (`label-id`), derived from the board name. */
   readonly diskId: string;
@@ -56,8 +57,10 @@ function partNumber(ubootDevice: string): number | undefined {
 /**
  * The board's layout: boot = 1, A = 2, B = 3, data = 4 (four primary MBR partitions). A board whose
  * config numbers its partitions otherwise is refused (the boot script and the agent would look elsewhere).
+ * `powerOfTwo` pads the file (not the partitions) to the next power of two: QEMU's SD card model
+ * (the raspi machines) refuses any other size, and the unpartitioned tail is a hole the .bmap skips.
  */
-export function planLayout(board: BoardConfig, sizes: PartitionSizes): DiskLayout {
+export function planLayout(board: BoardConfig, sizes: PartitionSizes, powerOfTwo = false): DiskLayout {
   const named = [['boot', board.bootPartition.ubootDevice, 1], ['A', board.slots.A.ubootDevice, 2], ['B', board.slots.B.ubootDevice, 3]] as const;
   for (const [role, dev, want] of named) {
     if (partNumber(dev) !== want) {
@@ -72,7 +75,9 @@ export function planLayout(board: BoardConfig, sizes: PartitionSizes): DiskLayou
     return p;
   });
   const diskId = `0x${createHash('sha256').update(`ota-agent disk ${board.board}`).digest('hex').slice(0, 8)}`;
-  return { partitions, sizeBytes: offsetBytes, diskId };
+  let sizeBytes = powerOfTwo ? MIB : offsetBytes;
+  while (sizeBytes < offsetBytes) sizeBytes *= 2; // numbers, not bit operations: disks pass 2 GiB
+  return { partitions, sizeBytes, diskId };
 }
 
 /** The partition of `role`. */

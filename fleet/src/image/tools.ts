@@ -8,7 +8,7 @@ import { OtaError } from '../../../agent/src/errors/index.js';
 
 /** The Debian package of each tool, for the "install it" hint. */
 const PACKAGE_OF: Readonly<Record<string, string>> = {
-  'mke2fs': 'e2fsprogs', 'debugfs': 'e2fsprogs', 'mkfs.vfat': 'dosfstools', 'mcopy': 'mtools', 'sfdisk': 'fdisk',
+  'mke2fs': 'e2fsprogs', 'debugfs': 'e2fsprogs', 'mkfs.vfat': 'dosfstools', 'mcopy': 'mtools', 'mmd': 'mtools', 'sfdisk': 'fdisk',
   'mkimage': 'u-boot-tools', 'bmaptool': 'bmap-tools', 'tar': 'tar', 'dpkg-deb': 'dpkg', 'fakeroot': 'fakeroot',
   'find': 'findutils', 'touch': 'coreutils', 'cp': 'coreutils', 'du': 'coreutils', 'zstd': 'zstd',
 };

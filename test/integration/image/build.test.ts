@@ -261,7 +261,10 @@ it("a board whose env is U-Boot's own store: NOR flash gets DISK.env.img beside 
     writeFileSync(join(dir, 'fw_env.config'), `${image} 0x0 0x40000 0x40000\n`);
     assert.is(fwPrintenv(join(dir, 'fw_env.config')), 'BOOT_A_LEFT=3\nBOOT_B_LEFT=0\nBOOT_ORDER=A\nbootcmd=run distro_bootcmd\nkernel_addr_r=0x40400000\n');
     // a disk past 512 MiB (mkfs.vfat given the disk at an offset judged the FAT by the disk file's size and refused)
-    const rpi = await build(dir, '--board', 'rpi-4', '--rootfs', 'root.tar', '--out', 'rpi.img', '--boot-size', '64M', '--data-size', '600M');
+    // a board with U-Boot's env in uboot.env on the FAT that is not a Raspberry Pi (a Pi's image reads U-Boot's defaults out of its u-boot.bin: raspi.test.ts)
+    const fatNative = { ...JSON.parse(readFileSync(new URL('../../../../board-configs/rpi-4.json', import.meta.url), 'utf8')) as Record<string, unknown>, board: 'fat-native', uboot: { defconfig: 'other_board_defconfig', requires: ['CONFIG_ENV_IS_IN_FAT=y'], notes: 'U-Boot env in uboot.env on the FAT' } };
+    writeFileSync(join(dir, 'fat-native.json'), JSON.stringify(fatNative));
+    const rpi = await build(dir, '--board', 'fat-native.json', '--rootfs', 'root.tar', '--out', 'rpi.img', '--boot-size', '64M', '--data-size', '600M');
     assert.is(rpi.code, 0, rpi.stderr);
     assert.match(sh('file', ['-s', join(dir, 'rpi.img')]), /partition 1 : ID=0xe, active/, 'the boot partition is FAT16 LBA (8 MiB ones are FAT12, 0x01)');
     assert.match(sh('mdir', ['-b', '-i', `${join(dir, 'rpi.img')}@@${PARTS.boot * MIB}`, '::']), /^::\/boot\.scr\n$/);

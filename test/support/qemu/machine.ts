@@ -1,5 +1,5 @@
 /**
- * Runs the emulated ARM board: qemu-system-aarch64 (or qemu-system-arm) -M virt with Debian's U-Boot,
+ * Runs the emulated ARM board: qemu-system-aarch64 (or qemu-system-arm) -M virt (or raspi3b) with Debian's U-Boot,
  * driven over its serial console (stdio) and QMP (a unix socket). Every line of
  * the console goes to a log file per boot; waits have timeouts whose errors carry
  * the log's path and tail; QEMU is killed when the test process ends, however it ends.
@@ -73,10 +73,22 @@ export interface MachineOptions {
    * (`-action reboot=shutdown`): the test reads the env on the host between boots, then starts the board again.
    */
   exitOnReboot?: boolean;
+  /**
+   * QEMU's raspi3b instead of virt: U-Boot loaded by QEMU (`-kernel`, with the board's device tree), the
+   * disk as the SD card; U-Boot and Linux print on the second UART (the mini UART), so the first goes nowhere.
+   */
+  raspi3b?: { ubootPath: string; dtbPath: string };
+}
+
+function raspiArgs(options: MachineOptions, raspi: { ubootPath: string; dtbPath: string }, qmpPath: string): string[] {
+  return ['-M', 'raspi3b', '-kernel', raspi.ubootPath, '-dtb', raspi.dtbPath, '-drive', `if=sd,format=raw,file=${options.diskPath}`,
+    '-display', 'none', '-monitor', 'none', '-serial', 'null', '-serial', 'stdio', '-qmp', `unix:${qmpPath},server=on,wait=off`,
+    ...(options.exitOnReboot === true ? ['-action', 'reboot=shutdown'] : [])];
 }
 
 /** The qemu-system-aarch64 (or qemu-system-arm) arguments for `options` (QMP socket at `qmpPath`). */
 export function qemuArgs(options: MachineOptions, qmpPath: string): string[] {
+  if (options.raspi3b !== undefined) return raspiArgs(options, options.raspi3b, qmpPath);
   const cpu = QEMU_CPUS[options.arch ?? 'arm64'];
   const args = ['-M', 'virt', '-cpu', cpu.cpu, '-smp', '1', '-m', String(options.memoryMiB ?? 1024),
     '-nographic', '-monitor', 'none', '-serial', 'stdio', '-qmp', `unix:${qmpPath},server=on,wait=off`,

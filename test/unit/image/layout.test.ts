@@ -77,7 +77,7 @@ test('bootargs: an image boots the pre-init on a read-only root, whatever the bo
   const json = boardJson('rpi-4');
   const script = json['script'] as Record<string, string>;
   assert.is(PRE_INIT, '/usr/lib/ota-agent/ota-init');
-  assert.is(imageBootargs(board(json), bootCmd), `console=ttyS0,115200 console=tty1 rootwait panic=5 ro init=${PRE_INIT}`);
+  assert.is(imageBootargs(board(json), bootCmd), `console=tty1 console=ttyS1,115200 rootwait panic=5 ro init=${PRE_INIT}`);
   const rw = board({ ...json, script: { ...script, ota_bootargs: 'rw console=ttyS0 init=/sbin/init  ro quiet' } });
   assert.is(imageBootargs(rw, bootCmd), `console=ttyS0 quiet ro init=${PRE_INIT}`);
   const { ota_bootargs: _, ...withoutArgs } = script;
