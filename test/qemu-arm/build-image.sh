@@ -230,9 +230,9 @@ printf 'A %s\nB %s\nDATA /dev/vda4\n' "$(board slots.A.device)" "$(board slots.B
 find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -6) > "$RF/boot/initrd.img"
 
-# The agent from its Debian package, unpacked as dpkg does: through the slot's directory symlinks (a
-# merged /usr's /lib -> usr/lib), leaving existing folders as they are; then what its postinst does with no
-# systemd running (deb-systemd-helper enable: the units' wants links). Maintainer scripts are not run here.
+# The agent from its Debian package, unpacked as dpkg does: through directory symlinks (a merged /usr's
+# /lib -> usr/lib; this slot, made with dpkg -x, has real /lib and /bin), leaving existing folders as they are;
+# then what its postinst does with no systemd running (deb-systemd-helper enable: the units' wants links).
 install_agent_package() {
   local r=$1 u
   dpkg-deb --fsys-tarfile "$BUNDLE" | tar -x -C "$r" --keep-directory-symlink --no-overwrite-dir ||
