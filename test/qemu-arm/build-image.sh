@@ -5,7 +5,8 @@
 # Output: <dir>/disk.img     MBR disk: p1 FAT boot (boot.scr, and uboot.env when the board keeps its env
 #                            there); p2 slot A and p3 slot B (ext4, same content, read-only in the guest;
 #                            kernel and initramfs in /boot; the agent bundle and its start script in
-#                            /opt/ota; /etc/ota/version says 1); p4 data (ext4, empty: a test provisions it)
+#                            /opt/ota, or its .deb installed; /etc/ota/version says 1); p4 data (ext4,
+#                            empty: a test provisions it; labelled ota-data in the systemd variant)
 #         <dir>/layout.json  board, partition offsets and sizes, kernel version, env placement and size
 #         <dir>/boot.scr, uboot.env  the boot partition's files; boot.cmd: the text compiled into boot.scr
 # Env:    OTA_QEMU_BOARD   board-configs/<name>.json (default qemu-virt-arm64-file-env: uboot.env on the
@@ -17,11 +18,13 @@
 #                          (arm64 in apt/ and debs/, armhf in apt-armhf/ and debs-armhf/)
 #         OTA_QEMU_REFRESH=1  run `apt-get update` on the private lists even when they are fresh
 #         OTA_QEMU_EXTRA_DEBS  a folder of .debs to take before downloading (default ../shared/bench/debs)
-#         OTA_QEMU_AGENT_BUNDLE  the device bundle to put in the slots (default: bundled here from build/
-#                          with scripts/build-device.mjs, so run `npm run build` first)
+#         OTA_QEMU_AGENT_BUNDLE  the device bundle to put in the busybox slots (default: bundled here from
+#                          build/ with scripts/build-device.mjs, so run `npm run build` first)
 #         OTA_QEMU_INIT    busybox (default: busybox init, guest/slot-init and guest/start.sh run the agent) or
-#                          systemd: Debian's systemd, udev and networkd in the slots, the agent installed as its
-#                          .deb installs it and run by the shipped units (agent/systemd), see systemd_slot below
+#                          systemd: Debian's systemd, udev and networkd in the slots, the agent's .deb (built here
+#                          from build/ by scripts/build-deb.mjs) unpacked as dpkg does and run by the shipped units
+#                          (agent/systemd); the kernel starts the package's pre-init (init=/usr/lib/ota-agent/ota-init)
+#                          as on an image from `ota-fleet image build`, see systemd_slot below
 #
 # No root, no mounts, no network except Debian's package archive through apt. Packages are
 # resolved at build time (the current linux-image-*-arm64 or -armmp-lpae, busybox-static, libubootenv-tool,
@@ -48,11 +51,13 @@ BOARD_JSON=$REPO/board-configs/$BOARD.json
 # partition sizes in MiB (p1 starts at 1 MiB)
 BOOT_MIB=16; SLOT_MIB=144; DATA_MIB=16
 INIT=${OTA_QEMU_INIT:-busybox}
+DATA_LABEL=data  # systemd: the label the pre-init finds the data partition by (docs/data-partition.md)
 case "$INIT" in
   busybox) VARIANT=$BOARD ;;
-  # dash: /bin/sh of units and scripts; the rest is what systemd needs to reach multi-user.target
-  systemd) VARIANT=$BOARD-systemd; USERSPACE+=(systemd systemd-sysv udev util-linux mount kmod iproute2 base-files base-passwd dash)
-           SLOT_MIB=208 ;;
+  # dash: /bin/sh of units and scripts; coreutils and grep: the pre-init (agent/init/ota-init) and the
+  # package's /usr/bin/ota-agent wrapper; the rest is what systemd needs to reach multi-user.target
+  systemd) VARIANT=$BOARD-systemd; USERSPACE+=(systemd systemd-sysv udev util-linux mount kmod iproute2 base-files base-passwd dash coreutils grep)
+           SLOT_MIB=208 DATA_LABEL=ota-data ;;
   *) echo "build-image: ERROR: OTA_QEMU_INIT=$INIT: use busybox or systemd" >&2; exit 1 ;;
 esac
 
@@ -136,20 +141,25 @@ for spec in "${SPECS[@]}"; do
 done
 [ -n "$KDEB" ] && [ -n "$BBDEB" ] || die "kernel or busybox-static missing from the resolved set"
 
-# --- 3. the agent bundle (no fleet code), made from build/ as a device gets it ----------------------
+# --- 3. the agent (no fleet code), made from build/ as a device gets it: the bundle, or its .deb --------
 WORK=$CACHE/work.$$
 OUT=
 trap 'rm -rf "$WORK" ${OUT:+"$OUT.tmp"}' EXIT
 rm -rf "$WORK"; mkdir -p "$WORK"
-if [ -n "${OTA_QEMU_AGENT_BUNDLE:-}" ]; then
+[ -f "$REPO/build/agent/src/cli/index.js" ] || die "no build/ to bundle the agent from: run npm run build first"
+if [ "$INIT" = systemd ]; then
+  # the package a device gets (npm run build:deb), its bundle made from build/ too; SOURCE_DATE_EPOCH (above)
+  # makes the same bytes for the same sources, so the .deb is what the image key below covers
+  node "$REPO/scripts/build-deb.mjs" --no-tsc --out "$WORK/deb" > /dev/null || die "building the agent's .deb (scripts/build-deb.mjs) failed"
+  BUNDLE=$(ls "$WORK"/deb/ota-agent_*_all.deb)
+elif [ -n "${OTA_QEMU_AGENT_BUNDLE:-}" ]; then
   BUNDLE=$OTA_QEMU_AGENT_BUNDLE
 else
-  [ -f "$REPO/build/agent/src/cli/index.js" ] || die "no build/ to bundle the agent from: run npm run build first"
   # SOURCE_DATE_EPOCH (above) makes the bundle, hence the image key, the same for the same sources
   node "$REPO/scripts/build-device.mjs" --no-tsc --out "$WORK/device" > /dev/null || die "bundling the agent (scripts/build-device.mjs) failed"
   BUNDLE=$WORK/device/ota-agent.mjs
 fi
-[ -f "$BUNDLE" ] || die "no agent bundle at $BUNDLE"
+[ -f "$BUNDLE" ] || die "no agent bundle or package at $BUNDLE"
 
 # --- 4. the key of this build: every input ------------------------------------------------------
 KEY=$( { cat "$0" "$HERE/build-nor-modules.sh" "$REPO/bootloader/boot.cmd" "$REPO/bootloader/build.sh" "$BOARD_JSON" "$BUNDLE"
@@ -164,6 +174,14 @@ mkdir -p "$RF/boot"
 # --- 5. the board's boot script (bootloader/build.sh) and settings -----------------------------------
 OTA_BOOT_OUT=$WORK/bootloader bash "$REPO/bootloader/build.sh" > /dev/null || die "bootloader/build.sh failed"
 cp "$WORK/bootloader/$BOARD/boot.scr" "$WORK/bootloader/$BOARD/boot.cmd" "$OUT.tmp/"
+if [ "$INIT" = systemd ]; then
+  # as `ota-fleet image build` writes it (fleet/src/image/boot.ts): the kernel starts the package's pre-init
+  # on the read-only slot, which mounts the data partition and the /etc and /var overlays, then runs systemd
+  sed -i "s|^setenv ota_bootargs '\(.*\)'\$|setenv ota_bootargs '\1 ro init=/usr/lib/ota-agent/ota-init'|" "$OUT.tmp/boot.cmd"
+  grep -q "^setenv ota_bootargs '.* ro init=/usr/lib/ota-agent/ota-init'\$" "$OUT.tmp/boot.cmd" || die "board $BOARD: no ota_bootargs line to add init= to"
+  mkimage -A "$(board arch)" -O linux -T script -C none -n "ota-agent A/B boot" -d "$OUT.tmp/boot.cmd" "$OUT.tmp/boot.scr" > /dev/null ||
+    die "mkimage of the systemd slot's boot.scr failed"
+fi
 PLACEMENT=$(board env.placement)
 case "$PLACEMENT" in
   file)   ENV_FILE=$(board script.ota_env_file); ENV_SIZE=$(board script.ota_env_size) ;;
@@ -212,20 +230,15 @@ printf 'A %s\nB %s\nDATA /dev/vda4\n' "$(board slots.A.device)" "$(board slots.B
 find "$IR" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -n -6) > "$RF/boot/initrd.img"
 
-# The agent as its Debian package lays it out (the shared .deb layout), and enabled as its postinst does
-# (the units' wants links). Until `npm run build:deb` exists this makes the same tree from the bundle;
-# then it becomes `dpkg-deb -x ota-agent_*.deb "$1"` plus the two links.
+# The agent from its Debian package, unpacked as dpkg does: through directory symlinks (a merged /usr's
+# /lib -> usr/lib; this slot, made with dpkg -x, has real /lib and /bin), leaving existing folders as they are;
+# then what its postinst does with no systemd running (deb-systemd-helper enable: the units' wants links).
 install_agent_package() {
-  local r=$1
-  install -D -m 644 "$BUNDLE" "$r/usr/lib/ota-agent/ota-agent.mjs"
-  printf '#!/bin/sh\nexec node /usr/lib/ota-agent/ota-agent.mjs "$@"\n' > "$WORK/ota-agent"
-  install -D -m 755 "$WORK/ota-agent" "$r/usr/bin/ota-agent"
-  install -D -m 644 -t "$r/lib/systemd/system" "$REPO"/agent/systemd/*.service
-  if [ -d "$REPO/agent/init" ]; then cp -R "$REPO/agent/init/." "$r/usr/lib/ota-agent/"; fi
-  install -D -m 644 "$REPO/bootloader/boot.cmd" "$r/usr/share/ota-agent/boot.cmd"
-  mkdir -p "$r/usr/share/doc/ota-agent/examples" "$r/etc/systemd/system/multi-user.target.wants"
-  printf '{\n  "hardware": "%s",\n  "mqtt": { "url": "mqtts://fleet.example.com:8883" }\n}\n' "$(board board)" \
-    > "$r/usr/share/doc/ota-agent/examples/provision.json"
+  local r=$1 u
+  dpkg-deb --fsys-tarfile "$BUNDLE" | tar -x -C "$r" --keep-directory-symlink --no-overwrite-dir ||
+    die "unpacking $(basename "$BUNDLE") into the slot failed"
+  [ -x "$r/usr/lib/ota-agent/ota-init" ] || die "$(basename "$BUNDLE") has no executable /usr/lib/ota-agent/ota-init"
+  mkdir -p "$r/etc/systemd/system/multi-user.target.wants"
   for u in ota-agent.service ota-agent-health.service; do
     ln -sf "/lib/systemd/system/$u" "$r/etc/systemd/system/multi-user.target.wants/$u"
   done
@@ -233,11 +246,12 @@ install_agent_package() {
 
 # What a systemd slot needs that maintainer scripts would have done, and what keeps its boot short under
 # TCG: users from base-passwd's masters and systemd's sysusers.d (the root stays read-only, so
-# systemd-sysusers cannot add them at boot), an empty machine-id (systemd's first-boot semantics: a
-# transient id), hostname, networkd for the virtio NIC, fstab (data partition, agent data directory,
-# tmpfs /tmp and /var/tmp that the units' PrivateTmp needs), SSH host keys as plain files (no sshd
-# runs: they are device state the update must keep), and masks for what cannot work on a read-only
-# root without D-Bus or only costs time (gettys: guest/systemd/ota-test-console serves the console).
+# systemd-sysusers cannot add them at boot), an empty machine-id (systemd's first boot writes the id it
+# makes into the /etc overlay, so onto the data partition), hostname, networkd for the virtio NIC, fstab
+# (the boot partition, tmpfs /tmp and /var/tmp that the units' PrivateTmp needs: the pre-init mounts the
+# data partition, /etc, /var and the agent's data directory), SSH host keys as plain files (no sshd runs:
+# they are device state the update must keep), and masks for what cannot work without D-Bus or only costs
+# time under TCG (gettys: guest/systemd/ota-test-console serves the console).
 systemd_slot() {
   local r=$1 e=$1/etc g=$HERE/guest/systemd u
   # udev's hardware database sources (no hwdb.bin is built from them here) and packaging leftovers
@@ -301,7 +315,7 @@ UUID=6f2a0c1e-5b7d-4e21-9c3a-0d1e2f3a4b5c
 mke2fs -q -F -t ext4 -O ^has_journal,^metadata_csum,^uninit_bg -b 4096 -m 0 -N 2048 -L rootfs -U "$UUID" \
   -E "hash_seed=$UUID,root_owner=0:0" -d "$RF" "$WORK/rootfs.img" "${SLOT_MIB}M" > /dev/null ||
   die "mke2fs of the slot failed (the root filesystem may not fit in $SLOT_MIB MiB: $(du -sh "$RF" | cut -f1))"
-mke2fs -q -F -t ext4 -b 4096 -m 0 -L data -E root_owner=0:0 "$WORK/data.img" "${DATA_MIB}M" > /dev/null
+mke2fs -q -F -t ext4 -b 4096 -m 0 -L "$DATA_LABEL" -E root_owner=0:0 "$WORK/data.img" "${DATA_MIB}M" > /dev/null
 
 # --- 8. boot partition: the board's boot script and the env file ------------------------------------
 mkfs.vfat -C -n BOOT "$WORK/boot.fat" $((BOOT_MIB * 1024)) > /dev/null

@@ -1,14 +1,16 @@
 /**
  * The uvu suite of scenario 1 on the systemd slot (build-image.sh OTA_QEMU_INIT=systemd) for one board
  * (systemd.test.ts: uboot.env on FAT, with the drift case; systemd-nor.test.ts: env in NOR flash).
- * Debian's systemd boots the slot read-only; the agent is installed as its .deb lays it out and run by
- * the shipped units with their sandbox (agent/systemd); guest/systemd/ota-test-console only forwards
- * their journal to the serial console and serves a shell. Boot 1 (A): `ota-agent provision` in the
- * guest, the health unit run again, then an update over MQTT (delta), `systemctl reboot`. Boot 2 (B):
- * the health unit checks and commits. With `drift`: the root is remounted read-write and written, then
- * release 3 (a delta from release 2) still installs, through the full image, and boot 3 (A) commits it;
- * the status says `payload: full, base-drifted`. Between boots the env is read on the host with
- * fw_printenv and our codec, and the boot-script simulator predicts each boot's slot.
+ * The slot boots through the package's pre-init (init=/usr/lib/ota-agent/ota-init: data partition, /etc and
+ * /var overlays), then Debian's systemd, read-only; the agent is installed from its .deb and run by the
+ * shipped units with their sandbox (agent/systemd); guest/systemd/ota-test-console only forwards their
+ * journal to the serial console and serves a shell. Boot 1 (A): `ota-agent provision` in the guest, the
+ * health unit run again, the operator's changes to /etc (systemd-etc.ts), then an update over MQTT (delta),
+ * `systemctl reboot`. Boot 2 (B): the health unit checks and commits; A's /etc changes are on B, the
+ * release's own /etc change too; then `ota-agent rollback`. Boot 3 (A): A's view again. With `drift`: the
+ * root is remounted read-write and written, then release 3 (a delta from release 1) still installs, through
+ * the full image, and boot 4 (B) commits it; the status says `payload: full, base-drifted`. Between boots
+ * the env is read on the host with fw_printenv and our codec, and the boot-script simulator predicts each boot's slot.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,6 +26,7 @@ import {
   type ImageLayout, type Machine,
 } from '../support/qemu/index.js';
 import { gateIn } from '../support/skip.js';
+import { keptOnB, operatorChangesOnA, rollsBack, showsA } from './systemd-etc.js';
 
 /** A whole systemd boot, or a full slot image written in the guest: minutes under TCG on a shared machine. */
 const SYSTEMD_STEP_MS = 4 * STEP_TIMEOUT_MS;
@@ -45,7 +48,7 @@ async function bootsTo(m: Machine, slot: string): Promise<void> {
   assert.is((await m.waitFor('kernel-cmdline', { timeoutMs: STEP_TIMEOUT_MS })).slot, slot, 'the kernel gets ota.slot= of the chosen slot');
   const init = await m.waitFor('init', { timeoutMs: SYSTEMD_STEP_MS });
   assert.is(init.slot, slot, 'the slot reads the same slot');
-  assert.match(init.line, 'data=mounted init=systemd');
+  assert.match(init.line, 'data=mounted pre-init=ok init=systemd', 'the pre-init mounted the data partition and the overlays');
 }
 
 /**
@@ -68,23 +71,15 @@ async function commitsTrial(m: Machine, fleet: GuestFleet, id: string, slot: str
   assert.equal(postBootSteps(m), POST_BOOT_COMMITS, 'the health unit checks, commits, reports');
   await until(m, 'the commit line', () => agentLines(m, 'post-boot').some((l) => l.includes(`committed slot ${slot} (release ${version})`)));
   assert.ok(agentLines(m, 'post-boot').some((l) => l.includes('health check fleet (required): passed')), 'the required fleet round-trip passed');
+  await runsIdle(m, fleet, id, slot, version);
+}
+
+/** ota-agent.service connects and reports `slot` running `version`, idle. */
+async function runsIdle(m: Machine, fleet: GuestFleet, id: string, slot: string, version: number): Promise<void> {
   // (not agentConnected: its cursor would hide this connection from installsOverMqtt)
   await until(m, 'ota-agent.service connects', () => m.events.some((e) => e.kind === 'agent-mqtt' && e.command === 'run' && e.state === 'connected'));
   assert.is(await m.shell('cat /etc/ota/version', STEP_TIMEOUT_MS), String(version), `slot ${slot} runs release ${version}`);
   await fleet.waitForStatus(id, (r) => r.phase === 'idle' && r.version === version && r.booted === slot, STEP_TIMEOUT_MS);
-}
-
-/**
- * Device state the update must keep, as the guest sees it. The slot images carry these (no /etc overlay
- * yet): the checks prove the release did not change them; machine-id is transient on a read-only root
- * (systemd's first-boot semantics), reported but not compared until /etc lives on the data partition.
- */
-async function deviceState(m: Machine): Promise<{ kept: Map<string, string>; machineId: string }> {
-  const kept = new Map<string, string>();
-  kept.set('hostname', await m.shell('cat /etc/hostname', STEP_TIMEOUT_MS));
-  kept.set('network', await m.shell('sha256sum /etc/systemd/network/10-eth.network', STEP_TIMEOUT_MS));
-  kept.set('ssh host keys', await m.shell('cat /etc/ssh/ssh_host_*_key.pub | sha256sum', STEP_TIMEOUT_MS));
-  return { kept, machineId: await m.shell('cat /etc/machine-id', STEP_TIMEOUT_MS) };
 }
 
 /** The units in the guest are the repository's, sandboxed as shipped, and the agent unit runs. */
@@ -141,9 +136,12 @@ export function systemdSuite(c: BoardCase, o: { drift: boolean }): void {
         await m.shell('systemctl is-system-running --wait', SYSTEMD_STEP_MS);
         console.log(`# ${c.board}: ${await m.shell('systemd-analyze time', STEP_TIMEOUT_MS)}`);
         await unitsAsShipped(m);
-        const state = await deviceState(m);
+        const state = await operatorChangesOnA(m);
         const install = await installsOverMqtt(m, fleet, id, release2, { rebootCommand: REBOOT, installTimeoutMs: SYSTEMD_STEP_MS });
         assert.ok(m.events.some((e) => e.kind === 'agent' && e.text.includes('kind=delta')), 'the agent chose the delta');
+        // the release's /etc manifest (ota-fleet release) was compared with A's: the device's changes and the release's do not meet
+        assert.ok(agentLines(m, 'run').some((l) => l.includes("/etc: the device's changes carried to slot B, no conflict with release 2")),
+          `the install carried /etc to B and checked it against release 2's manifest:\n${agentLines(m, 'run').join('\n')}`);
         console.log(`# ${c.board}: power on to console ${seconds(poweredOn, initMs)} s; notice to reboot (delta) ${seconds(install.connectedMs, install.rebootMs)} s`);
         return state;
       });
@@ -151,38 +149,47 @@ export function systemdSuite(c: BoardCase, o: { drift: boolean }): void {
       const armed = await readEnv(device, 'after the install');
       assert.equal([armed.get(BOOT_VARS.order), armed.get(BOOT_VARS.left.B), armed.get(BOOT_VARS.trial)], ['B A', '3', 'B'], 'B armed for a trial boot');
 
-      // boot 2: U-Boot tries B; the health unit checks (fleet round-trip) and commits
+      // boot 2: U-Boot tries B; the health unit checks (fleet round-trip) and commits; A's /etc on B; the rollback
       await onBoard(await device.boot(), async (m) => {
         await commitsTrial(m, fleet, id, 'B', 2);
-        const onB = await deviceState(m);
-        assert.equal(onB.kept, onA.kept, 'hostname, network file and SSH host keys are the same on B');
-        console.log(`# machine-id on A ${onA.machineId}, on B ${onB.machineId} (kept only once /etc lives on the data partition)`);
+        await keptOnB(m, onA, 2);
+        assert.equal(lastUpdateOf(fleet, id)?.['etcConflicts'], [], 'the status reports /etc checked, no conflict');
+        await rollsBack(m);
+      });
+      const rolledBack = await readEnv(device, 'after the rollback');
+      assert.equal([rolledBack.get(BOOT_VARS.order)?.split(' ')[0], rolledBack.get(BOOT_VARS.trial)], ['A', undefined], 'A boots next, no trial');
+
+      // boot 3: A's view again; with drift, the root written and release 3 installed through the full image
+      await onBoard(await device.boot(), async (m) => {
+        await bootsTo(m, 'A');
+        await healthUnitEnds(m, true);
+        await runsIdle(m, fleet, id, 'A', 1);
+        await showsA(m, onA);
         if (!o.drift) {
           await m.powerCut();
           return;
         }
         // the drift: the root remounted read-write and written (Debian's default, or an operator's fix)
         assert.is(await m.shell('mount -o remount,rw / && printf x > /drifted && sync && mount -o remount,ro / && echo drifted', STEP_TIMEOUT_MS), 'drifted');
-        const release3 = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base: release2.image, version: 3, hardware });
+        // above the anti-rollback floor (2) that the rollback left, a delta from what A runs (release 1)
+        const release3 = await makeGuestRelease({ workDir: work, keysDir: fleet.keysDir, base, version: 3, hardware });
         const sentBefore = fleet.artifacts.bytesSent();
-        await installsOverMqtt(m, fleet, id, release3, { running: { version: 2, booted: 'B' }, rebootCommand: REBOOT, installTimeoutMs: 2 * SYSTEMD_STEP_MS, connected: true });
+        await installsOverMqtt(m, fleet, id, release3, { running: { version: 1, booted: 'A' }, rebootCommand: REBOOT, installTimeoutMs: 2 * SYSTEMD_STEP_MS, connected: true });
         assert.ok(fleet.artifacts.bytesSent() - sentBefore >= statSync(release3.image).size, 'the server sent the full image');
       });
-      const committed = await readEnv(device, 'after boot 2');
-      const slots = o.drift ? ['A', 'B', 'A'] : ['A', 'B'];
+      const slots = o.drift ? ['A', 'B', 'A', 'B'] : ['A', 'B', 'A'];
       if (o.drift) {
-        assert.equal([committed.get(BOOT_VARS.order), committed.get(BOOT_VARS.trial)], ['A B', 'A'], 'A armed for a trial of release 3');
-        // boot 3: A runs release 3, committed; the status says why the full image was used
+        const armed3 = await readEnv(device, 'after boot 3');
+        assert.equal([armed3.get(BOOT_VARS.order), armed3.get(BOOT_VARS.trial)], ['B A', 'B'], 'B armed for a trial of release 3');
+        // boot 4: B runs release 3, committed; the status says why the full image was used
         await onBoard(await device.boot(), async (m) => {
-          await commitsTrial(m, fleet, id, 'A', 3);
+          await commitsTrial(m, fleet, id, 'B', 3);
           const last = lastUpdateOf(fleet, id);
           assert.equal([last?.['payload'], last?.['payloadReason']], ['full', 'base-drifted'], `status lastUpdate: ${JSON.stringify(last)}`);
           await m.powerCut();
         });
-        const after = await readEnv(device, 'after boot 3');
-        assert.equal([after.get(BOOT_VARS.order), after.get(BOOT_VARS.trial)], ['A B', undefined], 'A committed');
-      } else {
-        assert.equal([committed.get(BOOT_VARS.order), committed.get(BOOT_VARS.left.B), committed.get(BOOT_VARS.trial)], ['B A', '3', undefined], 'B committed');
+        const after = await readEnv(device, 'after boot 4');
+        assert.equal([after.get(BOOT_VARS.order), after.get(BOOT_VARS.trial)], ['B A', undefined], 'B committed');
       }
       assert.equal(device.bootedSlots, slots);
       assert.equal(device.predictedSlots, device.bootedSlots, 'the boot-script simulator chose the slot real U-Boot chose at every boot');

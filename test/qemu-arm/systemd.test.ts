@@ -1,7 +1,8 @@
 /**
- * Scenario 1 on the systemd slot with uboot.env on FAT (QEMU 7.2), then the drift case: the root
- * remounted read-write and written, the next update commits through the full image (systemd-suite.ts).
- * ota-test: seconds 520
+ * Scenario 1 on the systemd slot with uboot.env on FAT (QEMU 7.2): the device's /etc kept on B, a rollback
+ * to A's view; then the drift case: the root remounted read-write and written, the next update commits
+ * through the full image (systemd-suite.ts).
+ * ota-test: seconds 670
  */
 import { QEMU_BOARDS } from '../support/qemu/index.js';
 import { systemdSuite } from './systemd-suite.js';

@@ -27,7 +27,7 @@ export const GUEST_PATHS = {
 /**
  * Where things are in the systemd slot (test/qemu-arm/guest/systemd, build-image.sh systemd_slot): the
  * units read /etc/ota-agent/agent.json, a link to the data directory /var/lib/ota-agent, which is
- * ota-agent/ on the data partition (bound there by the slot's fstab); `ota-agent provision` fills it.
+ * ota-agent/ on the data partition (bound there by the pre-init, agent/init/ota-init); `ota-agent provision` fills it.
  */
 export const SYSTEMD_GUEST_PATHS = {
   /** The config the shipped units pass to `ota-agent --config` (a link into the data directory). */
@@ -152,7 +152,8 @@ export async function provisionDataPartition(diskPath: string, layout: ImageLayo
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);
   }
-  writeExt4Partition(diskPath, layout.partitions.data, root, workDir, 'data');
+  // the systemd slot boots through the pre-init, which finds the data partition by its label (docs/data-partition.md)
+  writeExt4Partition(diskPath, layout.partitions.data, root, workDir, layout.init === 'systemd' ? 'ota-data' : 'data');
 }
 
 /** Makes an ext4 of `part`'s size from folder `from` (owned by root) and writes it at the partition's offset. */
