@@ -9,8 +9,9 @@
 import { predictWords } from '../../../agent/src/delta/index.js';
 import { DELTA_MAX_EXEC_MAP, DELTA_MAX_EXEC_SECTIONS, EXEC_ARCH, type ExecParams, type ExecSection } from '../../../agent/src/formats/index.js';
 import { bsdiff, type DiffPiece } from './bsdiff.js';
-import { addressOf, ELF_MACHINE, readElf } from './elf.js';
+import { addressOf, ELF_MACHINE, readElf, type ElfInfo } from './elf.js';
 import type { FileExtent } from './ext4.js';
+import { readPe } from './pe.js';
 
 /** Matches shorter than this say little about where code moved. */
 const MIN_MATCH_BYTES = 64;
@@ -25,8 +26,8 @@ export interface PackedFile { readonly bytes: Uint8Array; readonly extents: read
 export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffPiece[]): ExecDiff | undefined {
   const oldBytes = old.bytes;
   const newBytes = neu.bytes;
-  const before = readElf(unpack(old));
-  const after = readElf(unpack(neu));
+  const before = readExecutable(unpack(old));
+  const after = readExecutable(unpack(neu));
   if (before?.machine !== ELF_MACHINE.aarch64 || after?.machine !== ELF_MACHINE.aarch64) return undefined;
   // A relocatable object (a kernel module) has no addresses yet: every section starts at 0, nothing to re-aim.
   if (before.loads.length === 0 || after.loads.length === 0) return undefined;
@@ -51,6 +52,11 @@ export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffP
   const predicted = Uint8Array.from(oldBytes);
   predictWords(predicted, 0, params);
   return { params, predicted, pieces: bsdiff(predicted, newBytes), mapCostBytes: 4 * params.map.starts.length + 12 * params.sections.length };
+}
+
+// An ELF file, or a PE file (the arm64 kernel Image with its EFI stub).
+function readExecutable(bytes: Uint8Array): ElfInfo | undefined {
+  return readElf(bytes) ?? readPe(bytes);
 }
 
 // Sorted starts where the shift changes; the longest matches win when there are too many.
