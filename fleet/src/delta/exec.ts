@@ -1,8 +1,8 @@
 /**
- * Executable-aware diffs (encoder side): for an ARM64 ELF file paired with an old
- * one, learn where old code moved (the address map, from the plain diff's long
- * matches), predict the old file through it (agent/src/delta/exec.ts: every
- * PC-relative reference re-aimed), and diff the new file against that prediction.
+ * Executable-aware diffs (encoder side): for an ARM64 ELF file, or an arm64 kernel
+ * Image with its EFI stub (PE, pe.ts), paired with an old one, learn where old code
+ * moved (the address map, from the plain diff's long matches), predict the old
+ * file through it (agent/src/delta/exec.ts: every PC-relative reference re-aimed), and diff the new file against that prediction.
  * The decoder reads the same prediction from the old file's extents; nothing is
  * transformed on the output side.
  */
@@ -22,7 +22,7 @@ export interface ExecDiff { readonly params: ExecParams; readonly predicted: Uin
 /** A file as the diff sees it: its extents' bytes back to back (holes left out), and those extents. */
 export interface PackedFile { readonly bytes: Uint8Array; readonly extents: readonly FileExtent[] }
 
-/** The exec diff of `neu` against `old` (whose plain diff is `plain`), or undefined when either is not ARM64 ELF. */
+/** The exec diff of `neu` against `old` (whose plain diff is `plain`), or undefined when either is not ARM64 ELF or PE. */
 export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffPiece[]): ExecDiff | undefined {
   const oldBytes = old.bytes;
   const newBytes = neu.bytes;
