@@ -1,16 +1,17 @@
 /**
- * Executable-aware diffs (encoder side): for an ARM64 ELF file paired with an old
- * one, learn where old code moved (the address map, from the plain diff's long
- * matches), predict the old file through it (agent/src/delta/exec.ts: every
- * PC-relative reference re-aimed), and diff the new file against that prediction.
+ * Executable-aware diffs (encoder side): for an ARM64 ELF file, or an arm64 kernel
+ * Image with its EFI stub (PE, pe.ts), paired with an old one, learn where old code
+ * moved (the address map, from the plain diff's long matches), predict the old
+ * file through it (agent/src/delta/exec.ts: every PC-relative reference re-aimed), and diff the new file against that prediction.
  * The decoder reads the same prediction from the old file's extents; nothing is
  * transformed on the output side.
  */
 import { predictWords } from '../../../agent/src/delta/index.js';
 import { DELTA_MAX_EXEC_MAP, DELTA_MAX_EXEC_SECTIONS, EXEC_ARCH, type ExecParams, type ExecSection } from '../../../agent/src/formats/index.js';
 import { bsdiff, type DiffPiece } from './bsdiff.js';
-import { addressOf, ELF_MACHINE, readElf } from './elf.js';
+import { addressOf, ELF_MACHINE, readElf, type ElfInfo } from './elf.js';
 import type { FileExtent } from './ext4.js';
+import { readPe } from './pe.js';
 
 /** Matches shorter than this say little about where code moved. */
 const MIN_MATCH_BYTES = 64;
@@ -21,12 +22,12 @@ export interface ExecDiff { readonly params: ExecParams; readonly predicted: Uin
 /** A file as the diff sees it: its extents' bytes back to back (holes left out), and those extents. */
 export interface PackedFile { readonly bytes: Uint8Array; readonly extents: readonly FileExtent[] }
 
-/** The exec diff of `neu` against `old` (whose plain diff is `plain`), or undefined when either is not ARM64 ELF. */
+/** The exec diff of `neu` against `old` (whose plain diff is `plain`), or undefined when either is not ARM64 ELF or PE. */
 export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffPiece[]): ExecDiff | undefined {
   const oldBytes = old.bytes;
   const newBytes = neu.bytes;
-  const before = readElf(unpack(old));
-  const after = readElf(unpack(neu));
+  const before = readExecutable(unpack(old));
+  const after = readExecutable(unpack(neu));
   if (before?.machine !== ELF_MACHINE.aarch64 || after?.machine !== ELF_MACHINE.aarch64) return undefined;
   // A relocatable object (a kernel module) has no addresses yet: every section starts at 0, nothing to re-aim.
   if (before.loads.length === 0 || after.loads.length === 0) return undefined;
@@ -51,6 +52,11 @@ export function execDiff(old: PackedFile, neu: PackedFile, plain: readonly DiffP
   const predicted = Uint8Array.from(oldBytes);
   predictWords(predicted, 0, params);
   return { params, predicted, pieces: bsdiff(predicted, newBytes), mapCostBytes: 4 * params.map.starts.length + 12 * params.sections.length };
+}
+
+// An ELF file, or a PE file (the arm64 kernel Image with its EFI stub).
+function readExecutable(bytes: Uint8Array): ElfInfo | undefined {
+  return readElf(bytes) ?? readPe(bytes);
 }
 
 // Sorted starts where the shift changes; the longest matches win when there are too many.

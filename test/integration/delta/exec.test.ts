@@ -12,13 +12,15 @@ import { parseDeltaHeader } from '../../../agent/src/formats/index.js';
 import { bsdiff, encodeDelta } from '../../../fleet/src/delta/index.js';
 import { execDiff, type PackedFile } from '../../../fleet/src/delta/exec.js';
 import { readElf } from '../../../fleet/src/delta/elf.js';
+import { readPe } from '../../../fleet/src/delta/pe.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { fleetOk } from '../../support/sim-flow.js';
 import { gate, missingReason } from '../../support/skip.js';
 import { ext4Image } from '../../support/ext4-image.js';
 
 const CC = 'aarch64-linux-gnu-gcc-12';
-const missing = missingTools('ARM64 exec delta tests', CC, 'mke2fs');
+const OBJCOPY = 'aarch64-linux-gnu-objcopy';
+const missing = missingTools('ARM64 exec delta tests', CC, OBJCOPY, 'mke2fs');
 const it = gate(missingReason(missing));
 const { dir, cleanup } = tempDir('ota-delta-exec-');
 test.after(cleanup);
@@ -86,6 +88,53 @@ it('an inserted function: the exec diff is at most 0.7 x the plain file diff, an
   };
   assert.equal(formats('rel'), ['otadelta-2']);
   assert.equal(formats('rel-plain'), ['otadelta']);
+});
+
+/**
+ * A flat ARM64 image with a PE header in front, as Debian's arm64 vmlinuz (the kernel Image with its EFI stub):
+ * the library's loadable bytes (objcopy -O binary) as one executable section at 64 KiB, file offset = address.
+ */
+function peImage(name: string, lib: Buffer): Buffer {
+  writeFileSync(join(dir, `${name}.elf`), lib);
+  execFileSync(OBJCOPY, ['-O', 'binary', join(dir, `${name}.elf`), join(dir, `${name}.bin`)]);
+  const code = readFileSync(join(dir, `${name}.bin`));
+  const at = 0x10000;
+  const out = Buffer.alloc(at + code.length);
+  out.write('MZ', 0, 'latin1');
+  out.writeUInt32LE(0x40, 0x3c);
+  out.write('PE\0\0', 0x40, 'latin1');
+  out.writeUInt16LE(0xaa64, 0x44); // machine: ARM64
+  out.writeUInt16LE(1, 0x46); // one section
+  out.writeUInt16LE(0, 0x54); // no optional header: the section table follows
+  const section = 0x40 + 24;
+  out.write('.text', section, 'latin1');
+  out.writeUInt32LE(code.length, section + 8);
+  out.writeUInt32LE(at, section + 12);
+  out.writeUInt32LE(code.length, section + 16);
+  out.writeUInt32LE(at, section + 20);
+  out.writeUInt32LE(0x60000020, section + 36); // code, execute, read
+  code.copy(out, at);
+  return out;
+}
+
+it('an ARM64 kernel Image with an EFI stub (PE): its code section is read, the exec diff beats the plain diff and rebuilds B', async () => {
+  const imgA = peImage('ka', compile('ka', false));
+  const imgB = peImage('kb', compile('kb', true));
+  const pe = readPe(imgA);
+  assert.is(pe?.machine, 183);
+  assert.equal(pe?.sections, [{ fileOffsetBytes: 0x10000, lengthBytes: (imgA.length - 0x10000) & ~3, address: 0x10000 }]);
+  assert.is(readPe(Buffer.from('MZ not a PE file at all, too short to hold one.............')), undefined);
+  const a = ext4Image(dir, 'pa', { 'boot/vmlinuz-1': imgA });
+  const b = ext4Image(dir, 'pb', { 'boot/vmlinuz-2': imgB });
+  const plain = encodeDelta(a, b, { execAware: false });
+  const aware = encodeDelta(a, b);
+  writeFileSync(join(dir, 'pold.img'), a);
+  writeFileSync(join(dir, 'p.delta'), aware.delta);
+  await applyDeltaFile({ basePath: join(dir, 'pold.img'), deltaPath: join(dir, 'p.delta'), targetPath: join(dir, 'pnew.img') });
+  assert.ok(Buffer.compare(readFileSync(join(dir, 'pnew.img')), b) === 0);
+  console.log(`# PE Image (${imgB.length} bytes, renamed): exec-aware ${aware.delta.length} bytes, plain file diff ${plain.delta.length} bytes`);
+  assert.ok(aware.stats.strategies.exec > (imgB.length - 0x10000) / 2, `exec strategy wrote ${aware.stats.strategies.exec} bytes`);
+  assert.ok(aware.delta.length * 10 <= plain.delta.length * 8, `${aware.delta.length} vs ${plain.delta.length}`);
 });
 
 test.run();
