@@ -77,7 +77,9 @@ function runFile(file, coverageDir) {
     let output = '';
     child.stdout.on('data', (b) => { output += b; });
     child.stderr.on('data', (b) => { output += b; });
-    const timer = setTimeout(() => { output += `\n# timed out after ${fileTimeoutMs} ms\n`; child.kill('SIGKILL'); }, fileTimeoutMs);
+    // a file that declares its CI time (`ota-test: seconds N`) gets twice that if it is more: a hang is still caught
+    const limitMs = Math.max(fileTimeoutMs, 2 * (seconds.get(file) ?? 0) * 1000);
+    const timer = setTimeout(() => { output += `\n# timed out after ${limitMs} ms\n`; child.kill('SIGKILL'); }, limitMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const endedMs = Date.now();
