@@ -4,7 +4,7 @@
  * `--config AGENT_JSON` (default /etc/ota-agent/agent.json) and `--log-format`.
  */
 import type { Argv } from 'yargs';
-import { progressLines, type ProgressSink } from './progress.js';
+import { progressEvents, type ProgressSink } from './progress.js';
 import { humanOutput, printJson, type CliContext, type Register } from './framework.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
@@ -95,9 +95,7 @@ function printInstall(ctx: CliContext, a: { json?: boolean | undefined }, r: Ins
 
 async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: string }): Promise<void> {
   const { notice, source } = await releaseSource(ctx.cwd, a.source);
-  // on stderr: stdout carries the result (one object under --json)
-  const progress = progressLines(ctx.stderr, 'writing the slot');
-  const session = sessionFor(ctx, o, 'stop', { source, onProgress: progress.sink });
+  const session = sessionFor(ctx, o, 'stop', { source, onProgress: progressEvents(o.log, 'install.progress', 'writing the slot') });
   const before = await session.record();
   // The same release, cut off before arming (power loss): carry on from the journal's checkpoint.
   const sameJob = before.job?.noticeBase64 === Buffer.from(notice).toString('base64') && RESUMABLE.includes(before.state);
@@ -124,7 +122,6 @@ async function install(ctx: CliContext, o: Opened, a: GlobalArgs & { source: str
   if (accepted !== undefined) await source.verifyAll(releaseArtifacts(accepted.release), ctx.signal ?? new AbortController().signal);
   const resumed = await session.resume();
   const result = sameJob ? resumed : await session.start(notice);
-  progress.end();
   if (result.kind === 'stopped' && session.rebootRequested) {
     const job = (await session.record()).job;
     const named = accepted !== undefined && accepted.release.version === job?.version ? accepted.release : undefined;

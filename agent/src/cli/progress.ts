@@ -1,30 +1,24 @@
 /**
- * Progress of a long command that writes bytes (an install's artifact): a bar redrawn in place on a
- * terminal, else one line per tenth, so a log or a script sees it move without a line per segment.
+ * Progress of a long command that writes bytes (an install's artifact): one log event per tenth, through
+ * the command's logger, so it reads like its other lines (text, journal, or one JSON object with the
+ * bytes as fields under `--log-format json`), as rauc prints its install percentages.
  */
-import type { CliContext } from './framework.js';
+import type { Logger } from '../log/index.js';
 
 /** Called with the bytes done of the total as the work advances (done may start above 0: a resumed install). */
 export type ProgressSink = (doneBytes: number, totalBytes: number) => void;
 
-/** A sink writing `label: [####------]  40 % 12.0 of 30.0 MiB` to `out`; `end()` closes a bar's line. */
-export function progressLines(out: CliContext['stderr'], label: string): { readonly sink: ProgressSink; end(): void } {
-  const tty = out.isTTY === true;
+/** A sink logging `LABEL: [####------]  40 % 12.0 of 30.0 MiB` as event `name` at each new tenth. */
+export function progressEvents(log: Logger, name: string, label: string): ProgressSink {
   let lastTenth = -1;
-  let drawn = false;
-  const sink: ProgressSink = (done, total) => {
+  return (done, total) => {
     const fraction = total <= 0 ? 1 : Math.min(1, done / total);
     const tenth = Math.floor(fraction * 10);
-    const text = `${label}: [${'#'.repeat(Math.round(fraction * 20)).padEnd(20, '-')}] ${String(Math.floor(fraction * 100)).padStart(3)} % ${mib(done)} of ${mib(total)} MiB`;
-    if (tty) {
-      out.write(`\r${text}`);
-      drawn = true;
-    } else if (tenth !== lastTenth) {
-      out.write(`${text}\n`);
-    }
+    if (tenth === lastTenth) return;
     lastTenth = tenth;
+    const bar = `[${'#'.repeat(Math.round(fraction * 20)).padEnd(20, '-')}] ${String(Math.floor(fraction * 100)).padStart(3)} %`;
+    log.event('info', name, `${label}: ${bar} ${mib(done)} of ${mib(total)} MiB`, { doneBytes: done, totalBytes: total });
   };
-  return { sink, end: () => { if (drawn) out.write('\n'); drawn = false; } };
 }
 
 function mib(bytes: number): string {

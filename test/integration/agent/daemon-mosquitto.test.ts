@@ -201,16 +201,25 @@ it('the broker loses the retained rollout notice (restart without persistence): 
   assert.equal([armed['primary'], armed['phase']], ['B', 'rebooting']);
 }));
 
-it('the release\'s files are not served yet when the notice comes (404): the device reports the failure, retries the same notice later and installs it', () => withRig(async (rig) => {
+/**
+ * Release 2 made, its files not served yet (an empty folder: every artifact is a 404), a device pointed there
+ * with `retry`, and its daemon online; returns the daemon (also `rig.daemon`).
+ */
+async function onlineWithArtifactsMissing(rig: Rig, retry: { maxRetries: number; firstDelayMs: number; maxDelayMs: number }): Promise<ReturnType<typeof runBin>> {
   writeImage(rig.dir, 'v1.img', MiB);
   patchImage(rig.dir, 'v1.img', 'v2.img', 3000, 'two');
   await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
   mkdirSync(join(rig.dir, 'served'));
-  const server = await rig.serve('served'); // empty: every artifact is a 404
+  const server = await rig.serve('served');
   await rig.createDevice('--artifacts-url', server.url);
-  rig.patchConfig({ machine: { retry: { maxRetries: 8, firstDelayMs: 1000, maxDelayMs: 2000 } } });
+  rig.patchConfig({ machine: { retry } });
   const daemon = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
   await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  return daemon;
+}
+
+it('the release\'s files are not served yet when the notice comes (404): the device reports the failure, retries the same notice later and installs it', () => withRig(async (rig) => {
+  const daemon = await onlineWithArtifactsMissing(rig, { maxRetries: 8, firstDelayMs: 1000, maxDelayMs: 2000 });
   await rig.observer.publish('ota/v1/dev/notice', readFileSync(join(rig.dir, 'rel2/notice.json'), 'utf8'));
   const failed = await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"outcome":"failed"'), 30_000);
   const doc: unknown = JSON.parse(failed.text);
@@ -227,15 +236,7 @@ it('the release\'s files are not served yet when the notice comes (404): the dev
 }));
 
 it('the agent restarts while a 404 is being retried: the retained notice comes again and the retry goes on at its count, then installs', () => withRig(async (rig) => {
-  writeImage(rig.dir, 'v1.img', MiB);
-  patchImage(rig.dir, 'v1.img', 'v2.img', 3000, 'two');
-  await fleetOk(rig.dir, 'release', '--image', 'v2.img', '--version', '2', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel2');
-  mkdirSync(join(rig.dir, 'served'));
-  const server = await rig.serve('served'); // empty: every artifact is a 404
-  await rig.createDevice('--artifacts-url', server.url);
-  rig.patchConfig({ machine: { retry: { maxRetries: 2, firstDelayMs: 8000, maxDelayMs: 8000 } } });
-  const first = rig.daemon = runBin(rig.dir, ['--config', 'dev/agent.json', 'run', '--reboot', 'stop'], 60_000);
-  await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/availability' && m.text === 'online', 20_000);
+  const first = await onlineWithArtifactsMissing(rig, { maxRetries: 2, firstDelayMs: 8000, maxDelayMs: 8000 });
   await rig.observer.publish('ota/v1/rollout/sim-board', readFileSync(join(rig.dir, 'rel2/notice.json'), 'utf8'), { retain: true });
   await rig.observer.waitFor((m) => m.topic === 'ota/v1/dev/status' && m.text.includes('"outcome":"failed"'), 30_000);
   first.term(); // before retry 1 (4 to 8 s later) runs

@@ -8,13 +8,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEnv } from '../../../agent/src/bootenv/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { runMain, tempDir, missingTools, isRoot, hasTool } from '../../support/tools.js';
 import { gate, missingReason } from '../../support/skip.js';
+import { agentDeb as sharedAgentDeb } from '../../support/agent-deb.js';
 import { fwPrintenv } from '../../support/uboot-env-tools.js';
 import { snapshot } from '../../support/trust.js';
 
@@ -28,19 +28,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 const EPOCH = '1700000000'; // the command's default SOURCE_DATE_EPOCH
 const PRE_INIT_ARGS = 'console=ttyAMA0 panic=5 rootwait ro init=/usr/lib/ota-agent/ota-init'; // the board's, then the pre-init on a read-only root
 
-/** The real .deb, built once (as `npm run build:deb` does, with the image's SOURCE_DATE_EPOCH). */
-let debFile: string | undefined;
-function agentDeb(): string {
-  if (debFile !== undefined) return debFile;
-  const dir = mkdtempSync(join(tmpdir(), 'ota-image-deb-'));
-  chmodSync(dir, 0o755); // the build as nobody reads it
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const script = new URL('../../../../scripts/build-deb.mjs', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, [script, '--out', dir, '--no-tsc'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', SOURCE_DATE_EPOCH: EPOCH } });
-  if (r.status !== 0) throw new Error(`build:deb: ${r.stderr}`);
-  debFile = join(dir, 'ota-agent_0.1.0_all.deb');
-  return debFile;
-}
+const agentDeb = (): string => sharedAgentDeb(EPOCH);
 
 function sh(cmd: string, args: readonly string[], cwd?: string): string {
   const r = spawnSync(cmd, [...args], { encoding: 'latin1', maxBuffer: 256 * MIB, ...(cwd === undefined ? {} : { cwd }), env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` } });

@@ -8,13 +8,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEnv } from '../../../agent/src/bootenv/index.js';
 import { main as fleet } from '../../../fleet/src/cli/index.js';
 import { runMain, tempDir, missingTools } from '../../support/tools.js';
 import { gate, missingReason } from '../../support/skip.js';
+import { agentDeb as sharedAgentDeb } from '../../support/agent-deb.js';
 import { fwPrintenv } from '../../support/uboot-env-tools.js';
 
 const TOOLS = ['dpkg-deb', 'mke2fs', 'mkfs.vfat', 'mcopy', 'mdir', 'mmd', 'sfdisk', 'mkimage', 'bmaptool', 'fw_printenv', 'fakeroot'];
@@ -26,19 +26,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 const KERNEL = '6.1.0-99-arm64';
 const DEFAULT_ENV = ['bootcmd=run distro_bootcmd', 'bootdelay=2', 'arch=arm', 'kernel_addr_r=0x00080000', 'ramdisk_addr_r=0x02700000'];
 
-let debFile: string | undefined;
-/** The real agent package, built once as `npm run build:deb` does. */
-function agentDeb(): string {
-  if (debFile !== undefined) return debFile;
-  const dir = mkdtempSync(join(tmpdir(), 'ota-raspi-deb-'));
-  chmodSync(dir, 0o755);
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const script = new URL('../../../../scripts/build-deb.mjs', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, [script, '--out', dir, '--no-tsc'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', SOURCE_DATE_EPOCH: EPOCH } });
-  if (r.status !== 0) throw new Error(`build:deb: ${r.stderr}`);
-  debFile = join(dir, 'ota-agent_0.1.0_all.deb');
-  return debFile;
-}
+const agentDeb = (): string => sharedAgentDeb(EPOCH);
 
 function sh(cmd: string, args: readonly string[]): string {
   const r = spawnSync(cmd, [...args], { encoding: 'latin1', maxBuffer: 256 * MIB, env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin`, MTOOLS_SKIP_CHECK: '1' } });

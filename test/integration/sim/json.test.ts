@@ -45,6 +45,9 @@ test('release, verify DIR, install, delta info and publish print one JSON object
     const named = (e: string): unknown[] => events.filter((x) => typeof x === 'object' && x !== null && Reflect.get(x, 'event') === e);
     assert.ok(named('update.transition').some((x) => Reflect.get(Object(x), 'from') === 'idle' && typeof Reflect.get(Object(x), 'to') === 'string' && typeof Reflect.get(Object(x), 'on') === 'string'), inst.stderr);
     assert.equal(named('slot.armed').map((x) => [Reflect.get(Object(x), 'slot'), Reflect.get(Object(x), 'release')]), [['B', 2]]);
+    const progress = named('install.progress').map((x) => [Reflect.get(Object(x), 'doneBytes'), Reflect.get(Object(x), 'totalBytes')]);
+    assert.ok(progress.length >= 1 && progress.every(([done, total]) => typeof done === 'number' && done <= Number(total)), inst.stderr);
+    assert.is(progress[progress.length - 1]?.[0], progress[progress.length - 1]?.[1], 'the last progress event is the whole artifact');
 
     await agentOk(t.dir, '--config', CONFIG, 'sim', 'boot');
     assert.equal(oneObject(await agentOk(t.dir, '--config', CONFIG, 'install', 'rel2', '--json')),

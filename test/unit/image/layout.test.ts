@@ -7,24 +7,13 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { parseBoardConfig, type BoardConfig } from '../../../agent/src/boot/index.js';
 import { decodeEnv, splitCopy } from '../../../agent/src/bootenv/index.js';
-import { OtaError } from '../../../agent/src/errors/index.js';
+import { throwsCode } from '../../support/errors.js';
 import { MIB, PRE_INIT, derivedUuid, imageBootargs, parseSizeBytes, planEnv, planLayout } from '../../../fleet/src/image/index.js';
 
 const root = new URL('../../../../', import.meta.url);
 const boardJson = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`board-configs/${name}.json`, root), 'utf8')) as Record<string, unknown>;
 const board = (json: Record<string, unknown>): BoardConfig => parseBoardConfig(JSON.stringify(json), 'test');
 const sizes = { bootBytes: 16 * MIB, slotBytes: 64 * MIB, dataBytes: 32 * MIB };
-
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, OtaError);
-    if (err instanceof OtaError) { assert.is(err.code, code); assert.match(err.message, message); }
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('sizes: whole MiB with K, M, G suffixes; anything else is refused', () => {
   assert.is(parseSizeBytes('64M', '--x'), 64 * MIB);

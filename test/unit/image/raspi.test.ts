@@ -6,23 +6,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { parseBoardConfig, type BoardConfig } from '../../../agent/src/boot/index.js';
-import { OtaError } from '../../../agent/src/errors/index.js';
+import { throwsCode } from '../../support/errors.js';
 import { MIB, configTxt, defaultEnvOf, isRaspi, planLayout } from '../../../fleet/src/image/index.js';
 
 const root = new URL('../../../../', import.meta.url);
 const board = (name: string): BoardConfig => parseBoardConfig(readFileSync(new URL(`board-configs/${name}.json`, root), 'utf8'), name);
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
-
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, OtaError);
-    if (err instanceof OtaError) { assert.is(err.code, code); assert.match(err.message, message); }
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('a board is a Pi when its U-Boot is an rpi_* build; config.txt boots that U-Boot in 64-bit mode with the mini UART on', () => {
   assert.equal(['rpi-3', 'rpi-4', 'qemu-virt-arm64-file-env', 'beaglebone-black'].map((b) => isRaspi(board(b))), [true, true, false, false]);
