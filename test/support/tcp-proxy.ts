@@ -21,6 +21,8 @@ export interface TcpProxyOptions {
 /** The proxy; `bytesDown` counts target-to-client bytes as read from the target, `bytesUp` the other way. */
 export class TcpProxy {
   bytesDown = 0;
+  /** `bytesDown` when `cutAtBytesDown` cut (the chunk that crossed it included); undefined before. */
+  bytesDownAtCut: number | undefined;
   bytesUp = 0;
   connections = 0;
   cuts = 0;
@@ -71,7 +73,10 @@ export class TcpProxy {
       const cutAt = this.options.cutAtBytesDown;
       const crosses = cutAt !== undefined && this.bytesDown < cutAt && this.bytesDown + n >= cutAt;
       this.bytesDown += n;
-      if (crosses) this.cutAll();
+      if (crosses) {
+        this.bytesDownAtCut = this.bytesDown;
+        this.cutAll();
+      }
     });
     this.forward(client, upstream, (n) => { this.bytesUp += n; });
     client.on('error', end).on('close', end);
