@@ -17,7 +17,10 @@ export const ROSTER_FILE = 'ota-devices.json';
 export interface RosterEntry {
   /** The hardware its last status document named (null when it named none). */
   readonly hardware: string | null;
-  /** `updatedAt` of the last status document seen. */
+  /**
+   * `updatedAt` of the status document that added the device or changed its hardware (not refreshed by
+   * every view: that would rewrite the whole roster at each one).
+   */
   readonly lastSeen: string;
 }
 

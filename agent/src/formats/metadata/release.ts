@@ -81,7 +81,7 @@ export const RAW_FORMAT = 'raw';
 /** Check a release's `signed` part. */
 export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const p = `${path}.signed`;
-  specVersion(anyObject(env.signed, p), p);
+  specVersion(env.signed, p);
   // `etc` and `name` are optional: a release without them reads as before on older agents.
   const s = known(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas']);
   expectType(s, 'release', p);

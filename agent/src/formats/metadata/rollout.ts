@@ -9,7 +9,7 @@
  * staged-rollout cohort, every device whose cohortPpm(ID, deviceId) is below N.
  */
 import { createHash } from 'node:crypto';
-import { anyObject, boolean, ident, identList, known, member, malformed, sha256Hex, specVersion, uint, utcTime } from './fields.js';
+import { boolean, ident, identList, known, member, malformed, sha256Hex, specVersion, uint, utcTime } from './fields.js';
 import { expectType, type Envelope } from './envelope.js';
 import type { JsonValue } from './json.js';
 
@@ -64,7 +64,7 @@ export const MAX_SPREAD_SECONDS = 30 * 86_400;
 /** Check a rollout's `signed` part. */
 export function readRollout(env: Envelope, path: string): RolloutMetadata {
   const p = `${path}.signed`;
-  specVersion(anyObject(env.signed, p), p);
+  specVersion(env.signed, p);
   const s = known(env.signed, p, ['_type', 'version', 'issued', 'expires', 'release', 'audience', 'spreadSeconds']);
   expectType(s, 'rollout', p);
   const rel = known(member(s, 'release'), `${p}.release`, ['version', 'sha256']);

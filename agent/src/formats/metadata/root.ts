@@ -44,7 +44,7 @@ export interface RootMetadata {
  * roles (the rollout key can then never count as a release key).
  */
 export function readRoot(env: Envelope, path: string): RootMetadata {
-  specVersion(anyObject(env.signed, `${path}.signed`), `${path}.signed`);
+  specVersion(env.signed, `${path}.signed`);
   const s = known(env.signed, `${path}.signed`, ['_type', 'version', 'expires', 'keys', 'roles']);
   expectType(s, 'root', `${path}.signed`);
   const keys = readKeys(member(s, 'keys'), `${path}.signed.keys`);
