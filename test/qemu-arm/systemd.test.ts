@@ -9,4 +9,4 @@ import { systemdSuite } from './systemd-suite.js';
 
 const fat = QEMU_BOARDS.find((b) => b.board === 'qemu-virt-arm64-file-env');
 if (fat === undefined) throw new Error('QEMU_BOARDS lost the uboot.env-on-FAT board');
-systemdSuite(fat, { drift: true });
+systemdSuite(fat, { full: true });

@@ -29,10 +29,16 @@ export type Register = (y: Argv, ctx: CliContext, setExit: SetExit) => Argv;
 /**
  * Exit codes (docs/cli.md): 0 success, including nothing to do (a release already installed);
  * 1 the operation failed or was refused; 2 bad usage (unknown command or flag, a flag's value
- * out of range: an OtaError coded `USAGE`), nothing done.
+ * out of range: an OtaError coded `USAGE`), nothing done; 78 the device is not provisioned (no agent
+ * config, no trusted root), which no restart mends: the shipped unit does not restart on it.
  */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** sysexits' EX_CONFIG: ota-agent.service's RestartPreventExitStatus= (a flashed, unprovisioned device waits quietly). */
+export const EXIT_NOT_PROVISIONED = 78;
+
+/** The error codes that mean the device was never provisioned (exit EXIT_NOT_PROVISIONED). */
+const NOT_PROVISIONED: readonly string[] = ['CONFIG_MISSING', 'TRUST_NOT_PROVISIONED'];
 
 /** The code of an OtaError that is a usage error: exit 2, like yargs' own refusals. */
 export const USAGE = 'USAGE';
@@ -116,7 +122,7 @@ function report(name: string, err: unknown, ctx: CliContext): number {
   }
   if (err instanceof OtaError) {
     ctx.stderr.write(`${name}: ${unprefixed(name, err.message)} [${err.code}]\n`);
-    return EXIT_FAILURE;
+    return NOT_PROVISIONED.includes(err.code) ? EXIT_NOT_PROVISIONED : EXIT_FAILURE;
   }
   ctx.stderr.write(`${name}: unexpected error: ${unprefixed(name, describe(err))}\n`);
   if (err instanceof Error && err.stack !== undefined && ctx.env['OTA_DEBUG'] !== undefined) ctx.stderr.write(`${err.stack}\n`);

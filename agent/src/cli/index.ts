@@ -5,7 +5,7 @@
 import { agentCommands } from './commands.js';
 import { runCli, type CliContext } from './framework.js';
 
-export { runCli, processContext, signalOnTermination, printJson, humanOutput, EXIT_FAILURE, EXIT_USAGE, USAGE } from './framework.js';
+export { runCli, processContext, signalOnTermination, printJson, humanOutput, EXIT_FAILURE, EXIT_NOT_PROVISIONED, EXIT_USAGE, USAGE } from './framework.js';
 export { programVersion, versionCommand } from './version.js';
 export type { CliContext, Register, SetExit } from './framework.js';
 export { parseTimeArg, parseUintArg, readCapped } from './args.js';

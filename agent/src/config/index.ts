@@ -3,7 +3,7 @@
  * documents every field.
  */
 import { resolve } from 'node:path';
-import { OtaError, withContext } from '../errors/index.js';
+import { OtaError, errnoCode, withContext } from '../errors/index.js';
 import { readBounded } from '../files/index.js';
 import { AGENT_CONFIG_MAX_BYTES, parseAgentConfig } from './schema.js';
 import type { AgentConfig } from './schema.js';
@@ -22,6 +22,8 @@ export async function loadAgentConfig(file: string, cwd: string): Promise<AgentC
     bytes = await readBounded(source, AGENT_CONFIG_MAX_BYTES, 'agent config');
   } catch (err) {
     if (err instanceof OtaError && err.code === 'FILE_TOO_LARGE') throw err;
+    // no file at all: a device not provisioned yet (exit 78, on which the shipped unit does not restart)
+    if (errnoCode(err) === 'ENOENT') throw new OtaError('CONFIG_MISSING', `agent config ${source}: not found (ENOENT): provision the device (ota-agent provision)`, { cause: err });
     throw withContext(`agent config ${source}: read`, err, 'CONFIG_MISSING');
   }
   return parseAgentConfig(bytes, source);

@@ -43,8 +43,8 @@ test('provision writes the identity and config; doctor names what is missing bef
   try {
     await setup(t.dir);
     const before = await agent(t.dir, '--config', 'pdata/agent.json', 'doctor', '--no-broker');
-    assert.is(before.code, 1);
-    assert.match(before.stderr, /agent config .*pdata\/agent\.json.*ENOENT/, before.stderr);
+    assert.is(before.code, 78, 'not provisioned: EX_CONFIG');
+    assert.match(before.stderr, /agent config .*pdata\/agent\.json: not found \(ENOENT\): provision the device .*\[CONFIG_MISSING\]/, before.stderr);
 
     const r = await agentOk(t.dir, ...['provision', '--from', 'prov.json', '--data-dir', 'pdata', '--device-id', 'pi-0042', '--mirror', 'http://127.0.0.1:8080/', '--mirror', 'http://127.0.0.1:8081/']);
     assert.match(r.stdout, 'provisioned device pi-0042 (hardware sim-board)');

@@ -1,7 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main, runCli, type Register } from '../../../agent/src/cli/index.js';
-import { runMain } from '../../support/tools.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_NOT_PROVISIONED, main, runCli, type Register } from '../../../agent/src/cli/index.js';
+import { repoPath } from '../../support/boot-device.js';
+import { runMain, tempDir } from '../../support/tools.js';
 
 test('version prints the agent version', async () => {
   const r = await runMain(main, ['version']);
@@ -14,6 +17,24 @@ test('an unknown command is a usage error with exit code 2', async () => {
   assert.is(r.code, 2);
   assert.match(r.stderr, /ota-agent: /);
   assert.is(r.stdout, '');
+});
+
+test('an unprovisioned device (no agent config) exits 78, which the shipped unit does not restart on; other failures exit 1', async () => {
+  const temp = tempDir('ota-cli-exit-');
+  try {
+    for (const command of ['run', 'post-boot', 'status']) {
+      const r = await runMain(main, [command, '--config', join(temp.dir, 'agent.json')]);
+      assert.is(r.code, EXIT_NOT_PROVISIONED, `${command}: ${r.stderr}`);
+      assert.match(r.stderr, /\[CONFIG_MISSING\]\n$/);
+    }
+    writeFileSync(join(temp.dir, 'agent.json'), '{');
+    const bad = await runMain(main, ['run', '--config', join(temp.dir, 'agent.json')]);
+    assert.is(bad.code, 1, `a config that is there but broken is a failure, not "unprovisioned": ${bad.stderr}`);
+    const unit = readFileSync(repoPath('agent/systemd/ota-agent.service'), 'utf8');
+    assert.match(unit, new RegExp(`^RestartPreventExitStatus=${EXIT_NOT_PROVISIONED}$`, 'm'), 'the unit names the same code');
+  } finally {
+    temp.cleanup();
+  }
 });
 
 test('no command at all is a usage error', async () => {
