@@ -146,7 +146,7 @@ function decodeState(bytes: Uint8Array, file: string): Omit<TrustState, 'trusted
 const channelName = (v: JsonValue, path: string): string => fields.string(v, path, CHANNEL_NAME, 'a channel name');
 
 function decodeFloors(v: JsonValue, path: string): Record<string, number> {
-  const o = fields.object(v, path, []);
+  const o = fields.anyObject(v, path);
   const out: Record<string, number> = {};
   for (const [name, floor] of Object.entries(o)) out[channelName(name, `${path} key`)] = fields.uint(floor, `${path}.${name}`);
   return out;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import {
-  MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
+  DEFAULT_CHANNEL, MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { loadCurrentRoot, roleKeys, rotationChain } from '../keys/index.js';
 import { noticeBytes, releaseRef, rolloutSigned, signRollout, type RolloutSpec } from './documents.js';
@@ -47,6 +47,7 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   const spec = (version: number): RolloutSpec => ({
     version, issuedMs: o.nowMs, expiresMs: Math.min(o.expiresMs, release.expiresMs), release: releaseRef(envelope.document),
     devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds, ...(o.stage === undefined ? {} : { stage: o.stage }),
+    channel: release.channels[0] ?? DEFAULT_CHANNEL, // the release's (first) channel: `release --channel` names one
   });
   rolloutSigned(spec(0)); // the device's check before the counter moves: a refused rollout uses up no version
   const version = await nextRolloutVersion(keysDir);

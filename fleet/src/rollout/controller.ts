@@ -8,10 +8,10 @@
  * lets the controller be killed at any point and restarted.
  */
 import type { MqttClient } from 'mqtt';
-import { topicsFor } from '../../../agent/src/transport/index.js';
+import { rolloutTopic } from '../../../agent/src/transport/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
-import { checkArtifacts, serveRolloutDocument } from '../publish/index.js';
+import { checkArtifacts, noticeChannel, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
 import { checkView, connectFleet, describeCheck, incompleteView, noteRoster, observeFleet, type DeviceReport, type ViewCheck } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
@@ -104,7 +104,8 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
 
 async function publishEverywhere(s: ControllerState, bytes: Uint8Array, ports: StepPorts): Promise<void> {
   if (s.servedDir !== undefined) await ports.serveDocument(s.servedDir, s.hardware, bytes);
-  for (const hw of s.hardware) await ports.publishRetained(topicsFor('fleet', hw).rollout, bytes);
+  const channel = noticeChannel(bytes);
+  for (const hw of s.hardware) await ports.publishRetained(rolloutTopic(hw, channel), bytes);
 }
 
 /** The real ports: sign with the key directory, publish on `client`. */

@@ -1,0 +1,107 @@
+// Issue #17, release channels: a simulated device on `next` at release 12 is switched back to `stable`,
+// whose current release is 9, by a signed channel switch (ota-fleet channel switch, the rollout key) sent
+// over the embedded broker to the real agent daemon. It installs 9 (lower than 12: the switch authorises
+// exactly that), commits, follows `stable` from then on (status and retained topic), refuses release 8
+// published on `stable` (the channel's floor is now 9) and refuses a replay of the switch notice.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { serveArtifacts, startBroker } from '../../../fleet/src/serve/index.js';
+import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { tempDir } from '../../support/tools.js';
+
+const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
+
+/** `v[key]` when `v` is an object, else undefined (parsed JSON, read without casts). */
+function member(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null ? Reflect.get(v, key) : undefined;
+}
+
+/** Poll until `ok` holds (each poll is a real read: the daemon is another process), failing with `what` after 30 s. */
+async function until(what: () => string, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!await ok()) {
+    if (Date.now() > deadline) assert.unreachable(`timed out waiting: ${what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('next at 12 -> signed switch to stable at 9: installs 9, commits, refuses 8 on stable and a replay of the switch', async () => {
+  const t = tempDir();
+  const broker = await startBroker();
+  mkdirSync(join(t.dir, 'served'));
+  const server = await serveArtifacts(join(t.dir, 'served'));
+  let daemon: ChildProcess | undefined;
+  let out = '';
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v12.img', 1024 * 1024);
+    patchImage(t.dir, 'v12.img', 'v9.img', 4096, 'nine');
+    patchImage(t.dir, 'v12.img', 'v8.img', 4096, 'eight');
+    const release = (v: string, ...more: string[]): Promise<unknown> =>
+      fleetOk(t.dir, 'release', '--image', `v${v}.img`, '--version', v, '--hardware', 'sim-board', '--keys', 'keys', '--out', `rel${v}`, ...more);
+    await release('12', '--channel', 'next');
+    await release('9');
+    await release('8');
+    const rel12: unknown = JSON.parse(readFileSync(join(t.dir, 'rel12', 'release.json'), 'utf8'));
+    assert.equal(member(member(rel12, 'signed'), 'channels'), ['next']);
+    for (const r of ['rel9', 'rel8']) await fleetOk(t.dir, 'publish', '--release', r, '--artifacts-url', server.url, '--copy-to', 'served');
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v12.img', '--version', '12',
+      '--channel', 'next', '--mqtt-url', broker.url, '--protocol-version', '4', '--artifacts-url', server.url);
+    assert.is((await agentOk(t.dir, '--config', 'dev/agent.json', 'channel')).stdout, 'next\n');
+
+    const child = spawn(process.execPath, [bin, '--config', 'dev/agent.json', 'run'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon = child;
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    await until(() => out, async () => out.includes('mqtt: connected'));
+    // The device's retained status documents, as the fleet reads them: the refusal reason is typed there.
+    const observer = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    let doc: unknown = {};
+    observer.on('message', (_topic, payload) => { doc = JSON.parse(payload.toString()); });
+    await observer.subscribeAsync('ota/v1/dev/status', { qos: 1 });
+    const refused = (): unknown => member(member(doc, 'refusedNotice'), 'reason');
+
+    await fleetOk(t.dir, 'channel', 'switch', '--keys', 'keys', '--release', 'rel9', '--to', 'stable', '--device', 'dev', '--out', 'switch.json', '--broker', broker.url);
+    let s = await statusJson(t.dir, 'dev/agent.json');
+    await until(() => `${JSON.stringify(s)}\n${out}`, async () => {
+      s = await statusJson(t.dir, 'dev/agent.json');
+      return s['phase'] === 'idle' && s['lastUpdate'] !== null;
+    });
+    assert.equal([s['booted'], s['primary'], s['version'], s['channel'], s['lastUpdate']],
+      ['B', 'B', 9, 'stable', { outcome: 'installed', version: 9, error: null, errorCode: null, payload: 'full', payloadReason: 'no-delta-for-base' }], out);
+
+    // Release 8 on stable, a fresh rollout (so the rollout version is not what refuses it: the floor is), retained on stable's topic.
+    await fleetOk(t.dir, 'rollout', '--release', 'rel8', '--keys', 'keys');
+    await fleetOk(t.dir, 'publish', '--release', 'rel8', '--artifacts-url', server.url, '--broker', broker.url, '--all');
+    await until(() => out, async () => /notice refused: release 8 is older than installed version 9/.test(out));
+    await until(() => JSON.stringify(doc), async () => refused() === 'rollback');
+
+    // The very switch notice again, on the device's notice topic.
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    try {
+      await client.publishAsync('ota/v1/dev/notice', readFileSync(join(t.dir, 'switch.json')), { qos: 1 });
+    } finally {
+      await client.endAsync();
+    }
+    await until(() => out, async () => /notice refused: channel switch 1 is not above switch 1 already accepted here \(a replayed switch\)/.test(out));
+    await until(() => JSON.stringify(doc), async () => refused() === 'replay');
+    await observer.endAsync();
+    assert.is(member(doc, 'channel'), 'stable');
+    s = await statusJson(t.dir, 'dev/agent.json');
+    assert.equal([s['booted'], s['version'], s['channel'], s['phase']], ['B', 9, 'stable', 'idle'], out);
+    assert.is(out.split(': started').length - 1, 1, out);
+  } finally {
+    daemon?.kill('SIGKILL');
+    await server.close();
+    await broker.close();
+    t.cleanup();
+  }
+});
+
+test.run();
