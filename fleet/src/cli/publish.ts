@@ -50,7 +50,7 @@ export const publishCommand: Register = (y, ctx) =>
     try {
       // The served copy first: a device that sees the retained notice and then reconnects finds the same document there.
       if (a['copy-to'] !== undefined && a.device.length === 0) {
-        served = await serveRolloutDocument(resolve(ctx.cwd, a['copy-to']), release.hardware, notice);
+        served = await serveRolloutDocument(resolve(ctx.cwd, a['copy-to']), release.hardware, notice, noticeChannel(notice));
         say(`wrote ${served.join(', ')} in ${a['copy-to']}`);
       }
       await publishNotice(client, notice, topics);

@@ -120,13 +120,12 @@ export async function publishNotice(client: MqttClient, notice: Uint8Array, topi
 }
 
 /**
- * Write `notice` as the current rollout document of each of `hardware` under `root` (an artifact server's
+ * Write `notice` as the current rollout document of each of `hardware` (on `channel`) under `root` (an artifact server's
  * directory), atomically: a device fetching it during the write gets the old document or the new one.
  * Returns the paths written, relative to `root`.
  */
-export async function serveRolloutDocument(root: string, hardware: readonly string[], notice: Uint8Array): Promise<string[]> {
+export async function serveRolloutDocument(root: string, hardware: readonly string[], notice: Uint8Array, channel: string = DEFAULT_CHANNEL): Promise<string[]> {
   const written: string[] = [];
-  const channel = noticeChannel(notice);
   for (const hw of hardware) {
     const path = rolloutDocumentPath(hw, channel);
     await fsp.mkdir(dirname(join(root, path)), { recursive: true });

@@ -35,7 +35,7 @@ export async function nextRolloutVersion(keysDir: string): Promise<number> {
 }
 
 /** Sign a rollout of the release in `releaseDir`; writes DIR/rollout.json and the notice at `noticeFile`. */
-export async function writeRollout(keysDir: string, releaseDir: string, noticeFile: string, o: RolloutOptions): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number }> {
+export async function writeRollout(keysDir: string, releaseDir: string, noticeFile: string, o: RolloutOptions): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number; channel: string }> {
   const releaseFile = join(releaseDir, 'release.json');
   const bytes = await readFileIfExists(releaseFile);
   if (bytes === undefined) throw new OtaError('RELEASE_MISSING', `${releaseFile} not found: make the release with ota-fleet release first`);
@@ -55,5 +55,5 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   await writeFileAtomic(join(releaseDir, 'rollout.json'), canonicalBytes(rollout));
   const notice = noticeBytes(envelope.document, rollout, await rotationChain(keysDir, MAX_NOTICE_ROOTS));
   await writeFileAtomic(noticeFile, notice);
-  return { version, noticeBytes: notice, expiresMs: spec(version).expiresMs };
+  return { version, noticeBytes: notice, expiresMs: spec(version).expiresMs, channel: release.channels[0] ?? DEFAULT_CHANNEL };
 }
