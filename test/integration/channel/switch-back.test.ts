@@ -7,15 +7,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { serveArtifacts, startBroker } from '../../../fleet/src/serve/index.js';
-import { agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { agent, agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
+import { runMain } from '../../support/tools.js';
+import { main as fleetMain } from '../../../fleet/src/cli/index.js';
 import { tempDir } from '../../support/tools.js';
 
 const bin = fileURLToPath(new URL('../../../../bin/ota-agent.js', import.meta.url));
+
+/** `ota-fleet ARGV...` in-process, whatever its exit code. */
+const fleet = (cwd: string, ...argv: string[]): ReturnType<typeof runMain> => runMain(fleetMain, argv, { cwd });
 
 /** `v[key]` when `v` is an object, else undefined (parsed JSON, read without casts). */
 function member(v: unknown, key: string): unknown {
@@ -100,6 +105,30 @@ test('next at 12 -> signed switch to stable at 9: installs 9, commits, refuses 8
     daemon?.kill('SIGKILL');
     await server.close();
     await broker.close();
+    t.cleanup();
+  }
+});
+
+test('a bad channel name is a typed error and writes nothing: release --channel, sim create --channel, channel set, channel switch --to', async () => {
+  const t = tempDir();
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v1.img', 64 * 1024);
+    const bad = await fleet(t.dir, 'release', '--image', 'v1.img', '--version', '1', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel1', '--channel', 'Next Week');
+    assert.equal([bad.code, existsSync(join(t.dir, 'rel1')), existsSync(join(t.dir, 'keys', 'rollout.json'))], [1, false, false], bad.stderr);
+    assert.match(bad.stderr, /\[CHANNEL_INVALID\]/);
+    assert.is((await agent(t.dir, 'sim', 'create', 'bad', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--channel', 'Bad')).code, 1);
+    assert.not.ok(existsSync(join(t.dir, 'bad', 'agent.json')));
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+    const state = readFileSync(join(t.dir, 'dev', 'data', 'state.json'));
+    const set = await agent(t.dir, '--config', 'dev/agent.json', 'channel', 'set', 'a/b');
+    assert.equal([set.code, /\[CHANNEL_INVALID\]/.test(set.stderr), readFileSync(join(t.dir, 'dev', 'data', 'state.json')).equals(state)], [1, true, true], set.stderr);
+    const sw = await fleet(t.dir, 'channel', 'switch', '--keys', 'keys', '--release', 'rel1', '--to', 'UPPER', '--device', 'dev', '--out', 'switch.json');
+    assert.equal([sw.code, /\[CHANNEL_INVALID\]/.test(sw.stderr), existsSync(join(t.dir, 'switch.json')), existsSync(join(t.dir, 'keys', 'switch.json'))], [1, true, false, false], sw.stderr);
+    // control: a good name goes through, and `channel` prints it
+    assert.match((await agentOk(t.dir, '--config', 'dev/agent.json', 'channel', 'set', 'next')).stdout, /following next \(was stable\)/);
+    assert.is((await agentOk(t.dir, '--config', 'dev/agent.json', 'channel')).stdout, 'next\n');
+  } finally {
     t.cleanup();
   }
 });
