@@ -44,7 +44,7 @@ export function isFinal(s: ControllerState): boolean {
 
 /** The target of a state (for the facts). */
 export function targetOf(s: ControllerState): Target {
-  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware };
+  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware, ...(s.channel === undefined ? {} : { channel: s.channel }) };
 }
 
 /** Plan from the reports and fold the actions into the state (pure). */
