@@ -2,7 +2,8 @@
 // whose current release is 9, by a signed channel switch (ota-fleet channel switch, the rollout key) sent
 // over the embedded broker to the real agent daemon. It installs 9 (lower than 12: the switch authorises
 // exactly that), commits, follows `stable` from then on (status and retained topic), refuses release 8
-// published on `stable` (the channel's floor is now 9) and refuses a replay of the switch notice.
+// published on `stable` (the channel's floor is now 9) and refuses a replay of the switch notice. Then a
+// power cut (the daemon killed) between the switch accepted and the install done, and bad channel names.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -10,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect, createServer, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { serveArtifacts, startBroker } from '../../../fleet/src/serve/index.js';
 import { agent, agentOk, fleetOk, patchImage, statusJson, writeImage } from '../../support/sim-flow.js';
@@ -103,6 +105,79 @@ test('next at 12 -> signed switch to stable at 9: installs 9, commits, refuses 8
     assert.is(out.split(': started').length - 1, 1, out);
   } finally {
     daemon?.kill('SIGKILL');
+    await server.close();
+    await broker.close();
+    t.cleanup();
+  }
+});
+
+/**
+ * A TCP gate in front of the artifact server: while shut it accepts connections and holds them without a byte
+ * (the download waits, deterministically); `open` forwards the held ones and every later one.
+ */
+async function gate(targetUrl: string): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+  const target = new URL(targetUrl);
+  const held: Socket[] = [];
+  let opened = false;
+  const forward = (s: Socket): void => {
+    const t = connect(Number(target.port), target.hostname);
+    s.pipe(t).pipe(s);
+    s.on('error', () => t.destroy());
+    t.on('error', () => s.destroy());
+  };
+  const server = createServer((s) => { if (opened) forward(s); else { held.push(s); s.on('error', () => undefined); } });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    open: () => { opened = true; for (const s of held.splice(0)) if (!s.destroyed) forward(s); },
+    close: async () => { for (const s of held) s.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+  };
+}
+
+test('power cut between the switch accepted and the install done: after the restart the device is still on stable and finishes installing 9', async () => {
+  const t = tempDir();
+  const broker = await startBroker();
+  mkdirSync(join(t.dir, 'served'));
+  const server = await serveArtifacts(join(t.dir, 'served'));
+  const mirror = await gate(server.url);
+  const daemons: ChildProcess[] = [];
+  let out = '';
+  const start = (): void => {
+    const child = spawn(process.execPath, [bin, '--config', 'dev/agent.json', 'run'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemons.push(child);
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  };
+  try {
+    await fleetOk(t.dir, 'keygen', '--out', 'keys');
+    writeImage(t.dir, 'v12.img', 1024 * 1024);
+    patchImage(t.dir, 'v12.img', 'v9.img', 4096, 'nine');
+    await fleetOk(t.dir, 'release', '--image', 'v9.img', '--version', '9', '--hardware', 'sim-board', '--keys', 'keys', '--out', 'rel9');
+    await fleetOk(t.dir, 'publish', '--release', 'rel9', '--artifacts-url', server.url, '--copy-to', 'served');
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v12.img', '--version', '12',
+      '--channel', 'next', '--mqtt-url', broker.url, '--protocol-version', '4', '--artifacts-url', mirror.url);
+    start();
+    await until(() => out, async () => out.includes('mqtt: connected'));
+    await fleetOk(t.dir, 'channel', 'switch', '--keys', 'keys', '--release', 'rel9', '--to', 'stable', '--device', 'dev', '--out', 'switch.json', '--broker', broker.url);
+    await until(() => out, async () => out.includes('installing release 9 into slot B'));
+    daemons[0]?.kill('SIGKILL'); // the download is held at the gate: the install cannot have finished
+    await new Promise<void>((r) => { if (daemons[0]?.exitCode !== null) r(); else daemons[0].once('exit', () => r()); });
+    let s = await statusJson(t.dir, 'dev/agent.json');
+    assert.equal([s['phase'], s['version'], s['channel'], s['lastUpdate']], ['installing', 12, 'stable', null], out);
+    assert.is((await agentOk(t.dir, '--config', 'dev/agent.json', 'channel')).stdout, 'stable\n');
+
+    mirror.open();
+    start();
+    await until(() => `${JSON.stringify(s)}\n${out}`, async () => {
+      s = await statusJson(t.dir, 'dev/agent.json');
+      return s['phase'] === 'idle' && s['lastUpdate'] !== null;
+    });
+    assert.equal([s['booted'], s['version'], s['channel'], member(s['lastUpdate'], 'outcome')], ['B', 9, 'stable', 'installed'], out);
+  } finally {
+    for (const d of daemons) d.kill('SIGKILL');
+    await mirror.close();
     await server.close();
     await broker.close();
     t.cleanup();
