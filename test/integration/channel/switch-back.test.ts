@@ -57,6 +57,10 @@ test('next at 12 -> signed switch to stable at 9: installs 9, commits, refuses 8
     await release('8');
     const rel12: unknown = JSON.parse(readFileSync(join(t.dir, 'rel12', 'release.json'), 'utf8'));
     assert.equal(member(member(rel12, 'signed'), 'channels'), ['next']);
+    // Offline, as `ota-agent verify` sees them: a `next` notice only for a device on next.
+    const verify = (file: string, ...more: string[]): ReturnType<typeof agent> => agent(t.dir, 'verify', file, '--root', 'keys/root.json', '--hardware', 'sim-board', '--device-id', 'dev', ...more);
+    assert.match((await verify('rel12/notice.json')).stderr, /\[mix-and-match\]/);
+    assert.is((await verify('rel12/notice.json', '--channel', 'next')).code, 0);
     for (const r of ['rel9', 'rel8']) await fleetOk(t.dir, 'publish', '--release', r, '--artifacts-url', server.url, '--copy-to', 'served');
     await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'sim-board', '--root', 'keys/root.json', '--image', 'v12.img', '--version', '12',
       '--channel', 'next', '--mqtt-url', broker.url, '--protocol-version', '4', '--artifacts-url', server.url);
@@ -75,6 +79,8 @@ test('next at 12 -> signed switch to stable at 9: installs 9, commits, refuses 8
     const refused = (): unknown => member(member(doc, 'refusedNotice'), 'reason');
 
     await fleetOk(t.dir, 'channel', 'switch', '--keys', 'keys', '--release', 'rel9', '--to', 'stable', '--device', 'dev', '--out', 'switch.json', '--broker', broker.url);
+    assert.match((await verify('switch.json', '--channel', 'next', '--installed-version', '12')).stdout, /^accepted: release 9 /);
+    assert.match((await verify('switch.json', '--channel', 'stable', '--installed-version', '9', '--switch-counter', '1')).stderr, /\[replay\]/);
     let s = await statusJson(t.dir, 'dev/agent.json');
     await until(() => `${JSON.stringify(s)}\n${out}`, async () => {
       s = await statusJson(t.dir, 'dev/agent.json');
