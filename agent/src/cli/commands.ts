@@ -10,6 +10,7 @@ import { downloadCommand } from './download.js';
 import { deviceCommands } from './device.js';
 import { simCommand } from './sim.js';
 import { provisionCommand } from './provision.js';
+import { channelCommand } from './channel.js';
 
 /** Every `ota-agent` command, in the order `--help` lists them. */
 export const agentCommands: readonly Register[] = [
@@ -19,6 +20,7 @@ export const agentCommands: readonly Register[] = [
   deltaAgentCommand,
   downloadCommand,
   deviceCommands,
+  channelCommand,
   provisionCommand,
   simCommand,
 ];

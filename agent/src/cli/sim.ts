@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliContext, Register } from './framework.js';
 import { OtaError, withContext } from '../errors/index.js';
-import { METADATA_LIMITS } from '../formats/index.js';
+import { METADATA_LIMITS, checkChannelName } from '../formats/index.js';
 import { DEFAULT_TRIES, MAX_TRIES } from '../boot/index.js';
 import { readCapped } from './args.js';
 import { globalArgs, sessionFor, withDevice } from './device.js';
@@ -27,7 +27,7 @@ function defaultBootScript(): string | undefined {
 interface CreateArgs {
   dir: string; hardware: string; root: string; image: string; env: string; 'device-id': string | undefined; version: number | undefined;
   tries: number; 'env-size': number; 'boot-script': string | undefined; 'mqtt-url': string | undefined;
-  'protocol-version': number | undefined; 'mqtt-protocol': number | undefined; 'artifacts-url': string[];
+  'protocol-version': number | undefined; 'mqtt-protocol': number | undefined; 'artifacts-url': string[]; channel: string | undefined;
 }
 
 async function create(ctx: CliContext, a: CreateArgs): Promise<void> {
@@ -46,6 +46,7 @@ async function create(ctx: CliContext, a: CreateArgs): Promise<void> {
   const env = a.env === 'single' ? 'single' : 'redundant';
   const slot = await createSimDevice({
     dir, deviceId: a['device-id'] ?? basename(dir), hardware: a.hardware,
+    ...(a.channel === undefined ? {} : { channel: checkChannelName(a.channel, 'sim create --channel') }),
     rootBytes: await readCapped(resolve(ctx.cwd, a.root), METADATA_LIMITS.maxBytes),
     imagePath: resolve(ctx.cwd, a.image), version: version ?? null, env, envSizeBytes: a['env-size'], bootScript, tries: a.tries,
     artifactUrls: a['artifacts-url'],
@@ -84,6 +85,7 @@ export const simCommand: Register = (y, ctx) =>
       .option('image', { type: 'string', demandOption: true, describe: 'the image slot A holds' })
       .option('env', { type: 'string', choices: ['redundant', 'single'], default: 'redundant', describe: 'one env copy or two' })
       .option('device-id', { type: 'string', describe: 'device id (default: the directory name)' })
+      .option('channel', { type: 'string', describe: 'the release channel the device follows (default: stable)' })
       .option('version', { type: 'number', describe: 'release version of the image (default: unknown, 0)' })
       .option('tries', { type: 'number', default: DEFAULT_TRIES, describe: 'boot tries of a trial slot' })
       .option('env-size', { type: 'number', default: 0x4000, describe: 'bytes per env copy' })

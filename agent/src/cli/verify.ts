@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { printJson, type Register } from './framework.js';
-import { METADATA_LIMITS, formatUtcTime, releaseArtifacts, releaseLabel, type ImageDigest } from '../formats/index.js';
+import { METADATA_LIMITS, checkChannelName, formatUtcTime, releaseArtifacts, releaseLabel, type ImageDigest } from '../formats/index.js';
 import { parseTimeArg, parseUintArg, readCapped, releaseSource } from './args.js';
 import { AGENT_BUILD_TIME_MS } from '../trust/index.js';
 import { loadRoot } from '../trust/index.js';
@@ -34,11 +34,11 @@ export function describeAccepted(a: Accepted, hardwareId: string): string {
     + `${kind} ${art.path}, ${art.sizeBytes} bytes, sha256 ${art.sha256}`;
 }
 
-type VerifyArgs = { [K in 'installed-version' | 'rollout-version' | 'current-size' | 'now' | 'time-floor' | 'current-sha256']?: string | undefined };
+type VerifyArgs = { [K in 'installed-version' | 'rollout-version' | 'switch-counter' | 'current-size' | 'now' | 'time-floor' | 'current-sha256']?: string | undefined };
 
 /** What is wrong with the flags of `verify`, or undefined. */
 function argProblem(a: VerifyArgs): string | undefined {
-  for (const k of ['installed-version', 'rollout-version', 'current-size'] as const) {
+  for (const k of ['installed-version', 'rollout-version', 'switch-counter', 'current-size'] as const) {
     const v = a[k];
     if (v !== undefined && parseUintArg(v) === undefined) return `--${k} must be a whole number 0..2^53-1, got ${JSON.stringify(v)}`;
   }
@@ -62,6 +62,8 @@ export const verifyCommand: Register = (y, ctx) =>
     .option('now', { type: 'string', describe: 'the clock, ISO 8601 (default: now)' })
     .option('device-id', { type: 'string', describe: 'this device\'s id (targeting)' })
     .option('cohort', { type: 'string', describe: 'this device\'s cohort (targeting)' })
+    .option('channel', { type: 'string', describe: 'the release channel the device follows (default: stable)' })
+    .option('switch-counter', { type: 'string', default: '0', describe: 'highest channel switch counter already accepted' })
     .option('rollout-version', { type: 'string', default: '0', describe: 'highest rollout version already accepted' })
     .option('time-floor', { type: 'string', describe: 'latest signed time seen, ISO 8601' })
     .option('current-sha256', { type: 'string', describe: 'sha256 of the active slot image (selects a delta)' })
@@ -84,8 +86,12 @@ export const verifyCommand: Register = (y, ctx) =>
         rolloutVersion: parseUintArg(a['rollout-version']) ?? 0,
         timeFloorMs: a['time-floor'] === undefined ? 0 : parseTimeArg(a['time-floor']) ?? 0,
         failedVersions: [],
+        switchCounter: parseUintArg(a['switch-counter']) ?? 0,
       },
-      device: { hardwareId: a.hardware, ...(a['device-id'] === undefined ? {} : { deviceId: a['device-id'] }), ...(a.cohort === undefined ? {} : { cohort: a.cohort }) },
+      device: {
+        hardwareId: a.hardware, ...(a['device-id'] === undefined ? {} : { deviceId: a['device-id'] }), ...(a.cohort === undefined ? {} : { cohort: a.cohort }),
+        ...(a.channel === undefined ? {} : { channel: checkChannelName(a.channel, 'verify --channel') }),
+      },
       nowMs: a.now === undefined ? ctx.now().getTime() : parseTimeArg(a.now) ?? 0,
       buildTimeMs: AGENT_BUILD_TIME_MS,
       ...(current === undefined ? {} : { current }),

@@ -15,7 +15,7 @@ import type { MachineConfig } from '../machine/index.js';
 import { parseTransportConfig } from '../transport/index.js';
 import type { TransportConfig } from '../transport/index.js';
 import { Fields } from '../validate/index.js';
-import { parseStrictJson } from '../formats/index.js';
+import { CHANNEL_NAME, parseStrictJson } from '../formats/index.js';
 import { DEFAULT_MOUNTINFO_PATH, DEFAULT_SYSFS_ROOT } from '../files/index.js';
 
 /** One slot: the file or block device holding it. */
@@ -41,6 +41,8 @@ export interface AgentConfig {
   readonly deviceId: string;
   readonly hardware: string;
   readonly cohort?: string;
+  /** The release channel provisioned (`stable` when absent); `ota-agent channel set` or a signed switch changes the one followed (trust state). */
+  readonly channel?: string;
   /** Journal, trusted root, version floor, slot records, download spool. */
   readonly dataDir: string;
   /** fw_env.config describing where U-Boot keeps its env. */
@@ -72,7 +74,7 @@ export interface AgentConfig {
 /** The pre-init's paths (agent/init/ota-init): per-slot /etc overlays on the data partition, the running slot's /etc. */
 export const DEFAULT_ETC = { overlayDir: '/data/overlay', lowerDir: '/run/ota/lower-etc' } as const;
 
-const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
+const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'channel', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
   'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand', 'etc'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -88,6 +90,7 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
   const deviceId = f.string(top['deviceId'], 'deviceId', ID);
   const hardware = f.string(top['hardware'], 'hardware', ID);
   const cohort = top['cohort'] === undefined ? undefined : f.string(top['cohort'], 'cohort', ID);
+  const channel = top['channel'] === undefined ? undefined : f.string(top['channel'], 'channel', CHANNEL_NAME);
   const tries = top['tries'] === undefined ? DEFAULT_TRIES : f.integer(top['tries'], 'tries', 1, MAX_TRIES);
   const slots = slotTable(f, top['slots'], path);
   const artifactUrls = artifacts(f, top['artifacts']);
@@ -110,6 +113,7 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     health,
     machine,
     ...(cohort === undefined ? {} : { cohort }),
+    ...(channel === undefined ? {} : { channel }),
     ...(mqtt === undefined ? {} : { mqtt }),
   };
   f.finish();

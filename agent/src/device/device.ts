@@ -51,7 +51,7 @@ export async function openDevice(config: AgentConfig, nowMs: () => number, acces
     boot: new UBootControl({ env, cmdlinePath: config.cmdlinePath, tries: config.tries }),
     slots: new SlotTable(config.slots, { sysfsRoot: config.sysfsRoot, mountinfoPath: config.mountinfoPath }),
     records: new SlotRecordStore(config.dataDir),
-    trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }) } }, nowMs),
+    trust: new TrustVerifier({ dir: config.dataDir, device: { hardwareId: config.hardware, deviceId: config.deviceId, ...(config.cohort === undefined ? {} : { cohort: config.cohort }), ...(config.channel === undefined ? {} : { channel: config.channel }) } }, nowMs),
     journal: new FileJournal(join(config.dataDir, 'journal.json')),
     payloads: new PayloadStore(config.dataDir),
     etcMerges: new EtcMergeStore(config.dataDir),

@@ -5,7 +5,7 @@
  * `status` prints and the daemon publishes.
  */
 import { releaseLabel } from '../formats/index.js';
-import { loadTrustState } from '../trust/index.js';
+import { followedChannelIn, loadTrustState } from '../trust/index.js';
 import { bootOrder } from '../boot/index.js';
 import type { Slot, SlotState } from '../boot/index.js';
 import { OtaError } from '../errors/index.js';
@@ -176,6 +176,8 @@ export interface SlotStatus {
 export interface DeviceStatus {
   readonly deviceId: string;
   readonly hardware: string;
+  /** The release channel followed (the trust state's, else the provisioned one, else `stable`). */
+  readonly channel: string;
   readonly booted: Slot;
   readonly primary: Slot;
   /** Release running now (the booted slot's), null when unknown. */
@@ -222,7 +224,7 @@ export async function deviceStatus(device: Device, record: JournalRecord, withFl
   const payload = chosen !== undefined && last?.version !== undefined && chosen.version === last.version ? chosen : undefined;
   const etc = last?.version === undefined ? undefined : await device.etcMerges.loadFor(last.version);
   return {
-    deviceId: config.deviceId, hardware: config.hardware, booted, primary: await boot.primary(),
+    deviceId: config.deviceId, hardware: config.hardware, channel: await followedChannelIn(config.dataDir, config.channel), booted, primary: await boot.primary(),
     version: rec.slots[booted]?.version ?? null, name: rec.slots[booted]?.name ?? null,
     floor: withFloor ? await floorOf(config.dataDir) : null, committed: rec.committed ?? null, slots, phase: record.state,
     update: record.state === 'idle' || job === undefined ? null : { version: job.version ?? null, target: job.target ?? null, progressBytes: job.progress },
@@ -250,6 +252,7 @@ export function formatStatus(s: DeviceStatus): string {
   return [
     `device ${s.deviceId} (${s.hardware}): running ${running(s)} from slot ${s.booted}; next boot: slot ${s.primary}`,
     slot('A'), slot('B'),
+    `  channel: ${s.channel}`,
     ...(!belowFloor(s.version, s.floor) ? [] : [`  anti-rollback floor: release ${s.floor} (running ${s.version === null ? 'an unknown release' : `release ${s.version}`} below it after a rollback: only a release above ${s.floor} installs)`]),
     `  update: ${s.phase}${s.update === null ? '' : ` (release ${s.update.version ?? '?'} into slot ${s.update.target ?? '?'})`}`,
     `  last update: ${last}`,

@@ -59,7 +59,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async verify(notice: Uint8Array, signal: AbortSignal): Promise<VerifiedNotice> {
       const current = await slotDigest(device, await boot.booted(), signal);
       const accepted = await trust.accept(notice, { current });
-      return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch };
+      return { version: accepted.release.version, sequence: accepted.rollout.version, epoch: accepted.rolloutEpoch, channel: accepted.channel };
     },
     async slots(): Promise<SlotPair> {
       const booted = await boot.booted();

@@ -26,7 +26,7 @@ export async function statusFields(o: Opened, record: JournalRecord, id: string)
   const s = await deviceStatus(o.device, record);
   const slotWord = (n: 'A' | 'B'): string => s.slots[n].state === 'trying' ? 'trial' : s.slots[n].state;
   return {
-    version: s.version === null ? 'unknown' : String(s.version), ...(s.name === null ? {} : { name: s.name }), hardware: s.hardware, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
+    version: s.version === null ? 'unknown' : String(s.version), ...(s.name === null ? {} : { name: s.name }), hardware: s.hardware, channel: s.channel, slots: { A: slotWord('A'), B: slotWord('B') }, booted: s.booted,
     phase: s.phase, progress: null, lastError: s.lastUpdate?.error ?? null,
     // The wire keeps both versions as strings (docs/mqtt.md); status --json has both as numbers.
     lastUpdate: s.lastUpdate === null ? null : {
@@ -62,6 +62,9 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
   // The rollout document is resynced from the artifact mirrors after every connect; a device without mirrors takes MQTT's word.
   const resync = o.config.artifactUrls.length === 0 ? undefined : new HttpRolloutResync({ baseUrls: o.config.artifactUrls, hardware: o.config.hardware });
   const transport = new Transport(mqtt, resync === undefined ? {} : { resync });
+  // The channel followed: the trust state's (a signed switch or `channel set` changed it), read again after every run.
+  const follow = async (): Promise<void> => { transport.followChannel(await o.device.trust.channel()); };
+  await follow();
   const id = await bootId();
   let progress: number | null = null;
   let refused: RefusedNoticeStatus | null = null;
@@ -114,7 +117,7 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     },
     machine: session.machine, signal: session.signal,
     onError: (err) => o.log.error(`update stopped: ${describe(err)}`),
-    onRun: () => { void publish(); },
+    onRun: () => { void follow().then(() => publish(), (err: unknown) => o.log.warn(`channel: ${describe(err)}`)); },
     // logged before the `invalid` line, so the log says why a notice is not taken (e.g. its release failed here before)
     onInvalid: (err) => o.log.info(`notice refused: ${describe(err)}`),
     retry: {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
+import { CHANNEL_NAME } from '../formats/index.js';
 import { isState } from './table.js';
 import type { Outcome, State } from './table.js';
 
@@ -20,6 +21,8 @@ export interface Job {
   readonly sequence?: number;
   /** The epoch of `sequence` (the rollout keys that signed the notice; sequence.ts). */
   readonly sequenceEpoch?: string;
+  /** The release channel of the update (the trust state follows it from acceptance on; kept here for the status and a resume). */
+  readonly channel?: string;
   /** The slot being written and tried. */
   readonly target?: string;
   /** The slot that ran when the update began: the one to revert to. */
@@ -121,9 +124,10 @@ function parseRecord(v: unknown): JournalRecord | undefined {
 
 function parseJob(v: unknown): Job | undefined {
   if (!isObject(v) || typeof v['noticeBase64'] !== 'string' || !count(v['progress']) || !isObject(v['saves'])) return undefined;
-  const { target, previous, error, errorCode, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted } = v;
+  const { target, previous, error, errorCode, sequence, sequenceEpoch, outcome, armedBoot, armedExhausted, channel } = v;
   const version = releaseVersion(v['version']);
   if (version === null || !optString(target) || !optString(previous) || !optString(error) || !optString(errorCode) || !optString(armedBoot) || !optString(sequenceEpoch)) return undefined;
+  if (channel !== undefined && (typeof channel !== 'string' || !CHANNEL_NAME.test(channel))) return undefined;
   if ((sequence !== undefined && !count(sequence)) || (armedExhausted !== undefined && !count(armedExhausted))) return undefined;
   if (outcome !== undefined && !isOutcome(outcome)) return undefined;
   const saves: Partial<Record<State, number>> = {};
@@ -135,7 +139,7 @@ function parseJob(v: unknown): Job | undefined {
     noticeBase64: v['noticeBase64'], progress: v['progress'], saves,
     ...opt('version', version), ...opt('sequence', sequence), ...opt('sequenceEpoch', sequenceEpoch), ...opt('target', target),
     ...opt('previous', previous), ...opt('outcome', outcome), ...opt('error', error), ...opt('errorCode', errorCode),
-    ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted),
+    ...opt('armedBoot', armedBoot), ...opt('armedExhausted', armedExhausted), ...opt('channel', channel),
   };
 }
 

@@ -15,6 +15,8 @@ export interface VerifiedNotice {
   readonly sequence: number;
   /** The rollout keys that signed it: sequences order notices within one such epoch (see sequence.ts). */
   readonly epoch?: string;
+  /** The release channel of the notice (the one the device follows once it is accepted); absent: not told. */
+  readonly channel?: string;
 }
 
 /** Which slot runs now and which one an update writes into. */

@@ -39,7 +39,7 @@ export const steps: { readonly [S in Exclude<State, 'idle'>]: Step<S> } = {
   verifying: async (job, { ports, signal }) => {
     const verified = await ports.verify(Buffer.from(job.noticeBase64, 'base64'), signal);
     const { booted, inactive } = await ports.slots();
-    return ok({ ...job, version: verified.version, sequence: verified.sequence, ...opt('sequenceEpoch', verified.epoch), target: inactive, previous: booted });
+    return ok({ ...job, version: verified.version, sequence: verified.sequence, ...opt('sequenceEpoch', verified.epoch), ...opt('channel', verified.channel), target: inactive, previous: booted });
   },
   installing: async (job, { ports, signal, checkpoint }) => {
     await ports.install(job, signal, checkpoint);

@@ -21,6 +21,8 @@ export interface SimSpec {
   readonly dir: string;
   readonly deviceId: string;
   readonly hardware: string;
+  /** The provisioned release channel (config `channel`); absent: none written (`stable`). */
+  readonly channel?: string;
   /** The fleet's root.json. */
   readonly rootBytes: Uint8Array;
   /** The image for slot A (absolute path). */
@@ -46,7 +48,7 @@ export const SIM_FILES = {
 export function simAgentConfig(spec: SimSpec): Record<string, unknown> {
   return {
     comment: 'A simulated device made by ota-agent sim create: file-backed slots and U-Boot env; boot with ota-agent sim boot.',
-    deviceId: spec.deviceId, hardware: spec.hardware, dataDir: SIM_FILES.data, env: SIM_FILES.envConfig,
+    deviceId: spec.deviceId, hardware: spec.hardware, ...(spec.channel === undefined ? {} : { channel: spec.channel }), dataDir: SIM_FILES.data, env: SIM_FILES.envConfig,
     cmdlinePath: SIM_FILES.cmdline, bootloader: 'simulator', bootScriptPath: SIM_FILES.bootScript, tries: spec.tries,
     slots: { A: { device: SIM_FILES.slotA }, B: { device: SIM_FILES.slotB } },
     ...(spec.mqtt === undefined ? {} : { mqtt: { url: spec.mqtt.url, protocolVersion: spec.mqtt.protocolVersion, backoff: { baseMs: 200, capMs: 5000 } } }),

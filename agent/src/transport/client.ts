@@ -38,6 +38,8 @@ export interface NoticeMessage {
 /** Fetches the current rollout document over HTTPS (the fleet's server); undefined when there is none. */
 export interface RolloutResync {
   fetchCurrent(signal: AbortSignal): Promise<Uint8Array | undefined>;
+  /** Fetch `channel`'s document from now on (optional: a resync of one fixed document ignores channels). */
+  followChannel?(channel: string): void;
 }
 
 /** Optional dependencies; defaults are the real ones. */
@@ -65,8 +67,8 @@ const OFFLINE = 'offline';
 
 /** The device's MQTT connection. */
 export class Transport extends EventEmitter<TransportEvents> {
-  /** The device's topics. */
-  readonly topics: Topics;
+  /** The device's topics (the rollout topic changes with followChannel). */
+  topics: Topics;
   private state: ConnectionState = { kind: 'stopped' };
   private client: MqttClient | undefined;
   private cancelRetry: (() => void) | undefined;
@@ -94,6 +96,19 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /** How the connection stands now. */
   get connection(): ConnectionState { return this.state; }
+
+  /** Listen on `channel`'s retained rollout topic (and resync its document) instead of the current one's. */
+  followChannel(channel: string): void {
+    const next = topicsFor(this.config.deviceId, this.config.hardware, channel);
+    const old = this.topics.rollout;
+    this.deps.resync?.followChannel?.(channel);
+    if (next.rollout === old) return;
+    this.topics = next;
+    if (this.state.kind !== 'connected' || this.client === undefined) return;
+    this.client.unsubscribe(old);
+    this.client.subscribe(next.rollout, { qos: 1 });
+    this.resync();
+  }
 
   /** Start connecting (and keep reconnecting until `stop`). */
   start(): void {

@@ -9,7 +9,7 @@ export { parseTransportConfig } from './config.js';
 export type { TransportConfig, TlsFiles } from './config.js';
 export { statusDocument } from './status.js';
 export type { LastUpdateStatus, RefusedNoticeStatus, StatusDocument, StatusFields } from './status.js';
-export { topicsFor, TOPIC_ROOT } from './topics.js';
+export { rolloutTopic, topicsFor, TOPIC_ROOT } from './topics.js';
 export { MAX_PACKET_BYTES, PacketSizeWatch } from './packets.js';
 export { HttpRolloutResync, MAX_ROLLOUT_DOCUMENT_BYTES, nodeGet, rolloutDocumentPath } from './resync.js';
 export type { HttpGet, HttpResyncOptions } from './resync.js';

@@ -16,10 +16,12 @@ import { request as httpsRequest } from 'node:https';
 import { OtaError, describe } from '../errors/index.js';
 import type { RolloutResync } from './client.js';
 import { checkLevel } from './topics.js';
+import { DEFAULT_CHANNEL, checkChannelName } from '../formats/index.js';
 
-/** Where the current rollout document of `hardware` lives, relative to an artifact mirror's base URL. */
-export function rolloutDocumentPath(hardware: string): string {
-  return `rollout/${checkLevel(hardware, 'hardware')}.json`;
+/** Where the current rollout document of `hardware` (on `channel`: `rollout/<hardware>/<channel>.json` unless `stable`) lives, relative to an artifact mirror's base URL. */
+export function rolloutDocumentPath(hardware: string, channel: string = DEFAULT_CHANNEL): string {
+  const hw = checkLevel(hardware, 'hardware');
+  return channel === DEFAULT_CHANNEL ? `rollout/${hw}.json` : `rollout/${hw}/${checkLevel(checkChannelName(channel, 'channel'), 'channel')}.json`;
 }
 
 /** A signed notice is a few KiB; a body past this is not one (a misconfigured mirror). */
@@ -40,6 +42,8 @@ export interface HttpResyncOptions {
   /** Artifact mirror base URLs, in order of preference (`artifacts.urls`). */
   readonly baseUrls: readonly string[];
   readonly hardware: string;
+  /** The channel followed (default `stable`; followChannel changes it). */
+  readonly channel?: string;
   /** One mirror's request may take this long (headers and body). */
   readonly timeoutMs?: number;
   /** Default: node:http / node:https. */
@@ -54,15 +58,20 @@ export interface HttpResyncOptions {
  * transport retries it with backoff.
  */
 export class HttpRolloutResync implements RolloutResync {
-  private readonly urls: readonly string[];
+  private urls: readonly string[] = [];
   /** ETag of the last document each URL served. */
   private readonly etags = new Map<string, string>();
   private readonly get: HttpGet;
 
   constructor(private readonly options: HttpResyncOptions) {
-    const path = rolloutDocumentPath(options.hardware);
-    this.urls = options.baseUrls.map((u) => new URL(path, u.endsWith('/') ? u : `${u}/`).toString());
+    this.followChannel(options.channel ?? DEFAULT_CHANNEL);
     this.get = options.get ?? nodeGet;
+  }
+
+  /** Fetch the rollout document of `channel` from now on. */
+  followChannel(channel: string): void {
+    const path = rolloutDocumentPath(this.options.hardware, channel);
+    this.urls = this.options.baseUrls.map((u) => new URL(path, u.endsWith('/') ? u : `${u}/`).toString());
   }
 
   /** The URLs asked, in order. */

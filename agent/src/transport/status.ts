@@ -37,6 +37,8 @@ export interface StatusFields {
   readonly name?: string;
   /** The device's hardware type (the rollout topic it listens on). */
   readonly hardware: string;
+  /** The release channel the device follows; absent from agents without channels (read as `stable`). */
+  readonly channel?: string;
   /** Slot name -> state (`good`, `trial`, `bad`). */
   readonly slots: Readonly<Record<string, string>>;
   readonly booted: string;

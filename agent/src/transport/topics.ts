@@ -4,6 +4,7 @@
  * hardware type.
  */
 import { OtaError } from '../errors/index.js';
+import { DEFAULT_CHANNEL, checkChannelName } from '../formats/index.js';
 
 /** The root every topic lives under; the version changes only with an incompatible layout. */
 export const TOPIC_ROOT = 'ota/v1';
@@ -18,8 +19,17 @@ export interface Topics {
   readonly notice: string;
   /** Health round-trip: the device publishes a nonce here and sees it come back. */
   readonly ping: string;
-  /** Retained current rollout document for the device's hardware. */
+  /** Retained current rollout document for the device's hardware and channel. */
   readonly rollout: string;
+}
+
+/**
+ * The retained rollout topic of one hardware and channel: `ota/v1/rollout/<hardware>` for `stable` (the
+ * topic agents without channels listen on), `ota/v1/rollout/<hardware>/<channel>` for any other channel.
+ */
+export function rolloutTopic(hardware: string, channel: string = DEFAULT_CHANNEL): string {
+  const base = `${TOPIC_ROOT}/rollout/${checkLevel(hardware, 'hardware')}`;
+  return channel === DEFAULT_CHANNEL ? base : `${base}/${checkLevel(checkChannelName(channel, 'channel'), 'channel')}`;
 }
 
 /** Whether `value` can be one topic level: non-empty, without `/`, `+`, `#` or NUL. */
@@ -35,14 +45,14 @@ export function checkLevel(value: string, what: string): string {
   return value;
 }
 
-/** The topics of `deviceId` with hardware type `hardware`. */
-export function topicsFor(deviceId: string, hardware: string): Topics {
+/** The topics of `deviceId` with hardware type `hardware`, following `channel`. */
+export function topicsFor(deviceId: string, hardware: string, channel: string = DEFAULT_CHANNEL): Topics {
   const device = `${TOPIC_ROOT}/${checkLevel(deviceId, 'device id')}`;
   return {
     status: `${device}/status`,
     availability: `${device}/availability`,
     notice: `${device}/notice`,
     ping: `${device}/ping`,
-    rollout: `${TOPIC_ROOT}/rollout/${checkLevel(hardware, 'hardware')}`,
+    rollout: rolloutTopic(hardware, channel),
   };
 }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { OtaError, describe } from '../errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import {
-  canonicalBytes, fields, formatUtcTime, parseCanonical, readSignedFile, utcTime, METADATA_LIMITS,
+  CHANNEL_NAME, canonicalBytes, fields, formatUtcTime, parseCanonical, readSignedFile, utcTime, METADATA_LIMITS, type JsonValue,
 } from '../formats/index.js';
+import { followedChannel, setLocally, switched, type PendingSwitch } from './channel.js';
 import { loadRoot, type TrustedRoot } from './rotation.js';
 import type { Accepted, TrustState } from './verify.js';
 
@@ -65,9 +66,11 @@ export type DurableWrite = (file: string, bytes: Uint8Array) => Promise<void>;
  * leave the new root beside the version the lost rollout key signed, and no
  * later rotation would tell them apart.
  */
-export async function persistAccepted(dir: string, state: TrustState, accepted: Accepted, write: DurableWrite = writeFileAtomic): Promise<TrustState> {
+export async function persistAccepted(dir: string, state: TrustState, accepted: Accepted, write: DurableWrite = writeFileAtomic, followed = accepted.channel): Promise<TrustState> {
+  // A switch moves the channel and its floor in the same write as the rollout version: one atomic step.
+  const base: TrustState = accepted.switch === undefined ? state : { ...state, ...switched(state, followed, accepted.switch) };
   const next: TrustState = {
-    ...state,
+    ...base,
     trusted: accepted.trusted,
     // Not a max with the old value: a rollout key rotation resets it (see verifyNotice).
     rolloutVersion: accepted.rolloutVersion,
@@ -78,9 +81,19 @@ export async function persistAccepted(dir: string, state: TrustState, accepted: 
   return next;
 }
 
-/** Raise the anti-rollback floor after a version committed (never lowers it). */
+/** Raise the anti-rollback floor after a version committed (never lowers it); a pending switch is done once its release (or a later one) commits. */
 export async function recordInstalled(dir: string, state: TrustState, version: number): Promise<TrustState> {
-  const next = { ...state, installedVersion: Math.max(state.installedVersion, version) };
+  const { pendingSwitch, ...rest } = state;
+  const done = pendingSwitch !== undefined && version >= pendingSwitch.version;
+  const next = { ...(done ? rest : state), installedVersion: Math.max(state.installedVersion, version) };
+  await writeState(dir, next);
+  return next;
+}
+
+/** `ota-agent channel set`: follow `to` from `followed` (floors kept: see setLocally). */
+export async function recordChannelSet(dir: string, state: TrustState, followed: string, to: string): Promise<TrustState> {
+  if (to === followed) return state;
+  const next = { ...state, ...setLocally(state, followed, to) };
   await writeState(dir, next);
   return next;
 }
@@ -93,23 +106,58 @@ export async function recordFailed(dir: string, state: TrustState, version: numb
   return next;
 }
 
+// The channel members are written only once a device uses channels, so a device that never does keeps
+// the state.json an agent from before channels reads.
 async function writeState(dir: string, s: TrustState, write: DurableWrite = writeFileAtomic): Promise<void> {
+  const p = s.pendingSwitch;
   await write(join(dir, TRUST_FILES.state), canonicalBytes({
     installedVersion: s.installedVersion,
     rolloutVersion: s.rolloutVersion,
     timeFloor: formatUtcTime(s.timeFloorMs),
     failedVersions: [...s.failedVersions],
+    ...(s.channel === undefined ? {} : { channel: s.channel }),
+    ...(s.channelFloors === undefined ? {} : { channelFloors: { ...s.channelFloors } }),
+    ...(s.switchCounter === undefined ? {} : { switchCounter: s.switchCounter }),
+    ...(p === undefined ? {} : { pendingSwitch: { channel: p.channel, version: p.version, counter: p.counter, sha256: p.sha256 } }),
   }));
 }
 
+const CHANNEL_MEMBERS = ['channel', 'channelFloors', 'switchCounter', 'pendingSwitch'];
+
 function decodeState(bytes: Uint8Array, file: string): Omit<TrustState, 'trusted'> {
   const { object, member, uint, utcTime, array } = fields;
-  const o = object(parseCanonical(bytes, METADATA_LIMITS, file), file, ['installedVersion', 'rolloutVersion', 'timeFloor', 'failedVersions']);
+  const o = object(parseCanonical(bytes, METADATA_LIMITS, file), file, ['installedVersion', 'rolloutVersion', 'timeFloor', 'failedVersions'], CHANNEL_MEMBERS);
+  const channel = member(o, 'channel');
+  const floors = member(o, 'channelFloors');
+  const counter = member(o, 'switchCounter');
+  const pending = member(o, 'pendingSwitch');
   return {
     installedVersion: uint(member(o, 'installedVersion'), `${file}.installedVersion`),
     rolloutVersion: uint(member(o, 'rolloutVersion'), `${file}.rolloutVersion`),
     timeFloorMs: utcTime(member(o, 'timeFloor'), `${file}.timeFloor`),
     failedVersions: array(member(o, 'failedVersions'), `${file}.failedVersions`, MAX_FAILED_VERSIONS).map((v, k) => uint(v, `${file}.failedVersions[${k}]`)),
+    ...(channel === undefined ? {} : { channel: channelName(channel, `${file}.channel`) }),
+    ...(floors === undefined ? {} : { channelFloors: decodeFloors(floors, `${file}.channelFloors`) }),
+    ...(counter === undefined ? {} : { switchCounter: uint(counter, `${file}.switchCounter`) }),
+    ...(pending === undefined ? {} : { pendingSwitch: decodePending(pending, `${file}.pendingSwitch`) }),
+  };
+}
+
+const channelName = (v: JsonValue, path: string): string => fields.string(v, path, CHANNEL_NAME, 'a channel name');
+
+function decodeFloors(v: JsonValue, path: string): Record<string, number> {
+  const o = fields.anyObject(v, path);
+  const out: Record<string, number> = {};
+  for (const [name, floor] of Object.entries(o)) out[channelName(name, `${path} key`)] = fields.uint(floor, `${path}.${name}`);
+  return out;
+}
+
+function decodePending(v: JsonValue, path: string): PendingSwitch {
+  const { object, member, uint, sha256Hex } = fields;
+  const o = object(v, path, ['channel', 'version', 'counter', 'sha256']);
+  return {
+    channel: channelName(member(o, 'channel') ?? null, `${path}.channel`), version: uint(member(o, 'version'), `${path}.version`),
+    counter: uint(member(o, 'counter'), `${path}.counter`), sha256: sha256Hex(member(o, 'sha256'), `${path}.sha256`),
   };
 }
 
@@ -138,4 +186,20 @@ export async function trustedRootExpiry(dir: string): Promise<string | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The channel the device follows, read from `<dir>/state.json` without loading the root (the status
+ * document's field: no signature code at every status): its `channel`, else `provisioned`, else `stable`.
+ * A damaged state.json reads as the provisioned channel here; loading the trust store says it is damaged.
+ */
+export async function followedChannelIn(dir: string, provisioned: string | undefined): Promise<string> {
+  const bytes = await readFileIfExists(join(dir, TRUST_FILES.state)).catch(() => undefined);
+  let channel: string | undefined;
+  try {
+    channel = bytes === undefined ? undefined : decodeState(bytes, TRUST_FILES.state).channel;
+  } catch {
+    channel = undefined;
+  }
+  return followedChannel({ ...(channel === undefined ? {} : { channel }) }, provisioned);
 }

@@ -4,9 +4,10 @@
  * and, only when it is accepted, persists what it changes; a refusal writes
  * nothing. Calls are serialised so two notices never interleave their writes.
  */
-import type { ImageDigest } from '../formats/index.js';
+import { checkChannelName, type ImageDigest } from '../formats/index.js';
 import { AGENT_BUILD_TIME_MS } from './buildtime.js';
-import { loadTrustState, persistAccepted, recordFailed, recordInstalled, type RootCache } from './store.js';
+import { followedChannel } from './channel.js';
+import { loadTrustState, persistAccepted, recordChannelSet, recordFailed, recordInstalled, type RootCache } from './store.js';
 import { verifyNotice, type Accepted, type DeviceIdentity, type TrustState } from './verify.js';
 
 /** Where the trust state lives and who the device is. */
@@ -43,9 +44,27 @@ export class TrustVerifier {
     return this.serial(async () => {
       const state = await this.load();
       const accepted = this.decide(state, notice, options);
-      await persistAccepted(this.config.dir, state, accepted);
+      await persistAccepted(this.config.dir, state, accepted, undefined, this.followed(state));
       return accepted;
     });
+  }
+
+  /** The channel the device follows: its trust state's, else the provisioned one. */
+  channel(): Promise<string> {
+    return this.serial(async () => this.followed(await this.load()));
+  }
+
+  /** `ota-agent channel set`: follow `to`; its floor is never below the version installed now (channel.ts, setLocally). */
+  setChannel(to: string): Promise<TrustState> {
+    checkChannelName(to, 'ota-agent channel set');
+    return this.serial(async () => {
+      const state = await this.load();
+      return recordChannelSet(this.config.dir, state, this.followed(state), to);
+    });
+  }
+
+  private followed(state: TrustState): string {
+    return followedChannel(state, this.config.device.channel);
   }
 
   /** The installed version passed its health check: raise the anti-rollback floor. */

@@ -9,6 +9,7 @@ import {
   Refusal, audienceIncludes, deltaFor, readNotice, readRelease, readRollout,
   type Artifact, type DeltaArtifact, type ImageDigest, type ReleaseMetadata, type RoleName, type RolloutMetadata, type RootMetadata,
 } from '../formats/index.js';
+import { checkChannel, followedChannel, isPendingSwitch, type AcceptedSwitch, type ChannelState } from './channel.js';
 import { rotateRoot, type TrustedRoot } from './rotation.js';
 import { verifyRole } from './signatures.js';
 
@@ -17,12 +18,14 @@ export interface DeviceIdentity {
   readonly hardwareId: string;
   readonly deviceId?: string;
   readonly cohort?: string;
+  /** The provisioned release channel (config `channel`; `stable` when absent); the trust state's own wins once set. */
+  readonly channel?: string;
 }
 
 /** What the device remembers between notices (persisted on the data partition). */
-export interface TrustState {
+export interface TrustState extends ChannelState {
   readonly trusted: TrustedRoot;
-  /** Highest version ever installed and committed here: the anti-rollback floor. */
+  /** Highest version installed and committed on the followed channel (or put there by a signed switch): its anti-rollback floor. */
   readonly installedVersion: number;
   /** Highest rollout version accepted: an older notice after a newer one is a rollback. */
   readonly rolloutVersion: number;
@@ -60,6 +63,10 @@ export interface Accepted {
   readonly rolloutVersion: number;
   /** Which rollout keys signed it (`roleEpoch` of the trusted root): rollout versions order notices within one epoch. */
   readonly rolloutEpoch: string;
+  /** The channel the notice is for (the one the device follows once it is accepted). */
+  readonly channel: string;
+  /** The signed channel switch the notice carries out, when it carries one. */
+  readonly switch?: AcceptedSwitch;
 }
 
 /** Decide on a notice; throws a Refusal (nothing is written either way). */
@@ -76,6 +83,8 @@ export function verifyNotice(input: VerifyInput): Accepted {
 
   const floorMs = Math.max(input.nowMs, input.buildTimeMs, state.timeFloorMs);
   expiry(`root v${root.version}`, root.expiresMs, floorMs);
+  const followed = followedChannel(state, device.channel);
+  const sw = checkChannel({ followed, state, root, release, rollout, switchEnvelope: notice.switch, device, floorMs });
   expiry(`release ${release.version}`, release.expiresMs, floorMs);
   expiry(`rollout ${rollout.version}`, rollout.expiresMs, floorMs);
 
@@ -91,11 +100,12 @@ export function verifyNotice(input: VerifyInput): Accepted {
     throw new Refusal('mix-and-match', `notice: rollout ${rollout.version} names release ${rollout.release.version} (${rollout.release.sha256.slice(0, 12)}), not the release ${release.version} (${releaseSha256.slice(0, 12)}) it came with`);
   }
   targeting(release, rollout, device);
-  installable(release, state);
+  installable(release, state, sw !== undefined || isPendingSwitch(state, followed, release.version));
   const artifact = chooseArtifact(release, input.current, input.artifactPath);
   const timeFloorMs = nextTimeFloorMs(state.timeFloorMs, rollout.issuedMs, Math.max(input.nowMs, input.buildTimeMs));
   return { trusted, rotated: trusted !== state.trusted, release, rollout, artifact, timeFloorMs,
-    rolloutVersion: Math.max(rolloutFloor, rollout.version), rolloutEpoch: roleEpoch(trusted.root, 'rollout') };
+    rolloutVersion: Math.max(rolloutFloor, rollout.version), rolloutEpoch: roleEpoch(trusted.root, 'rollout'),
+    channel: rollout.channel, ...(sw === undefined ? {} : { switch: sw }) };
 }
 
 /**
@@ -157,7 +167,14 @@ function targeting(release: ReleaseMetadata, rollout: RolloutMetadata, device: D
   }
 }
 
-function installable(release: ReleaseMetadata, state: TrustState): void {
+/** `switching`: a signed switch (now, or accepted and not yet done) authorises this release below the floor. */
+function installable(release: ReleaseMetadata, state: TrustState, switching: boolean): void {
+  if (switching) {
+    if (state.failedVersions.includes(release.version)) {
+      throw new Refusal('failed-before', `release ${release.version} already failed its health check on this device: not retried`);
+    }
+    return;
+  }
   if (release.version < state.installedVersion) {
     throw new Refusal('rollback', `release ${release.version} is older than installed version ${state.installedVersion}`);
   }

@@ -10,6 +10,7 @@ import { publishCommand } from './publish.js';
 import { rosterCommand, statusCommand } from './status.js';
 import { imageCommand } from './image.js';
 import { resignCommand } from './resign.js';
+import { channelCommand } from './channel.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
@@ -19,6 +20,7 @@ export const fleetCommands: readonly Register[] = [
   releaseCommand,
   publishCommand,
   resignCommand,
+  channelCommand,
   statusCommand,
   rosterCommand,
   deltaFleetCommand,

@@ -11,7 +11,7 @@ import { OtaError } from '../../../agent/src/errors/index.js';
 import { connectFleet } from '../status/index.js';
 import { protocolArg } from './status.js';
 import { Progress } from '../release/index.js';
-import { checkArtifacts, copyArtifacts, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/index.js';
+import { checkArtifacts, copyArtifacts, noticeChannel, noticeTopics, publishNotice, readReleaseDir, serveRolloutDocument } from '../publish/index.js';
 
 /** Registers `publish`. */
 export const publishCommand: Register = (y, ctx) =>
@@ -44,13 +44,13 @@ export const publishCommand: Register = (y, ctx) =>
       say(`${releaseLabel(release)}: artifacts served at ${a['artifacts-url']} (checked); no device targeted: stage a rollout with ota-fleet rollout start ${a.release}, or publish --all`);
       return;
     }
-    const topics = noticeTopics(release, a.device);
+    const topics = noticeTopics(release, a.device, noticeChannel(notice));
     const client = await connectFleet({ url: broker, protocolVersion: protocolArg(a['protocol-version']), clientIdPrefix: 'ota-fleet-publish' });
     let served: string[] = [];
     try {
       // The served copy first: a device that sees the retained notice and then reconnects finds the same document there.
       if (a['copy-to'] !== undefined && a.device.length === 0) {
-        served = await serveRolloutDocument(resolve(ctx.cwd, a['copy-to']), release.hardware, notice);
+        served = await serveRolloutDocument(resolve(ctx.cwd, a['copy-to']), release.hardware, notice, noticeChannel(notice));
         say(`wrote ${served.join(', ')} in ${a['copy-to']}`);
       }
       await publishNotice(client, notice, topics);

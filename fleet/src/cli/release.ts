@@ -16,7 +16,7 @@ import { printJson, type CliContext, type Register } from '../../../agent/src/cl
 import { OtaError, withContext } from '../../../agent/src/errors/index.js';
 import { checkImageSize } from '../../../agent/src/slots/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { RAW_FORMAT, RELEASE_NAME, RELEASE_NAME_MAX, canonicalBytes, formatUtcTime, releaseLabel, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
+import { RAW_FORMAT, checkChannelName, RELEASE_NAME, RELEASE_NAME_MAX, canonicalBytes, formatUtcTime, releaseLabel, readEnvelope, readRelease, type ImageDigest, type JsonObject } from '../../../agent/src/formats/index.js';
 import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
@@ -59,6 +59,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('version', { type: 'string', demandOption: true, describe: 'release version (whole number, increasing: the anti-rollback counter)' })
     .option('name', { type: 'string', describe: `the release's human version, e.g. 2.1.0 (printable ASCII, at most ${RELEASE_NAME_MAX} characters), signed with it and shown by status, verify and install` })
     .option('hardware', { type: 'string', array: true, demandOption: true, describe: 'compatible hardware id (repeatable)' })
+    .option('channel', { type: 'string', describe: 'release channel (e.g. next; default stable): signed into the release and its rollouts, published on that channel\'s rollout topic' })
     .option('keys', { type: 'string', demandOption: true, describe: 'key directory (ota-fleet keygen)' })
     .option('out', { type: 'string', demandOption: true, describe: 'release directory to write' })
     .option('bundle', { type: 'string', describe: 'also write the release as one file, FILE.ota (notice and artifacts), for ota-agent install FILE.ota' })
@@ -77,6 +78,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const version = uintArg(a.version, '--version');
     const expiresMs = nowMs + parseDurationMs(a.expires, '--expires');
     const name = a.name === undefined ? undefined : releaseNameArg(a.name);
+    const channel = a.channel === undefined ? undefined : checkChannelName(a.channel, 'release --channel'); // before anything is written
     const segmentBytes = uintArg(a['segment-size'], '--segment-size');
     if (segmentBytes < 1) throw new OtaError('USAGE', '--segment-size must be at least 1');
     const sources: DeltaSource[] = [
@@ -105,6 +107,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const release = signRelease({
       version, expiresMs, hardware: a.hardware, installed, image: full, deltas,
       ...(etc === undefined ? {} : { etc: etc.artifact }), ...(name === undefined ? {} : { name }),
+      ...(channel === undefined ? {} : { channels: [channel] }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));

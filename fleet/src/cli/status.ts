@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Register, SetExit } from '../../../agent/src/cli/index.js';
 import { EXIT_FAILURE } from '../../../agent/src/cli/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
+import { checkChannelName } from '../../../agent/src/formats/index.js';
 import {
   ROSTER_FILE, connectFleet, describeCheck, expiryWarnings, forgetDevices, incompleteView, loadRoster, observeFleet, rootWarning, saveRoster, watchRolloutDocuments, type ProtocolVersion,
 } from '../status/index.js';
@@ -28,14 +29,16 @@ export const statusCommand: Register = (y, ctx, setExit: SetExit) =>
     .option('broker', { type: 'string', demandOption: true, describe: 'MQTT broker URL, e.g. mqtt://127.0.0.1:1883' })
     .option('protocol-version', { type: 'number', default: 4, describe: 'MQTT level: 4 (3.1.1, any broker) or 5' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON (one array of devices)' })
+    .option('channel', { type: 'string', describe: 'only the devices following this release channel (rows are grouped by channel)' })
     .option('roster', { type: 'string', default: ROSTER_FILE, describe: rosterDescription })
     .option('wait-ms', { type: 'number', default: 500, describe: 'quiet time that ends the retained documents' }),
   async (a) => {
+    const channel = a.channel === undefined ? undefined : checkChannelName(a.channel, 'status --channel');
     const client = await connectFleet({ url: a.broker, protocolVersion: protocolArg(a['protocol-version']), clientIdPrefix: 'ota-fleet-status' });
     try {
       const rollouts = await watchRolloutDocuments(client);
       const view = await observeFleet(client, { rosterFile: resolve(ctx.cwd, a.roster), settleMs: a['wait-ms'] });
-      const rows = deviceRows(view.board.reports, view.board.online, view.board.problems);
+      const rows = deviceRows(view.board.reports, view.board.online, view.board.problems, channel);
       ctx.stdout.write(a.json ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}${describeCheck(view.check)} (roster ${a.roster})\n`);
       const root = rootWarning(view.board.reports.values(), ctx.now().getTime());
       for (const w of [...expiryWarnings(rollouts, ctx.now().getTime()), ...(root === undefined ? [] : [root])]) ctx.stderr.write(`ota-fleet: warning: ${w}\n`);

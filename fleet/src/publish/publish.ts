@@ -17,8 +17,8 @@ import fetch from 'node-fetch';
 import type { MqttClient } from 'mqtt';
 import { OtaError, describe, withContext } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
-import { readNotice, readRelease, readSignedFile, releaseArtifacts, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
-import { rolloutDocumentPath, topicsFor } from '../../../agent/src/transport/index.js';
+import { DEFAULT_CHANNEL, readNotice, readRelease, readRollout, readSignedFile, releaseArtifacts, type Artifact, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
+import { rolloutDocumentPath, rolloutTopic, topicsFor } from '../../../agent/src/transport/index.js';
 
 /** A release directory's signed release and notice. */
 export interface ReleaseFiles {
@@ -103,10 +103,15 @@ async function probe(url: string, sizeBytes: number, signal: AbortSignal | undef
   }
 }
 
-/** Where a notice goes: retained on the rollout topic of each hardware, or to named devices. */
-export function noticeTopics(release: ReleaseMetadata, devices: readonly string[]): { topic: string; retain: boolean }[] {
+/** The channel a notice's signed rollout is for (docs/mqtt.md: one retained rollout topic per hardware and channel). */
+export function noticeChannel(notice: Uint8Array): string {
+  return readRollout(readNotice(notice).rollout, 'notice.rollout').channel;
+}
+
+/** Where a notice goes: retained on the rollout topic of each hardware for `channel`, or to named devices. */
+export function noticeTopics(release: ReleaseMetadata, devices: readonly string[], channel: string = DEFAULT_CHANNEL): { topic: string; retain: boolean }[] {
   if (devices.length > 0) return devices.map((d) => ({ topic: topicsFor(d, release.hardware[0] ?? 'any').notice, retain: false }));
-  return release.hardware.map((hw) => ({ topic: topicsFor('fleet', hw).rollout, retain: true }));
+  return release.hardware.map((hw) => ({ topic: rolloutTopic(hw, channel), retain: true }));
 }
 
 /** Publish the notice at QoS 1 on each topic. */
@@ -115,14 +120,14 @@ export async function publishNotice(client: MqttClient, notice: Uint8Array, topi
 }
 
 /**
- * Write `notice` as the current rollout document of each of `hardware` under `root` (an artifact server's
+ * Write `notice` as the current rollout document of each of `hardware` (on `channel`) under `root` (an artifact server's
  * directory), atomically: a device fetching it during the write gets the old document or the new one.
  * Returns the paths written, relative to `root`.
  */
-export async function serveRolloutDocument(root: string, hardware: readonly string[], notice: Uint8Array): Promise<string[]> {
+export async function serveRolloutDocument(root: string, hardware: readonly string[], notice: Uint8Array, channel: string = DEFAULT_CHANNEL): Promise<string[]> {
   const written: string[] = [];
   for (const hw of hardware) {
-    const path = rolloutDocumentPath(hw);
+    const path = rolloutDocumentPath(hw, channel);
     await fsp.mkdir(dirname(join(root, path)), { recursive: true });
     await writeFileAtomic(join(root, path), notice);
     written.push(path);

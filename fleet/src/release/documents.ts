@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  canonicalBytes, encodeNotice, formatUtcTime, isRefusal, parseStrictJson, readNotice, readRelease, readRollout, METADATA_LIMITS,
+  CHANNEL_ROLLOUT_SPEC, DEFAULT_CHANNEL, canonicalBytes, encodeNotice, formatUtcTime, isRefusal, parseStrictJson, readNotice, readRelease, readRollout, METADATA_LIMITS,
   type Envelope, type JsonObject, type JsonValue, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
@@ -24,6 +24,8 @@ export interface ReleaseSpec {
   readonly deltas: readonly JsonObject[];
   /** The artifact of the image's /etc manifest (fleet/src/release/etc.ts), when there is one. */
   readonly etc?: JsonObject;
+  /** The channels the release is published on (`--channel`); absent: written as none, which devices read as `stable`. */
+  readonly channels?: readonly string[];
 }
 
 /** Who a rollout is for and how it spreads. */
@@ -37,6 +39,8 @@ export interface RolloutSpec {
   /** The staged cohort: devices whose cohortPpm(rollout, id) is below ppm (0 ppm: nobody, a halt). */
   readonly stage?: StagedCohort;
   readonly spreadSeconds: number;
+  /** The release channel (absent or `stable`: no member, the bytes of a rollout from before channels). */
+  readonly channel?: string;
 }
 
 /**
@@ -64,8 +68,9 @@ export function releaseSigned(spec: ReleaseSpec): JsonObject {
     _type: 'release', version: spec.version, ...(spec.name === undefined ? {} : { name: spec.name }), expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
     ...(spec.etc === undefined ? {} : { etc: spec.etc }),
+    ...(spec.channels === undefined ? {} : { channels: [...spec.channels] }),
   };
-  deviceCheck('RELEASE_INVALID', 'check --version, --name, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
+  deviceCheck('RELEASE_INVALID', 'check --version, --name, --hardware, --channel and the images', () => readRelease(unsigned(signed), 'release'));
   return signed;
 }
 
@@ -83,7 +88,10 @@ export function signRollout(spec: RolloutSpec, keys: readonly SigningKey[]): Jso
 export function rolloutSigned(spec: RolloutSpec): JsonObject {
   const stage = spec.stage;
   const all = spec.devices.length === 0 && spec.cohorts.length === 0 && stage === undefined;
+  // Another channel than stable is a rule an agent without channels must not ignore: a new major (docs/trust.md).
+  const channel = spec.channel === undefined || spec.channel === DEFAULT_CHANNEL ? {} : { specVersion: CHANNEL_ROLLOUT_SPEC, channel: spec.channel };
   const signed: JsonObject = {
+    ...channel,
     _type: 'rollout', version: spec.version, issued: formatUtcTime(spec.issuedMs), expires: formatUtcTime(spec.expiresMs),
     release: { version: spec.release.version, sha256: spec.release.sha256 },
     audience: {
@@ -104,10 +112,10 @@ export function releaseRef(release: JsonObject): { version: number; sha256: stri
   return { version, sha256: createHash('sha256').update(canonicalBytes(signed)).digest('hex') };
 }
 
-/** The notice bytes for a release, a rollout and the rotated roots (canonical bytes each), read back as a device reads them. */
-export function noticeBytes(release: JsonObject, rollout: JsonObject, roots: readonly Uint8Array[]): Uint8Array {
+/** The notice bytes for a release, a rollout, the rotated roots (canonical bytes each) and maybe a channel switch, read back as a device reads them. */
+export function noticeBytes(release: JsonObject, rollout: JsonObject, roots: readonly Uint8Array[], channelSwitch?: JsonObject): Uint8Array {
   const parsed: JsonValue[] = roots.map((r, k) => parseStrictJson(r, METADATA_LIMITS, `root ${k}`));
-  const bytes = encodeNotice({ roots: parsed, release, rollout });
+  const bytes = encodeNotice({ roots: parsed, release, rollout, ...(channelSwitch === undefined ? {} : { switch: channelSwitch }) });
   if (bytes.byteLength > METADATA_LIMITS.maxBytes) {
     throw new OtaError('NOTICE_TOO_LARGE', `the notice would be ${bytes.byteLength} bytes, over the devices' ${METADATA_LIMITS.maxBytes}-byte cap: fewer deltas or rotations per release`);
   }

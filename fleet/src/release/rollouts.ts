@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
 import {
-  MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
+  DEFAULT_CHANNEL, MAX_NOTICE_ROOTS, canonicalBytes, fields, parseStrictJson, readRelease, readSignedFile, METADATA_LIMITS, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { loadCurrentRoot, roleKeys, rotationChain } from '../keys/index.js';
 import { noticeBytes, releaseRef, rolloutSigned, signRollout, type RolloutSpec } from './documents.js';
@@ -35,7 +35,7 @@ export async function nextRolloutVersion(keysDir: string): Promise<number> {
 }
 
 /** Sign a rollout of the release in `releaseDir`; writes DIR/rollout.json and the notice at `noticeFile`. */
-export async function writeRollout(keysDir: string, releaseDir: string, noticeFile: string, o: RolloutOptions): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number }> {
+export async function writeRollout(keysDir: string, releaseDir: string, noticeFile: string, o: RolloutOptions): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number; channel: string }> {
   const releaseFile = join(releaseDir, 'release.json');
   const bytes = await readFileIfExists(releaseFile);
   if (bytes === undefined) throw new OtaError('RELEASE_MISSING', `${releaseFile} not found: make the release with ota-fleet release first`);
@@ -47,6 +47,7 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   const spec = (version: number): RolloutSpec => ({
     version, issuedMs: o.nowMs, expiresMs: Math.min(o.expiresMs, release.expiresMs), release: releaseRef(envelope.document),
     devices: o.devices, cohorts: o.cohorts, spreadSeconds: o.spreadSeconds, ...(o.stage === undefined ? {} : { stage: o.stage }),
+    channel: release.channels[0] ?? DEFAULT_CHANNEL, // the release's (first) channel: `release --channel` names one
   });
   rolloutSigned(spec(0)); // the device's check before the counter moves: a refused rollout uses up no version
   const version = await nextRolloutVersion(keysDir);
@@ -54,5 +55,5 @@ export async function writeRollout(keysDir: string, releaseDir: string, noticeFi
   await writeFileAtomic(join(releaseDir, 'rollout.json'), canonicalBytes(rollout));
   const notice = noticeBytes(envelope.document, rollout, await rotationChain(keysDir, MAX_NOTICE_ROOTS));
   await writeFileAtomic(noticeFile, notice);
-  return { version, noticeBytes: notice, expiresMs: spec(version).expiresMs };
+  return { version, noticeBytes: notice, expiresMs: spec(version).expiresMs, channel: release.channels[0] ?? DEFAULT_CHANNEL };
 }

@@ -8,10 +8,11 @@
  * lets the controller be killed at any point and restarted.
  */
 import type { MqttClient } from 'mqtt';
-import { topicsFor } from '../../../agent/src/transport/index.js';
+import { rolloutTopic } from '../../../agent/src/transport/index.js';
+import { DEFAULT_CHANNEL } from '../../../agent/src/formats/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
-import { checkArtifacts, serveRolloutDocument } from '../publish/index.js';
+import { checkArtifacts, noticeChannel, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
 import { checkView, connectFleet, describeCheck, incompleteView, noteRoster, observeFleet, type DeviceReport, type ViewCheck } from '../status/index.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
@@ -23,7 +24,8 @@ import { claimLock, loadState, saveState, stateFiles, takeControl, type Controll
 /** What a step needs from the outside world. */
 export interface StepPorts {
   /** Sign a rollout document for `ppm`; returns the notice bytes, the rollout version and its expiry (capped at the release's). */
-  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number }>;
+  /** `channel`: the signed rollout's release channel (absent: stable). */
+  sign(state: ControllerState, ppm: number, nowMs: number): Promise<{ version: number; noticeBytes: Uint8Array; expiresMs: number; channel?: string }>;
   /** Publish retained, QoS 1. */
   publishRetained(topic: string, bytes: Uint8Array): Promise<void>;
   /** Write the document under `dir`, where the artifact server serves it to the devices' resync. */
@@ -42,7 +44,7 @@ export function isFinal(s: ControllerState): boolean {
 
 /** The target of a state (for the facts). */
 export function targetOf(s: ControllerState): Target {
-  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware };
+  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware, ...(s.channel === undefined ? {} : { channel: s.channel }) };
 }
 
 /** Plan from the reports and fold the actions into the state (pure). */
@@ -95,16 +97,16 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
   // A stage that reaches new devices first makes sure they can fetch the release; a halt or a re-signature need not.
   if (s.targetPpm > (p?.ppm ?? 0)) await ports.checkArtifacts(s);
   const signed = await ports.sign(s, s.targetPpm, nowMs);
-  await publishEverywhere(s, signed.noticeBytes, ports);
+  await publishEverywhere(s, signed.noticeBytes, signed.channel ?? DEFAULT_CHANNEL, ports);
   const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs } };
   await saveState(file, next);
   ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
   return next;
 }
 
-async function publishEverywhere(s: ControllerState, bytes: Uint8Array, ports: StepPorts): Promise<void> {
+async function publishEverywhere(s: ControllerState, bytes: Uint8Array, channel: string, ports: StepPorts): Promise<void> {
   if (s.servedDir !== undefined) await ports.serveDocument(s.servedDir, s.hardware, bytes);
-  for (const hw of s.hardware) await ports.publishRetained(topicsFor('fleet', hw).rollout, bytes);
+  for (const hw of s.hardware) await ports.publishRetained(rolloutTopic(hw, channel), bytes);
 }
 
 /** The real ports: sign with the key directory, publish on `client`. */
@@ -115,7 +117,7 @@ export function realPorts(file: string, client: MqttClient, log: (line: string) 
       devices: [], cohorts: [], stage: { rollout: s.rollout.rolloutId, ppm }, expiresMs: now + s.rolloutLifetimeMs, spreadSeconds: s.spreadSeconds, nowMs: now,
     }),
     publishRetained: async (topic, bytes) => { await client.publishAsync(topic, Buffer.from(bytes), { qos: 1, retain: true }); },
-    serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes); },
+    serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes, noticeChannel(bytes)); },
     checkArtifacts: async (s) => { if (s.artifactsUrl !== undefined) await checkArtifacts(await releaseFacts(s.releaseDir), s.artifactsUrl); },
   };
 }
@@ -160,7 +162,7 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
       let roster = view.roster;
       const ports = realPorts(file, client, o.log, o.nowMs);
       const last = await readFileIfExists(stateFiles(file).notice);
-      if (s.published !== null && last !== undefined) await publishEverywhere(s, last, ports);
+      if (s.published !== null && last !== undefined) await publishEverywhere(s, last, noticeChannel(last), ports);
       let held = '';
       for (;;) {
         roster = await noteRoster(rosterFile, roster, board);

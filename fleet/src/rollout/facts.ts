@@ -7,7 +7,7 @@
  * a device at rest, below the release, with an error that is new or that
  * followed an attempt, failed this release.
  */
-import { cohortPpm } from '../../../agent/src/formats/index.js';
+import { DEFAULT_CHANNEL, cohortPpm } from '../../../agent/src/formats/index.js';
 import { statesIn } from '../../../agent/src/machine/index.js';
 import type { DeviceReport } from '../status/index.js';
 import type { DeviceFact, DeviceOutcome } from './plan.js';
@@ -28,14 +28,17 @@ export interface Target {
   readonly rolloutId: string;
   readonly releaseVersion: number;
   readonly hardware: readonly string[];
+  /** The release channel rolled out (absent: stable): only devices following it take part. */
+  readonly channel?: string;
 }
 
 /** Device phases of a trial under way: the device runs the new release, not yet committed. */
 const TRYING: ReadonlySet<string> = new Set(statesIn('trial'));
 const FAILED_OUTCOMES = new Set(['reverted', 'failed']);
 
-/** True when a report may take part (same hardware, when the document says). */
+/** True when a report may take part (same hardware, when the document says; the rollout's channel, `stable` for an agent without channels). */
 export function eligible(r: DeviceReport, target: Target): boolean {
+  if ((r.channel ?? DEFAULT_CHANNEL) !== (target.channel ?? DEFAULT_CHANNEL)) return false;
   return r.hardware === undefined || target.hardware.includes(r.hardware);
 }
 

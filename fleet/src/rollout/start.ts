@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
-import { readRelease, readSignedFile, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
+import { DEFAULT_CHANNEL, readRelease, readSignedFile, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { checkArtifacts } from '../publish/index.js';
 import { connectFleet, incompleteView, observeFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
 import { deviceFacts, trackStage, type Target } from './facts.js';
@@ -70,7 +70,8 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const release = await releaseFacts(o.releaseDir);
   await checkArtifacts(release, o.artifactsUrl, o.signal);
   const rolloutId = o.rolloutId ?? newRolloutId(release.version);
-  const target: Target = { rolloutId, releaseVersion: release.version, hardware: release.hardware };
+  const channel = release.channels[0] ?? DEFAULT_CHANNEL; // the channel its rollouts name (release --channel)
+  const target: Target = { rolloutId, releaseVersion: release.version, hardware: release.hardware, channel };
   const client = await connectFleet({ url: o.broker, protocolVersion: o.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
   let reports;
   try {
@@ -87,7 +88,7 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   const ppm = plan.next.stagePpm ?? 0;
   const state: ControllerState = {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
-    hardware: release.hardware, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
+    hardware: release.hardware, channel, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
     ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl, startedAtMs: o.nowMs,
   };

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { isChannelName } from '../../../agent/src/formats/index.js';
 import { ROSTER_FILE, type ProtocolVersion } from '../status/index.js';
 import type { DeviceTrack, Tracking } from './facts.js';
 import type { RolloutPolicy, RolloutState, RolloutStatus, StageTally } from './plan.js';
@@ -21,6 +22,8 @@ export interface ControllerState {
   readonly broker: string;
   readonly protocolVersion: ProtocolVersion;
   readonly hardware: readonly string[];
+  /** The release channel rolled out (absent: stable, as in older state files). */
+  readonly channel?: string;
   readonly policy: RolloutPolicy;
   /** Lifetime of each signed rollout document. */
   readonly rolloutLifetimeMs: number;
@@ -146,11 +149,13 @@ function readState(v: unknown): ControllerState {
   if (artifactsUrl !== undefined && typeof artifactsUrl !== 'string') throw new Error('artifactsUrl must be a string');
   const halts = o['earlierHalts'];
   if (halts !== undefined && !(Array.isArray(halts) && halts.every((h): h is string => typeof h === 'string'))) throw new Error('earlierHalts must be a list of strings');
+  const channel = o['channel'];
+  if (channel !== undefined && (typeof channel !== 'string' || !isChannelName(channel))) throw new Error('channel must be a channel name');
   const startedAtMs = o['startedAtMs'];
   if (startedAtMs !== undefined && typeof startedAtMs !== 'number') throw new Error('startedAtMs must be a number');
   return {
     ...(served === undefined ? {} : { servedDir: served }), ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
-    ...(startedAtMs === undefined ? {} : { startedAtMs }), ...(halts === undefined ? {} : { earlierHalts: halts }),
+    ...(startedAtMs === undefined ? {} : { startedAtMs }), ...(halts === undefined ? {} : { earlierHalts: halts }), ...(channel === undefined ? {} : { channel }),
     format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
     protocolVersion: pv === 5 ? 5 : 4, hardware,
     policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },

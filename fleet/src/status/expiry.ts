@@ -16,8 +16,8 @@ import { TOPIC_ROOT } from '../../../agent/src/transport/index.js';
 import { ROOT_EXPIRY_WARN_MS } from '../../../agent/src/device/index.js';
 import type { DeviceReport } from './report.js';
 
-/** Every hardware's retained rollout document. */
-export const ROLLOUT_FILTER = `${TOPIC_ROOT}/rollout/+`;
+/** Every hardware's retained rollout document, of every channel (`<hardware>` for stable, `<hardware>/<channel>`). */
+export const ROLLOUT_FILTER = `${TOPIC_ROOT}/rollout/#`;
 
 /** The part of a document's life below which it "nears expiry". */
 export const NEAR_EXPIRY_FRACTION = 0.25;
@@ -27,7 +27,7 @@ export async function watchRolloutDocuments(client: MqttClient): Promise<Readonl
   const docs = new Map<string, Uint8Array>();
   const prefix = `${TOPIC_ROOT}/rollout/`;
   client.on('message', (topic, payload) => {
-    if (!topic.startsWith(prefix) || topic.slice(prefix.length).includes('/')) return;
+    if (!topic.startsWith(prefix) || topic.slice(prefix.length).split('/').length > 2) return;
     if (payload.length === 0) docs.delete(topic);
     else docs.set(topic, payload);
   });

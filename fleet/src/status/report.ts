@@ -5,7 +5,7 @@
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { TOPIC_ROOT, topicsFor } from '../../../agent/src/transport/index.js';
-import { RELEASE_NAME, readRefusedNotice, utcTime, type RefusedNotice } from '../../../agent/src/formats/index.js';
+import { RELEASE_NAME, isChannelName, readRefusedNotice, utcTime, type RefusedNotice } from '../../../agent/src/formats/index.js';
 
 /** Every device's status document. */
 export const STATUS_FILTER = `${TOPIC_ROOT}/+/status`;
@@ -36,6 +36,8 @@ export interface DeviceReport {
   /** Optional members a newer agent may add: its hardware id, its release's human name, its last update's outcome. */
   readonly hardware?: string;
   readonly name?: string;
+  /** The release channel the device follows (an agent without channels reports none: it follows `stable`). */
+  readonly channel?: string;
   readonly lastUpdate?: LastUpdate;
   /** The last notice the device refused, and why (an agent that reports it). */
   readonly refusedNotice?: RefusedNotice;
@@ -104,6 +106,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
     bootId: str(v, 'bootId', deviceId), updatedAt: str(v, 'updatedAt', deviceId),
     ...(typeof hardware === 'string' ? { hardware } : {}),
     ...(typeof name === 'string' && RELEASE_NAME.test(name) ? { name } : {}),
+    ...(typeof v['channel'] === 'string' && isChannelName(v['channel']) ? { channel: v['channel'] } : {}),
     ...(isObj(last) && typeof last['outcome'] === 'string'
       ? { lastUpdate: readLastUpdate(last, last['outcome']) } : {}),
     ...(refused === undefined ? {} : { refusedNotice: refused }),

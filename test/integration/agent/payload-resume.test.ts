@@ -12,7 +12,7 @@ const h = (c: string): string => c.repeat(64);
 const artifact = (path: string): Artifact => ({ path, format: 'otadelta', sizeBytes: 10, sha256: h('e'), segments: [{ offset: 0, sizeBytes: 10, sha256: h('e') }] });
 const V1: ImageDigest = { sizeBytes: 1000, sha256: h('1') };
 const release: ReleaseMetadata = {
-  version: 2, expiresMs: 0, hardware: ['hw'], installed: { sizeBytes: 1200, sha256: h('2') },
+  version: 2, expiresMs: 0, hardware: ['hw'], channels: ['stable'], installed: { sizeBytes: 1200, sha256: h('2') },
   image: artifact('targets/full.img.otadelta'), deltas: [{ ...artifact('targets/from-v1.delta'), base: V1 }],
 };
 

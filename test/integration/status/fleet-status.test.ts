@@ -33,9 +33,9 @@ for (const [kind, it] of eachBroker()) {
       assert.is(rows.length, 5);
       const table = await fleetOk(rig.dir, ['status', '--broker', broker.url, '--wait-ms', '300']);
       const lines = table.trim().split('\n');
-      assert.match(lines[0] ?? '', /^DEVICE\s+VERSION\s+PHASE\s+PROGRESS\s+BOOTED\s+ONLINE\s+LAST ERROR$/);
-      assert.match(lines.find((l) => l.startsWith('dev-00')) ?? '', /^dev-00\s+2\s+idle\s+-\s+A\s+yes\s+-$/);
-      assert.match(lines.find((l) => l.startsWith('dev-03')) ?? '', /^dev-03\s+1\s+idle\s+-\s+A\s+yes\s+health check failed/);
+      assert.match(lines[0] ?? '', /^DEVICE\s+VERSION\s+CHANNEL\s+PHASE\s+PROGRESS\s+BOOTED\s+ONLINE\s+LAST ERROR$/);
+      assert.match(lines.find((l) => l.startsWith('dev-00')) ?? '', /^dev-00\s+2\s+stable\s+idle\s+-\s+A\s+yes\s+-$/);
+      assert.match(lines.find((l) => l.startsWith('dev-03')) ?? '', /^dev-03\s+1\s+stable\s+idle\s+-\s+A\s+yes\s+health check failed/);
       assert.match(lines[lines.length - 2] ?? '', /^5 devices$/);
       assert.match(lines[lines.length - 1] ?? '', /^5 of 5 known devices seen \(roster ota-devices\.json\)$/, 'the --json run noted the devices in the roster');
     } finally {

@@ -12,7 +12,7 @@ const delta = (path: string, base: ImageDigest): DeltaArtifact => ({ ...artifact
 const V1: ImageDigest = { sizeBytes: 1000, sha256: h('1') };
 const V0: ImageDigest = { sizeBytes: 900, sha256: h('0') };
 const release: ReleaseMetadata = {
-  version: 2, expiresMs: 0, hardware: ['hw'], installed: { sizeBytes: 1200, sha256: h('2') },
+  version: 2, expiresMs: 0, hardware: ['hw'], channels: ['stable'], installed: { sizeBytes: 1200, sha256: h('2') },
   image: artifact('targets/full.img.otadelta'), deltas: [delta('targets/from-v1.delta', V1), delta('targets/from-v0.delta', V0)],
 };
 

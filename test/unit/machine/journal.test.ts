@@ -46,6 +46,14 @@ test('release versions are numbers; the decimal strings an earlier agent wrote r
   }
 });
 
+test('the channel of the update in flight round-trips; one that is not a channel name is corrupt; a journal without it reads as before', () => {
+  const job = record.job ?? { noticeBase64: '', progress: 0, saves: {} };
+  const switching: JournalRecord = { ...record, job: { ...job, channel: 'stable' } };
+  assert.equal(decodeJournal(encodeJournal(switching)), { kind: 'ok', record: switching });
+  for (const channel of ['Stable', '', 'a/b', 3]) assert.is(decodeJournal(withBody({ job: { ...job, channel } })).kind, 'corrupt', JSON.stringify(channel));
+  assert.equal(decodeJournal(encodeJournal(record)), { kind: 'ok', record });
+});
+
 test('an unknown state or format is corrupt', () => {
   const body = JSON.stringify({ ...record, state: 'dancing' });
   const sha256 = createHash('sha256').update(body).digest('hex');

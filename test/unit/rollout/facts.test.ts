@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  PPM, applyControl, cohortPpm, controlRefusal, deviceFact, failureReason, noteAttempts, planRollout, planStep, startRollout, trackStage,
+  PPM, applyControl, cohortPpm, controlRefusal, deviceFact, eligible, failureReason, noteAttempts, planRollout, planStep, startRollout, trackStage,
   type ControllerState, type DeviceFact, type RolloutPolicy, type Target,
 } from '../../../fleet/src/rollout/index.js';
 import { parseStages } from '../../../fleet/src/cli/rollout.js';
@@ -10,6 +10,14 @@ import type { DeviceReport } from '../../../fleet/src/status/index.js';
 const target: Target = { rolloutId: 'r1', releaseVersion: 2, hardware: ['hw'] };
 const report = (deviceId: string, over: Partial<DeviceReport> = {}): DeviceReport => ({
   deviceId, version: 1, phase: 'idle', progress: null, lastError: null, booted: 'A', seq: 1, bootId: 'b', updatedAt: '2030-01-01T00:00:00.000Z', ...over,
+});
+
+test('rollouts per channel: only the devices following the rollout\'s channel take part (an agent without channels follows stable)', () => {
+  const next: Target = { ...target, channel: 'next' };
+  const devices = [report('s1'), report('s2', { channel: 'stable' }), report('n1', { channel: 'next' }), report('n2', { channel: 'next', hardware: 'hw2' })];
+  assert.equal(devices.filter((r) => eligible(r, next)).map((r) => r.deviceId), ['n1']);
+  assert.equal(devices.filter((r) => eligible(r, target)).map((r) => r.deviceId), ['s1', 's2']);
+  assert.equal(Object.keys(trackStage({}, devices, next, PPM)), ['n1']);
 });
 
 test('a device at or above the release is committed; a busy one is installing or trying', () => {

@@ -48,12 +48,25 @@ test('the table: sorted rows, aligned columns, problems shown in place of the er
   assert.equal(rows.map((r) => r.deviceId), ['a', 'b', 'c']);
   const lines = formatTable(rows).trimEnd().split('\n');
   assert.equal(lines, [
-    'DEVICE  VERSION  PHASE       PROGRESS  BOOTED  ONLINE  LAST ERROR',
-    'a       7        installing  25 %      B       yes     -',
-    'b       7        installing  25 %      B       ?       boom',
-    'c       unknown  ?           -         ?       ?       unreadable',
+    'DEVICE  VERSION  CHANNEL  PHASE       PROGRESS  BOOTED  ONLINE  LAST ERROR',
+    'a       7        stable   installing  25 %      B       yes     -',
+    'b       7        stable   installing  25 %      B       ?       boom',
+    'c       unknown  ?        ?           -         ?       ?       unreadable',
     '3 devices',
   ]);
+});
+
+test('channels: rows grouped by channel, counted per channel, and --channel keeps one', () => {
+  const reports = new Map([
+    ['a', parseStatus('a', Buffer.from(doc({ deviceId: 'a', channel: 'stable' })))],
+    ['b', parseStatus('b', Buffer.from(doc({ deviceId: 'b', channel: 'next' })))],
+    ['c', parseStatus('c', Buffer.from(doc({ deviceId: 'c' })))],
+    ['d', parseStatus('d', Buffer.from(doc({ deviceId: 'd', channel: 'Not A Channel' })))],
+  ]);
+  const rows = deviceRows(reports, new Map(), new Map());
+  assert.equal(rows.map((r) => [r.deviceId, r.channel]), [['b', 'next'], ['a', 'stable'], ['c', 'stable'], ['d', 'stable']]);
+  assert.match(formatTable(rows), /\n4 devices \(next 1, stable 3\)\n$/);
+  assert.equal(deviceRows(reports, new Map(), new Map(), 'next').map((r) => r.deviceId), ['b']);
 });
 
 test('a release\'s human name reads back, shows beside the version, and a malformed one is dropped', () => {
@@ -61,7 +74,7 @@ test('a release\'s human name reads back, shows beside the version, and a malfor
   assert.is(named.name, '2.1.0');
   const rows = deviceRows(new Map([['dev-1', named]]), new Map(), new Map());
   assert.is(rows[0]?.name, '2.1.0');
-  assert.match(formatTable(rows).split('\n')[1] ?? '', /^dev-1 +7 \(2\.1\.0\) +installing/);
+  assert.match(formatTable(rows).split('\n')[1] ?? '', /^dev-1 +7 \(2\.1\.0\) +stable +installing/);
   for (const bad of ['', ' 2', 'x'.repeat(65), 'a\nb', 5]) assert.ok(!('name' in parseStatus('dev-1', doc({ name: bad }))), JSON.stringify(bad));
   assert.is(deviceRows(new Map([['dev-1', parseStatus('dev-1', doc())]]), new Map(), new Map())[0]?.name, null);
 });

@@ -40,14 +40,15 @@ export const SPEC_MAJOR = 1;
  * Check a signed object's optional `specVersion` ("MAJOR.MINOR"; absent reads as "1.0"): a major above
  * {@link SPEC_MAJOR} is a document made for a newer agent, refused as `newer-spec` before any other member
  * is read (its members may mean what this agent cannot know). A higher minor only adds members, ignored here.
+ * A document type whose format this agent reads in a newer major passes its own `maxMajor` (a rollout: 2).
  */
-export function specVersion(signed: JsonObject, path: string): void {
+export function specVersion(signed: JsonObject, path: string, maxMajor: number = SPEC_MAJOR): void {
   const v = member(signed, 'specVersion');
   if (v === undefined) return;
   const m = typeof v === 'string' ? /^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})$/.exec(v) : null;
   if (m === null) return malformed(`${path}.specVersion`, 'must be "MAJOR.MINOR" (e.g. "1.0")');
-  if (Number(m[1]) > SPEC_MAJOR) {
-    throw new Refusal('newer-spec', `${path}: made for format ${String(v)}, and this agent reads format ${SPEC_MAJOR}.x: update the agent first (an agent release made with format ${SPEC_MAJOR}.x metadata)`);
+  if (Number(m[1]) > maxMajor) {
+    throw new Refusal('newer-spec', `${path}: made for format ${String(v)}, and this agent reads format ${maxMajor}.x: update the agent first (an agent release made with format ${maxMajor}.x metadata)`);
   }
 }
 

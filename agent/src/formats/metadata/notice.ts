@@ -3,7 +3,8 @@
  * update, in one canonical JSON object:
  * {"_type":"notice","roots":[ROOT...],"release":RELEASE,"rollout":ROLLOUT}
  * (`roots`: the successive new roots after a key rotation, oldest first; empty
- * when none).
+ * when none). A notice may also carry `"switch":SWITCH`, a signed channel switch (channel.ts) that
+ * its release and rollout carry out; an agent without channels ignores the member.
  *
  * Byte rule: a notice, and every metadata file, must be exactly the canonical
  * JSON of what it parses to. The signatures cover the canonical form of each
@@ -24,6 +25,8 @@ export interface Notice {
   readonly roots: readonly Envelope[];
   readonly release: Envelope;
   readonly rollout: Envelope;
+  /** A signed channel switch (channel.ts) that this notice's release and rollout carry out, when there is one. */
+  readonly switch?: Envelope;
 }
 
 /** Most root rotations one notice may carry. */
@@ -35,10 +38,12 @@ export function readNotice(bytes: Uint8Array, limits: JsonLimits = METADATA_LIMI
   const o = known(v, what, ['_type', 'roots', 'release', 'rollout']);
   if (member(o, '_type') !== 'notice') malformed(`${what}._type`, 'must be "notice"');
   const roots = array(member(o, 'roots'), `${what}.roots`, MAX_NOTICE_ROOTS).map((r, k) => readEnvelope(r, `${what}.roots[${k}]`));
+  const switchValue = member(o, 'switch');
   return {
     roots,
     release: readEnvelope(member(o, 'release'), `${what}.release`),
     rollout: readEnvelope(member(o, 'rollout'), `${what}.rollout`),
+    ...(switchValue === undefined ? {} : { switch: readEnvelope(switchValue, `${what}.switch`) }),
   };
 }
 
@@ -48,8 +53,11 @@ export function readSignedFile(bytes: Uint8Array, what: string, limits: JsonLimi
 }
 
 /** The canonical bytes of a notice made of these envelopes' JSON. */
-export function encodeNotice(parts: { roots: readonly JsonValue[]; release: JsonValue; rollout: JsonValue }): Uint8Array {
-  return canonicalBytes({ _type: 'notice', roots: [...parts.roots], release: parts.release, rollout: parts.rollout });
+export function encodeNotice(parts: { roots: readonly JsonValue[]; release: JsonValue; rollout: JsonValue; switch?: JsonValue }): Uint8Array {
+  return canonicalBytes({
+    _type: 'notice', roots: [...parts.roots], release: parts.release, rollout: parts.rollout,
+    ...(parts.switch === undefined ? {} : { switch: parts.switch }),
+  });
 }
 
 /** Strict parse, then refuse unless `bytes` is exactly the canonical JSON of the result. */

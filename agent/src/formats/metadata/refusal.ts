@@ -29,6 +29,9 @@ export const REFUSAL_REASONS = [
   'mix-and-match',       // parts that were not signed together (rollout vs release, delta vs base)
   'wrong-hardware',      // the release is not built for this hardware
   'wrong-device',        // the rollout does not target this device or its cohort
+  'replay',              // a channel switch already used here (its counter is not above the last accepted)
+  'unknown-channel',     // a channel switch to a channel the release does not list (not one the vendor publishes it on)
+  'retired-channel',     // a channel switch to a channel whose current release or rollout expired (the vendor retired it)
 ] as const;
 
 /** One refusal reason. */

@@ -4,7 +4,8 @@
  * "hardware":[HW...],"installed":{"sizeBytes","sha256"},"image":ARTIFACT,
  * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?, "name":"2.1.0"?}; `etc`, when the
  * image is ext4, is the manifest of its /etc (format `ota-etc-manifest`, see agent/src/etc); `name` is the
- * human version, shown (`version` alone decides anti-rollback).
+ * human version, shown (`version` alone decides anti-rollback); `channels`, the release channels the vendor
+ * publishes it on (absent: `stable`), so a rollout cannot carry it onto another channel (channel.ts).
  *
  * An artifact is a file to download: its path (relative to the release's
  * base URL), format, size, sha256, and segments {offset, sizeBytes, sha256}
@@ -14,6 +15,7 @@
 import { isDeltaArtifactFormat } from '../delta/index.js';
 import { anyObject, array, ident, identList, known, member, malformed, sha256Hex, specVersion, string, uint, utcTime } from './fields.js';
 import type { JsonValue } from './json.js';
+import { readChannelList } from './channel.js';
 import { expectType, type Envelope } from './envelope.js';
 
 /** One hashed piece of an artifact. */
@@ -60,6 +62,8 @@ export interface ReleaseMetadata {
   readonly deltas: readonly DeltaArtifact[];
   /** The manifest of the image's /etc (format {@link ETC_MANIFEST_ARTIFACT}), when the fleet could read it. */
   readonly etc?: Artifact;
+  /** The channels the vendor publishes this release on (`["stable"]` when the document lists none). */
+  readonly channels: readonly string[];
 }
 
 /** The format name of the release's /etc manifest artifact. */
@@ -103,6 +107,7 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
     expiresMs: utcTime(member(s, 'expires'), `${p}.expires`),
     hardware, installed, image, deltas,
     ...(etc === undefined ? {} : { etc }),
+    channels: readChannelList(member(s, 'channels'), `${p}.channels`),
   };
 }
 

@@ -6,11 +6,14 @@
  * `signed` = {"_type":"rollout","version":N,"issued":T,"expires":T,
  * "release":{"version":N,"sha256":H},"audience":{"all":B,"devices":[..],"cohorts":[..]},
  * "spreadSeconds":N}; `audience` may also hold "stage":{"rollout":ID,"ppm":N}: the
- * staged-rollout cohort, every device whose cohortPpm(ID, deviceId) is below N.
+ * staged-rollout cohort, every device whose cohortPpm(ID, deviceId) is below N. `channel` names the
+ * release channel (absent: `stable`); a rollout for another channel carries `specVersion` "2.0", so an
+ * agent without channels refuses it (`newer-spec`) instead of installing a channel it does not follow.
  */
 import { createHash } from 'node:crypto';
 import { boolean, ident, identList, known, member, malformed, sha256Hex, specVersion, uint, utcTime } from './fields.js';
 import { expectType, type Envelope } from './envelope.js';
+import { DEFAULT_CHANNEL, readChannelName } from './channel.js';
 import type { JsonValue } from './json.js';
 
 /** Parts per million: a staged cohort's size (signed documents carry integers only). */
@@ -56,7 +59,12 @@ export interface RolloutMetadata {
   readonly audience: Audience;
   /** Devices start downloading at a random point of this window (spreads the load). */
   readonly spreadSeconds: number;
+  /** The release channel this rollout is for (`stable` when the document names none). */
+  readonly channel: string;
 }
+
+/** The newest rollout format major this agent reads: 2 (rollouts of channels other than `stable`). */
+export const ROLLOUT_SPEC_MAJOR = 2;
 
 /** Longest accepted spread window: 30 days. */
 export const MAX_SPREAD_SECONDS = 30 * 86_400;
@@ -64,8 +72,9 @@ export const MAX_SPREAD_SECONDS = 30 * 86_400;
 /** Check a rollout's `signed` part. */
 export function readRollout(env: Envelope, path: string): RolloutMetadata {
   const p = `${path}.signed`;
-  specVersion(env.signed, p);
+  specVersion(env.signed, p, ROLLOUT_SPEC_MAJOR);
   const s = known(env.signed, p, ['_type', 'version', 'issued', 'expires', 'release', 'audience', 'spreadSeconds']);
+  const channelValue = member(s, 'channel');
   expectType(s, 'rollout', p);
   const rel = known(member(s, 'release'), `${p}.release`, ['version', 'sha256']);
   const audience = readAudience(member(s, 'audience'), `${p}.audience`);
@@ -81,6 +90,7 @@ export function readRollout(env: Envelope, path: string): RolloutMetadata {
     release: { version: uint(member(rel, 'version'), `${p}.release.version`), sha256: sha256Hex(member(rel, 'sha256'), `${p}.release.sha256`) },
     audience,
     spreadSeconds,
+    channel: channelValue === undefined ? DEFAULT_CHANNEL : readChannelName(channelValue, `${p}.channel`),
   };
 }
 
