@@ -38,7 +38,7 @@ async function apply(base: Uint8Array, d: { header: DeltaHeader; payload: Uint8A
   return readFileSync(join(dir, name));
 }
 
-test('a gzip source made of two members inflates whole (the buffer grows past the last member\'s size)', async () => {
+test('a gzip source made of two members reads as their texts one after the other (not bounded by the last member\'s size)', async () => {
   const a = Buffer.from('first member '.repeat(3000));
   const b = Buffer.from('second, smaller');
   const packed = Buffer.concat([gzipSync(a), gzipSync(b)]);
