@@ -6,6 +6,8 @@
  * RSS (/usr/bin/time -v), every apply checked against B.
  * Prints a table and writes bench/results/delta-PAIR.json.
  * --quick: the 32 MiB smoke pair and the fast anchors only (for iteration).
+ * --ours-only: our two rows only (the kernel-abi anchors take about two hours here;
+ * their sizes depend only on the pair's bytes, so a run of them stays valid).
  * OTA_BENCH_DATA: where the pairs are (default bench-data/ in the repo);
  * OTA_BENCH_WORK: where the artefacts go (default PAIR/work beside the images).
  */
@@ -19,6 +21,7 @@ import { has, sameFile, sizeOf, timed, type Run } from './measure.js';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const oursOnly = args.includes('--ours-only');
 const pairArg = args.indexOf('--pair');
 const pair = pairArg >= 0 ? (args[pairArg + 1] ?? 'security-fix') : quick ? 'smoke' : 'security-fix';
 
@@ -59,7 +62,7 @@ function main(): void {
   const env = { A: join(dir, 'A.img'), B: join(dir, 'B.img'), W: work };
   const pairJson: unknown = JSON.parse(readFileSync(join(dir, 'pair.json'), 'utf8'));
   const aptBytes = typeof pairJson === 'object' && pairJson !== null ? Number(Reflect.get(pairJson, 'apt_reference_bytes')) : NaN;
-  const chosen = anchors.filter((a) => (!quick || a.quick) && a.tools.every(has));
+  const chosen = anchors.filter((a) => (!quick || a.quick) && (!oursOnly || a.name.startsWith('ota-agent')) && a.tools.every(has));
   if (chosen.some((a) => a.name.startsWith('bsdiff'))) {
     prepareNonZero(env.A, env.B, work);
     spawnSync('xz', ['-9', '-f', '-k', join(work, 'B.zmap')]);
@@ -95,7 +98,7 @@ function report(rows: Row[], sha256sum: Run, idle: Run, aptBytes: number): void 
   console.log(`\nours / smallest of bsdiff, xdelta3, zstd --patch-from: ${summary.oursOverSmallestDeltaAnchor?.toFixed(3) ?? 'n/a'} (goal <= 0.25)`);
   console.log(`apply peak RSS growth over the idle agent: ${(summary.applyPeakRssGrowthBytes / MiB).toFixed(1)} MiB (goal <= 16)`);
   console.log(`apply time / (2 x (fastest anchor apply + sha256sum ${sha256sum.seconds.toFixed(2)} s)): ${summary.applySecondsOverBound?.toFixed(2) ?? 'n/a'} (goal <= 1)`);
-  const out = join(root, 'bench', 'results', `delta-${pair}${quick ? '-quick' : ''}.json`);
+  const out = join(root, 'bench', 'results', `delta-${pair}${quick ? '-quick' : ''}${oursOnly ? '-ours' : ''}.json`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ pair, quick, node: process.version, rows, aptBytes, summary }, null, 1)}\n`);
   console.log(`written: bench/results/${out.split('/').pop() ?? ''}`);

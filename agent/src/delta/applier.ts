@@ -16,12 +16,13 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { OtaError, withContext } from '../errors/index.js';
 import {
-  DELTA_MAX_DEFLATE_BYTES, equalBytes, hex, readSegmentOps, SegmentGzipWork, sha256, SOURCE_KIND, splitSegmentPayload,
+  DELTA_GUNZIP_READ_BYTES, equalBytes, hex, readSegmentOps, SegmentGzipWork, sha256, SOURCE_KIND, splitSegmentPayload,
   type DeltaHeader, type DeltaOp, type SegmentStreams,
 } from '../formats/index.js';
 import { ExecSource } from './exec.js';
 import { Arena, inflateInto } from './inflate.js';
-import { ExtentSource, gunzipSource, ImageSource, type BaseReader, type Source } from './source.js';
+import { GUNZIP_BUFFER_BYTES, GunzipSource } from './gunzip.js';
+import { ExtentSource, ImageSource, type BaseReader, type Source } from './source.js';
 import { newTargetHash, TargetWriter } from './sink.js';
 import { hashReader, hashTargetPrefix } from './verify.js';
 
@@ -52,13 +53,13 @@ export interface ApplierOptions {
 }
 
 /** The one scratch buffer of an apply (copies, base hash, read-back); allocated once so memory stays flat. */
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = DELTA_GUNZIP_READ_BYTES;
 
 /** Applies one delta, segment by segment, to a target slot. */
 export class DeltaApplier {
   private next: number;
-  /** Reused buffers: the three decoded streams, and a gzip source (packed, inflated). */
-  private readonly arenas = { ops: new Arena(), add: new Arena(), literal: new Arena(), packed: new Arena(), text: new Arena() };
+  /** Reused buffers: the three decoded streams, and a gzip source's window. */
+  private readonly arenas = { ops: new Arena(), add: new Arena(), literal: new Arena(), gunzip: new Arena() };
 
   private constructor(
     private readonly scratch: Buffer,
@@ -159,12 +160,18 @@ export class DeltaApplier {
   private async run(streams: SegmentStreams): Promise<void> {
     let source = this.image;
     const work = new SegmentGzipWork();
-    for (const op of readSegmentOps(streams)) {
-      if (op.op === 'source') source = await this.chooseSource(op, work);
-      else {
-        if (op.op === 'deflate') work.charge(1, op.rawSizeBytes, `deflate rebuild of ${op.rawSizeBytes} bytes`);
-        await this.execute(op, source);
+    try {
+      for (const op of readSegmentOps(streams)) {
+        if (op.op === 'source') {
+          if (source instanceof GunzipSource) source.close();
+          source = await this.chooseSource(op, work);
+        } else {
+          if (op.op === 'deflate') work.charge(1, op.rawSizeBytes, `deflate rebuild of ${op.rawSizeBytes} bytes`);
+          await this.execute(op, source);
+        }
       }
+    } finally {
+      if (source instanceof GunzipSource) source.close();
     }
   }
 
@@ -173,15 +180,10 @@ export class DeltaApplier {
     if (op.kind === SOURCE_KIND.image) return image;
     if (op.kind === SOURCE_KIND.extents) return new ExtentSource(image, op.extents);
     if (op.exec !== undefined) return new ExecSource(new ExtentSource(image, op.extents), op.exec);
-    const packedBytes = op.extents.reduce((sum, e) => sum + e.lengthBytes, 0);
-    work.charge(1, packedBytes, `gunzip source of ${packedBytes} bytes`);
-    // Inflate no further than the bound allows: a member that inflates past it is refused as it inflates
-    // (past the per-file cap instead, the cap's own DELTA_CORRUPT).
-    const remaining = work.remainingBytes;
-    const overBound = remaining < DELTA_MAX_DEFLATE_BYTES ? () => work.refusal(`gunzip source inflating past the ${remaining} bytes left`) : undefined;
-    const text = await gunzipSource(image, op.extents, this.arenas.packed, this.arenas.text, Math.min(remaining, DELTA_MAX_DEFLATE_BYTES), overBound);
-    work.charge(0, text.sizeBytes, `gunzip source inflating to ${text.sizeBytes} bytes`);
-    return text;
+    const packed = new ExtentSource(image, op.extents);
+    work.charge(1, packed.sizeBytes, `gunzip source of ${packed.sizeBytes} bytes`);
+    // Each inflated chunk, and each inflation after the first, counts against the segment's bound as it happens.
+    return new GunzipSource(packed, this.arenas.gunzip.take(GUNZIP_BUFFER_BYTES), (bytes, what) => work.charge(0, bytes, what));
   }
 
   private async execute(op: Exclude<DeltaOp, { op: 'source' }>, source: Source | undefined): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The target side of an apply: writes the new slot sequentially through a 256 KiB
  * buffer, hashes every byte as it goes, refuses the first byte past the declared
- * size, and redirects the raw bytes of a deflate rebuild into a bounded buffer.
+ * size, and streams the raw bytes of a deflate rebuild through GNU gzip's deflate (its window
+ * and staging only: the rebuild's raw and deflated bytes are never held whole).
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -18,9 +19,7 @@ export class TargetWriter {
   private buffered = 0;
   /** Target offset of the buffer's first byte. */
   private flushedBytes: number;
-  private deflating: { params: DeflateParams; raw: Uint8Array; filled: number; deflatedSizeBytes: number } | undefined;
-  /** Reused across deflate rebuilds (grows to the largest, at most DELTA_MAX_DEFLATE_BYTES). */
-  private rawBuffer = new Uint8Array(0);
+  private deflating: { rawSizeBytes: number; filled: number; deflatedSizeBytes: number; producedBytes: number } | undefined;
   /** One compressor for every rebuild: its window, chains, buffers and trees are allocated once (memory stays flat). */
   private readonly compressor = new GzipCompressor();
   /** Bytes accepted so far (written or buffered). */
@@ -41,14 +40,30 @@ export class TargetWriter {
   /** Append bytes (or route them into the open deflate rebuild). */
   async write(bytes: Uint8Array): Promise<void> {
     const d = this.deflating;
-    if (d !== undefined) {
-      if (d.filled + bytes.length > d.raw.length) throw corrupt('writes more bytes into a deflate rebuild than it declared');
-      d.raw.set(bytes, d.filled);
-      d.filled += bytes.length;
-      if (d.filled === d.raw.length) await this.endDeflate();
-      return;
+    if (d === undefined) return this.append(bytes);
+    if (d.filled + bytes.length > d.rawSizeBytes) throw corrupt('writes more bytes into a deflate rebuild than it declared');
+    d.filled += bytes.length;
+    await this.appendDeflated(d, this.compressor.push(bytes));
+    if (d.filled === d.rawSizeBytes) {
+      this.deflating = undefined;
+      await this.appendDeflated(d, this.compressor.end());
+      if (d.producedBytes !== d.deflatedSizeBytes) {
+        throw new OtaError('DELTA_CORRUPT', `rebuilt deflate stream has ${d.producedBytes} bytes, not ${d.deflatedSizeBytes}: the delta does not fit this base; make it again`);
+      }
     }
-    this.ensureRoom(bytes.length);
+  }
+
+  // The compressor's output is a view into its buffer: written out (copied) before it runs again.
+  private async appendDeflated(d: NonNullable<TargetWriter['deflating']>, packed: Uint8Array): Promise<void> {
+    d.producedBytes += packed.length;
+    if (d.producedBytes > d.deflatedSizeBytes) {
+      throw new OtaError('DELTA_CORRUPT', `rebuilt deflate stream passes the ${d.deflatedSizeBytes} bytes it declared: the delta does not fit this base; make it again`);
+    }
+    await this.append(packed);
+  }
+
+  private async append(bytes: Uint8Array): Promise<void> {
+    if (this.offsetBytes + bytes.length > this.limitBytes) throw overflow(this.limitBytes);
     let done = 0;
     while (done < bytes.length) {
       const n = Math.min(bytes.length - done, BUFFER_BYTES - this.buffered);
@@ -82,9 +97,9 @@ export class TargetWriter {
   /** Open a deflate rebuild: the next `rawSizeBytes` bytes written are deflated with `params`. */
   beginDeflate(params: DeflateParams, rawSizeBytes: number, deflatedSizeBytes: number): void {
     if (this.deflating !== undefined) throw corrupt('opens a deflate rebuild inside another');
-    if (this.rawBuffer.length < rawSizeBytes) this.rawBuffer = new Uint8Array(rawSizeBytes);
-    this.deflating = { params, raw: this.rawBuffer.subarray(0, rawSizeBytes), filled: 0, deflatedSizeBytes };
     if (rawSizeBytes === 0) throw corrupt('opens an empty deflate rebuild');
+    this.compressor.begin(params.level);
+    this.deflating = { rawSizeBytes, filled: 0, deflatedSizeBytes, producedBytes: 0 };
   }
 
   /** True while a deflate rebuild waits for bytes. */
@@ -100,17 +115,6 @@ export class TargetWriter {
     } catch (err) {
       throw withContext(`target slot (${this.name}): fsync`, err, 'DELTA_TARGET_WRITE');
     }
-  }
-
-  private async endDeflate(): Promise<void> {
-    const d = this.deflating;
-    if (d === undefined) return;
-    this.deflating = undefined;
-    const packed = this.compressor.deflate(d.raw, d.params.level);
-    if (packed.length !== d.deflatedSizeBytes) {
-      throw new OtaError('DELTA_CORRUPT', `rebuilt deflate stream has ${packed.length} bytes, not ${d.deflatedSizeBytes}: the delta does not fit this base; make it again`);
-    }
-    await this.write(packed);
   }
 
   private async flush(): Promise<void> {

@@ -1,12 +1,11 @@
 /**
  * Where COPY and ADD ops read from: the base image (positional reads through a
- * small read-ahead cache), a file made of base extents, or a gzip member from the
- * base inflated in memory (bounded by DELTA_MAX_DEFLATE_BYTES).
+ * small read-ahead cache) or a file made of base extents (a gzip member of the
+ * base read as its text is gunzip.ts).
  */
 import { promises as fsp } from 'node:fs';
 import { OtaError, withContext } from '../errors/index.js';
-import { DELTA_MAX_DEFLATE_BYTES, type Extent } from '../formats/index.js';
-import { inflateInto, type Arena } from './inflate.js';
+import type { Extent } from '../formats/index.js';
 
 /** Positional reads of the base image; a fake in unit tests, a file or block device otherwise. */
 export interface BaseReader {
@@ -104,29 +103,6 @@ export class ExtentSource implements Source {
       start = end;
     }
   }
-}
-
-/** A source held in memory (an inflated gzip member). */
-export class MemorySource implements Source {
-  constructor(private readonly bytes: Uint8Array) {}
-
-  get sizeBytes(): number { return this.bytes.length; }
-
-  async read(into: Uint8Array, offsetBytes: number): Promise<void> {
-    if (offsetBytes + into.length > this.bytes.length) throw badRead(offsetBytes, into.length, this.bytes.length);
-    into.set(this.bytes.subarray(offsetBytes, offsetBytes + into.length));
-  }
-}
-
-/** Inflate the gzip member stored in `extents` of the base into reused buffers (at most `maxBytes`, else `oversize()`). */
-export async function gunzipSource(image: Source, extents: readonly Extent[], packedArena: Arena, textArena: Arena, maxBytes: number, oversize?: () => OtaError): Promise<MemorySource> {
-  const file = new ExtentSource(image, extents);
-  if (file.sizeBytes > DELTA_MAX_DEFLATE_BYTES) throw corruptOp(`gzip source of ${file.sizeBytes} bytes is too large`);
-  const packed = packedArena.take(file.sizeBytes);
-  await file.read(packed, 0);
-  // The gzip trailer's ISIZE (size mod 2^32) sizes the buffer; it grows if a multi-member file says less.
-  const isize = packed.length >= 4 ? new DataView(packed.buffer, packed.byteOffset + packed.length - 4).getUint32(0, true) : 0;
-  return new MemorySource(await inflateInto('gzip', packed, textArena, maxBytes, 'a gzip file of the base', isize + 1, oversize));
 }
 
 function badRead(offsetBytes: number, lengthBytes: number, sizeBytes: number): OtaError {

@@ -7,11 +7,11 @@
  */
 import {
   DELTA_MAX_SEGMENT_DECODED_BYTES, encodeDeltaHeader, encodeSegmentPayload, SegmentGzipWork, SegmentWriter, sha256, SOURCE_KIND,
-  DELTA_FORMAT_VERSION, type DeflateParams, type DeltaSegmentEntry, type ExecParams, type Extent,
+  DELTA_FORMAT_VERSION, DELTA_FORMAT_VERSION_BASE, DELTA_FORMAT_VERSION_EXEC, DELTA_MAX_DEFLATE_BYTES, type DeflateParams, type DeltaSegmentEntry, type ExecParams, type Extent,
 } from '../../../agent/src/formats/index.js';
 
-/** Leave room for op varints and a re-stated source inside the decoded bound. */
-const DECODED_TARGET_BYTES = DELTA_MAX_SEGMENT_DECODED_BYTES - 256 * 1024;
+/** Decoded bytes a segment is cut at: room is left for op varints and a re-stated source inside the decoder's bound. */
+export const DECODED_TARGET_BYTES = DELTA_MAX_SEGMENT_DECODED_BYTES - 256 * 1024;
 const OUTPUT_TARGET_BYTES = 64 * 1024 * 1024;
 const PIECE_BYTES = 256 * 1024;
 
@@ -25,8 +25,9 @@ export class ContainerBuilder {
   private readonly payloads: Uint8Array[] = [];
   private readonly entries: DeltaSegmentEntry[] = [];
   private source: { kind: number; extents: readonly Extent[]; exec?: ExecParams } = { kind: SOURCE_KIND.image, extents: [] };
-  // Version 2 only when an exec source is used, so that older agents still read every other delta.
-  private usesExec = false;
+  // The oldest version that has what the delta uses (2: an exec source; 3: a gzip member past
+  // DELTA_MAX_DEFLATE_BYTES), so that older agents still read every delta they can apply.
+  private formatVersion = DELTA_FORMAT_VERSION_BASE;
   private inDeflate = false;
   /** Raw stream sizes (before brotli). */
   readonly totals: StreamTotals = { opsBytes: 0, addBytes: 0, literalBytes: 0 };
@@ -69,7 +70,7 @@ export class ContainerBuilder {
   setSource(kind: number, extents: readonly Extent[], exec?: ExecParams): void {
     if (this.source.kind === kind && (kind === SOURCE_KIND.image || (this.source.extents === extents && this.source.exec === exec))) return;
     this.source = exec === undefined ? { kind, extents } : { kind, extents, exec };
-    if (kind === SOURCE_KIND.exec) this.usesExec = true;
+    if (kind === SOURCE_KIND.exec) this.needs(DELTA_FORMAT_VERSION_EXEC);
     this.room(0);
     this.current.source(kind, extents, exec);
   }
@@ -82,15 +83,21 @@ export class ContainerBuilder {
     const gzipBytes = rawSizeBytes + gunzipBytes;
     this.room(maxDecodedBytes, gzipBytes);
     this.work.charge(2, gzipBytes, `of ${this.entries.length}: one rebuild`);
+    if (rawSizeBytes > DELTA_MAX_DEFLATE_BYTES) this.needs(DELTA_FORMAT_VERSION);
     this.current.deflate(params, rawSizeBytes, deflatedSizeBytes);
     this.inDeflate = true;
     try { body(); } finally { this.inDeflate = false; }
   }
 
+  /** Mark the delta as reading a gzip source past DELTA_MAX_DEFLATE_BYTES (packed or inflated): format version 3. */
+  streamsGunzip(): void { this.needs(DELTA_FORMAT_VERSION); }
+
+  private needs(version: number): void { this.formatVersion = Math.max(this.formatVersion, version); }
+
   /** Close the last segment and encode the container. */
   finish(h: { full: boolean; baseSizeBytes: number; baseSha256: Uint8Array; targetSizeBytes: number; targetSha256: Uint8Array }): Uint8Array {
     this.cut();
-    const header = encodeDeltaHeader({ ...h, segments: this.entries, ...(this.usesExec ? { formatVersion: DELTA_FORMAT_VERSION } : {}) });
+    const header = encodeDeltaHeader({ ...h, segments: this.entries, formatVersion: this.formatVersion });
     return Buffer.concat([header, ...this.payloads]);
   }
 

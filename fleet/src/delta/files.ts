@@ -6,14 +6,27 @@
  * diffed uncompressed text.
  */
 import * as zlib from 'node:zlib';
-import { DELTA_MAX_DEFLATE_BYTES, DELTA_MAX_SOURCE_EXTENTS, SOURCE_KIND, type Extent } from '../../../agent/src/formats/index.js';
+import {
+  DELTA_MAX_DEFLATE_BYTES, DELTA_MAX_SEGMENT_GZIP_BYTES, DELTA_MAX_SOURCE_EXTENTS, SOURCE_KIND, type Extent,
+} from '../../../agent/src/formats/index.js';
 import { addBytes, bsdiff, type DiffPiece } from './bsdiff.js';
-import type { ContainerBuilder } from './container.js';
+import { DECODED_TARGET_BYTES, type ContainerBuilder } from './container.js';
 import type { Ext4File, Ext4Map } from './ext4.js';
 import { execDiff, type ExecDiff } from './exec.js';
-import { findGzipRebuild, type GzipRebuild } from './gzip.js';
+import { findGzipRebuild, forwardPieces, gunzipInflations, type GzipRebuild } from './gzip.js';
 import { piecesCost } from './matcher.js';
 import { FilePairer, type PairedBy } from './pairing.js';
+
+/** A gzip rebuild from the diffed texts, with the decoder's work it costs (it must fit one segment). */
+interface GzipPlan {
+  readonly rebuild: GzipRebuild;
+  readonly oldText: Uint8Array;
+  readonly pieces: readonly DiffPiece[];
+  /** Decoded stream bytes at most (ADD and LITERAL bytes, op varints). */
+  readonly decodedBytes: number;
+  /** Gzip work of the source: packed plus inflated bytes, per inflation. */
+  readonly gunzipBytes: number;
+}
 
 interface Plan {
   readonly by: PairedBy;
@@ -29,7 +42,7 @@ interface Plan {
   exec?: ExecDiff | null;
   /** The last span's choice, so that `cover` emits what `span` costed. */
   chosen?: { readonly lo: number; readonly n: number; readonly exec: boolean; readonly cost: number };
-  readonly gzip?: { readonly rebuild: GzipRebuild; readonly oldText: Uint8Array; readonly pieces: readonly DiffPiece[] };
+  readonly gzip?: GzipPlan;
 }
 
 /** What the file pass did (for reports): files diffed by how they were paired. */
@@ -120,12 +133,11 @@ export class FileDiffer {
     return plan;
   }
 
-  private emitGzip(plan: Plan, g: NonNullable<Plan['gzip']>): void {
+  private emitGzip(plan: Plan, g: GzipPlan): void {
     const { rebuild } = g;
     this.out.literal(rebuild.head);
-    const decoded = rebuild.text.length + g.pieces.length * 16 + 1024;
-    const gunzipBytes = plan.oldExtents.reduce((sum, e) => sum + e.lengthBytes, 0) + g.oldText.length;
-    this.out.deflate(rebuild.params, rebuild.text.length, rebuild.deflatedSizeBytes, decoded, gunzipBytes, () => {
+    if (plan.oldBytes.length > DELTA_MAX_DEFLATE_BYTES || g.oldText.length > DELTA_MAX_DEFLATE_BYTES) this.out.streamsGunzip();
+    this.out.deflate(rebuild.params, rebuild.text.length, rebuild.deflatedSizeBytes, g.decodedBytes, g.gunzipBytes, () => {
       this.emitPieces(plan, g.pieces, g.oldText, rebuild.text, 0, rebuild.text.length, SOURCE_KIND.gunzip);
     });
     this.out.literal(rebuild.tail);
@@ -154,16 +166,23 @@ function choose(plan: Plan, lo: number, n: number, execAware: boolean): { exec: 
   return plan.chosen;
 }
 
-function gzipPlan(oldBytes: Uint8Array, newBytes: Uint8Array): Plan['gzip'] {
+// A rebuild stays in one segment (the decoder cannot resume inside one): a member whose diff or
+// gzip work does not fit is diffed compressed instead.
+function gzipPlan(oldBytes: Uint8Array, newBytes: Uint8Array): GzipPlan | undefined {
   const rebuild = findGzipRebuild(newBytes);
-  if (rebuild === undefined || rebuild.text.length > DELTA_MAX_DEFLATE_BYTES - 256 * 1024) return undefined;
+  if (rebuild === undefined || rebuild.text.length + 1024 > DECODED_TARGET_BYTES) return undefined;
   let oldText: Uint8Array;
   try {
-    oldText = zlib.gunzipSync(oldBytes, { maxOutputLength: DELTA_MAX_DEFLATE_BYTES });
+    oldText = zlib.gunzipSync(oldBytes, { maxOutputLength: DELTA_MAX_SEGMENT_GZIP_BYTES });
   } catch {
     return undefined;
   }
-  return { rebuild, oldText, pieces: bsdiff(oldText, rebuild.text) };
+  const pieces = forwardPieces(bsdiff(oldText, rebuild.text));
+  const decodedBytes = rebuild.text.length + pieces.length * 16 + 1024;
+  const reads = pieces.flatMap((p) => p.kind === 'add' ? [{ offsetBytes: p.oldOffsetBytes, lengthBytes: p.lengthBytes }] : []);
+  const gunzipBytes = Math.max(1, gunzipInflations(reads)) * (oldBytes.length + oldText.length);
+  if (decodedBytes > DECODED_TARGET_BYTES || rebuild.text.length + gunzipBytes > DELTA_MAX_SEGMENT_GZIP_BYTES) return undefined;
+  return { rebuild, oldText, pieces, decodedBytes, gunzipBytes };
 }
 
 // The pieces over [lo, hi), cut at both ends.

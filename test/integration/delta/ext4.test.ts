@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeDelta, mapExt4 } from '../../../fleet/src/delta/index.js';
+import { DELTA_FORMAT_VERSION, DELTA_MAX_DEFLATE_BYTES, parseDeltaHeader } from '../../../agent/src/formats/index.js';
 import { fileBytes } from '../../../fleet/src/delta/ext4.js';
 import { missingTools, tempDir } from '../../support/tools.js';
 import { gate, missingReason } from '../../support/skip.js';
@@ -73,5 +74,25 @@ for (const level of [1, 3]) {
     assert.is(encodeDelta(a, b).stats.files?.gzipRebuilt, 1);
   });
 }
+
+// Past DELTA_MAX_DEFLATE_BYTES the device streams the rebuild and the source (format 3); a member whose
+// rebuild cannot fit one segment's bounds is diffed compressed, as before.
+it('a gzip member of 2.5 MB of text is rebuilt (a format 3 delta); one of 4.5 MB falls back to its compressed bytes', async () => {
+  const big = text(50, 45000);
+  assert.ok(big.length > DELTA_MAX_DEFLATE_BYTES, `${big.length} bytes`);
+  const a = image('big-a', { 'usr/share/doc/k/changelog.gz': Buffer.from(big) });
+  const b = image('big-b', { 'usr/share/doc/k/changelog.gz': Buffer.from(`new entry: 20 stable releases\n${text(99, 300)}${big}`) });
+  const { delta, rebuilt } = await roundTrip(dir, a, b);
+  assert.ok(Buffer.compare(rebuilt, b) === 0);
+  assert.is(parseDeltaHeader(delta).formatVersion, DELTA_FORMAT_VERSION);
+  const made = encodeDelta(a, b);
+  assert.is(made.stats.files?.gzipRebuilt, 1);
+  const huge = text(60, 80000);
+  const c = image('huge-a', { 'usr/share/doc/k/changelog.gz': Buffer.from(huge) });
+  const d = image('huge-b', { 'usr/share/doc/k/changelog.gz': Buffer.from(`new entry\n${huge}`) });
+  const fallback = await roundTrip(dir, c, d);
+  assert.ok(Buffer.compare(fallback.rebuilt, d) === 0);
+  assert.is(encodeDelta(c, d).stats.files?.gzipRebuilt, 0);
+});
 
 test.run();

@@ -39,6 +39,28 @@ export class GzipCompressor {
     return this.out.view();
   }
 
+  /**
+   * Start streaming the raw deflate stream `gzip -n -<level>` writes: `push` the input in pieces,
+   * then `end`. Each returns the compressed bytes completed meanwhile (a view, valid until the next
+   * call: write it out or copy it); together they are what `deflate` returns for the whole input.
+   */
+  begin(level: number): void {
+    this.out.reset();
+    this.deflater.begin(level);
+  }
+
+  /** Feed input to the stream `begin` opened; returns the compressed bytes completed so far. */
+  push(raw: Uint8Array): Uint8Array {
+    this.deflater.push(raw);
+    return this.out.take();
+  }
+
+  /** End the stream's input; returns the last compressed bytes. */
+  end(): Uint8Array {
+    this.deflater.finish();
+    return this.out.take();
+  }
+
   /** A whole gzip member for `raw`: header, gzip's deflate body, CRC-32 and ISIZE trailer. */
   member(raw: Uint8Array, options: GzipMemberOptions): Uint8Array {
     const header = headerBytes(options);

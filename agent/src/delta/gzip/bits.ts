@@ -66,6 +66,16 @@ export class BitWriter {
     return this.out.subarray(0, this.size);
   }
 
+  /**
+   * The whole bytes written since the last `take` (or `reset`), handed over: a view, valid until the
+   * next write. Pending bits stay. A streamed deflate drains its output this way, so the buffer stays small.
+   */
+  take(): Uint8Array {
+    const bytes = this.out.subarray(0, this.size);
+    this.size = 0;
+    return bytes;
+  }
+
   /** Start over, keeping the buffer. */
   reset(): void {
     this.size = 0;

@@ -41,7 +41,12 @@ export class Deflater {
   private readonly prev = new Uint16Array(WSIZE);
   private readonly head = new Uint16Array(HASH_SIZE);
   private readonly blocks: BlockCoder;
+  // The input: the whole of it for `run`; for a stream, a staging buffer filled by `push` over [inPos, inEnd).
   private input: Uint8Array = EMPTY;
+  private inEnd = 0;
+  private ended = true;
+  private readonly stage = new Uint8Array(2 * WINDOW_SIZE);
+  private steps: Generator<void, void, void> | undefined;
   private level = 0;
   private goodMatch = 0;
   private maxLazy = 0;
@@ -62,18 +67,87 @@ export class Deflater {
 
   /** Append to `out` the raw deflate stream `gzip -n -<level>` writes for `input`. */
   run(input: Uint8Array, level: number): void {
+    this.configure(level);
+    this.input = input;
+    this.inEnd = input.length;
+    this.ended = true;
+    if (!this.compress().next().done) throw new Error('gzip port: deflate waited for input it already had');
+    this.input = EMPTY;
+  }
+
+  /**
+   * Start a streamed deflate at `level`: `push` the input in pieces of any size, then `finish`.
+   * The output is the same as `run` on the whole input; memory stays the window's and the staging's.
+   */
+  begin(level: number): void {
+    this.configure(level);
+    this.input = this.stage;
+    this.inEnd = 0;
+    this.ended = false;
+    this.steps = this.compress();
+    this.steps.next();
+  }
+
+  /** Feed the next input bytes of a stream `begin` opened; blocks go to `out` as they complete. */
+  push(bytes: Uint8Array): void {
+    const steps = this.requireStream();
+    for (let done = 0; done < bytes.length;) {
+      if (this.inPos > 0) {
+        this.stage.copyWithin(0, this.inPos, this.inEnd);
+        this.inEnd -= this.inPos;
+        this.inPos = 0;
+      }
+      const n = Math.min(bytes.length - done, this.stage.length - this.inEnd);
+      this.stage.set(bytes.subarray(done, done + n), this.inEnd);
+      this.inEnd += n;
+      done += n;
+      if (this.canRead()) steps.next();
+    }
+  }
+
+  /** End the input of the stream: the last block goes to `out`. */
+  finish(): void {
+    const steps = this.requireStream();
+    this.ended = true;
+    if (!steps.next().done) throw new Error('gzip port: deflate did not finish at the end of its input');
+    this.steps = undefined;
+    this.input = EMPTY;
+  }
+
+  private requireStream(): Generator<void, void, void> {
+    if (this.steps === undefined) throw new Error('gzip port: push or finish without begin');
+    return this.steps;
+  }
+
+  private configure(level: number): void {
     const config = CONFIG[level];
     if (!Number.isInteger(level) || level < GZIP_MIN_LEVEL || level > GZIP_MAX_LEVEL || config === undefined) {
       throw new RangeError(`gzip level ${level} is not an integer in ${GZIP_MIN_LEVEL}..${GZIP_MAX_LEVEL}`);
     }
     [this.goodMatch, this.maxLazy, this.niceMatch, this.maxChain] = config;
-    this.input = input;
     this.level = level;
     this.reset();
+  }
+
+  // The whole compression as a generator that yields where gzip would block in read(): the window
+  // asks for up to WINDOW_SIZE bytes and gets fewer only at the end of the input.
+  private *compress(): Generator<void, void, void> {
+    while (!this.canRead()) yield;
     this.lmInit();
-    if (this.level <= 3) this.deflateFast();
-    else this.deflateLazy();
-    this.input = EMPTY;
+    if (this.level <= 3) yield* this.deflateFast();
+    else yield* this.deflateLazy();
+  }
+
+  private canRead(): boolean {
+    return this.ended || this.inEnd - this.inPos >= WINDOW_SIZE;
+  }
+
+  // Fill the lookahead as gzip does after every step, waiting for input where a stream has too little.
+  private *fill(): Generator<void, void, void> {
+    while (this.lookahead < MIN_LOOKAHEAD && !this.eofile) {
+      if (!this.canRead()) { yield; continue; }
+      this.fillWindow();
+    }
   }
 
   // A fresh gzip process starts with zeroed globals, and stale window bytes past the input can change matches.
@@ -88,7 +162,7 @@ export class Deflater {
 
   // read_buf on a regular file: as many bytes as asked, fewer only at the end.
   private readBuf(at: number, size: number): number {
-    const n = Math.min(size, this.input.length - this.inPos);
+    const n = Math.min(size, this.inEnd - this.inPos);
     this.window.set(this.input.subarray(this.inPos, this.inPos + n), at);
     this.inPos += n;
     return n;
@@ -183,7 +257,7 @@ export class Deflater {
   }
 
   // deflate_fast: levels 1-3, no lazy evaluation; max_lazy bounds which matches get their strings inserted.
-  private deflateFast(): void {
+  private *deflateFast(): Generator<void, void, void> {
     let matchLength = 0;
     this.prevLength = MIN_MATCH - 1;
     while (this.lookahead !== 0) {
@@ -212,13 +286,13 @@ export class Deflater {
         this.strstart++;
       }
       if (flush) { this.flushBlock(false); this.blockStart = this.strstart; }
-      while (this.lookahead < MIN_LOOKAHEAD && !this.eofile) this.fillWindow();
+      if (this.lookahead < MIN_LOOKAHEAD && !this.eofile) yield* this.fill();
     }
     this.flushBlock(true);
   }
 
   // deflate: levels 4-9; a match is taken only if the next position has no longer one.
-  private deflateLazy(): void {
+  private *deflateLazy(): Generator<void, void, void> {
     let matchAvailable = false;
     let matchLength = MIN_MATCH - 1;
     while (this.lookahead !== 0) {
@@ -251,7 +325,7 @@ export class Deflater {
         this.strstart++;
         this.lookahead--;
       }
-      while (this.lookahead < MIN_LOOKAHEAD && !this.eofile) this.fillWindow();
+      if (this.lookahead < MIN_LOOKAHEAD && !this.eofile) yield* this.fill();
     }
     if (matchAvailable) this.tally(0, this.window[this.strstart - 1]!);
     this.flushBlock(true);

@@ -21,18 +21,24 @@ import { OtaError } from '../../errors/index.js';
 
 /** The container magic. */
 export const DELTA_MAGIC = 'OTADELTA';
-/** The newest format version this code reads and writes: 2 adds the exec source (segment.ts); a delta without one is written as 1, which older agents read. */
-export const DELTA_FORMAT_VERSION = 2;
+/**
+ * The newest format version this code reads and writes: 2 adds the exec source (segment.ts), 3 gzip
+ * rebuilds and sources past DELTA_MAX_DEFLATE_BYTES (streamed by the decoder). A delta is written
+ * with the oldest version that has what it uses, so older agents read every delta they can apply.
+ */
+export const DELTA_FORMAT_VERSION = 3;
+/** The version of a delta with an exec source and no gzip member past DELTA_MAX_DEFLATE_BYTES. */
+export const DELTA_FORMAT_VERSION_EXEC = 2;
 /** The version of a delta that uses nothing newer than version 1 has. */
 export const DELTA_FORMAT_VERSION_BASE = 1;
 /**
  * The artifact format names (a release's `format`) of an otadelta container, by the newest container
- * version the artifact needs: `otadelta` is version 1, `otadelta-2` version 2. The name tells an agent
+ * version the artifact needs: `otadelta` is version 1, `otadelta-N` version N. The name tells an agent
  * before it downloads a byte whether it can apply the delta: one that cannot takes the full image instead
  * (device/payload.ts) rather than failing the update at the header. (An `otadelta` whose header says 2, as
  * fleets wrote before the names split, is still read.)
  */
-export const DELTA_ARTIFACT_FORMATS: Readonly<Record<string, number>> = { otadelta: 1, 'otadelta-2': 2 };
+export const DELTA_ARTIFACT_FORMATS: Readonly<Record<string, number>> = { otadelta: 1, 'otadelta-2': 2, 'otadelta-3': 3 };
 
 /** The artifact format name of a container of `formatVersion`. */
 export function deltaArtifactFormat(formatVersion: number): string {

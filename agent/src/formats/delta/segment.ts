@@ -28,8 +28,17 @@ import { VarintReader, VarintWriter } from './varint.js';
 
 /** Most decoded bytes (ops + add + literal streams) a segment may hold: bounds the decoder's memory. */
 export const DELTA_MAX_SEGMENT_DECODED_BYTES = 4 * 1024 * 1024;
-/** Most bytes a deflate rebuild or an inflated gzip source may have: bounds the decoder's memory. */
+/**
+ * Most bytes a deflate rebuild or a gzip source may have in a delta of format version 2 or older
+ * (agents before version 3 held both whole); a larger one makes the container version 3. Since
+ * version 3 both stream (the rebuild through the deflate's window, the source through
+ * DELTA_GUNZIP_WINDOW_BYTES), and only the segment's gzip work bounds their size.
+ */
 export const DELTA_MAX_DEFLATE_BYTES = 2 * 1024 * 1024;
+/** The inflated bytes of a gzip source the decoder keeps behind the furthest read: a read further back inflates the member again. */
+export const DELTA_GUNZIP_WINDOW_BYTES = 1024 * 1024;
+/** The largest single read of a gzip source (the decoder copies in pieces this size). */
+export const DELTA_GUNZIP_READ_BYTES = 256 * 1024;
 /**
  * The gzip work one segment may ask of the decoder, which costs CPU far beyond the bytes it writes:
  * at most DELTA_MAX_SEGMENT_GZIP_OPS gunzip sources and deflate rebuilds, and at most
@@ -309,7 +318,7 @@ function readExec(ops: VarintReader): ExecParams {
 function readDeflate(ops: VarintReader): DeltaOp {
   const [engine = 0, level = 0, raw = 0, deflated = 0] = [0, 0, 0, 0].map(() => ops.uint());
   if (engine !== DEFLATE_ENGINE.gzip || level < GZIP_MIN_LEVEL || level > GZIP_MAX_LEVEL) throw corrupt(`names deflate engine ${engine} level ${level}, which this agent does not have`);
-  if (raw > DELTA_MAX_DEFLATE_BYTES) throw corrupt(`rebuilds a deflate stream of ${raw} bytes (at most ${DELTA_MAX_DEFLATE_BYTES})`);
+  if (raw > DELTA_MAX_SEGMENT_GZIP_BYTES) throw corrupt(`rebuilds a deflate stream of ${raw} bytes (at most ${DELTA_MAX_SEGMENT_GZIP_BYTES})`);
   return { op: 'deflate', params: { engine, level }, rawSizeBytes: raw, deflatedSizeBytes: deflated };
 }
 
