@@ -15,3 +15,7 @@ export { boardPrologue, parseBoardConfig, validateBoardConfig } from './board-co
 export type { BoardConfig, BoardPartition, EnvPlacement } from './board-config.js';
 export { DEFAULT_DATA_DIR, OTA_UNITS, sandboxDropIn, sandboxWritablePaths, writtenPaths } from './unit-sandbox.js';
 export type { WrittenPath } from './unit-sandbox.js';
+export { isValidScriptImage, makeScriptImage, parseScriptImage } from './script-image.js';
+export type { ScriptImage } from './script-image.js';
+export { BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BootScripts, mountedBootDir } from './boot-scripts.js';
+export type { BootDir } from './boot-scripts.js';

@@ -24,6 +24,8 @@ export interface ReleaseSpec {
   readonly deltas: readonly JsonObject[];
   /** The artifact of the image's /etc manifest (fleet/src/release/etc.ts), when there is one. */
   readonly etc?: JsonObject;
+  /** The artifact of a new boot.scr (fleet/src/release/boot-script.ts), when the release changes it. */
+  readonly bootScript?: JsonObject;
 }
 
 /** Who a rollout is for and how it spreads. */
@@ -64,6 +66,7 @@ export function releaseSigned(spec: ReleaseSpec): JsonObject {
     _type: 'release', version: spec.version, ...(spec.name === undefined ? {} : { name: spec.name }), expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
     ...(spec.etc === undefined ? {} : { etc: spec.etc }),
+    ...(spec.bootScript === undefined ? {} : { bootScript: spec.bootScript }),
   };
   deviceCheck('RELEASE_INVALID', 'check --version, --name, --hardware and the images', () => readRelease(unsigned(signed), 'release'));
   return signed;

@@ -10,3 +10,4 @@ export { Progress } from './progress.js';
 export { addEtcManifest, etcManifestOf } from './etc.js';
 export { checkBundleTarget, writeBundle } from './bundle.js';
 export { dueForResign, resignRelease, type Resigned } from './resign.js';
+export { addBootScript, readBootScript } from './boot-script.js';
