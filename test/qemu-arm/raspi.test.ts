@@ -14,17 +14,20 @@
  * Boot files (docs/boot-partition-updates.md): each slot's device tree is marked (its `model`, which the
  * kernel prints as "Machine model:"), so the console says which tree the kernel got: the slot's own from
  * /boot/dtbs, never the one QEMU passes as the firmware's. The boot script is updated with two names by
- * the agent's writer (BootScripts) run on the host on the FAT's files: a torn boot.scr.uimg (the power cut
- * inside its write) is skipped by U-Boot for boot.scr; a staged one runs first; after the commit boot.scr
- * is the new script and boot.scr.uimg is gone. test/unit/boot/boot-scripts.test.ts cuts at every step.
- * ota-test: seconds 470
+ * the agent's writer (BootScripts) run on the host on the FAT's files: the script torn in its write (a
+ * power cut: the writer's temp name) is never read, boot.scr runs; a staged boot.scr.uimg runs first; after
+ * the commit boot.scr is the new script and boot.scr.uimg is gone. Last, a damaged boot.scr.uimg: U-Boot's
+ * source refuses it (bad data CRC) and distro boot does NOT try boot.scr, it leaves the card (why the
+ * writer never lets U-Boot see a partial script under either name). test/unit/boot/boot-scripts.test.ts
+ * cuts at every step.
+ * ota-test: seconds 500
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BootScripts, UBootControl, fileKey, makeScriptImage, mountedBootDir, type Slot } from '../../agent/src/boot/index.js';
+import { BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BOOT_SCRIPT_TEMP, BootScripts, UBootControl, fileKey, makeScriptImage, mountedBootDir, type Slot } from '../../agent/src/boot/index.js';
 import { openBootEnv, type EnvVars } from '../../agent/src/bootenv/index.js';
 import { bootRuns } from '../../agent/src/sim/index.js';
 import { defaultEnvOf } from '../../fleet/src/image/index.js';
@@ -83,6 +86,8 @@ class CardEnv {
   }
 }
 
+const NAMES: readonly string[] = [BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BOOT_SCRIPT_TEMP];
+
 /** The boot scripts on the card's FAT, mirrored in a folder the agent's writer works on (pull, write, push). */
 class CardScripts {
   readonly dir: string;
@@ -91,13 +96,13 @@ class CardScripts {
     mkdirSync(this.dir);
   }
   private get fat(): string { return `${this.disk}@@${PART.boot * MIB}`; }
-  private onFat(): string[] { return sh('mdir', ['-b', '-i', this.fat, '::']).split('\n').map((l) => l.trim().replace(/^::\/?/, '')).filter((n) => n.startsWith('boot.scr')); }
+  private onFat(): string[] { return sh('mdir', ['-b', '-a', '-i', this.fat, '::']).split('\n').map((l) => l.trim().replace(/^::\/?/, '')).filter((n) => NAMES.includes(n)); }
   pull(): void {
-    for (const n of [BOOT_SCRIPT, BOOT_SCRIPT_NEXT]) rmSync(join(this.dir, n), { force: true });
+    for (const n of NAMES) rmSync(join(this.dir, n), { force: true });
     for (const n of this.onFat()) sh('mcopy', ['-o', '-n', '-i', this.fat, `::${n}`, join(this.dir, n)]);
   }
   push(): void {
-    const here: string[] = readdirSync(this.dir).filter((n) => n === BOOT_SCRIPT || n === BOOT_SCRIPT_NEXT);
+    const here: string[] = readdirSync(this.dir).filter((n) => NAMES.includes(n));
     for (const n of this.onFat()) if (!here.includes(n)) sh('mdel', ['-i', this.fat, `::${n}`]);
     for (const n of here) sh('mcopy', ['-o', '-n', '-i', this.fat, join(this.dir, n), `::${n}`]);
   }
@@ -193,10 +198,10 @@ it('raspi3b: Debian\'s rpi_3 U-Boot boots the image build --board rpi-3 made: A 
     before = await card.read();
     assert.equal([before.get('BOOT_ORDER'), before.get('BOOT_B_LEFT'), before.get('OTA_TRIAL')], ['B A', '3', 'B'], 'the agent armed a trial of B');
     predicted = simulate(before, [fileKey('mmc', '0:3', '/boot/vmlinuz')]);
-    // and release 2's boot script torn in its write (power cut): U-Boot's source refuses it (data CRC), distro boot runs boot.scr
-    scripts.put(BOOT_SCRIPT_NEXT, image2.subarray(0, image2.length - 700));
+    // and release 2's boot script torn in its write by a power cut (the writer's temp name): U-Boot never reads it
+    scripts.put(BOOT_SCRIPT_TEMP, image2.subarray(0, image2.length - 700));
     boot = await powerOn(disk, raspi, 'raspi-fallback', 4);
-    assert.equal(boot.found, [1, 2, 3, 4].flatMap(() => ['/boot.scr.uimg', '/boot.scr']), 'each of the four U-Boot runs skipped the torn boot.scr.uimg for boot.scr');
+    assert.equal(boot.found, ['/boot.scr', '/boot.scr', '/boot.scr', '/boot.scr'], 'each of the four U-Boot runs ran boot.scr');
     assert.not.ok(boot.messages.includes('boot script of release 2'), 'the torn script never ran');
     assert.is(boot.model, 'ota test tree, release 1', 'A booted with its own tree');
     assert.equal(boot.chosen, ['B', 'B', 'B', 'A'], 'three tries of B, then A');
@@ -222,7 +227,7 @@ it('raspi3b: Debian\'s rpi_3 U-Boot boots the image build --board rpi-3 made: A 
     writeFileSync(disk, bytes);
     // the agent's order: the slot written and verified, release 2's script staged (over the torn one), then the trial armed
     await scripts.write((w) => w.stage(image2));
-    assert.equal(scripts.names(), [BOOT_SCRIPT, BOOT_SCRIPT_NEXT], 'staged beside the committed boot.scr');
+    assert.equal(scripts.names(), [BOOT_SCRIPT, BOOT_SCRIPT_NEXT], 'staged beside the committed boot.scr (the torn temp file written over, then renamed)');
     await (await card.control(boot.cmdline, dir)).setPrimary('B');
     card.push();
     before = await card.read();
@@ -247,6 +252,20 @@ it('raspi3b: Debian\'s rpi_3 U-Boot boots the image build --board rpi-3 made: A 
     assert.equal([boot.chosen, boot.init, boot.found, boot.model], [['B'], 'B', ['/boot.scr'], 'ota test tree, release 2'], 'after the commit: boot.scr (release 2\'s) boots B with B\'s tree');
     assert.ok(boot.messages.includes('boot script of release 2'));
     assert.not.equal(boot.model, FIRMWARE_MODEL);
+
+    // a damaged boot.scr.uimg (what the writer's temp name and rename keep U-Boot from seeing): source refuses it,
+    // and distro boot does not fall back to boot.scr: it leaves the card for its other targets, and nothing boots
+    scripts.put(BOOT_SCRIPT_NEXT, image2.subarray(0, image2.length - 700));
+    const m = await Machine.start({ diskPath: disk, logDir: logDirFor('raspi-damaged-uimg'), raspi3b: raspi });
+    try {
+      await m.waitFor('script-failed', { timeoutMs: STEP_MS });
+      await m.waitFor('pxe-none', { timeoutMs: STEP_MS });
+      const found = m.events.flatMap((e) => (e.kind === 'script-found' ? [e.path] : []));
+      assert.equal(found, ['/boot.scr.uimg'], 'boot.scr was never tried after the refused boot.scr.uimg');
+      assert.not.ok(m.events.some((e) => e.kind === 'kernel-start' || e.kind === 'script-slot'), 'nothing booted');
+    } finally {
+      await m.kill();
+    }
   } finally {
     cleanup();
   }

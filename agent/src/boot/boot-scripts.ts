@@ -1,10 +1,12 @@
 /**
  * The boot script on the boot partition, updated with two names (docs/boot-partition-updates.md).
- * U-Boot's distro boot tries `boot.scr.uimg` before `boot.scr` (boot_scripts), and `source` refuses a
- * script image whose header or data CRC is wrong, after which distro boot tries the next name. So:
- * - `stage` (before arming): the release's script goes to boot.scr.uimg (written to a temp name,
- *   fsynced, renamed, the directory fsynced); boot.scr keeps the committed one. A cut at any point
- *   leaves either no new name, a torn one U-Boot skips, or the whole new script.
+ * U-Boot's distro boot runs the first of `boot.scr.uimg`, `boot.scr` it finds (boot_scripts). It does
+ * NOT fall back from a boot.scr.uimg that `source` refuses (bad CRC) to boot.scr: Debian's rpi_3 U-Boot
+ * 2023.01 leaves the disk and ends at its prompt (seen in QEMU, test/qemu-arm/raspi.test.ts). So U-Boot
+ * must never see a partial script under either name: every script is written under a temp name,
+ * fsynced, renamed into place, and the directory fsynced.
+ * - `stage` (before arming): the release's script becomes boot.scr.uimg; boot.scr keeps the committed
+ *   one. A cut leaves no boot.scr.uimg (a torn temp file U-Boot never reads) or the whole new script.
  * - `commit` (after the trial slot is marked good): boot.scr gets the new script the same way, then
  *   boot.scr.uimg goes. A cut leaves the new script under one name or both.
  * - `discard` (rollback): boot.scr.uimg goes; boot.scr is the committed script, never touched.
@@ -21,7 +23,8 @@ import { isValidScriptImage, parseScriptImage } from './script-image.js';
 export const BOOT_SCRIPT = 'boot.scr';
 /** The script on trial: distro boot's first name. */
 export const BOOT_SCRIPT_NEXT = 'boot.scr.uimg';
-const TEMP = '.boot.scr.tmp';
+/** Where a script is written before it is renamed into place: U-Boot never reads it. */
+export const BOOT_SCRIPT_TEMP = '.boot.scr.tmp';
 
 /**
  * The file operations on the boot partition's directory, one durable step each: the writer's only
@@ -54,8 +57,8 @@ export class BootScripts {
   }
 
   /**
-   * The trial slot is committed: a valid boot.scr.uimg becomes boot.scr, then goes. A boot.scr.uimg
-   * U-Boot would skip (torn) is removed and reported: boot.scr stays. Nothing staged: nothing to do.
+   * The trial slot is committed: a valid boot.scr.uimg becomes boot.scr, then goes. One that is not a
+   * valid script (damaged on the media) is removed and reported, boot.scr staying. Nothing staged: nothing to do.
    */
   async commit(): Promise<'promoted' | 'none' | 'torn'> {
     return this.step(`promote ${BOOT_SCRIPT_NEXT} to ${BOOT_SCRIPT}`, async () => {
@@ -72,15 +75,15 @@ export class BootScripts {
   /** The trial is over without a commit: boot.scr.uimg goes, boot.scr (the committed script) stays. */
   async discard(): Promise<void> {
     await this.step(`remove ${BOOT_SCRIPT_NEXT}`, async () => {
-      await this.dir.remove(TEMP);
+      await this.dir.remove(BOOT_SCRIPT_TEMP);
       await this.dir.remove(BOOT_SCRIPT_NEXT);
       await this.dir.syncDir();
     });
   }
 
   private async replace(name: string, bytes: Buffer): Promise<void> {
-    await this.dir.write(TEMP, bytes);
-    await this.dir.rename(TEMP, name);
+    await this.dir.write(BOOT_SCRIPT_TEMP, bytes);
+    await this.dir.rename(BOOT_SCRIPT_TEMP, name);
     await this.dir.syncDir();
   }
 

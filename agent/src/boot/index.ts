@@ -17,5 +17,5 @@ export { DEFAULT_DATA_DIR, OTA_UNITS, sandboxDropIn, sandboxWritablePaths, writt
 export type { WrittenPath } from './unit-sandbox.js';
 export { isValidScriptImage, makeScriptImage, parseScriptImage } from './script-image.js';
 export type { ScriptImage } from './script-image.js';
-export { BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BootScripts, mountedBootDir } from './boot-scripts.js';
+export { BOOT_SCRIPT, BOOT_SCRIPT_NEXT, BOOT_SCRIPT_TEMP, BootScripts, mountedBootDir } from './boot-scripts.js';
 export type { BootDir } from './boot-scripts.js';
