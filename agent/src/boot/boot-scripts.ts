@@ -1,12 +1,12 @@
 /**
  * The boot script on the boot partition, updated with two names (docs/boot-partition-updates.md).
- * U-Boot's distro boot runs the first of `boot.scr.uimg`, `boot.scr` it finds (boot_scripts). It does
- * NOT fall back from a boot.scr.uimg that `source` refuses (bad CRC) to boot.scr: Debian's rpi_3 U-Boot
- * 2023.01 leaves the disk and ends at its prompt (seen in QEMU, test/qemu-arm/raspi.test.ts). So U-Boot
- * must never see a partial script under either name: every script is written under a temp name,
- * fsynced, renamed into place, and the directory fsynced.
- * - `stage` (before arming): the release's script becomes boot.scr.uimg; boot.scr keeps the committed
- *   one. A cut leaves no boot.scr.uimg (a torn temp file U-Boot never reads) or the whole new script.
+ * U-Boot's distro boot tries `boot.scr.uimg`, then `boot.scr` (boot_scripts); `source` refuses a script
+ * image whose header or data CRC is wrong, and distro boot then tries the next name (`SCRIPT FAILED:
+ * continuing...`; Debian's rpi_3 U-Boot in QEMU, test/qemu-arm/raspi.test.ts). Each script is still written
+ * under a temp name, fsynced, renamed into place and the directory fsynced, so U-Boot never meets a partial
+ * one: distro boot's `load ...; source ${scriptaddr}` runs whatever is in RAM when the load reads nothing
+ * (an empty file), which the CRC covers only by luck.
+ * - `stage` (before arming): the release's script becomes boot.scr.uimg; boot.scr keeps the committed one.
  * - `commit` (after the trial slot is marked good): boot.scr gets the new script the same way, then
  *   boot.scr.uimg goes. A cut leaves the new script under one name or both.
  * - `discard` (rollback): boot.scr.uimg goes; boot.scr is the committed script, never touched.

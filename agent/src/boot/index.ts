@@ -5,7 +5,7 @@
 export type { BootControl, SlotState } from './control.js';
 export { UBootControl, bootOrder, nextBootSlot, parseCmdline, slotState, triesLeft } from './uboot-control.js';
 export type { CmdlineBoot, UBootControlOptions } from './uboot-control.js';
-export { BOARD_SCRIPT_VARS, BOOT_VARS, CMDLINE, DEFAULT_TRIES, MAX_TRIES, SLOTS, STATE_VAR_NAMES } from './vars.js';
+export { BOARD_HELPER_VARS, BOARD_SCRIPT_VARS, BOOT_VARS, CMDLINE, DEFAULT_TRIES, MAX_TRIES, SLOTS, STATE_VAR_NAMES } from './vars.js';
 export type { Slot } from './vars.js';
 export { fileKey, simulateBoot } from './simulator.js';
 export type { BootOutcome, BootRun, BootWorld, SimFile } from './simulator.js';

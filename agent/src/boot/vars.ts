@@ -43,8 +43,14 @@ export const CMDLINE = {
 export const BOARD_SCRIPT_VARS = [
   'ota_env', 'ota_env_iface', 'ota_env_devpart', 'ota_env_file', 'ota_env_size',
   'ota_tries', 'ota_dev_iface', 'ota_dev_num', 'ota_part_A', 'ota_part_B', 'ota_root_A', 'ota_root_B',
-  'ota_bootargs', 'ota_load', 'ota_fdt_load', 'ota_boot',
+  'ota_bootargs', 'ota_load', 'ota_boot',
 ] as const;
+
+/**
+ * Board settings boot.cmd never reads, run by a board's own settings: `ota_fdt_load` (the Raspberry Pi's
+ * `ota_load` ends with `run ota_fdt_load`: the slot's device tree, else the firmware's, into `ota_fdt`).
+ */
+export const BOARD_HELPER_VARS = ['ota_fdt_load'] as const;
 
 /** Largest try count: U-Boot's setexpr (hex) and test (decimal) agree only on one digit. */
 export const MAX_TRIES = 9;

@@ -11,7 +11,6 @@ export type SerialEvent =
   | { kind: 'script-start'; boot: number; line: string }
   | { kind: 'script-found'; boot: number; path: string; line: string }
   | { kind: 'script-failed'; boot: number; line: string }
-  | { kind: 'pxe-none'; boot: number; line: string }
   | { kind: 'kernel-model'; boot: number; model: string; line: string }
   | { kind: 'script-message'; boot: number; text: string; line: string }
   | { kind: 'script-slot'; boot: number; slot: string; line: string }
@@ -90,7 +89,6 @@ export class SerialParser {
     if (line.includes('using default environment')) return { kind: 'uboot-env-default', boot, line };
     if (line.startsWith('## Executing script at')) return { kind: 'script-start', boot, line };
     if (line.startsWith('SCRIPT FAILED: continuing')) return { kind: 'script-failed', boot, line };
-    if (line.startsWith('Config file not found')) return { kind: 'pxe-none', boot, line }; // distro boot's PXE target, near its end: nothing booted
     if (line.startsWith('Found U-Boot script ')) return { kind: 'script-found', boot, path: line.slice('Found U-Boot script '.length).trim(), line };
     if (line.startsWith(SCRIPT_PREFIX)) return scriptEvent(boot, line);
     if (line.startsWith('Starting kernel')) return { kind: 'kernel-start', boot, line };
