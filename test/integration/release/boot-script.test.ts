@@ -16,6 +16,13 @@ import { main as agentMain } from '../../../agent/src/cli/index.js';
 
 const NOW = new Date('2027-03-01T12:00:00Z');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const get = (v: unknown, key: string): unknown => (typeof v === 'object' && v !== null ? Reflect.get(v, key) : undefined);
+
+/** dev/agent.json with `bootPartition` set to `dir`. */
+function withBootPartition(configPath: string, dir: string): void {
+  const config: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+  writeFileSync(configPath, JSON.stringify({ ...(typeof config === 'object' && config !== null ? config : {}), bootPartition: dir }));
+}
 
 function release(dir: string, ...extra: string[]): ReturnType<typeof runMain> {
   return runMain(fleetMain, ['release', '--image', 'v2.img', '--version', '2', '--hardware', 'hw', '--keys', 'keys', ...extra], { cwd: dir, now: NOW });
@@ -39,10 +46,9 @@ test('--boot-script: mkimage\'s boot.scr is signed with the release (size and sh
     const r = await release(t.dir, '--out', 'rel2', '--boot-script', 'boot.scr');
     assert.is(r.code, 0, r.stderr);
     const doc: unknown = JSON.parse(readFileSync(join(t.dir, 'rel2/release.json'), 'utf8'));
-    const signed: unknown = Reflect.get(doc as object, 'signed');
-    const boot: unknown = Reflect.get(signed as object, 'bootScript');
-    assert.equal([Reflect.get(boot as object, 'format'), Reflect.get(boot as object, 'sizeBytes'), Reflect.get(boot as object, 'sha256')], ['uboot-script', scr.length, sha256(scr)]);
-    assert.ok(readFileSync(join(t.dir, 'rel2', String(Reflect.get(boot as object, 'path')))).equals(scr), 'the artifact is the file');
+    const boot = get(get(doc, 'signed'), 'bootScript');
+    assert.equal([get(boot, 'format'), get(boot, 'sizeBytes'), get(boot, 'sha256')], ['uboot-script', scr.length, sha256(scr)]);
+    assert.ok(readFileSync(join(t.dir, 'rel2', String(get(boot, 'path')))).equals(scr), 'the artifact is the file');
     await agentOk(t.dir, 'verify', 'rel2/notice.json', '--root', 'keys/root.json', '--hardware', 'hw', '--now', '2027-03-02T00:00:00Z');
     const notice = readFileSync(join(t.dir, 'rel2/notice.json'), 'utf8');
     writeFileSync(join(t.dir, 'tampered.json'), notice.replace(sha256(scr), sha256(Buffer.from('another script'))));
@@ -84,8 +90,7 @@ test('a simulated device stages the boot script as boot.scr.uimg on arming and m
     const firmware = join(t.dir, 'dev/firmware');
     mkdirSync(firmware);
     writeFileSync(join(firmware, 'boot.scr'), 'the committed script');
-    const config: unknown = JSON.parse(readFileSync(join(t.dir, 'dev/agent.json'), 'utf8'));
-    writeFileSync(join(t.dir, 'dev/agent.json'), JSON.stringify({ ...(config as object), bootPartition: firmware }));
+    withBootPartition(join(t.dir, 'dev/agent.json'), firmware);
     await agentOk(t.dir, '--config', 'dev/agent.json', 'install', 'rel2');
     assert.equal(readdirSync(firmware).sort(), ['boot.scr', 'boot.scr.uimg'], 'staged beside boot.scr');
     assert.ok(readFileSync(join(firmware, 'boot.scr.uimg')).equals(scr));
@@ -93,6 +98,26 @@ test('a simulated device stages the boot script as boot.scr.uimg on arming and m
     await agentOk(t.dir, '--config', 'dev/agent.json', 'sim', 'boot');
     assert.equal(readdirSync(firmware), ['boot.scr'], 'after the commit: boot.scr alone');
     assert.ok(readFileSync(join(firmware, 'boot.scr')).equals(scr), 'and it is the release\'s script');
+  } finally { t.cleanup(); }
+});
+
+test('a trial that fails its health check is reverted: boot.scr.uimg goes, boot.scr (the committed script) stays', async () => {
+  const t = tempDir();
+  try {
+    const scr = await setup(t.dir);
+    assert.is((await release(t.dir, '--out', 'rel2', '--boot-script', 'boot.scr')).code, 0);
+    await agentOk(t.dir, 'sim', 'create', 'dev', '--hardware', 'hw', '--root', 'keys/root.json', '--image', 'v1.img', '--version', '1');
+    const firmware = join(t.dir, 'dev/firmware');
+    mkdirSync(firmware);
+    writeFileSync(join(firmware, 'boot.scr'), 'the committed script');
+    withBootPartition(join(t.dir, 'dev/agent.json'), firmware);
+    await agentOk(t.dir, '--config', 'dev/agent.json', 'install', 'rel2');
+    assert.ok(readFileSync(join(firmware, 'boot.scr.uimg')).equals(scr), 'staged');
+    await runMain(agentMain, ['--config', 'dev/agent.json', 'sim', 'boot', '--fail-health'], { cwd: t.dir, now: NOW });
+    const status = await agentOk(t.dir, '--config', 'dev/agent.json', 'status');
+    assert.match(status.stdout, /from slot A/, 'back on slot A');
+    assert.equal(readdirSync(firmware), ['boot.scr'], 'the staged script is gone');
+    assert.is(readFileSync(join(firmware, 'boot.scr'), 'utf8'), 'the committed script', 'boot.scr never touched');
   } finally { t.cleanup(); }
 });
 
