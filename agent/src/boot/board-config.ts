@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { OtaError } from '../errors/index.js';
 import { parseEnvConfig } from '../bootenv/index.js';
 import type { EnvConfig } from '../bootenv/index.js';
-import { BOARD_SCRIPT_VARS, CMDLINE, MAX_TRIES, SLOTS } from './vars.js';
+import { BOARD_HELPER_VARS, BOARD_SCRIPT_VARS, CMDLINE, MAX_TRIES, SLOTS } from './vars.js';
 import type { Slot } from './vars.js';
 import { Fields } from '../validate/index.js';
 
@@ -98,7 +98,7 @@ function partition(c: Fields, json: Record<string, unknown>, path: string): Boar
 }
 
 function scriptVars(c: Fields, json: unknown): Record<string, string> {
-  const known: readonly string[] = BOARD_SCRIPT_VARS;
+  const known: readonly string[] = [...BOARD_SCRIPT_VARS, ...BOARD_HELPER_VARS];
   const obj = c.object(json, 'script', known);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(obj)) {

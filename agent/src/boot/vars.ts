@@ -46,6 +46,12 @@ export const BOARD_SCRIPT_VARS = [
   'ota_bootargs', 'ota_load', 'ota_boot',
 ] as const;
 
+/**
+ * Board settings boot.cmd never reads, run by a board's own settings: `ota_fdt_load` (the Raspberry Pi's
+ * `ota_load` ends with `run ota_fdt_load`: the slot's device tree, else the firmware's, into `ota_fdt`).
+ */
+export const BOARD_HELPER_VARS = ['ota_fdt_load'] as const;
+
 /** Largest try count: U-Boot's setexpr (hex) and test (decimal) agree only on one digit. */
 export const MAX_TRIES = 9;
 /** Try count the script and the agent use unless configured otherwise. */

@@ -69,13 +69,18 @@ export interface AgentConfig {
   readonly rebootCommand: readonly string[];
   /** Where the pre-init keeps each slot's /etc overlay, and the running slot's own /etc (docs/data-partition.md). */
   readonly etc: { readonly overlayDir: string; readonly lowerDir: string };
+  /**
+   * Where the boot partition is mounted (`bootPartition`, e.g. /boot/firmware): a release's new boot.scr is
+   * written there (docs/boot-partition-updates.md). Absent: a release that carries one is refused.
+   */
+  readonly bootPartitionDir?: string;
 }
 
 /** The pre-init's paths (agent/init/ota-init): per-slot /etc overlays on the data partition, the running slot's /etc. */
 export const DEFAULT_ETC = { overlayDir: '/data/overlay', lowerDir: '/run/ota/lower-etc' } as const;
 
 const TOP_KEYS = ['$schema', 'comment', 'deviceId', 'hardware', 'cohort', 'channel', 'dataDir', 'env', 'cmdlinePath', 'mountinfoPath', 'sysfsRoot', 'bootloader', 'bootScriptPath', 'tries',
-  'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand', 'etc'] as const;
+  'slots', 'mqtt', 'artifacts', 'health', 'machine', 'logFormat', 'rebootCommand', 'etc', 'bootPartition'] as const;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Validate the parsed JSON of an agent config read from `source` (an absolute path). */
@@ -115,6 +120,7 @@ export function validateAgentConfig(json: unknown, source: string): AgentConfig 
     ...(cohort === undefined ? {} : { cohort }),
     ...(channel === undefined ? {} : { channel }),
     ...(mqtt === undefined ? {} : { mqtt }),
+    ...(top['bootPartition'] === undefined ? {} : { bootPartitionDir: path(top['bootPartition'], 'bootPartition') }),
   };
   f.finish();
   return config;

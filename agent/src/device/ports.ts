@@ -20,6 +20,7 @@ import { installArtifact } from '../install/index.js';
 import { carryEtc } from '../etc/index.js';
 import type { Logger } from '../log/index.js';
 import { payloadFor, type PayloadChoice, type ReadBase } from './payload.js';
+import { checkBootScriptTarget, commitBootScript, discardBootScript, stageBootScript } from './boot-files.js';
 
 /** How the ports reach the world beyond the device's files. */
 export interface PortOptions {
@@ -68,6 +69,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
     async install(job: Job, signal: AbortSignal, checkpoint: Checkpoint): Promise<void> {
       const release = releaseOf(job);
       checkImageSize(release.installed.sizeBytes, `release ${release.version}'s image`, IMPLAUSIBLE_FIX); // before a byte or a boot variable changes
+      checkBootScriptTarget(device.config, release);
       const previous = asSlot(job.previous, 'the previous slot');
       const target = await slots.target(asSlot(job.target, 'the target slot'), await boot.booted());
       // Before any byte is fetched or written: read the base once, pick delta or full image, save the choice.
@@ -115,6 +117,9 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       });
     },
     async arm(job: Job): Promise<void> {
+      // The slot is written and verified: its boot script goes on the boot partition before the trial is
+      // armed (a restored commit has no notice: its script is boot.scr already)
+      if (job.noticeBase64 !== '') await stageBootScript(device.config, releaseOf(job), options.source, new AbortController().signal, options.log);
       await boot.setPrimary(asSlot(job.target, 'the target slot'));
       options.log.event('info', 'slot.armed', `armed a trial boot of slot ${job.target ?? '?'} (release ${job.version ?? '?'})`, { slot: job.target, release: job.version });
     },
@@ -146,6 +151,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       await boot.markGood(slot);
       await trust.committed(versionOf(job));
       await records.setCommitted(slot);
+      await commitBootScript(device.config, options.log);
       options.log.event('info', 'slot.committed', `committed slot ${slot} (release ${job.version ?? '?'})`, { slot, release: job.version });
     },
     async revert(job: Job): Promise<void> {
@@ -153,6 +159,7 @@ export function agentPorts(device: Device, options: PortOptions): MachinePorts {
       const target = asSlot(job.target, 'the target slot');
       const previous = job.previous === undefined ? otherSlot(target) : asSlot(job.previous, 'the previous slot');
       if ((await boot.state(target)).kind !== 'bad') await boot.markBad(target);
+      await discardBootScript(device.config);
       if (job.version !== undefined) await trust.failed(versionOf(job));
       if ((await boot.booted()) === previous) {
         await boot.markGood(previous);
@@ -192,5 +199,6 @@ async function revertToCommitted(device: Device, log: Logger): Promise<void> {
   const committed = (await device.records.load()).committed ?? await device.boot.booted();
   await device.boot.markBad(otherSlot(committed));
   await device.boot.markGood(committed);
+  await discardBootScript(device.config);
   log.warn(`update journal was unreadable: slot ${committed}, the last committed, is the only slot in the boot order`);
 }

@@ -1,5 +1,5 @@
 /**
- * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... --keys KEYS --out DIR [--bundle FILE.ota] [--expires 30d]`:
+ * `ota-fleet release --image IMG --version N --hardware HW [--from OLD.img]... [--delta FILE@BASE]... [--boot-script boot.scr] --keys KEYS --out DIR [--bundle FILE.ota] [--expires 30d]`:
  * put the full image into DIR/targets (compressed unless --full-image raw) with one delta per base (made here from each --from
  * base, or given ready-made with --delta), sign DIR/release.json,
  * and sign a rollout to every device (unless --device/--cohort narrow it) into
@@ -21,7 +21,7 @@ import { parseUintArg } from '../../../agent/src/cli/index.js';
 import { loadCurrentRoot, parseDurationMs, roleKeys } from '../keys/index.js';
 import { DEFAULT_SEGMENT_BYTES, addArtifact, artifactJson, hashFile } from '../release/index.js';
 import { addCompressedImage, addDeltas, planDeltas, type DeltaSource } from '../release/index.js';
-import { Progress, addEtcManifest, checkBundleTarget, writeBundle } from '../release/index.js';
+import { Progress, addBootScript, addEtcManifest, checkBundleTarget, readBootScript, writeBundle } from '../release/index.js';
 import { rolloutSigned, signRelease, type RolloutSpec } from '../release/index.js';
 import { writeRollout, type RolloutOptions } from '../release/index.js';
 import { rolloutControlCommands } from './rollout.js';
@@ -68,6 +68,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     .option('from', { type: 'string', array: true, default: [] as string[], describe: 'base image to make a delta from, here (repeatable: one delta per base)' })
     .option('delta', { type: 'string', array: true, default: [] as string[], describe: 'a delta made beforehand: DELTA_FILE@BASE_IMAGE (repeatable)' })
     .option('delta-format', { type: 'string', default: 'otadelta', describe: 'format name of the --delta files' })
+    .option('boot-script', { type: 'string', describe: 'a new boot.scr (mkimage -T script) for devices to write on their boot partition, signed with the release; firmware, U-Boot, config.txt and device trees are refused (docs/boot-partition-updates.md)' })
     .option('etc-manifest', { choices: ['auto', 'none'] as const, default: 'auto' as const, describe: 'record the manifest of the image\'s /etc (ext4) so devices report /etc conflicts; none: for a fleet still on agents that refuse it (docs/data-partition.md)' })
     .option('full-image', { choices: ['compressed', 'raw'] as const, default: 'compressed' as const, describe: 'the full image devices fall back to: compressed (brotli, per-segment, any otadelta agent applies it) or raw (the image as is)' })),
   async (a) => {
@@ -92,6 +93,7 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     checkImageSize(imageStat.size, `release: --image ${imagePath}`, 'name the real slot image (a device arms no smaller image)');
     const bundle = a.bundle === undefined ? undefined : resolve(ctx.cwd, a.bundle);
     if (bundle !== undefined) await checkBundleTarget(bundle);
+    const bootScriptBytes = a['boot-script'] === undefined ? undefined : await readBootScript(resolve(ctx.cwd, a['boot-script']));
     const { root } = await loadCurrentRoot(keysDir);
     const releaseKeys = await roleKeys(keysDir, root, 'release');
     const progress = new Progress(ctx.stderr);
@@ -100,25 +102,26 @@ export const releaseCommand: Register = (y, ctx, setExit) =>
     const { installed, full } = await addFullImage(out, imagePath, a.image, imageStat.size, a['full-image'], segmentBytes, progress);
     const deltas: JsonObject[] = await addDeltas(out, imagePath, planned, segmentBytes, progress);
     const etc = a['etc-manifest'] === 'none' ? undefined : await addEtcManifest(out, imagePath);
+    const bootScript = bootScriptBytes === undefined ? undefined : await addBootScript(out, bootScriptBytes);
     if (!a.json) {
       ctx.stdout.write(etc !== undefined ? `recorded the /etc manifest (${etc.paths} paths): devices report the files they changed that this release changes too\n`
         : `no /etc manifest: ${a['etc-manifest'] === 'none' ? '--etc-manifest none' : `${a.image} is not ext4 or has no /etc`} (devices carry their /etc changes over without a conflict check)\n`);
     }
     const release = signRelease({
       version, expiresMs, hardware: a.hardware, installed, image: full, deltas,
-      ...(etc === undefined ? {} : { etc: etc.artifact }), ...(name === undefined ? {} : { name }),
+      ...(etc === undefined ? {} : { etc: etc.artifact }), ...(bootScript === undefined ? {} : { bootScript }), ...(name === undefined ? {} : { name }),
       ...(channel === undefined ? {} : { channels: [channel] }),
     }, releaseKeys);
     readRelease(readEnvelope(release, 'release'), 'release'); // the device's own check, before anything is published
     await writeFileAtomic(join(out, 'release.json'), canonicalBytes(release));
     if (!a.json) ctx.stdout.write(`signed ${releaseLabel({ version, name })} into ${join(out, 'release.json')}, expires ${formatUtcTime(expiresMs)}\n`);
     const r = await rollout(ctx, out, join(out, 'notice.json'), keysDir, a, nowMs);
-    const artifacts = 1 + deltas.length + (etc === undefined ? 0 : 1);
+    const artifacts = 1 + deltas.length + (etc === undefined ? 0 : 1) + (bootScript === undefined ? 0 : 1);
     const bundleBytes = bundle === undefined ? undefined : await writeBundle(out, bundle);
     if (bundle !== undefined && !a.json) ctx.stdout.write(`wrote ${bundle} (bundle: notice and ${artifacts} artifact(s), ${bundleBytes} bytes)\n`);
     if (a.json) {
       printJson(ctx, {
-        release: { version, name: name ?? null, expires: formatUtcTime(expiresMs), dir: out, installed, deltas: deltas.length, fullImage: a['full-image'], etcManifest: etc !== undefined },
+        release: { version, name: name ?? null, expires: formatUtcTime(expiresMs), dir: out, installed, deltas: deltas.length, fullImage: a['full-image'], etcManifest: etc !== undefined, bootScript: bootScript !== undefined },
         rollout: r,
         ...(bundle === undefined ? {} : { bundle: { path: bundle, artifacts, sizeBytes: bundleBytes } }),
       });

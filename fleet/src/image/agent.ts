@@ -69,6 +69,7 @@ function exampleProvision(board: BoardConfig, hardware: string): string {
   return `${JSON.stringify({
     hardware, env: '/etc/fw_env.config',
     slots: { A: { device: board.slots.A.device }, B: { device: board.slots.B.device } },
+    bootPartition: board.bootPartition.mountPoint,
     mqtt: { url: 'mqtts://fleet.example.com:8883' }, artifacts: { urls: ['https://cdn.example.com/releases/'] },
   }, null, 2)}\n`;
 }

@@ -12,12 +12,15 @@
  * packages the vendor chose and pinned with the rest of the slot. A missing piece is refused with
  * one line naming the file and the package to install.
  *
+ * The trees go on the FAT too (the firmware wants one), but boot.scr boots the slot's own (/boot/dtbs, linked
+ * here) and the firmware's only when a slot has none: see docs/boot-partition-updates.md.
+ *
  * U-Boot's env on the Pi is U-Boot's own (CONFIG_ENV_IS_IN_FAT, uboot.env on mmc 0:1). A valid
  * uboot.env replaces U-Boot's built-in default env entirely, so the image's uboot.env is U-Boot's
  * default env read out of the very u-boot.bin it ships (defaultEnvOf), with the slot state on top.
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { BoardConfig } from '../../../agent/src/boot/index.js';
 import { checkName, checkValue, type EnvVars } from '../../../agent/src/bootenv/index.js';
 import { OtaError, errnoCode } from '../../../agent/src/errors/index.js';
@@ -59,7 +62,7 @@ export function configTxt(board: BoardConfig): string {
   const extra = BOARDS[board.uboot.defconfig]?.config ?? [];
   return [
     `# ${board.name}: written by ota-fleet image build. The firmware reads this; U-Boot (kernel=) runs boot.scr,`,
-    '# which picks slot A or B and boots the kernel of that slot with the device tree the firmware loaded.',
+    '# which picks slot A or B and boots the kernel of that slot with that slot\'s device tree (/boot/dtbs).',
     'arm_64bit=1', 'kernel=u-boot.bin', 'enable_uart=1', 'upstream_kernel=1', 'boot_delay=0', ...extra, '',
   ].join('\n');
 }
@@ -83,6 +86,19 @@ async function kernelDir(tree: string): Promise<string> {
     throw new OtaError('IMAGE_BOOT_FILES_MISSING', `raspberry pi boot files: several kernels in /${KERNEL_LIB} (${dirs.join(', ')}) and /boot/vmlinuz names none of them: point /boot/vmlinuz at the one to boot`);
   }
   return join(tree, KERNEL_LIB, chosen);
+}
+
+/**
+ * The slot's own device trees, where boot.scr loads them (`/boot/dtbs/${fdtfile}`, the board settings'
+ * `ota_fdt_load`): `/boot/dtbs`, a relative link to the kernel's folder, so the tree changes with the kernel
+ * in the slot and a rollback boots the old kernel with its own tree. An existing /boot/dtbs is kept.
+ */
+async function linkSlotTrees(tree: string): Promise<void> {
+  const dir = await kernelDir(tree);
+  const link = join(tree, 'boot/dtbs');
+  if (await fsp.lstat(link).then(() => true, () => false)) return;
+  await fsp.mkdir(join(tree, 'boot'), { recursive: true });
+  await fsp.symlink(`../${KERNEL_LIB}/${basename(dir)}`, link);
 }
 
 /** The device trees (broadcom/*.dtb at the FAT's root, where the firmware looks) and overlays/ when present. */
@@ -140,6 +156,7 @@ export async function raspiBoot(board: BoardConfig, tree: string, work: string, 
     { name: 'u-boot.bin', path: uboot },
     ...await deviceTrees(tree),
   ];
+  await linkSlotTrees(tree);
   const files: FatFile[] = [];
   for (const [i, f] of wanted.entries()) {
     const copy = join(out, String(i));

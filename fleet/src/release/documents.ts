@@ -26,6 +26,8 @@ export interface ReleaseSpec {
   readonly etc?: JsonObject;
   /** The channels the release is published on (`--channel`); absent: written as none, which devices read as `stable`. */
   readonly channels?: readonly string[];
+  /** The artifact of a new boot.scr (fleet/src/release/boot-script.ts), when the release changes it. */
+  readonly bootScript?: JsonObject;
 }
 
 /** Who a rollout is for and how it spreads. */
@@ -69,6 +71,7 @@ export function releaseSigned(spec: ReleaseSpec): JsonObject {
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
     ...(spec.etc === undefined ? {} : { etc: spec.etc }),
     ...(spec.channels === undefined ? {} : { channels: [...spec.channels] }),
+    ...(spec.bootScript === undefined ? {} : { bootScript: spec.bootScript }),
   };
   deviceCheck('RELEASE_INVALID', 'check --version, --name, --hardware, --channel and the images', () => readRelease(unsigned(signed), 'release'));
   return signed;

@@ -11,3 +11,4 @@ export { addEtcManifest, etcManifestOf } from './etc.js';
 export { checkBundleTarget, writeBundle } from './bundle.js';
 export { dueForResign, resignRelease, type Resigned } from './resign.js';
 export { nextSwitchCounter, signChannelSwitch, type SwitchOptions } from './switch.js';
+export { addBootScript, readBootScript } from './boot-script.js';

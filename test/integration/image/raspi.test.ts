@@ -88,6 +88,10 @@ for (const [board, ubootDir, console] of [['rpi-3', 'rpi_3', 'ttyS1'], ['rpi-4',
       const scr = fatFile(fat, 'boot.scr');
       assert.is(scr.readUInt32BE(0), 0x27051956, 'boot.scr is a U-Boot image');
       assert.ok(scr.includes(`setenv ota_bootargs 'console=tty1 console=${console},115200 rootwait panic=5 ro init=/usr/lib/ota-agent/ota-init'`), 'the mini UART console');
+      assert.ok(scr.includes("setenv ota_fdt_load 'load mmc 0:${ota_part} ${fdt_addr_r} /boot/dtbs/${fdtfile}"), 'the slot\'s own device tree');
+      const slotA = join(dir, 'slot-A.img');
+      writeFileSync(slotA, readFileSync(disk).subarray(9 * MIB, 17 * MIB));
+      assert.match(sh('debugfs', ['-R', 'stat /boot/dtbs', slotA]), new RegExp(`Fast link dest: "\\.\\./usr/lib/linux-image-${KERNEL.replace(/\./g, '\\.')}"`), 'slot A links /boot/dtbs to its kernel\'s trees');
 
       const envFile = join(dir, 'uboot.env');
       writeFileSync(envFile, fatFile(fat, 'uboot.env'));

@@ -29,7 +29,7 @@ test('release, verify DIR, install, delta info and publish print one JSON object
     const rel = await fleetOk(t.dir, 'release', '--image', 'v2.img', '--version', '2', '--name', '2.0.0', '--hardware', 'hw', '--keys', 'keys', '--out', 'rel2', '--from', 'v1.img', '--json');
     const r = oneObject(rel);
     assert.equal(Object.keys(r), ['release', 'rollout']);
-    assert.match(JSON.stringify(r['release']), /^\{"version":2,"name":"2\.0\.0","expires":"[0-9T:Z-]+","dir":".*rel2","installed":\{"sizeBytes":1048576,"sha256":"[0-9a-f]{64}"\},"deltas":1,"fullImage":"compressed","etcManifest":false\}$/);
+    assert.match(JSON.stringify(r['release']), /^\{"version":2,"name":"2\.0\.0","expires":"[0-9T:Z-]+","dir":".*rel2","installed":\{"sizeBytes":1048576,"sha256":"[0-9a-f]{64}"\},"deltas":1,"fullImage":"compressed","etcManifest":false,"bootScript":false\}$/);
     assert.match(JSON.stringify(r['rollout']), /^\{"version":1,"expires":"[0-9T:Z-]+","notice":".*notice\.json","noticeBytes":\d+,"devices":\[\],"cohorts":\[\]\}$/);
     assert.match(rel.stderr, /hashing image v2\.img/, 'progress goes to stderr');
 

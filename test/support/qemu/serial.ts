@@ -9,6 +9,9 @@ export type SerialEvent =
   | { kind: 'uboot-banner'; boot: number; version: string; line: string }
   | { kind: 'uboot-env-default'; boot: number; line: string }
   | { kind: 'script-start'; boot: number; line: string }
+  | { kind: 'script-found'; boot: number; path: string; line: string }
+  | { kind: 'script-failed'; boot: number; line: string }
+  | { kind: 'kernel-model'; boot: number; model: string; line: string }
   | { kind: 'script-message'; boot: number; text: string; line: string }
   | { kind: 'script-slot'; boot: number; slot: string; line: string }
   | { kind: 'kernel-start'; boot: number; line: string }
@@ -85,6 +88,8 @@ export class SerialParser {
     const boot = this.#boot;
     if (line.includes('using default environment')) return { kind: 'uboot-env-default', boot, line };
     if (line.startsWith('## Executing script at')) return { kind: 'script-start', boot, line };
+    if (line.startsWith('SCRIPT FAILED: continuing')) return { kind: 'script-failed', boot, line };
+    if (line.startsWith('Found U-Boot script ')) return { kind: 'script-found', boot, path: line.slice('Found U-Boot script '.length).trim(), line };
     if (line.startsWith(SCRIPT_PREFIX)) return scriptEvent(boot, line);
     if (line.startsWith('Starting kernel')) return { kind: 'kernel-start', boot, line };
     if (line.startsWith(INITRAMFS_PREFIX)) return initramfsEvent(boot, line);
@@ -97,6 +102,7 @@ export class SerialParser {
       const cmdline = kernel.slice('Kernel command line: '.length).trim();
       return { kind: 'kernel-cmdline', boot, cmdline, slot: slotOfCmdline(cmdline), line };
     }
+    if (kernel.startsWith('Machine model: ')) return { kind: 'kernel-model', boot, model: kernel.slice('Machine model: '.length).trim(), line };
     if (kernel.startsWith('Kernel panic - not syncing')) return { kind: 'kernel-panic', boot, line };
     if (kernel.startsWith('reboot: Restarting system')) return { kind: 'kernel-reboot', boot, line };
     return undefined;

@@ -49,6 +49,25 @@ test('each board script boots slot A from its devices in the simulator, and save
   }
 });
 
+test('a Raspberry Pi boots the slot\'s own device tree (/boot/dtbs/${fdtfile} to ${fdt_addr_r}), the firmware\'s (${fdt_addr}) only when the slot has none', () => {
+  for (const f of ['rpi-3.json', 'rpi-4.json']) {
+    const config = load(f);
+    const dtb = 'broadcom/bcm2837-rpi-3-b.dtb';
+    const world = (missing: string[]) => ({
+      nativeEnv: null, defaultEnv: new Map([...QEMU_DEFAULT_ENV, ['fdt_addr', '2eff2e00'], ['fdt_addr_r', '0x02600000'], ['fdtfile', dtb]]),
+      bootVars: new Map([['devtype', 'mmc'], ['devnum', '0'], ['distro_bootpart', '1']]), ulongBits: 64 as const, missingFiles: new Set(missing),
+    });
+    const fdtOf = (missing: string[]): string | undefined => {
+      const run = simulateBoot(boardPrologue(config) + bootScript(), world(missing));
+      assert.ok(run.outcome.kind === 'boot' && run.outcome.slot === 'A', `${f}: boots A`);
+      return run.outcome.kind === 'boot' ? run.outcome.command.split(' ')[3] : undefined;
+    };
+    assert.is(fdtOf([]), '0x02600000', `${f}: slot A's tree, loaded to \${fdt_addr_r}`);
+    assert.is(fdtOf([fileKey('mmc', '0:2', `/boot/dtbs/${dtb}`)]), '2eff2e00', `${f}: no tree in slot A: the firmware's`);
+    assert.is(fdtOf([fileKey('mmc', '0:3', `/boot/dtbs/${dtb}`)]), '0x02600000', `${f}: slot B's tree missing changes nothing for A`);
+  }
+});
+
 function problemsOf(mutate: (json: Record<string, unknown>) => void): string {
   const json: unknown = JSON.parse(readFileSync(`${dir}/qemu-virt-arm64-file-env.json`, 'utf8'));
   if (typeof json !== 'object' || json === null) throw new Error('fixture is not an object');

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nacl from 'tweetnacl';
 import {
-  canonicalString, compareCodePoints, isCanonicalS, isRefusal, malleate, readEnvelope, readRelease, readRollout, readRoot,
+  canonicalString, compareCodePoints, isCanonicalS, isRefusal, malleate, readEnvelope, readRelease, releaseArtifacts, readRollout, readRoot,
   verifyEd25519, type JsonObject, type RefusalReason,
 } from '../../../agent/src/formats/index.js';
 import { artifact, digest, releaseSigned, rolloutSigned, rootV1, sign, testKey } from '../../support/trust.js';
@@ -115,6 +115,16 @@ test('forward compatibility: members this agent does not know are ignored (still
   // required members are still required
   const { image: _image, ...noImage } = releaseSigned(1);
   refused(() => release(noImage), 'malformed', /missing member "image"/);
+});
+
+test('release: the optional boot script is an artifact of format uboot-script, at most 1 MiB, and a bundle carries it', () => {
+  const bootScript = artifact('targets/b.scr', 'uboot-script', 6000, 'script');
+  const read = release(releaseSigned(1, { bootScript }));
+  assert.equal(read.bootScript, bootScript);
+  assert.is(releaseArtifacts(read).at(-1), read.bootScript, 'a bundle holds it too');
+  assert.is(release(releaseSigned(1)).bootScript, undefined);
+  refused(() => release(releaseSigned(1, { bootScript: artifact('targets/b.scr', 'raw', 6000, 'script') })), 'malformed', /bootScript\.format/);
+  refused(() => release(releaseSigned(1, { bootScript: artifact('targets/b.scr', 'uboot-script', 1024 * 1024 + 1, 'script') })), 'malformed', /bootScript\.sizeBytes/);
 });
 
 test('release: the optional /etc manifest is an artifact of format etc-manifest, checked like any other', () => {

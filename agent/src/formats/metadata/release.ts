@@ -2,7 +2,9 @@
  * Release metadata (TUF's targets role): what one release contains, signed by
  * the release keys. `signed` = {"_type":"release","version":N,"expires":T,
  * "hardware":[HW...],"installed":{"sizeBytes","sha256"},"image":ARTIFACT,
- * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?, "name":"2.1.0"?}; `etc`, when the
+ * "deltas":[ARTIFACT + "base":{"sizeBytes","sha256"}], "etc":ARTIFACT?, "bootScript":ARTIFACT?, "name":"2.1.0"?};
+ * `bootScript` is a new boot.scr (format `uboot-script`, a U-Boot script image of at most 1 MiB) the device
+ * writes on its boot partition before arming (agent/src/boot/boot-scripts.ts); `etc`, when the
  * image is ext4, is the manifest of its /etc (format `ota-etc-manifest`, see agent/src/etc); `name` is the
  * human version, shown (`version` alone decides anti-rollback); `channels`, the release channels the vendor
  * publishes it on (absent: `stable`), so a rollout cannot carry it onto another channel (channel.ts).
@@ -64,7 +66,14 @@ export interface ReleaseMetadata {
   readonly etc?: Artifact;
   /** The channels the vendor publishes this release on (`["stable"]` when the document lists none). */
   readonly channels: readonly string[];
+  /** A new boot.scr (format {@link BOOT_SCRIPT_FORMAT}), when the release changes it. */
+  readonly bootScript?: Artifact;
 }
+
+/** The format name of a release's boot script artifact: a U-Boot legacy script image (mkimage -T script). */
+export const BOOT_SCRIPT_FORMAT = 'uboot-script';
+/** Largest boot script a release carries (ours is a few KiB; U-Boot loads it whole into RAM). */
+export const BOOT_SCRIPT_MAX_BYTES = 1024 * 1024;
 
 /** The format name of the release's /etc manifest artifact. */
 export const ETC_MANIFEST_ARTIFACT = 'etc-manifest';
@@ -100,6 +109,10 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const etcJson = member(s, 'etc');
   const etc = etcJson === undefined ? undefined : artifact(etcJson, `${p}.etc`, []);
   if (etc !== undefined && etc.format !== ETC_MANIFEST_ARTIFACT) malformed(`${p}.etc.format`, `must be ${ETC_MANIFEST_ARTIFACT}`);
+  const bootJson = member(s, 'bootScript');
+  const bootScript = bootJson === undefined ? undefined : artifact(bootJson, `${p}.bootScript`, []);
+  if (bootScript !== undefined && bootScript.format !== BOOT_SCRIPT_FORMAT) malformed(`${p}.bootScript.format`, `must be ${BOOT_SCRIPT_FORMAT}`);
+  if (bootScript !== undefined && bootScript.sizeBytes > BOOT_SCRIPT_MAX_BYTES) malformed(`${p}.bootScript.sizeBytes`, `must be at most ${BOOT_SCRIPT_MAX_BYTES}`);
   const name = member(s, 'name');
   return {
     version: uint(member(s, 'version'), `${p}.version`),
@@ -108,12 +121,13 @@ export function readRelease(env: Envelope, path: string): ReleaseMetadata {
     hardware, installed, image, deltas,
     ...(etc === undefined ? {} : { etc }),
     channels: readChannelList(member(s, 'channels'), `${p}.channels`),
+    ...(bootScript === undefined ? {} : { bootScript }),
   };
 }
 
-/** Every artifact of a release, in the order a bundle holds them: the full image, the deltas, the /etc manifest. */
+/** Every artifact of a release, in the order a bundle holds them: the full image, the deltas, the /etc manifest, the boot script. */
 export function releaseArtifacts(release: ReleaseMetadata): Artifact[] {
-  return [release.image, ...release.deltas, ...(release.etc === undefined ? [] : [release.etc])];
+  return [release.image, ...release.deltas, ...(release.etc === undefined ? [] : [release.etc]), ...(release.bootScript === undefined ? [] : [release.bootScript])];
 }
 
 /** The delta whose base is exactly `current` (size and sha256), if the release has one this code can apply. */
