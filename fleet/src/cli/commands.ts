@@ -10,6 +10,8 @@ import { publishCommand } from './publish.js';
 import { rosterCommand, statusCommand } from './status.js';
 import { imageCommand } from './image.js';
 import { resignCommand } from './resign.js';
+import { deviceCommand } from './device.js';
+import { groupCommand } from './group.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
@@ -21,6 +23,8 @@ export const fleetCommands: readonly Register[] = [
   resignCommand,
   statusCommand,
   rosterCommand,
+  deviceCommand,
+  groupCommand,
   deltaFleetCommand,
   imageCommand,
 ];

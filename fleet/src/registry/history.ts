@@ -22,12 +22,14 @@ export async function addEvent(db: SqlDb, e: RolloutEvent): Promise<void> {
   });
 }
 
-/** Record a device's outcome; the same outcome again (same stage, reason) changes nothing, not even its time. */
+/**
+ * Record a device's outcome. The stage is the one it was first recorded in (the stage that targeted it);
+ * the same outcome and reason again changes nothing, not even its time.
+ */
 export async function putOutcome(db: SqlDb, o: RolloutOutcome): Promise<void> {
   await db.run(`INSERT INTO rollout_outcomes (rollout_id, device_id, stage_index, outcome, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (rollout_id, device_id) DO UPDATE SET stage_index = excluded.stage_index, outcome = excluded.outcome, reason = excluded.reason, at_ms = excluded.at_ms
-    WHERE rollout_outcomes.outcome <> excluded.outcome OR rollout_outcomes.stage_index <> excluded.stage_index
-      OR COALESCE(rollout_outcomes.reason, '') <> COALESCE(excluded.reason, '')`,
+    ON CONFLICT (rollout_id, device_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, at_ms = excluded.at_ms
+    WHERE rollout_outcomes.outcome <> excluded.outcome OR COALESCE(rollout_outcomes.reason, '') <> COALESCE(excluded.reason, '')`,
   [o.rolloutId, o.deviceId, o.stageIndex, o.outcome, o.reason, o.atMs]);
 }
 

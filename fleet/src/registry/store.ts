@@ -40,6 +40,10 @@ class SqlRegistry implements Registry {
   removeDevice = (id: string, atMs: number): Promise<boolean> => setRemoved(this.db, id, atMs);
   restoreDevice = (id: string): Promise<boolean> => setRemoved(this.db, id, null);
 
+  async removedDevices(): Promise<string[]> {
+    return (await this.db.query('SELECT device_id FROM devices WHERE removed_at_ms IS NOT NULL ORDER BY device_id')).map((r) => toText(r['device_id'], 'device_id'));
+  }
+
   async putGroup(name: string, definition: GroupDefinition, atMs: number): Promise<void> {
     if (!GROUP_NAME.test(name)) throw new OtaError('USAGE', `group name ${JSON.stringify(name)}: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
     const body = JSON.stringify(definition.kind === 'static' ? { devices: [...new Set(definition.devices)].sort() } : { match: definition.match });

@@ -134,6 +134,8 @@ export interface Registry {
   devices(filter?: DeviceFilter): Promise<DeviceRecord[]>;
   /** Decommission: the device leaves lists, groups and rollout arithmetic; false when unknown. */
   removeDevice(id: string, atMs: number): Promise<boolean>;
+  /** The ids of the removed devices, sorted. */
+  removedDevices(): Promise<string[]>;
   /** Put it back in service (its next document is accepted again); false when unknown. */
   restoreDevice(id: string): Promise<boolean>;
   putGroup(name: string, definition: GroupDefinition, atMs: number): Promise<void>;

@@ -7,10 +7,9 @@
  * a device at rest, below the release, with an error that is new or that
  * followed an attempt, failed this release.
  */
-import { cohortPpm } from '../../../agent/src/formats/index.js';
 import { statesIn } from '../../../agent/src/machine/index.js';
 import type { DeviceReport } from '../status/index.js';
-import type { DeviceFact, DeviceOutcome } from './plan.js';
+import { inCohort, type DeviceFact, type DeviceOutcome } from './plan.js';
 
 /** What the controller remembers of one targeted device. */
 export interface DeviceTrack {
@@ -28,6 +27,10 @@ export interface Target {
   readonly rolloutId: string;
   readonly releaseVersion: number;
   readonly hardware: readonly string[];
+  /** The devices of the group it targets (fixed when it started); absent: every device of the hardware. */
+  readonly members?: ReadonlySet<string>;
+  /** The named canaries: in the first stage and every later one. */
+  readonly canaries?: readonly string[];
 }
 
 /** Device phases of a trial under way: the device runs the new release, not yet committed. */
@@ -36,6 +39,7 @@ const FAILED_OUTCOMES = new Set(['reverted', 'failed']);
 
 /** True when a report may take part (same hardware, when the document says). */
 export function eligible(r: DeviceReport, target: Target): boolean {
+  if (target.members !== undefined && !target.members.has(r.deviceId)) return false;
   return r.hardware === undefined || target.hardware.includes(r.hardware);
 }
 
@@ -43,7 +47,7 @@ export function eligible(r: DeviceReport, target: Target): boolean {
 export function trackStage(tracking: Tracking, reports: Iterable<DeviceReport>, target: Target, ppm: number): Tracking {
   const next: Record<string, DeviceTrack> = { ...tracking };
   for (const r of reports) {
-    if (next[r.deviceId] !== undefined || !eligible(r, target) || cohortPpm(target.rolloutId, r.deviceId) >= ppm) continue;
+    if (next[r.deviceId] !== undefined || !eligible(r, target) || !inCohort(target.rolloutId, r.deviceId, ppm, target.canaries)) continue;
     next[r.deviceId] = { baselineError: r.lastError, attempted: r.phase !== 'idle' };
   }
   return next;

@@ -100,6 +100,7 @@ for (const store of stores) {
     await reg.ingest(doc('b', 'x', 1));
     await reg.putGroup('all-a', { kind: 'dynamic', match: [{ key: 'hardware', value: 'board-a' }] }, 5);
     assert.ok(await reg.removeDevice('a', 10));
+    assert.equal(await reg.removedDevices(), ['a']);
     assert.not.ok(await reg.removeDevice('nobody', 10));
     assert.equal((await reg.devices()).map((d) => d.deviceId), ['b']);
     assert.equal((await reg.devices({ includeRemoved: true })).map((d) => [d.deviceId, d.removedAtMs]), [['a', 10], ['b', null]]);
