@@ -39,3 +39,11 @@ export function audienceOnWire(s: ControllerState): boolean {
   if (p.audience === undefined) return p.ppm === s.targetPpm;
   return p.audience === wireKey(wireAudience(s));
 }
+
+/** What a published document names, for the log: `500000 ppm`, `0 ppm: halt`, or `1 device named (+ 0 ppm)`. */
+export function describeAudience(s: ControllerState): string {
+  const a = wireAudience(s);
+  const halt = s.rollout.status === 'halted' || s.rollout.status === 'aborted';
+  if (a.devices.length === 0) return `${a.stagePpm} ppm${halt || a.stagePpm === 0 ? ': halt' : ''}`;
+  return `${a.devices.length} device${a.devices.length === 1 ? '' : 's'} named${a.stagePpm > 0 ? ` + ${a.stagePpm} ppm` : ''}`;
+}

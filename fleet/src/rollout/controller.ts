@@ -20,7 +20,7 @@ import { inService, rolloutRegistry } from './fleet.js';
 import { RolloutRecorder } from './record.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
 import { planRollout, stageCount, stageLabel, type RolloutAction } from './plan.js';
-import { audienceOnWire, wireAudience, wireKey } from './audience.js';
+import { audienceOnWire, describeAudience, wireAudience, wireKey } from './audience.js';
 import { applyControl } from './control.js';
 import { releaseFacts } from './start.js';
 import { claimLock, loadState, saveState, stateFiles, takeControl, type ControllerState } from './state.js';
@@ -107,7 +107,7 @@ export async function reconcile(file: string, s: ControllerState, ports: StepPor
   const audience = wireKey(wireAudience(s));
   const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs, audience } };
   await saveState(file, next);
-  ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
+  ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${describeAudience(s)})`);
   return next;
 }
 
