@@ -28,7 +28,9 @@ export function openSqlite(file: string): SqlDb {
   try {
     db = new Database(file);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    // NORMAL in WAL mode survives a crash of the process; a power cut may lose the last transactions, which
+    // the next status documents (devices) and the controller's state file (rollouts) bring back.
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
   } catch (err) {
     throw new OtaError('REGISTRY_UNAVAILABLE', `registry ${file}: ${describe(err)}: check the state directory exists and is writable`, { cause: err });
