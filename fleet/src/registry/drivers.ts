@@ -3,6 +3,7 @@
  * URL. Each serializes its calls on one connection, so a transaction is never interleaved with another
  * caller's statement; the registry's load (one status document per device event) fits one connection.
  */
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { OtaError, describe } from '../../../agent/src/errors/index.js';
@@ -16,6 +17,25 @@ class Serial {
     this.tail = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * One queue per SQLite file in this process, shared by its connections. better-sqlite3 waits for a lock
+ * by blocking the thread (busy_timeout): a second connection of the same process starting a transaction
+ * while the first one's is open between two awaits would block the very thread that must finish the
+ * first, and fail SQLITE_BUSY after the timeout. Across processes the busy timeout does its job.
+ */
+const fileQueues = new Map<string, { serial: Serial; users: number }>();
+
+function queueFor(file: string): { serial: Serial; release(): void } {
+  const key = resolve(file);
+  const entry = fileQueues.get(key) ?? { serial: new Serial(), users: 0 };
+  entry.users++;
+  fileQueues.set(key, entry);
+  return {
+    serial: entry.serial,
+    release: () => { if (--entry.users === 0) fileQueues.delete(key); },
+  };
 }
 
 function isRow(v: unknown): v is SqlRow {
@@ -35,13 +55,13 @@ export function openSqlite(file: string): SqlDb {
   } catch (err) {
     throw new OtaError('REGISTRY_UNAVAILABLE', `registry ${file}: ${describe(err)}: check the state directory exists and is writable`, { cause: err });
   }
-  const serial = new Serial();
+  const { serial, release } = queueFor(file);
   const direct: SqlDb = {
     dialect: 'sqlite',
     query: async (sql, params = []) => db.prepare(sql).all(...params).filter(isRow),
     run: async (sql, params = []) => db.prepare(sql).run(...params).changes,
     transaction: () => { throw new OtaError('REGISTRY_NESTED', 'registry: nested transaction'); },
-    close: async () => { db.close(); },
+    close: async () => { db.close(); release(); },
   };
   return {
     dialect: 'sqlite',

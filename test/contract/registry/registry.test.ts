@@ -21,14 +21,19 @@ function doc(id: string, boot: string, seq: number, more: Partial<DeviceDocument
   };
 }
 
-interface Store { name: string; open(): Promise<{ reg: Registry; done(): Promise<void> }>; before?(): Promise<void>; after?(): Promise<void>; skip?: string | undefined }
+interface Opened { reg: Registry; done(): Promise<void>; again(): Promise<Registry> }
+interface Store { name: string; open(): Promise<Opened>; before?(): Promise<void>; after?(): Promise<void>; skip?: string | undefined }
 
 let server: PostgresServer | undefined;
 let dbs = 0;
 const stores: Store[] = [
   {
     name: 'sqlite',
-    open: async () => { const t = tempDir('ota-reg-'); const reg = await openRegistry(undefined, t.dir, 1); return { reg, done: async () => { await reg.close(); t.cleanup(); } }; },
+    open: async () => {
+      const t = tempDir('ota-reg-');
+      const reg = await openRegistry(undefined, t.dir, 1);
+      return { reg, done: async () => { await reg.close(); t.cleanup(); }, again: () => openRegistry(undefined, t.dir, 1) };
+    },
   },
   {
     name: 'postgres', skip: postgresMissing(),
@@ -36,8 +41,9 @@ const stores: Store[] = [
     after: async () => { await server?.stop(); },
     open: async () => {
       if (server === undefined) throw new Error('postgres not started');
-      const reg = await openRegistry(await server.createDatabase(`reg${++dbs}`), '/nonexistent', 1);
-      return { reg, done: () => reg.close() };
+      const url = await server.createDatabase(`reg${++dbs}`);
+      const reg = await openRegistry(url, '/nonexistent', 1);
+      return { reg, done: () => reg.close(), again: () => openRegistry(url, '/nonexistent', 1) };
     },
   },
 ];
@@ -47,9 +53,9 @@ for (const store of stores) {
   if (store.before !== undefined && store.skip === undefined) s.before(store.before);
   if (store.after !== undefined && store.skip === undefined) s.after(store.after);
   const it = gateIn(s, store.skip, store.name);
-  const withReg = (fn: (reg: Registry) => Promise<void>) => async () => {
-    const { reg, done } = await store.open();
-    try { await fn(reg); } finally { await done(); }
+  const withReg = (fn: (reg: Registry, again: () => Promise<Registry>) => Promise<void>) => async () => {
+    const { reg, done, again } = await store.open();
+    try { await fn(reg, again); } finally { await done(); }
   };
 
   it('a fresh store is migrated to the newest schema', withReg(async (reg) => {
@@ -146,6 +152,23 @@ for (const store of stores) {
     assert.equal(h?.outcomes, [{ rolloutId: 'r1', deviceId: 'n1', stageIndex: 0, outcome: 'failed', reason: '[HEALTH] failed', atMs: 250 }], 'the same outcome again keeps its first time');
     assert.equal((await reg.rollouts()).map((x) => x.rolloutId), ['r1']);
     assert.is(await reg.rolloutHistory('nope'), undefined);
+  }));
+
+  it('two connections of one process write at once (a controller and a server side by side)', withReg(async (reg, again) => {
+    const other = await again();
+    try {
+      await reg.ingest(doc('r0', 'b', 1));
+      const writes: Promise<unknown>[] = [];
+      for (let k = 1; k <= 40; k++) {
+        writes.push(reg.ingest(doc(`p${k % 4}`, 'b', k)));
+        writes.push(other.ingest(doc(`q${k % 4}`, 'b', k)));
+        if (k % 10 === 0) writes.push(other.removeDevice('r0', k), other.restoreDevice('r0'), reg.devices());
+      }
+      await Promise.all(writes);
+      assert.equal((await reg.devices()).map((d) => [d.deviceId, d.seq]), [['p0', 40], ['p1', 37], ['p2', 38], ['p3', 39], ['q0', 40], ['q1', 37], ['q2', 38], ['q3', 39], ['r0', 1]]);
+    } finally {
+      await other.close();
+    }
   }));
 
   it('opening an existing store again migrates nothing and keeps its data', async () => {
