@@ -18,7 +18,7 @@ import { createRollout } from '../rollout/index.js';
 import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/index.js';
 import { controlRefusal, findRollout, listRollouts, releaseFacts, startedMs } from '../rollout/index.js';
 import { checkArtifacts } from '../publish/index.js';
-import { REGISTRY_FILE } from '../registry/index.js';
+import { REGISTRY_FILE, isPostgresUrl } from '../registry/index.js';
 import { rolloutHistoryCommand } from './history.js';
 
 const DEFAULT_STATE = 'ota-rollout.json';
@@ -159,7 +159,8 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
           stagesPercent: parseStages(a.stages), successThresholdPercent: a['success-threshold'], failureThresholdPercent: a['failure-threshold'],
           minDevices: a['min-devices'], soakMs: durationOrZeroMs(a.soak, '--soak'), ...canaryOption(a.canary),
         },
-        ...(a.group === undefined ? {} : { group: a.group }), ...(a.database === undefined ? {} : { database: a.database }),
+        ...(a.group === undefined ? {} : { group: a.group }),
+        ...(a.database === undefined ? {} : { database: isPostgresUrl(a.database) ? a.database : file(a.database) }),
         ...(a.id === undefined ? {} : { rolloutId: a.id }),
         ...(a['serve-dir'] === undefined ? {} : { servedDir: file(a['serve-dir']) }),
         artifactsUrl: a['artifacts-url'], force: a.force, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),

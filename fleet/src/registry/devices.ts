@@ -21,23 +21,30 @@ function values(d: DeviceDocument): SqlValue[] {
   ];
 }
 
-/** Write one document (in a transaction); says what it did. */
-export async function ingestDocument(db: SqlDb, d: DeviceDocument): Promise<IngestOutcome> {
+/** Write documents in one transaction (in order); says what each did. */
+export async function ingestDocuments(db: SqlDb, docs: readonly DeviceDocument[]): Promise<IngestOutcome[]> {
+  if (docs.length === 0) return [];
   return db.transaction(async (tx) => {
-    const held = (await tx.query('SELECT boot_id, seq, removed_at_ms FROM devices WHERE device_id = ?', [d.deviceId]))[0];
-    if (held === undefined) {
-      await tx.run(`INSERT INTO devices (device_id, ${COLUMNS.join(', ')}, first_seen_ms) VALUES (?, ${COLUMNS.map(() => '?').join(', ')}, ?)`,
-        [d.deviceId, ...values(d), d.receivedMs]);
-      await noteBoot(tx, d);
-      return 'added';
-    }
-    if (held['removed_at_ms'] !== null) return 'removed';
-    const order = await compare(tx, d, toText(held['boot_id'], 'boot_id'), toNumber(held['seq'], 'seq'));
-    if (order !== 'newer') return order;
-    await tx.run(`UPDATE devices SET ${COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE device_id = ?`, [...values(d), d.deviceId]);
-    await noteBoot(tx, d);
-    return 'updated';
+    const out: IngestOutcome[] = [];
+    for (const d of docs) out.push(await ingestIn(tx, d));
+    return out;
   });
+}
+
+async function ingestIn(tx: SqlDb, d: DeviceDocument): Promise<IngestOutcome> {
+  const held = (await tx.query('SELECT boot_id, seq, removed_at_ms FROM devices WHERE device_id = ?', [d.deviceId]))[0];
+  if (held === undefined) {
+    await tx.run(`INSERT INTO devices (device_id, ${COLUMNS.join(', ')}, first_seen_ms) VALUES (?, ${COLUMNS.map(() => '?').join(', ')}, ?)`,
+      [d.deviceId, ...values(d), d.receivedMs]);
+    await noteBoot(tx, d);
+    return 'added';
+  }
+  if (held['removed_at_ms'] !== null) return 'removed';
+  const order = await compare(tx, d, toText(held['boot_id'], 'boot_id'), toNumber(held['seq'], 'seq'));
+  if (order !== 'newer') return order;
+  await tx.run(`UPDATE devices SET ${COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE device_id = ?`, [...values(d), d.deviceId]);
+  await noteBoot(tx, d);
+  return 'updated';
 }
 
 async function compare(tx: SqlDb, d: DeviceDocument, bootId: string, seq: number): Promise<'newer' | 'duplicate' | 'stale'> {

@@ -2,7 +2,7 @@
  * The registry on a `SqlDb`: the one implementation of `Registry`, over either driver (drivers.ts).
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { deviceRows, ingestDocument, setRemoved } from './devices.js';
+import { deviceRows, ingestDocuments, setRemoved } from './devices.js';
 import { matchesAll, passes } from './filter.js';
 import { addEvent, history, putOutcome, putRollout, rollouts } from './history.js';
 import { migrate, toNumber, toText, type SqlDb, type SqlRow } from './sql.js';
@@ -25,7 +25,13 @@ export async function registryOn(db: SqlDb, describe: string, nowMs: number): Pr
 class SqlRegistry implements Registry {
   constructor(private readonly db: SqlDb, readonly describe: string) {}
 
-  ingest = (doc: Parameters<Registry['ingest']>[0]): ReturnType<Registry['ingest']> => ingestDocument(this.db, doc);
+  async ingest(doc: Parameters<Registry['ingest']>[0]): ReturnType<Registry['ingest']> {
+    const [outcome] = await ingestDocuments(this.db, [doc]);
+    if (outcome === undefined) throw new OtaError('REGISTRY_DAMAGED', `registry: ingest of ${doc.deviceId} said nothing`);
+    return outcome;
+  }
+
+  ingestMany = (docs: Parameters<Registry['ingestMany']>[0]): ReturnType<Registry['ingestMany']> => ingestDocuments(this.db, docs);
 
   async device(id: string): Promise<DeviceRecord | undefined> {
     return (await deviceRows(this.db, 'WHERE device_id = ?', [id]))[0];

@@ -130,6 +130,8 @@ export interface Registry {
   readonly describe: string;
   /** Write a status document: idempotent, stale and duplicate documents change nothing. */
   ingest(doc: DeviceDocument): Promise<IngestOutcome>;
+  /** Write several documents in one transaction, in order (a batch of what the broker delivered). */
+  ingestMany(docs: readonly DeviceDocument[]): Promise<IngestOutcome[]>;
   device(id: string): Promise<DeviceRecord | undefined>;
   devices(filter?: DeviceFilter): Promise<DeviceRecord[]>;
   /** Decommission: the device leaves lists, groups and rollout arithmetic; false when unknown. */

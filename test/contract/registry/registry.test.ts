@@ -6,7 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { MIGRATIONS, openRegistry, type DeviceDocument, type Registry } from '../../../fleet/src/registry/index.js';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { MIGRATIONS, REGISTRY_FILE, openRegistry, type DeviceDocument, type Registry } from '../../../fleet/src/registry/index.js';
 import { gateIn } from '../../support/skip.js';
 import { postgresMissing, startPostgres, type PostgresServer } from '../../support/postgres.js';
 import { tempDir } from '../../support/tools.js';
@@ -21,7 +23,7 @@ function doc(id: string, boot: string, seq: number, more: Partial<DeviceDocument
   };
 }
 
-interface Opened { reg: Registry; done(): Promise<void>; again(): Promise<Registry> }
+interface Opened { reg: Registry; done(): Promise<void>; again(): Promise<Registry>; exec(sql: string): Promise<void> }
 interface Store { name: string; open(): Promise<Opened>; before?(): Promise<void>; after?(): Promise<void>; skip?: string | undefined }
 
 let server: PostgresServer | undefined;
@@ -32,7 +34,8 @@ const stores: Store[] = [
     open: async () => {
       const t = tempDir('ota-reg-');
       const reg = await openRegistry(undefined, t.dir, 1);
-      return { reg, done: async () => { await reg.close(); t.cleanup(); }, again: () => openRegistry(undefined, t.dir, 1) };
+      const exec = async (sql: string): Promise<void> => { const db = new Database(join(t.dir, REGISTRY_FILE)); try { db.exec(sql); } finally { db.close(); } };
+      return { reg, done: async () => { await reg.close(); t.cleanup(); }, again: () => openRegistry(undefined, t.dir, 1), exec };
     },
   },
   {
@@ -43,7 +46,8 @@ const stores: Store[] = [
       if (server === undefined) throw new Error('postgres not started');
       const url = await server.createDatabase(`reg${++dbs}`);
       const reg = await openRegistry(url, '/nonexistent', 1);
-      return { reg, done: () => reg.close(), again: () => openRegistry(url, '/nonexistent', 1) };
+      const exec = async (sql: string): Promise<void> => { const c = new pg.Client({ connectionString: url }); await c.connect(); try { await c.query(sql); } finally { await c.end(); } };
+      return { reg, done: () => reg.close(), again: () => openRegistry(url, '/nonexistent', 1), exec };
     },
   },
 ];
@@ -53,10 +57,17 @@ for (const store of stores) {
   if (store.before !== undefined && store.skip === undefined) s.before(store.before);
   if (store.after !== undefined && store.skip === undefined) s.after(store.after);
   const it = gateIn(s, store.skip, store.name);
-  const withReg = (fn: (reg: Registry, again: () => Promise<Registry>) => Promise<void>) => async () => {
-    const { reg, done, again } = await store.open();
-    try { await fn(reg, again); } finally { await done(); }
+  const withReg = (fn: (reg: Registry, again: () => Promise<Registry>, exec: (sql: string) => Promise<void>) => Promise<void>) => async () => {
+    const { reg, done, again, exec } = await store.open();
+    try { await fn(reg, again, exec); } finally { await done(); }
   };
+
+  it('a store of a newer schema is refused, untouched (REGISTRY_TOO_NEW)', withReg(async (reg, again, exec) => {
+    await reg.ingest(doc('kept', 'b', 1));
+    await exec(`INSERT INTO schema_migrations (version, applied_ms) VALUES (${MIGRATIONS.length + 1}, 0)`);
+    await rejectsCode(again, 'REGISTRY_TOO_NEW', new RegExp(`schema is version ${MIGRATIONS.length + 1}, this ota-fleet knows up to ${MIGRATIONS.length}`));
+    assert.is((await reg.device('kept'))?.seq, 1);
+  }));
 
   it('a fresh store is migrated to the newest schema', withReg(async (reg) => {
     assert.is(await reg.schemaVersion(), MIGRATIONS.length);
@@ -77,6 +88,8 @@ for (const store of stores) {
     assert.is(d?.seq, 1);
     assert.is(d?.firstSeenMs, 1_005);
     assert.is(d?.lastSeenMs, 1_001);
+    assert.equal(await reg.ingestMany([doc('m', 'b', 2), doc('m', 'b', 1), doc('m', 'b', 2), doc('m', 'c', 1)]), ['added', 'stale', 'duplicate', 'updated'], 'a batch, in order, in one transaction');
+    assert.equal(await reg.ingestMany([]), []);
   }));
 
   it('inventory fields come back as ingested', withReg(async (reg) => {
