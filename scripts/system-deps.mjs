@@ -50,6 +50,10 @@ export const systemDeps = [
   // the emulated board's systemd slot: its users (systemd-sysusers --root) and SSH host keys (test/qemu-arm/build-image.sh)
   { command: 'systemd-sysusers', pkg: 'systemd' },
   { command: 'ssh-keygen', pkg: 'openssh-client' },
+  // the fleet registry's PostgreSQL store is tested on a server the tests start (test/support/postgres.ts; Debian 12 ships 15)
+  { file: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql' },
+  // better-sqlite3 compiles its SQLite binding with node-gyp where no prebuilt binary fits (npm ci)
+  { command: 'g++', pkg: 'g++' },
 ];
 
 export const packages = [...new Set(systemDeps.map((d) => d.pkg))].sort();

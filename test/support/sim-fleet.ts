@@ -45,6 +45,8 @@ export interface SimDeviceSpec {
   readonly version: number;
   /** Fail the health check of every update (revert, report the error). */
   readonly fail?: boolean;
+  /** Inventory attributes its status documents carry. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** High-resolution wall time in ms (comparable across processes on one host). */
@@ -218,6 +220,7 @@ export class SimDevice {
     const doc = statusDocument({
       version: String(this.version), hardware: this.o.hardware, lastUpdate: this.lastUpdate, slots: { A: 'good', B: this.phase === 'idle' ? 'good' : 'trial' }, booted: 'A', phase: this.phase,
       progress: this.progress, lastError: this.lastError, bootId: `boot-${this.spec.deviceId}`,
+      ...(this.spec.attributes === undefined ? {} : { attributes: this.spec.attributes }),
     }, this.spec.deviceId, ++this.seq, new Date(this.now()));
     const seq = this.seq;
     c.publish(this.topics.status, JSON.stringify(doc), { qos: 1, retain: true }, (err) => { if (err === undefined || err === null) this.ackedSeq = Math.max(this.ackedSeq, seq); });

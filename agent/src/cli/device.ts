@@ -3,9 +3,11 @@
  * `mark-good`, `mark-bad`, `rollback`, `doctor` and `run` (the daemon), with the global
  * `--config AGENT_JSON` (default /etc/ota-agent/agent.json) and `--log-format`.
  */
+import { release } from 'node:os';
 import type { Argv } from 'yargs';
 import { progressEvents, type ProgressSink } from './progress.js';
 import { humanOutput, printJson, type CliContext, type Register } from './framework.js';
+import { programVersion } from './version.js';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig } from '../config/index.js';
 import type { AgentConfig } from '../config/index.js';
 import { OtaError } from '../errors/index.js';
@@ -197,7 +199,7 @@ export const deviceCommands: Register = (y, ctx) => globals(y)
     .option('reboot', { type: 'string', choices: ['device', 'sim', 'stop'], describe: 'how to reboot after arming: the config\'s reboot command (device), the boot simulator (sim), or exit (stop); default: sim for a simulated device, else device' }),
   (a) => withDevice(ctx, a, 'run', async (o) => {
     const mode = a.reboot === 'device' || a.reboot === 'sim' || a.reboot === 'stop' ? a.reboot : liveReboot(o.config);
-    await runDaemon(ctx, o, mode);
+    await runDaemon(ctx, o, mode, { agentVersion: programVersion(), kernel: release() });
   }));
 
 function globals(y: Argv): Argv<GlobalArgs> {

@@ -15,7 +15,7 @@ export type { PayloadChoice, PayloadInput, PayloadKind, PayloadReason, PayloadRe
 export type { RebootMode, SessionOptions } from './session.js';
 export { deviceStatus, formatStatus, operatorVerdict, postBoot, refreshBooted, rollback } from './lifecycle.js';
 export type { DeviceStatus, SlotStatus } from './lifecycle.js';
-export { runDaemon, statusFields } from './run.js';
+export { runDaemon, statusFields, type AgentFacts } from './run.js';
 export type { DaemonContext } from './run.js';
 export { ROOT_EXPIRY_WARN_MS, doctor, etcOverlayCheck, rootSource } from './doctor.js';
 export type { DoctorCheck, DoctorDeps } from './doctor.js';

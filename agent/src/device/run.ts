@@ -55,8 +55,14 @@ export interface DaemonContext {
   readonly signal?: AbortSignal;
 }
 
+/** What the status document says of the agent itself, for the fleet's inventory. */
+export interface AgentFacts {
+  readonly agentVersion: string;
+  readonly kernel: string;
+}
+
 /** Run until `ctx.signal` fires or the agent reboots the device. */
-export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: RebootMode): Promise<void> {
+export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: RebootMode, facts?: AgentFacts): Promise<void> {
   const mqtt = o.config.mqtt;
   if (mqtt === undefined) throw new OtaError('CONFIG_INVALID', `agent config ${o.config.source}: run needs an mqtt section (an offline device takes updates with ota-agent install)`);
   // The rollout document is resynced from the artifact mirrors after every connect; a device without mirrors takes MQTT's word.
@@ -94,7 +100,8 @@ export async function runDaemon(ctx: DaemonContext, o: Opened, rebootMode: Reboo
     const at = progress;
     publishing = publishing.then(async () => {
       try {
-        transport.publishStatus({ ...await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id), progress: at, refusedNotice: refused });
+        const fields = await statusFields(o, phase === undefined ? record : { ...record, state: phase }, id);
+        transport.publishStatus({ ...fields, ...facts, progress: at, refusedNotice: refused });
       } catch (err) {
         o.log.warn(`status not published: ${describe(err)}`);
       }

@@ -55,6 +55,14 @@ export interface StatusFields {
   readonly refusedNotice?: RefusedNoticeStatus | null;
   /** When the device's trusted root expires (UTC, as in the metadata), so the fleet sees a root to rotate before notices are refused. */
   readonly rootExpires?: string;
+  /** The agent's own version (`ota-agent --version`), for the fleet's inventory. */
+  readonly agentVersion?: string;
+  /** The running kernel's release (`uname -r`). */
+  readonly kernel?: string;
+  /** Network facts as string pairs (interface -> address), when the agent reports them. */
+  readonly network?: Readonly<Record<string, string>>;
+  /** Vendor inventory attributes (name -> value; the fleet keeps 64 of at most 256 characters each). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** The document on the wire. */

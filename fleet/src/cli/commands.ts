@@ -11,6 +11,8 @@ import { rosterCommand, statusCommand } from './status.js';
 import { imageCommand } from './image.js';
 import { resignCommand } from './resign.js';
 import { channelCommand } from './channel.js';
+import { deviceCommand } from './device.js';
+import { groupCommand } from './group.js';
 
 /** Every `ota-fleet` command, in the order `--help` lists them. */
 export const fleetCommands: readonly Register[] = [
@@ -23,6 +25,8 @@ export const fleetCommands: readonly Register[] = [
   channelCommand,
   statusCommand,
   rosterCommand,
+  deviceCommand,
+  groupCommand,
   deltaFleetCommand,
   imageCommand,
 ];

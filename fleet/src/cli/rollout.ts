@@ -13,11 +13,13 @@ import { protocolArg } from './status.js';
 import { isFinal, runController } from '../rollout/index.js';
 import { lifeWarning } from '../status/index.js';
 import { formatUtcTime } from '../../../agent/src/formats/index.js';
-import { PPM } from '../rollout/index.js';
+import { PPM, stageCount, stageLabel } from '../rollout/index.js';
 import { createRollout } from '../rollout/index.js';
 import { liveController, loadState, requestControl, type ControlAction, type ControllerState } from '../rollout/index.js';
 import { controlRefusal, findRollout, listRollouts, releaseFacts, startedMs } from '../rollout/index.js';
 import { checkArtifacts } from '../publish/index.js';
+import { REGISTRY_FILE, isPostgresUrl } from '../registry/index.js';
+import { rolloutHistoryCommand } from './history.js';
 
 const DEFAULT_STATE = 'ota-rollout.json';
 
@@ -27,6 +29,14 @@ export function parseStages(text: string): number[] {
   const stages = parts.map(Number);
   if (parts.some((t) => !/^[0-9]+(\.[0-9]+)?$/.test(t))) throw new OtaError('USAGE', `--stages ${text}: expected ascending percentages like 1,10,50,100`);
   return stages;
+}
+
+/** `--canary a,b` as the policy's canaries (none when absent). */
+function canaryOption(text: string | undefined): { canaries?: string[] } {
+  if (text === undefined) return {};
+  const ids = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (ids.length === 0 || ids.some((id) => !/^[A-Za-z0-9._:-]{1,128}$/.test(id))) throw new OtaError('USAGE', `--canary ${text}: expected device ids separated by commas`);
+  return { canaries: ids };
 }
 
 /** A duration that may be 0 (`--soak 0`). */
@@ -56,12 +66,13 @@ function expiryLines(s: ControllerState, nowMs: number): { expires: string; warn
 /** The `rollout status` text at `nowMs`. */
 export function describeState(s: ControllerState, nowMs: number): string {
   const r = s.rollout;
-  const stage = s.policy.stagesPercent[r.stageIndex] ?? 100;
+  const stage = stageLabel(s.policy, r.stageIndex);
   const t = s.tally;
   const expiry = expiryLines(s, nowMs);
   return [
     `rollout ${r.rolloutId}: release ${r.releaseVersion} (${s.hardware.join(', ')}): ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`,
-    `  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}: ${stage} % of the fleet (${s.targetPpm} ppm on the wire), started ${new Date(r.stageStartedAtMs).toISOString()}`,
+    ...(s.group === undefined ? [] : [`  targets group ${s.group}: ${s.members?.length ?? 0} devices when it started`]),
+    `  stage ${r.stageIndex + 1}/${stageCount(s.policy)}: ${stage}${s.group === undefined ? ' of the fleet' : ' of the group'} (${s.targetPpm} ppm on the wire), started ${new Date(r.stageStartedAtMs).toISOString()}`,
     `  devices in stage: ${t.inStage} (committed ${t.committed}, failed ${t.failed}, pending ${t.pending}); gates: success >= ${s.policy.successThresholdPercent} %, failure <= ${s.policy.failureThresholdPercent} %, soak ${s.policy.soakMs / 1000} s`,
     ...(s.earlierHalts ?? []).map((h) => `  halted before, then resumed: ${h}`),
     ...(t.failures ?? []).map((f) => `  failed: ${f.deviceId} ${f.reason}`),
@@ -105,7 +116,7 @@ async function control(ctx: CliContext, file: string, action: ControlAction, a: 
 /** One line per rollout of `rollout list`. */
 export function describeListed(s: ControllerState): string {
   const r = s.rollout;
-  return `${r.rolloutId}  release ${r.releaseVersion}  ${r.status}  stage ${r.stageIndex + 1}/${s.policy.stagesPercent.length}  started ${new Date(startedMs(s)).toISOString()}${r.reason === undefined ? '' : `  (${r.reason})`}`;
+  return `${r.rolloutId}  release ${r.releaseVersion}  ${r.status}  stage ${r.stageIndex + 1}/${stageCount(s.policy)}  started ${new Date(startedMs(s)).toISOString()}${r.reason === undefined ? '' : `  (${r.reason})`}`;
 }
 
 /** The JSON of a rollout record (`rollout status|show --json`; one entry of `rollout list --json`). */
@@ -119,7 +130,7 @@ function recordJson(s: ControllerState): Record<string, unknown> {
 /** Adds the controller's subcommands to `rollout`. */
 export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: SetExit): Argv<T> {
   const file = (s: string): string => resolve(ctx.cwd, s);
-  return b
+  return rolloutHistoryCommand(b, ctx)
     .command('start <release>', 'start a staged rollout of a release and run its controller (until completed or halted unless --detach)', (c) => runOptions(stateOption(c))
       .positional('release', { type: 'string', demandOption: true, describe: 'release directory (ota-fleet release --out)' })
       .option('stages', { type: 'string', default: '1,10,50,100', describe: 'cumulative percentages of the fleet' })
@@ -136,15 +147,20 @@ export function rolloutControlCommands<T>(b: Argv<T>, ctx: CliContext, setExit: 
       .option('rollout-expires', { type: 'string', default: '7d', describe: 'lifetime of each signed rollout document (re-signed at half)' })
       .option('spread', { type: 'string', default: '0', describe: 'window over which a stage\'s devices start downloading' })
       .option('serve-dir', { type: 'string', describe: 'directory the artifact server serves (ota-fleet serve --artifacts): each signed stage is also written there as rollout/<hardware>.json, which devices fetch after every reconnect' })
-      .option('detach', { type: 'boolean', default: false, describe: 'publish the first stage and exit; continue with rollout run' }),
+      .option('detach', { type: 'boolean', default: false, describe: 'publish the first stage and exit; continue with rollout run' })
+      .option('group', { type: 'string', describe: 'target only this group\'s devices (ota-fleet group add): its members when the rollout starts, named in each signed stage' })
+      .option('canary', { type: 'string', describe: 'devices (ID,ID...) that form the first stage alone, before the sampled stages' })
+      .option('database', { type: 'string', describe: `the registry: a postgres:// URL or a SQLite file (default ${REGISTRY_FILE} beside --state)` }),
     async (a) => {
       const stateFile = file(a.state);
       const s = await createRollout({
         stateFile, releaseDir: file(a.release ?? ''), keysDir: file(a.keys), broker: a.broker, protocolVersion: protocolArg(a['protocol-version']),
         policy: {
           stagesPercent: parseStages(a.stages), successThresholdPercent: a['success-threshold'], failureThresholdPercent: a['failure-threshold'],
-          minDevices: a['min-devices'], soakMs: durationOrZeroMs(a.soak, '--soak'),
+          minDevices: a['min-devices'], soakMs: durationOrZeroMs(a.soak, '--soak'), ...canaryOption(a.canary),
         },
+        ...(a.group === undefined ? {} : { group: a.group }),
+        ...(a.database === undefined ? {} : { database: isPostgresUrl(a.database) ? a.database : file(a.database) }),
         ...(a.id === undefined ? {} : { rolloutId: a.id }),
         ...(a['serve-dir'] === undefined ? {} : { servedDir: file(a['serve-dir']) }),
         artifactsUrl: a['artifacts-url'], force: a.force, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),

@@ -14,9 +14,14 @@ import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { monotonicClock, sleep } from '../../../agent/src/time/index.js';
 import { checkArtifacts, noticeChannel, serveRolloutDocument } from '../publish/index.js';
 import { writeRollout } from '../release/index.js';
-import { checkView, connectFleet, describeCheck, incompleteView, noteRoster, observeFleet, type DeviceReport, type ViewCheck } from '../status/index.js';
+import {
+  checkView, connectFleet, describeCheck, feedRegistry, incompleteView, noteRoster, observeFleet, type DeviceReport, type RegistryFeed, type ViewCheck,
+} from '../status/index.js';
+import { inService, rolloutRegistry } from './fleet.js';
+import { RolloutRecorder } from './record.js';
 import { deviceFacts, noteAttempts, trackStage, type Target } from './facts.js';
-import { planRollout, type RolloutAction } from './plan.js';
+import { planRollout, stageCount, stageLabel, type RolloutAction } from './plan.js';
+import { audienceOnWire, describeAudience, wireAudience, wireKey } from './audience.js';
 import { applyControl } from './control.js';
 import { releaseFacts } from './start.js';
 import { claimLock, loadState, saveState, stateFiles, takeControl, type ControllerState } from './state.js';
@@ -39,12 +44,15 @@ export interface StepPorts {
 /** The statuses a rollout does not leave. */
 export function isFinal(s: ControllerState): boolean {
   const st = s.rollout.status;
-  return (st === 'completed' || st === 'halted' || st === 'aborted') && s.published?.ppm === s.targetPpm;
+  return (st === 'completed' || st === 'halted' || st === 'aborted') && audienceOnWire(s);
 }
 
 /** The target of a state (for the facts). */
 export function targetOf(s: ControllerState): Target {
-  return { rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware, ...(s.channel === undefined ? {} : { channel: s.channel }) };
+  return {
+    rolloutId: s.rollout.rolloutId, releaseVersion: s.rollout.releaseVersion, hardware: s.hardware, ...(s.channel === undefined ? {} : { channel: s.channel }),
+    ...(s.members === undefined ? {} : { members: new Set(s.members) }), ...(s.policy.canaries === undefined ? {} : { canaries: s.policy.canaries }),
+  };
 }
 
 /** Plan from the reports and fold the actions into the state (pure). */
@@ -86,21 +94,22 @@ export async function step(file: string, s: ControllerState, reports: readonly D
 function describeAction(s: ControllerState, a: RolloutAction): string {
   const id = s.rollout.rolloutId;
   if (a.kind === 'publish-halt') return `rollout ${id}: halted: ${a.reason}`;
-  return `rollout ${id}: stage ${a.stageIndex + 1}/${s.policy.stagesPercent.length} (${s.policy.stagesPercent[a.stageIndex] ?? '?'} %, ${a.ppm} ppm)`;
+  return `rollout ${id}: stage ${a.stageIndex + 1}/${stageCount(s.policy)} (${stageLabel(s.policy, a.stageIndex)}, ${a.ppm} ppm)`;
 }
 
 /** Make the retained rollout document match the state: sign and publish when the ppm differs or half its lifetime passed. */
 export async function reconcile(file: string, s: ControllerState, ports: StepPorts): Promise<ControllerState> {
   const nowMs = ports.nowMs();
   const p = s.published;
-  if (p !== null && p.ppm === s.targetPpm && nowMs - p.signedAtMs < s.rolloutLifetimeMs / 2) return s;
+  if (p !== null && audienceOnWire(s) && nowMs - p.signedAtMs < s.rolloutLifetimeMs / 2) return s;
   // A stage that reaches new devices first makes sure they can fetch the release; a halt or a re-signature need not.
   if (s.targetPpm > (p?.ppm ?? 0)) await ports.checkArtifacts(s);
   const signed = await ports.sign(s, s.targetPpm, nowMs);
   await publishEverywhere(s, signed.noticeBytes, signed.channel ?? DEFAULT_CHANNEL, ports);
-  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs } };
+  const audience = wireKey(wireAudience(s));
+  const next: ControllerState = { ...s, published: { ppm: s.targetPpm, rolloutVersion: signed.version, signedAtMs: nowMs, expiresAtMs: signed.expiresMs, audience } };
   await saveState(file, next);
-  ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${s.targetPpm} ppm${s.targetPpm === 0 ? ': halt' : ''})`);
+  ports.log(`rollout ${s.rollout.rolloutId}: published rollout document ${signed.version} (${describeAudience(s)})`);
   return next;
 }
 
@@ -113,9 +122,12 @@ async function publishEverywhere(s: ControllerState, bytes: Uint8Array, channel:
 export function realPorts(file: string, client: MqttClient, log: (line: string) => void, nowMs: () => number = Date.now): StepPorts {
   return {
     nowMs, log,
-    sign: (s, ppm, now) => writeRollout(s.keysDir, s.releaseDir, stateFiles(file).notice, {
-      devices: [], cohorts: [], stage: { rollout: s.rollout.rolloutId, ppm }, expiresMs: now + s.rolloutLifetimeMs, spreadSeconds: s.spreadSeconds, nowMs: now,
-    }),
+    sign: (s, _ppm, now) => {
+      const a = wireAudience(s);
+      return writeRollout(s.keysDir, s.releaseDir, stateFiles(file).notice, {
+        devices: a.devices, cohorts: [], stage: { rollout: s.rollout.rolloutId, ppm: a.stagePpm }, expiresMs: now + s.rolloutLifetimeMs, spreadSeconds: s.spreadSeconds, nowMs: now,
+      });
+    },
     publishRetained: async (topic, bytes) => { await client.publishAsync(topic, Buffer.from(bytes), { qos: 1, retain: true }); },
     serveDocument: async (dir, hardware, bytes) => { await serveRolloutDocument(dir, hardware, bytes, noticeChannel(bytes)); },
     checkArtifacts: async (s) => { if (s.artifactsUrl !== undefined) await checkArtifacts(await releaseFacts(s.releaseDir), s.artifactsUrl); },
@@ -154,11 +166,20 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
   const release = await claimLock(file);
   try {
     let s = await loadState(file);
-    const client = await connectFleet({ url: s.broker, protocolVersion: s.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' });
+    const nowMs = o.nowMs ?? Date.now;
+    const registry = await rolloutRegistry(file, s.database, nowMs());
+    const recorder = new RolloutRecorder(registry);
+    const client = await connectFleet({ url: s.broker, protocolVersion: s.protocolVersion, clientIdPrefix: 'ota-fleet-rollout' }).catch(async (err: unknown) => {
+      await registry.close();
+      throw err;
+    });
+    let feed: RegistryFeed | undefined;
     try {
       const rosterFile = stateFiles(file).roster;
       const view = await observeFleet(client, { rosterFile, settleMs: o.settleMs, hardware: s.hardware });
       const board = view.board;
+      feed = feedRegistry(board, registry, nowMs, o.log);
+      await recorder.record(s, nowMs());
       let roster = view.roster;
       const ports = realPorts(file, client, o.log, o.nowMs);
       const last = await readFileIfExists(stateFiles(file).notice);
@@ -169,12 +190,18 @@ export async function runController(file: string, o: RunOptions): Promise<Contro
         const check = checkView(roster, { has: (id) => board.reports.has(id) || board.problems.has(id) }, s.hardware);
         const complete = check.missing.length === 0 || o.force === true;
         held = logHold(o.log, s, check, complete ? '' : incompleteView(check, rosterFile, 'holding').message, held);
-        s = await step(file, s, [...board.reports.values()], ports, complete);
+        await feed.flush();
+        const reports = await inService(registry, board.reports.values());
+        const prev = s;
+        s = await step(file, s, reports, ports, complete);
+        await recorder.stepped(prev, s, reports, nowMs());
         if (isFinal(s) || o.once === true || o.signal?.aborted === true) return s;
         await sleep(monotonicClock, o.tickMs, o.signal); // an abort ends the wait; the check above ends the loop
       }
     } finally {
+      await feed?.stop();
       await client.endAsync();
+      await registry.close();
     }
   } finally {
     await release();

@@ -10,7 +10,7 @@
 import { DEFAULT_CHANNEL, cohortPpm } from '../../../agent/src/formats/index.js';
 import { statesIn } from '../../../agent/src/machine/index.js';
 import type { DeviceReport } from '../status/index.js';
-import type { DeviceFact, DeviceOutcome } from './plan.js';
+import { inCohort, type DeviceFact, type DeviceOutcome } from './plan.js';
 
 /** What the controller remembers of one targeted device. */
 export interface DeviceTrack {
@@ -30,6 +30,10 @@ export interface Target {
   readonly hardware: readonly string[];
   /** The release channel rolled out (absent: stable): only devices following it take part. */
   readonly channel?: string;
+  /** The devices of the group it targets (fixed when it started); absent: every device of the hardware. */
+  readonly members?: ReadonlySet<string>;
+  /** The named canaries: in the first stage and every later one. */
+  readonly canaries?: readonly string[];
 }
 
 /** Device phases of a trial under way: the device runs the new release, not yet committed. */
@@ -39,6 +43,7 @@ const FAILED_OUTCOMES = new Set(['reverted', 'failed']);
 /** True when a report may take part (same hardware, when the document says; the rollout's channel, `stable` for an agent without channels). */
 export function eligible(r: DeviceReport, target: Target): boolean {
   if ((r.channel ?? DEFAULT_CHANNEL) !== (target.channel ?? DEFAULT_CHANNEL)) return false;
+  if (target.members !== undefined && !target.members.has(r.deviceId)) return false;
   return r.hardware === undefined || target.hardware.includes(r.hardware);
 }
 
@@ -46,7 +51,7 @@ export function eligible(r: DeviceReport, target: Target): boolean {
 export function trackStage(tracking: Tracking, reports: Iterable<DeviceReport>, target: Target, ppm: number): Tracking {
   const next: Record<string, DeviceTrack> = { ...tracking };
   for (const r of reports) {
-    if (next[r.deviceId] !== undefined || !eligible(r, target) || cohortPpm(target.rolloutId, r.deviceId) >= ppm) continue;
+    if (next[r.deviceId] !== undefined || !eligible(r, target) || !inCohort(target.rolloutId, r.deviceId, ppm, target.canaries)) continue;
     next[r.deviceId] = { baselineError: r.lastError, attempted: r.phase !== 'idle' };
   }
   return next;

@@ -12,3 +12,5 @@ export { applyControl, controlRefusal } from './control.js';
 export { isFinal, planStep, realPorts, reconcile, runController, step, targetOf, type RunOptions, type StepPorts } from './controller.js';
 export { createRollout, newRolloutId, releaseFacts, type StartOptions } from './start.js';
 export { archiveRollout, findRollout, historyDir, listRollouts, startedMs } from './history.js';
+export { audienceOnWire, describeAudience, wireAudience, wireKey, type WireAudience } from './audience.js';
+export { RolloutRecorder, eventsBetween } from './record.js';

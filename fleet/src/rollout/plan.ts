@@ -20,6 +20,32 @@ export interface RolloutPolicy {
   readonly minDevices: number;
   /** Time a stage must run before the next one starts. */
   readonly soakMs: number;
+  /**
+   * Devices named by the operator (canaries): when given, the first stage holds them alone, before the
+   * hash-sampled stages of `stagesPercent`, and they stay targeted in every later stage.
+   */
+  readonly canaries?: readonly string[];
+}
+
+/** How many stages a policy has: the canary stage (when it names canaries), then `stagesPercent`. */
+export function stageCount(p: RolloutPolicy): number {
+  return p.stagesPercent.length + (hasCanaryStage(p) ? 1 : 0);
+}
+
+/** True when the policy's first stage is its canaries. */
+export function hasCanaryStage(p: RolloutPolicy): boolean {
+  return (p.canaries?.length ?? 0) > 0;
+}
+
+/** The nominal percentage of stage `index` (0 for the canary stage: its devices are named, not sampled). */
+export function stagePercent(p: RolloutPolicy, index: number): number {
+  if (!hasCanaryStage(p)) return p.stagesPercent[index] ?? 100;
+  return index === 0 ? 0 : p.stagesPercent[index - 1] ?? 100;
+}
+
+/** A stage's name for people: `canaries (dev-03)` or `25 %`. */
+export function stageLabel(p: RolloutPolicy, index: number): string {
+  return hasCanaryStage(p) && index === 0 ? `canaries (${(p.canaries ?? []).join(', ')})` : `${stagePercent(p, index)} %`;
 }
 
 /** Where a rollout stands. `halted` is automatic (failures), `aborted` is the operator's. */
@@ -89,9 +115,9 @@ export interface RolloutPlan {
   readonly tally: StageTally;
 }
 
-/** True when the device belongs to the stages up to `ppm`. */
-export function inCohort(rolloutId: string, deviceId: string, ppm: number): boolean {
-  return cohortPpm(rolloutId, deviceId) < ppm;
+/** True when the device belongs to the stages up to `ppm`, or is one of the named `canaries` (in every stage). */
+export function inCohort(rolloutId: string, deviceId: string, ppm: number, canaries: readonly string[] = []): boolean {
+  return canaries.includes(deviceId) || cohortPpm(rolloutId, deviceId) < ppm;
 }
 
 /** A policy percentage as parts per million. */
@@ -100,11 +126,11 @@ export function percentToPpm(percent: number): number {
 }
 
 /** Count the devices of a stage and how their attempts at `version` went. */
-export function tallyStage(rolloutId: string, version: number, ppm: number, devices: readonly DeviceFact[]): StageTally {
+export function tallyStage(rolloutId: string, version: number, ppm: number, devices: readonly DeviceFact[], canaries: readonly string[] = []): StageTally {
   let inStage = 0, committed = 0;
   const failures: DeviceFailure[] = [];
   for (const d of devices) {
-    if (!inCohort(rolloutId, d.deviceId, ppm)) continue;
+    if (!inCohort(rolloutId, d.deviceId, ppm, canaries)) continue;
     inStage++;
     if (d.version >= version && d.outcome !== 'installing' && d.outcome !== 'trying') committed++;
     else if (d.outcome === 'failed' && d.outcomeVersion === version) failures.push({ deviceId: d.deviceId, reason: d.reason ?? 'failed' });
@@ -126,6 +152,7 @@ export function policyProblems(p: RolloutPolicy): string[] {
   const problems: string[] = [];
   const s = p.stagesPercent;
   if (s.length === 0) problems.push('at least one stage is needed');
+  if (p.canaries !== undefined && new Set(p.canaries).size !== p.canaries.length) problems.push('a canary is named twice');
   if (s.some((x, i) => !(x > 0 && x <= 100) || (i > 0 && x <= (s[i - 1] ?? 0)))) problems.push('stages must be ascending percentages in (0, 100]');
   if (s.length > 0 && s[s.length - 1] !== 100) problems.push('the last stage must be 100');
   for (const [name, v] of [['success threshold', p.successThresholdPercent], ['failure threshold', p.failureThresholdPercent]] as const) {
@@ -142,7 +169,8 @@ export function policyProblems(p: RolloutPolicy): string[] {
  * 20-device fleet would otherwise hold nobody and prove nothing).
  */
 export function stagePpm(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], stageIndex = state.stageIndex): number {
-  const nominal = percentToPpm(policy.stagesPercent[stageIndex] ?? 100);
+  if (hasCanaryStage(policy) && stageIndex === 0) return 0; // the canaries alone: nobody sampled
+  const nominal = percentToPpm(stagePercent(policy, stageIndex));
   const wanted = Math.min(policy.minDevices, devices.length);
   if (wanted === 0) return nominal;
   const places = devices.map((d) => cohortPpm(state.rolloutId, d.deviceId)).sort((a, b) => a - b);
@@ -153,7 +181,7 @@ export function stagePpm(state: RolloutState, policy: RolloutPolicy, devices: re
 export function startRollout(rolloutId: string, releaseVersion: number, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
   const initial: RolloutState = { rolloutId, releaseVersion, stageIndex: 0, stageStartedAtMs: nowMs, status: 'running' };
   const ppm = stagePpm(initial, policy, devices);
-  return { next: { ...initial, stagePpm: ppm }, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices) };
+  return { next: { ...initial, stagePpm: ppm }, actions: [{ kind: 'publish-stage', stageIndex: 0, ppm }], tally: tallyStage(rolloutId, releaseVersion, ppm, devices, policy.canaries) };
 }
 
 /**
@@ -162,17 +190,20 @@ export function startRollout(rolloutId: string, releaseVersion: number, policy: 
  */
 export function planRollout(state: RolloutState, policy: RolloutPolicy, devices: readonly DeviceFact[], nowMs: number): RolloutPlan {
   const ppm = state.stagePpm ?? stagePpm(state, policy, devices);
-  const tally = tallyStage(state.rolloutId, state.releaseVersion, ppm, devices);
+  const tally = tallyStage(state.rolloutId, state.releaseVersion, ppm, devices, policy.canaries);
   if (state.status !== 'running') return { next: state, actions: [], tally };
   const failedPercent = tally.inStage === 0 ? 0 : (tally.failed / tally.inStage) * 100;
   if (failedPercent > policy.failureThresholdPercent) {
-    const reason = `stage ${state.stageIndex + 1} (${ppm / (PPM / 100)} %): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %): ${describeFailures(tally)}`;
+    const what = hasCanaryStage(policy) && state.stageIndex === 0 ? stageLabel(policy, 0) : `${ppm / (PPM / 100)} %`;
+    const reason = `stage ${state.stageIndex + 1} (${what}): ${tally.failed} of ${tally.inStage} devices failed (${failedPercent.toFixed(1)} % > ${policy.failureThresholdPercent} %): ${describeFailures(tally)}`;
     return { next: { ...state, status: 'halted', reason }, actions: [{ kind: 'publish-halt', reason }], tally };
   }
   // No device of the release's hardware reports: a gate passed by nobody proves nothing, so wait for devices.
-  if (devices.length === 0 || !stageDone(state, policy, tally, nowMs)) return { next: state, actions: [], tally };
+  // Nor does a canary stage whose canaries have not reported: the canaries are the whole point of it.
+  const canariesUnseen = hasCanaryStage(policy) && state.stageIndex === 0 && tally.inStage === 0;
+  if (devices.length === 0 || canariesUnseen || !stageDone(state, policy, tally, nowMs)) return { next: state, actions: [], tally };
   const nextIndex = state.stageIndex + 1;
-  if (nextIndex >= policy.stagesPercent.length) return { next: { ...state, status: 'completed' }, actions: [], tally };
+  if (nextIndex >= stageCount(policy)) return { next: { ...state, status: 'completed' }, actions: [], tally };
   const nextPpm = stagePpm(state, policy, devices, nextIndex);
   return {
     next: { ...state, stageIndex: nextIndex, stageStartedAtMs: nowMs, stagePpm: nextPpm },

@@ -9,7 +9,9 @@ import { OtaError } from '../../../agent/src/errors/index.js';
 import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import { DEFAULT_CHANNEL, readRelease, readSignedFile, type ReleaseMetadata } from '../../../agent/src/formats/index.js';
 import { checkArtifacts } from '../publish/index.js';
-import { connectFleet, incompleteView, observeFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
+import { connectFleet, documentOf, incompleteView, observeFleet, type DeviceReport, type ProtocolVersion } from '../status/index.js';
+import { inService, rolloutRegistry, targetMembers } from './fleet.js';
+import { RolloutRecorder } from './record.js';
 import { deviceFacts, trackStage, type Target } from './facts.js';
 import { policyProblems, startRollout, type RolloutPolicy } from './plan.js';
 import { archiveRollout, rolloutRecorded } from './history.js';
@@ -38,6 +40,10 @@ export interface StartOptions {
    */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
+  /** Target only this group's devices (its members when the rollout starts). */
+  readonly group?: string;
+  /** The registry (`--database`); absent: the SQLite file beside the state file. */
+  readonly database?: string;
 }
 
 /** The release's signed metadata (version, hardware, artifacts). */
@@ -82,15 +88,32 @@ export async function createRollout(o: StartOptions): Promise<ControllerState> {
   } finally {
     await client.endAsync();
   }
+  const registry = await rolloutRegistry(o.stateFile, o.database, o.nowMs);
+  try {
+    for (const r of reports) await registry.ingest(documentOf(r, o.nowMs));
+    reports = await inService(registry, reports);
+    const members = await targetMembers(registry, o.group, o.policy.canaries ?? [], reports, release.hardware);
+    const state = await firstStage(o, { ...target, ...(members === undefined ? {} : { members: new Set(members) }), canaries: o.policy.canaries ?? [] }, reports, previous, members);
+    await new RolloutRecorder(registry).started(state, o.nowMs);
+    return state;
+  } finally {
+    await registry.close();
+  }
+}
+
+async function firstStage(o: StartOptions, target: Target, reports: readonly DeviceReport[], previous: ControllerState | undefined, members: readonly string[] | undefined): Promise<ControllerState> {
+  const release = { version: target.releaseVersion, hardware: target.hardware };
+  const rolloutId = target.rolloutId;
   const facts = deviceFacts(reports, {}, target);
   if (facts.length === 0 && o.force !== true) throw noAudience(release.hardware, reports, o);
   const plan = startRollout(rolloutId, release.version, o.policy, facts, o.nowMs);
   const ppm = plan.next.stagePpm ?? 0;
   const state: ControllerState = {
     format: 'ota-rollout/1', releaseDir: o.releaseDir, keysDir: o.keysDir, broker: o.broker, protocolVersion: o.protocolVersion,
-    hardware: release.hardware, channel, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
+    hardware: release.hardware, channel: target.channel ?? DEFAULT_CHANNEL, policy: o.policy, rolloutLifetimeMs: o.rolloutLifetimeMs, spreadSeconds: o.spreadSeconds,
     rollout: plan.next, targetPpm: ppm, published: null, tracking: trackStage({}, reports, target, ppm), tally: plan.tally,
     ...(o.servedDir === undefined ? {} : { servedDir: o.servedDir }), artifactsUrl: o.artifactsUrl, startedAtMs: o.nowMs,
+    ...(o.group === undefined || members === undefined ? {} : { group: o.group, members }), ...(o.database === undefined ? {} : { database: o.database }),
   };
   if (previous !== undefined) await archiveRollout(o.stateFile, previous); // the finished rollout's record stays in the history
   await saveState(o.stateFile, state);

@@ -32,7 +32,11 @@ export interface ControllerState {
   /** The staged cohort that should be on the wire (0 after a halt or abort). */
   readonly targetPpm: number;
   /** What was last signed and published retained, when it was signed (re-signed at half its lifetime) and when it expires (absent in older state files). */
-  readonly published: { readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number; readonly expiresAtMs?: number } | null;
+  readonly published: {
+    readonly ppm: number; readonly rolloutVersion: number; readonly signedAtMs: number; readonly expiresAtMs?: number;
+    /** Which devices the document named (audience.ts: wireKey); absent in older state files, where the ppm says it. */
+    readonly audience?: string;
+  } | null;
   readonly tracking: Tracking;
   readonly tally: StageTally;
   /** The artifact server's directory: each published document is also written there as `rollout/<hardware>.json` (the devices' HTTPS resync). */
@@ -43,6 +47,11 @@ export interface ControllerState {
   readonly startedAtMs?: number;
   /** The reasons of the halts a resume ended, oldest first (the record keeps why it stopped before). */
   readonly earlierHalts?: readonly string[];
+  /** The group the rollout targets, and its members when it started (only they are ever targeted). */
+  readonly group?: string;
+  readonly members?: readonly string[];
+  /** The registry (`--database` as given); absent: the SQLite file beside the state file. */
+  readonly database?: string;
 }
 
 /** An operator's request, left in FILE.control. */
@@ -153,12 +162,17 @@ function readState(v: unknown): ControllerState {
   if (channel !== undefined && (typeof channel !== 'string' || !isChannelName(channel))) throw new Error('channel must be a channel name');
   const startedAtMs = o['startedAtMs'];
   if (startedAtMs !== undefined && typeof startedAtMs !== 'number') throw new Error('startedAtMs must be a number');
+  const canaries = optionalList(p['canaries'], 'policy.canaries');
+  const members = optionalList(o['members'], 'members');
+  const group = optionalString(o['group'], 'group');
+  const database = optionalString(o['database'], 'database');
   return {
     ...(served === undefined ? {} : { servedDir: served }), ...(artifactsUrl === undefined ? {} : { artifactsUrl }),
     ...(startedAtMs === undefined ? {} : { startedAtMs }), ...(halts === undefined ? {} : { earlierHalts: halts }), ...(channel === undefined ? {} : { channel }),
+    ...(group === undefined ? {} : { group }), ...(members === undefined ? {} : { members }), ...(database === undefined ? {} : { database }),
     format: 'ota-rollout/1', releaseDir: str(o, 'releaseDir'), keysDir: str(o, 'keysDir'), broker: str(o, 'broker'),
     protocolVersion: pv === 5 ? 5 : 4, hardware,
-    policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs') },
+    policy: { stagesPercent: stages, successThresholdPercent: num(p, 'successThresholdPercent'), failureThresholdPercent: num(p, 'failureThresholdPercent'), minDevices: num(p, 'minDevices'), soakMs: num(p, 'soakMs'), ...(canaries === undefined ? {} : { canaries }) },
     rolloutLifetimeMs: num(o, 'rolloutLifetimeMs'), spreadSeconds: num(o, 'spreadSeconds'),
     rollout: readRolloutState(obj(o['rollout'], 'rollout')), targetPpm: num(o, 'targetPpm'),
     published: pub === null ? null : readPublished(obj(pub, 'published')),
@@ -170,7 +184,22 @@ function readState(v: unknown): ControllerState {
 function readPublished(p: Obj): NonNullable<ControllerState['published']> {
   const expires = p['expiresAtMs'];
   if (expires !== undefined && typeof expires !== 'number') throw new Error('published.expiresAtMs must be a number');
-  return { ppm: num(p, 'ppm'), rolloutVersion: num(p, 'rolloutVersion'), signedAtMs: num(p, 'signedAtMs'), ...(expires === undefined ? {} : { expiresAtMs: expires }) };
+  const audience = optionalString(p['audience'], 'published.audience');
+  return {
+    ppm: num(p, 'ppm'), rolloutVersion: num(p, 'rolloutVersion'), signedAtMs: num(p, 'signedAtMs'),
+    ...(expires === undefined ? {} : { expiresAtMs: expires }), ...(audience === undefined ? {} : { audience }),
+  };
+}
+
+function optionalList(v: unknown, what: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string')) throw new Error(`${what} must be a list of strings`);
+  return v;
+}
+
+function optionalString(v: unknown, what: string): string | undefined {
+  if (v !== undefined && typeof v !== 'string') throw new Error(`${what} must be a string`);
+  return v;
 }
 
 function readRolloutState(r: Obj): RolloutState {

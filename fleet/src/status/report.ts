@@ -5,6 +5,7 @@
  */
 import { OtaError } from '../../../agent/src/errors/index.js';
 import { TOPIC_ROOT, topicsFor } from '../../../agent/src/transport/index.js';
+import { readInventory, type Inventory } from './inventory.js';
 import { RELEASE_NAME, isChannelName, readRefusedNotice, utcTime, type RefusedNotice } from '../../../agent/src/formats/index.js';
 
 /** Every device's status document. */
@@ -43,6 +44,8 @@ export interface DeviceReport {
   readonly refusedNotice?: RefusedNotice;
   /** When the device's trusted root expires (an agent that reports it). */
   readonly rootExpiresMs?: number;
+  /** Slots, agent version, kernel, network, vendor attributes (inventory.ts); absent only in reports made by hand. */
+  readonly inventory?: Inventory;
 }
 
 /** The device id of a status (or availability) topic, or undefined for another topic. */
@@ -111,6 +114,7 @@ export function parseStatus(deviceId: string, payload: Uint8Array): DeviceReport
       ? { lastUpdate: readLastUpdate(last, last['outcome']) } : {}),
     ...(refused === undefined ? {} : { refusedNotice: refused }),
     ...rootExpiry(v['rootExpires']),
+    inventory: readInventory(v),
   };
 }
 
