@@ -2,7 +2,9 @@
  * `ota-agent channel` (show the release channel the device follows) and `ota-agent channel set NAME`:
  * the device's owner moves it to another channel. A local set never lowers the anti-rollback floor:
  * the new channel installs only releases above the one installed now (going back to an older release
- * takes the operator's signed switch, `ota-fleet channel switch`). docs/trust.md, "Release channels".
+ * takes the operator's signed switch, `ota-fleet channel switch`). Like `install`, `set` takes the device lock,
+ * so it runs while the daemon is stopped (`systemctl stop ota-agent`); started again, the daemon listens on the
+ * new channel. docs/trust.md, "Release channels".
  */
 import type { CliContext, Register } from './framework.js';
 import { checkChannelName } from '../formats/index.js';
@@ -22,7 +24,7 @@ async function set(ctx: CliContext, a: { readonly [key: string]: unknown }, name
     const now = followedChannel(state, o.config.channel);
     ctx.stdout.write(from === now
       ? `channel: already following ${now}\n`
-      : `channel: following ${now} (was ${from}); only a release above ${state.installedVersion} installs on it; the daemon listens there from its next update or restart\n`);
+      : `channel: following ${now} (was ${from}); only a release above ${state.installedVersion} installs on it; the daemon listens on it from its next start\n`);
   });
 }
 
