@@ -7,7 +7,7 @@
  * a device at rest, below the release, with an error that is new or that
  * followed an attempt, failed this release.
  */
-import { DEFAULT_CHANNEL, cohortPpm } from '../../../agent/src/formats/index.js';
+import { DEFAULT_CHANNEL } from '../../../agent/src/formats/index.js';
 import { statesIn } from '../../../agent/src/machine/index.js';
 import type { DeviceReport } from '../status/index.js';
 import { inCohort, type DeviceFact, type DeviceOutcome } from './plan.js';
