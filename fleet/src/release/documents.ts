@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  CHANNEL_ROLLOUT_SPEC, DEFAULT_CHANNEL, canonicalBytes, encodeNotice, formatUtcTime, isRefusal, parseStrictJson, readNotice, readRelease, readRollout, METADATA_LIMITS,
+  BOOT_SCRIPT_RELEASE_SPEC, CHANNEL_ROLLOUT_SPEC, DEFAULT_CHANNEL, canonicalBytes, encodeNotice, formatUtcTime, isRefusal, parseStrictJson, readNotice, readRelease, readRollout, METADATA_LIMITS,
   type Envelope, type JsonObject, type JsonValue, type StagedCohort,
 } from '../../../agent/src/formats/index.js';
 import { OtaError } from '../../../agent/src/errors/index.js';
@@ -67,6 +67,8 @@ function unsigned(signed: JsonObject): Envelope {
 /** The release's `signed` part, checked with the device's reader. */
 export function releaseSigned(spec: ReleaseSpec): JsonObject {
   const signed: JsonObject = {
+    // a boot script needs an agent that knows it (an older one would install the slot without it)
+    ...(spec.bootScript === undefined ? {} : { specVersion: BOOT_SCRIPT_RELEASE_SPEC }),
     _type: 'release', version: spec.version, ...(spec.name === undefined ? {} : { name: spec.name }), expires: formatUtcTime(spec.expiresMs), hardware: [...spec.hardware],
     installed: { sizeBytes: spec.installed.sizeBytes, sha256: spec.installed.sha256 }, image: spec.image, deltas: [...spec.deltas],
     ...(spec.etc === undefined ? {} : { etc: spec.etc }),

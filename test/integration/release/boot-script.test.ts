@@ -13,6 +13,7 @@ import { parseScriptImage } from '../../../agent/src/boot/index.js';
 import { agentOk, patchImage, writeImage } from '../../support/sim-flow.js';
 import { runMain, tempDir } from '../../support/tools.js';
 import { main as agentMain } from '../../../agent/src/cli/index.js';
+import { BOOT_SCRIPT_RELEASE_SPEC, fields, isRefusal } from '../../../agent/src/formats/index.js';
 
 const NOW = new Date('2027-03-01T12:00:00Z');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -49,6 +50,14 @@ test('--boot-script: mkimage\'s boot.scr is signed with the release (size and sh
     const boot = get(get(doc, 'signed'), 'bootScript');
     assert.equal([get(boot, 'format'), get(boot, 'sizeBytes'), get(boot, 'sha256')], ['uboot-script', scr.length, sha256(scr)]);
     assert.ok(readFileSync(join(t.dir, 'rel2', String(get(boot, 'path')))).equals(scr), 'the artifact is the file');
+    // an agent that reads release format 1.x (it predates bootScript) refuses it instead of skipping the script
+    assert.is(get(get(doc, 'signed'), 'specVersion'), BOOT_SCRIPT_RELEASE_SPEC);
+    const signedPart = get(doc, 'signed');
+    if (typeof signedPart !== 'object' || signedPart === null || Array.isArray(signedPart)) throw new Error('release.json has no signed object');
+    assert.throws(() => fields.specVersion(Object.fromEntries(Object.entries(signedPart)), 'release.signed', 1), (e: unknown) => isRefusal(e, 'newer-spec'));
+    const plain = await release(t.dir, '--out', 'rel2-plain');
+    assert.is(plain.code, 0, plain.stderr);
+    assert.is(get(get(JSON.parse(readFileSync(join(t.dir, 'rel2-plain/release.json'), 'utf8')), 'signed'), 'specVersion'), undefined, 'a release without a boot script keeps format 1 (no specVersion)');
     await agentOk(t.dir, 'verify', 'rel2/notice.json', '--root', 'keys/root.json', '--hardware', 'hw', '--now', '2027-03-02T00:00:00Z');
     const notice = readFileSync(join(t.dir, 'rel2/notice.json'), 'utf8');
     writeFileSync(join(t.dir, 'tampered.json'), notice.replace(sha256(scr), sha256(Buffer.from('another script'))));

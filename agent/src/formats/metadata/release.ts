@@ -91,10 +91,18 @@ export function releaseLabel(release: { readonly version: number; readonly name?
 /** The format name of an artifact that is the slot image byte for byte. */
 export const RAW_FORMAT = 'raw';
 
+/** The newest `specVersion` major of a release this agent reads (2: the first with `bootScript`). */
+export const RELEASE_SPEC_MAJOR = 2;
+/**
+ * The `specVersion` of a release that carries a boot script: an agent that predates `bootScript` would
+ * install the slot and skip the script it does not know, so it must refuse the release (`newer-spec`).
+ */
+export const BOOT_SCRIPT_RELEASE_SPEC = '2.0';
+
 /** Check a release's `signed` part. */
 export function readRelease(env: Envelope, path: string): ReleaseMetadata {
   const p = `${path}.signed`;
-  specVersion(env.signed, p);
+  specVersion(env.signed, p, RELEASE_SPEC_MAJOR);
   // `etc` and `name` are optional: a release without them reads as before on older agents.
   const s = known(env.signed, p, ['_type', 'version', 'expires', 'hardware', 'installed', 'image', 'deltas']);
   expectType(s, 'release', p);
