@@ -11,7 +11,7 @@ import { readFileIfExists, writeFileAtomic } from '../durable/index.js';
 import {
   CHANNEL_NAME, canonicalBytes, fields, formatUtcTime, parseCanonical, readSignedFile, utcTime, METADATA_LIMITS, type JsonValue,
 } from '../formats/index.js';
-import { followedChannel, setLocally, switched, type PendingSwitch } from './channel.js';
+import { followedChannel, setLocally, switched, type ChannelState, type PendingSwitch } from './channel.js';
 import { loadRoot, type TrustedRoot } from './rotation.js';
 import type { Accepted, TrustState } from './verify.js';
 
@@ -42,6 +42,18 @@ export async function loadTrustState(dir: string, cache: RootCache = {}): Promis
   const stateBytes = await readFileIfExists(stateFile);
   if (stateBytes === undefined) return { trusted, installedVersion: 0, rolloutVersion: 0, timeFloorMs: 0, failedVersions: [] };
   return wrap(stateFile, () => ({ trusted, ...decodeState(stateBytes, stateFile) }));
+}
+
+/**
+ * The channel part of the trust state alone: state.json read, the root neither read nor verified. What the
+ * daemon subscribes to (every notice is still verified in full); an idle daemon then runs no signature check,
+ * whose hot loops V8 would optimize at a lasting RSS cost (test/integration/device/bundle.test.ts).
+ */
+export async function loadChannelState(dir: string): Promise<ChannelState> {
+  const stateFile = join(dir, TRUST_FILES.state);
+  const stateBytes = await readFileIfExists(stateFile);
+  if (stateBytes === undefined) return {};
+  return wrap(stateFile, () => decodeState(stateBytes, stateFile));
 }
 
 /** Install the first root (refuses to replace one: later roots come only by rotation). */

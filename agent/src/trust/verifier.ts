@@ -6,8 +6,8 @@
  */
 import { checkChannelName, type ImageDigest } from '../formats/index.js';
 import { AGENT_BUILD_TIME_MS } from './buildtime.js';
-import { followedChannel } from './channel.js';
-import { loadTrustState, persistAccepted, recordChannelSet, recordFailed, recordInstalled, type RootCache } from './store.js';
+import { followedChannel, type ChannelState } from './channel.js';
+import { loadChannelState, loadTrustState, persistAccepted, recordChannelSet, recordFailed, recordInstalled, type RootCache } from './store.js';
 import { verifyNotice, type Accepted, type DeviceIdentity, type TrustState } from './verify.js';
 
 /** Where the trust state lives and who the device is. */
@@ -51,7 +51,7 @@ export class TrustVerifier {
 
   /** The channel the device follows: its trust state's, else the provisioned one. */
   channel(): Promise<string> {
-    return this.serial(async () => this.followed(await this.load()));
+    return this.serial(async () => this.followed(await loadChannelState(this.config.dir)));
   }
 
   /** `ota-agent channel set`: follow `to`; its floor is never below the version installed now (channel.ts, setLocally). */
@@ -63,7 +63,7 @@ export class TrustVerifier {
     });
   }
 
-  private followed(state: TrustState): string {
+  private followed(state: ChannelState): string {
     return followedChannel(state, this.config.device.channel);
   }
 

@@ -145,8 +145,9 @@ it('refusals: wrong hardware, a second sim create in one directory, a missing co
     assert.is(twice.code, 1);
     assert.match(twice.stderr, '[SIM_EXISTS]');
     const missing = await agent(t.dir, '--config', 'nowhere/agent.json', 'status');
-    assert.is(missing.code, 1);
+    assert.is(missing.code, 78, 'not provisioned: EX_CONFIG');
     assert.match(missing.stderr, 'agent config');
+    assert.match(missing.stderr, '[CONFIG_MISSING]');
   } finally { t.cleanup(); }
 });
 
