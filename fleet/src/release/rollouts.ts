@@ -23,15 +23,22 @@ export interface RolloutOptions {
   readonly nowMs: number;
 }
 
-/** The next rollout version of a key directory, recorded before use. */
-export async function nextRolloutVersion(keysDir: string): Promise<number> {
-  const file = join(keysDir, 'rollout.json');
+/**
+ * The next value of the counter `{ [name]: N }` in `file` (absent: 0), written durably before it is
+ * returned, so a crash after signing never hands the same number out twice.
+ */
+export async function nextCounter(file: string, name: string): Promise<number> {
   const bytes = await readFileIfExists(file);
   const last = bytes === undefined ? 0
-    : fields.uint(fields.member(fields.object(parseStrictJson(bytes, METADATA_LIMITS, file), file, ['version']), 'version'), `${file}.version`);
+    : fields.uint(fields.member(fields.object(parseStrictJson(bytes, METADATA_LIMITS, file), file, [name]), name), `${file}.${name}`);
   const next = last + 1;
-  await writeFileAtomic(file, canonicalBytes({ version: next }));
+  await writeFileAtomic(file, canonicalBytes({ [name]: next }));
   return next;
+}
+
+/** The next rollout version of a key directory, recorded before use. */
+export function nextRolloutVersion(keysDir: string): Promise<number> {
+  return nextCounter(join(keysDir, 'rollout.json'), 'version');
 }
 
 /** Sign a rollout of the release in `releaseDir`; writes DIR/rollout.json and the notice at `noticeFile`. */

@@ -7,14 +7,14 @@
  */
 import { join } from 'node:path';
 import { OtaError } from '../../../agent/src/errors/index.js';
-import { readFileIfExists, writeFileAtomic } from '../../../agent/src/durable/index.js';
+import { readFileIfExists } from '../../../agent/src/durable/index.js';
 import {
-  MAX_NOTICE_ROOTS, MAX_SWITCH_VALIDITY_MS, canonicalBytes, checkChannelName, fields, formatUtcTime, parseStrictJson,
-  readChannelSwitch, readRelease, readSignedFile, METADATA_LIMITS, type JsonObject,
+  MAX_NOTICE_ROOTS, MAX_SWITCH_VALIDITY_MS, canonicalBytes, checkChannelName, formatUtcTime,
+  readChannelSwitch, readRelease, readSignedFile, type JsonObject,
 } from '../../../agent/src/formats/index.js';
 import { loadCurrentRoot, roleKeys, rotationChain, signDocument } from '../keys/index.js';
 import { deviceCheck, noticeBytes, releaseRef, signRollout } from './documents.js';
-import { nextRolloutVersion } from './rollouts.js';
+import { nextCounter, nextRolloutVersion } from './rollouts.js';
 
 /** What to switch, for whom, until when. */
 export interface SwitchOptions {
@@ -29,13 +29,8 @@ export interface SwitchOptions {
 }
 
 /** The next switch counter of a key directory, recorded before use. */
-export async function nextSwitchCounter(keysDir: string): Promise<number> {
-  const file = join(keysDir, 'switch.json');
-  const bytes = await readFileIfExists(file);
-  const last = bytes === undefined ? 0
-    : fields.uint(fields.member(fields.object(parseStrictJson(bytes, METADATA_LIMITS, file), file, ['counter']), 'counter'), `${file}.counter`);
-  await writeFileAtomic(file, canonicalBytes({ counter: last + 1 }));
-  return last + 1;
+export function nextSwitchCounter(keysDir: string): Promise<number> {
+  return nextCounter(join(keysDir, 'switch.json'), 'counter');
 }
 
 function switchSigned(o: SwitchOptions, counter: number): JsonObject {
